@@ -1,0 +1,225 @@
+//! The one access policy. Pages and API handlers ask [`Principal::authorize`] before they act,
+//! and queries over scoped data take their WHERE clause from [`Principal::place_filter`], so a
+//! county expert never sees another county's records, a provincial officer another province's,
+//! a partner organisation another organisation's.
+
+use crate::{Place, Role, Scope};
+
+/// Who is acting: a signed-in user or a partner's API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+    pub name: String,
+    pub role: Role,
+    pub scope: Scope,
+}
+
+/// What the principal wants to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// The staff dashboard with counts inside the principal's scope.
+    ViewDashboard,
+    /// A province's or a county's page and the records filed under it.
+    ViewPlace(&'a Place),
+    /// An organisation's page (its uploaded lists and aid come with the registry).
+    ViewOrganisation(i64),
+    /// List users and open the admin pages.
+    ManageUsers,
+    /// Open, change, reset or deactivate an existing user whose scope is this.
+    ManageUser(&'a Scope),
+    /// Create or change a user with this role and scope.
+    AssignRole(Role, &'a Scope),
+    /// Read the audit log.
+    ReadAudit,
+    /// Issue or revoke API keys for an organisation.
+    ManageApiKeys(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("access denied")]
+pub struct Denied;
+
+/// The rows of scoped tables a principal may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceFilter {
+    All,
+    Province(String),
+    County(String),
+    Organisation(i64),
+    Nothing,
+}
+
+impl Principal {
+    pub fn authorize(&self, action: Action<'_>) -> Result<(), Denied> {
+        if self.allows(&action) {
+            Ok(())
+        } else {
+            Err(Denied)
+        }
+    }
+
+    pub fn allows(&self, action: &Action<'_>) -> bool {
+        match action {
+            Action::ViewDashboard => self.role.is_staff(),
+            Action::ViewPlace(place) => self.sees_place(place),
+            // Office staff of any place work with every organisation; a partner with its own.
+            Action::ViewOrganisation(org) => match &self.scope {
+                Scope::Country | Scope::Province { .. } | Scope::County { .. } => true,
+                Scope::Organisation { organisation } => organisation == org,
+                Scope::Own => false,
+            },
+            Action::ManageUsers => {
+                matches!(self.role, Role::NationalAdmin | Role::ProvincialOfficer)
+            }
+            Action::ManageUser(scope) => match self.role {
+                Role::NationalAdmin => true,
+                Role::ProvincialOfficer => {
+                    scope.province().is_some() && scope.province() == self.scope.province()
+                }
+                _ => false,
+            },
+            Action::AssignRole(role, scope) => self.may_assign(*role, scope),
+            Action::ReadAudit => self.role == Role::NationalAdmin,
+            Action::ManageApiKeys(org) => match self.role {
+                Role::NationalAdmin => true,
+                Role::PartnerOrg => self.scope.organisation() == Some(*org),
+                _ => false,
+            },
+        }
+    }
+
+    fn sees_place(&self, place: &Place) -> bool {
+        match &self.scope {
+            Scope::Country => true,
+            Scope::Province { province } => *province == place.province,
+            Scope::County { province, county } => {
+                *province == place.province && place.county.as_deref() == Some(county.as_str())
+            }
+            Scope::Organisation { .. } | Scope::Own => false,
+        }
+    }
+
+    /// National admins assign anything; a provincial officer may only create county experts
+    /// inside the own province.
+    fn may_assign(&self, role: Role, scope: &Scope) -> bool {
+        match self.role {
+            Role::NationalAdmin => true,
+            Role::ProvincialOfficer => {
+                role == Role::CountyExpert && scope.province() == self.scope.province()
+            }
+            _ => false,
+        }
+    }
+
+    pub fn place_filter(&self) -> PlaceFilter {
+        match &self.scope {
+            Scope::Country => PlaceFilter::All,
+            Scope::Province { province } => PlaceFilter::Province(province.clone()),
+            Scope::County { county, .. } => PlaceFilter::County(county.clone()),
+            Scope::Organisation { organisation } => PlaceFilter::Organisation(*organisation),
+            Scope::Own => PlaceFilter::Nothing,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role, scope: Scope) -> Principal {
+        Principal {
+            user_id: Some(1),
+            api_key_id: None,
+            name: "t".into(),
+            role,
+            scope,
+        }
+    }
+
+    fn county_expert() -> Principal {
+        principal(
+            Role::CountyExpert,
+            Scope::County {
+                province: "23".into(),
+                county: "2301".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn county_expert_sees_only_own_county() {
+        let p = county_expert();
+        assert!(p.allows(&Action::ViewPlace(&Place::county("23", "2301"))));
+        assert!(!p.allows(&Action::ViewPlace(&Place::county("23", "2302"))));
+        assert!(!p.allows(&Action::ViewPlace(&Place::province("23"))));
+        assert!(!p.allows(&Action::ViewPlace(&Place::county("07", "2301"))));
+        assert_eq!(p.place_filter(), PlaceFilter::County("2301".into()));
+    }
+
+    #[test]
+    fn provincial_officer_sees_the_province_and_its_counties() {
+        let p = principal(
+            Role::ProvincialOfficer,
+            Scope::Province {
+                province: "23".into(),
+            },
+        );
+        assert!(p.allows(&Action::ViewPlace(&Place::province("23"))));
+        assert!(p.allows(&Action::ViewPlace(&Place::county("23", "2302"))));
+        assert!(!p.allows(&Action::ViewPlace(&Place::province("07"))));
+        assert!(!p.allows(&Action::ReadAudit));
+    }
+
+    #[test]
+    fn provincial_officer_assigns_only_county_experts_at_home() {
+        let p = principal(
+            Role::ProvincialOfficer,
+            Scope::Province {
+                province: "23".into(),
+            },
+        );
+        let home = Scope::County {
+            province: "23".into(),
+            county: "2301".into(),
+        };
+        let away = Scope::County {
+            province: "07".into(),
+            county: "0701".into(),
+        };
+        assert!(p.allows(&Action::AssignRole(Role::CountyExpert, &home)));
+        assert!(!p.allows(&Action::AssignRole(Role::CountyExpert, &away)));
+        assert!(!p.allows(&Action::AssignRole(Role::NationalAdmin, &Scope::Country)));
+        assert!(p.allows(&Action::ManageUser(&home)));
+        assert!(!p.allows(&Action::ManageUser(&away)));
+        assert!(!p.allows(&Action::ManageUser(&Scope::Country)));
+    }
+
+    #[test]
+    fn partner_sees_only_its_organisation() {
+        let p = principal(Role::PartnerOrg, Scope::Organisation { organisation: 3 });
+        assert!(p.allows(&Action::ViewOrganisation(3)));
+        assert!(!p.allows(&Action::ViewOrganisation(4)));
+        assert!(!p.allows(&Action::ViewPlace(&Place::province("23"))));
+        assert!(p.allows(&Action::ManageApiKeys(3)));
+        assert!(!p.allows(&Action::ManageApiKeys(4)));
+        assert_eq!(p.place_filter(), PlaceFilter::Organisation(3));
+    }
+
+    #[test]
+    fn donors_see_no_staff_pages() {
+        let p = principal(Role::Donor, Scope::Own);
+        assert!(!p.allows(&Action::ViewDashboard));
+        assert!(!p.allows(&Action::ManageUsers));
+        assert_eq!(p.place_filter(), PlaceFilter::Nothing);
+    }
+
+    #[test]
+    fn national_admin_sees_everything() {
+        let p = principal(Role::NationalAdmin, Scope::Country);
+        assert!(p.allows(&Action::ViewPlace(&Place::county("01", "0101"))));
+        assert!(p.allows(&Action::ReadAudit));
+        assert!(p.allows(&Action::ViewOrganisation(9)));
+        assert_eq!(p.place_filter(), PlaceFilter::All);
+    }
+}

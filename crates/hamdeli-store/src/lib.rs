@@ -1,0 +1,179 @@
+//! Storage: one interface over embedded SQLite and PostgreSQL.
+//!
+//! Every query goes through sqlx's `Any` driver with plain SQL and `$N` placeholders, which
+//! both engines read; where the dialects differ the code branches on [`Engine`]. Each engine
+//! has its own migrations folder; `schema::logical_schema` lets a test prove they agree.
+
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub mod api_keys;
+pub mod audit;
+pub mod backup;
+pub mod dashboard;
+pub mod geo;
+pub mod migrations;
+pub mod organisations;
+pub mod passwords;
+pub mod schema;
+pub mod sessions;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+pub use sqlx::{Any, AnyConnection, Row, Transaction};
+
+pub type Tx = Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn of_url(url: &str) -> Option<Engine> {
+        if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule the user can fix (the code is a catalog message id).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    /// Input the store refuses (the code is a catalog message id).
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL (use sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    #[error("reference data: {0}")]
+    ReferenceData(String),
+    #[error("password hashing: {0}")]
+    Hashing(String),
+}
+
+impl StoreError {
+    /// True when a UNIQUE constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The storage handle the rest of the system holds; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and runs the engine's migrations.
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the database without migrating (for `hamdeli migrate --check` and tests).
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.into()))?;
+        let url = match engine {
+            // mode=rwc creates the file on first run.
+            Engine::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool_options = match engine {
+            Engine::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+            }
+            Engine::Postgres => AnyPoolOptions::new().max_connections(16),
+        };
+        let pool = pool_options
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(Store { pool, engine })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        migrations::run(self).await?;
+        geo::load_reference_data(self).await?;
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// A cheap round trip, for `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Now, as Unix milliseconds (UTC): the only form instants are stored in.
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `0`/`1` flag columns, stored as integers on both engines.
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}

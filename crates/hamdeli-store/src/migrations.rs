@@ -1,0 +1,45 @@
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::{Engine, Result, Store};
+
+/// (version, description, SQLite script, PostgreSQL script). Embedded so the binary carries its
+/// schema; a new migration is a new pair of files and a new line here.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+fn migrator(engine: Engine) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, description, sqlite, postgres)| {
+            let sql = match engine {
+                Engine::Sqlite => *sqlite,
+                Engine::Postgres => *postgres,
+            };
+            Migration::new(
+                *version,
+                Cow::Borrowed(*description),
+                MigrationType::Simple,
+                sql.into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}
+
+pub(crate) async fn run(store: &Store) -> Result<()> {
+    migrator(store.engine()).run(store.pool()).await?;
+    Ok(())
+}
+
+/// The latest schema version this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}

@@ -1,0 +1,255 @@
+//! The JSON API under `/api/v1/`, declared with its OpenAPI description (utoipa): the document
+//! at `/api/openapi.json` is generated from these handlers. Partners authenticate with an API
+//! key (`Authorization: Bearer hmd_…`); the browser's session cookie works too.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{
+    ApiKey as ApiKeyScheme, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use hamdeli_domain::Action;
+use hamdeli_store::audit::{self, Entry};
+use hamdeli_store::dashboard::{self, Counts};
+use hamdeli_store::geo::{self, County, Province};
+use hamdeli_store::organisations::{self, Organisation};
+use hamdeli_store::users::{self, User};
+
+use crate::AppState;
+use crate::context::Ctx;
+use crate::error::AppError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hamdeli API",
+        description = "همدلی — registry, needs and fair distribution for women heads of household. \
+                       Personal data is returned only inside the caller's scope.",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&Security),
+    tags((name = "account"), (name = "geography"), (name = "organisations"), (name = "admin"))
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKeyScheme::Cookie(ApiKeyValue::new("hamdeli_session"))),
+        );
+    }
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me))
+        .routes(routes!(dashboard_counts))
+        .routes(routes!(list_provinces))
+        .routes(routes!(get_province))
+        .routes(routes!(list_counties))
+        .routes(routes!(get_county))
+        .routes(routes!(list_organisations))
+        .routes(routes!(list_users))
+        .routes(routes!(list_audit))
+}
+
+/// The OpenAPI document, as served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+pub fn router() -> Router<AppState> {
+    let (router, doc) = api_router().split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json((*doc).clone()) }),
+        )
+        .route("/api/docs", get(docs_page))
+}
+
+async fn docs_page() -> Response {
+    Html(include_str!("../assets/api_docs.html")).into_response()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: String,
+    pub scope: String,
+    pub via_api_key: bool,
+}
+
+/// Who the caller is, with role and scope.
+#[utoipa::path(get, path = "/api/v1/me", tag = "account",
+    responses((status = 200, body = Me), (status = 401, description = "not signed in")),
+    security(("api_key" = []), ("session" = [])))]
+async fn me(ctx: Ctx) -> Result<Json<Me>, AppError> {
+    let p = ctx.require()?;
+    Ok(Json(Me {
+        name: p.name.clone(),
+        role: p.role.as_str().to_owned(),
+        scope: p.scope.label(),
+        via_api_key: p.api_key_id.is_some(),
+    }))
+}
+
+/// Live counts inside the caller's scope (the dashboard's figures).
+#[utoipa::path(get, path = "/api/v1/dashboard", tag = "account",
+    responses((status = 200, body = Counts), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn dashboard_counts(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Counts>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ViewDashboard)?;
+    Ok(Json(
+        dashboard::counts(&state.store, &p.place_filter()).await?,
+    ))
+}
+
+/// The provinces (with 1395 census population). Place names are public reference data.
+#[utoipa::path(get, path = "/api/v1/provinces", tag = "geography",
+    responses((status = 200, body = Vec<Province>)))]
+async fn list_provinces(State(state): State<AppState>) -> Result<Json<Vec<Province>>, AppError> {
+    Ok(Json(geo::all_provinces(&state.store).await?))
+}
+
+/// One province.
+#[utoipa::path(get, path = "/api/v1/provinces/{code}", tag = "geography",
+    params(("code" = String, Path, description = "two-digit province code")),
+    responses((status = 200, body = Province), (status = 404)))]
+async fn get_province(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<Province>, AppError> {
+    Ok(Json(
+        geo::province(&state.store, &code)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct CountiesQuery {
+    /// Only the counties of this province.
+    province: Option<String>,
+}
+
+/// Counties (شهرستان), optionally of one province.
+#[utoipa::path(get, path = "/api/v1/counties", tag = "geography",
+    params(CountiesQuery),
+    responses((status = 200, body = Vec<County>)))]
+async fn list_counties(
+    State(state): State<AppState>,
+    Query(q): Query<CountiesQuery>,
+) -> Result<Json<Vec<County>>, AppError> {
+    let all = geo::all_counties(&state.store).await?;
+    Ok(Json(match q.province {
+        Some(p) => all.into_iter().filter(|c| c.province_code == p).collect(),
+        None => all,
+    }))
+}
+
+/// One county.
+#[utoipa::path(get, path = "/api/v1/counties/{code}", tag = "geography",
+    params(("code" = String, Path)),
+    responses((status = 200, body = County), (status = 404)))]
+async fn get_county(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<County>, AppError> {
+    Ok(Json(
+        geo::county(&state.store, &code)
+            .await?
+            .ok_or(AppError::NotFound)?,
+    ))
+}
+
+/// Organisations the caller may see: all for office staff, its own for a partner.
+#[utoipa::path(get, path = "/api/v1/organisations", tag = "organisations",
+    responses((status = 200, body = Vec<Organisation>), (status = 401)),
+    security(("api_key" = []), ("session" = [])))]
+async fn list_organisations(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Vec<Organisation>>, AppError> {
+    let p = ctx.require()?;
+    let orgs = organisations::list(&state.store, &p.place_filter()).await?;
+    Ok(Json(
+        orgs.into_iter()
+            .filter(|o| p.allows(&Action::ViewOrganisation(o.id)))
+            .collect(),
+    ))
+}
+
+/// Users the caller may manage.
+#[utoipa::path(get, path = "/api/v1/users", tag = "admin",
+    responses((status = 200, body = Vec<User>), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn list_users(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Vec<User>>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageUsers)?;
+    let list = users::list(&state.store, &p.place_filter()).await?;
+    Ok(Json(
+        list.into_iter()
+            .filter(|u| p.allows(&Action::ManageUser(&u.scope)))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct AuditParams {
+    actor: String,
+    action: String,
+    target_kind: String,
+    target_id: String,
+    /// From this date (Jalali or ISO), inclusive.
+    from: String,
+    /// To this date (Jalali or ISO), inclusive.
+    to: String,
+    /// Entries older than this id (paging).
+    before: Option<i64>,
+}
+
+/// The audit log, newest first, 100 at a time (national admins only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin",
+    params(AuditParams),
+    responses((status = 200, body = Vec<Entry>), (status = 400), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn list_audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<AuditParams>,
+) -> Result<Json<Vec<Entry>>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ReadAudit)?;
+    let q = crate::pages::AuditQuery {
+        actor: q.actor,
+        action: q.action,
+        target_kind: q.target_kind,
+        target_id: q.target_id,
+        from: q.from,
+        to: q.to,
+        before: q.before,
+    };
+    let filter = crate::pages::audit_filter(&q).map_err(AppError::BadRequest)?;
+    Ok(Json(audit::list(&state.store, &filter).await?))
+}

@@ -1,0 +1,238 @@
+//! The request context every handler gets: who is asking (session or API key), in which
+//! language, from where, and the CSRF token for the page. The layer that builds it also refuses
+//! state-changing requests without a valid CSRF token and renders error pages in the user's
+//! language.
+
+use std::net::SocketAddr;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::header::{ACCEPT_LANGUAGE, AUTHORIZATION, CONTENT_TYPE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use hamdeli_domain::Principal;
+use hamdeli_locale::Locale;
+use hamdeli_store::users::User;
+use hamdeli_store::{api_keys, sessions};
+
+use crate::error::{AppError, ErrorKind};
+use crate::{AppState, cookies, csrf};
+
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub locale: Locale,
+    pub principal: Option<Principal>,
+    pub user: Option<User>,
+    pub session_token: Option<String>,
+    pub csrf_token: String,
+    pub client_addr: String,
+    pub path: String,
+    pub demo: bool,
+    pub is_api: bool,
+}
+
+impl Ctx {
+    /// The principal, or an error that sends the visitor to the login page.
+    pub fn require(&self) -> Result<&Principal, AppError> {
+        self.principal.as_ref().ok_or(AppError::Unauthenticated)
+    }
+
+    pub fn audit_actor(&self) -> hamdeli_store::audit::Actor<'_> {
+        hamdeli_store::audit::Actor {
+            principal: self.principal.as_ref(),
+            client_addr: &self.client_addr,
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .ok_or_else(|| AppError::Internal("request context missing".into()))
+    }
+}
+
+fn client_addr(req: &Request) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ci| ci.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn is_state_changing(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Finds the CSRF token a request presents: header, query string or urlencoded form field.
+/// The body is read and put back so the handler still sees it.
+async fn presented_csrf(req: Request) -> Result<(Request, Option<String>), AppError> {
+    if let Some(v) = req
+        .headers()
+        .get(csrf::HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        let token = v.to_owned();
+        return Ok((req, Some(token)));
+    }
+    let from_query = req.uri().query().and_then(|q| {
+        form_urlencoded_pairs(q)
+            .into_iter()
+            .find(|(k, _)| k == csrf::FORM_FIELD)
+            .map(|(_, v)| v)
+    });
+    if from_query.is_some() {
+        return Ok((req, from_query));
+    }
+    let is_form = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((req, None));
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = to_bytes(body, 2 * 1024 * 1024)
+        .await
+        .map_err(|_| AppError::PayloadTooLarge)?;
+    let token = std::str::from_utf8(&bytes).ok().and_then(|s| {
+        form_urlencoded_pairs(s)
+            .into_iter()
+            .find(|(k, _)| k == csrf::FORM_FIELD)
+            .map(|(_, v)| v)
+    });
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+fn form_urlencoded_pairs(s: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(s).unwrap_or_default()
+}
+
+/// Builds the [`Ctx`], enforces CSRF, and localises error responses.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    let path = req.uri().path().to_owned();
+    let is_api = path.starts_with("/api/");
+    let client = client_addr(&req);
+
+    // Who is asking: an API key wins over a session cookie.
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(String::from);
+    let mut principal = None;
+    let mut user = None;
+    let mut session_token = None;
+    let mut by_api_key = false;
+    if let Some(secret) = bearer {
+        match api_keys::authenticate(&state.store, &secret).await {
+            Ok(Some(key)) => {
+                principal = Some(key.principal());
+                by_api_key = true;
+            }
+            Ok(None) => {
+                return AppError::Unauthenticated.render(state.config.default_locale, true, &path);
+            }
+            Err(e) => return AppError::from(e).render(state.config.default_locale, is_api, &path),
+        }
+    } else if let Some(token) = cookies::get(&headers, cookies::SESSION) {
+        match sessions::user_for_token(&state.store, &token).await {
+            Ok(Some(u)) => {
+                principal = Some(u.principal());
+                user = Some(u);
+                session_token = Some(token);
+            }
+            Ok(None) => {}
+            Err(e) => return AppError::from(e).render(state.config.default_locale, is_api, &path),
+        }
+    }
+
+    let locale = cookies::get(&headers, cookies::LANG)
+        .and_then(|l| Locale::parse(&l))
+        .or_else(|| user.as_ref().and_then(|u| Locale::parse(&u.locale)))
+        .or_else(|| {
+            headers
+                .get(ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+                .filter(|_| is_api)
+        })
+        .unwrap_or(state.config.default_locale);
+
+    let existing_seed = cookies::get(&headers, cookies::CSRF);
+    let seed = existing_seed
+        .clone()
+        .unwrap_or_else(hamdeli_store::tokens::random_token);
+    let csrf_token = csrf::token_for(&state.config.secret_key, &seed);
+
+    let mut req = req;
+    if is_state_changing(req.method()) && !by_api_key {
+        let (r, presented) = match presented_csrf(req).await {
+            Ok(x) => x,
+            Err(e) => return e.render(locale, is_api, &path),
+        };
+        req = r;
+        let valid = match (&existing_seed, presented) {
+            (Some(seed), Some(token)) => csrf::verify(&state.config.secret_key, seed, &token),
+            _ => false,
+        };
+        if !valid {
+            tracing::warn!(path = %path, client = %client, "refused a request without a valid CSRF token");
+            return AppError::Csrf.render(locale, is_api, &path);
+        }
+    }
+
+    let ctx = Ctx {
+        locale,
+        principal,
+        user,
+        session_token,
+        csrf_token,
+        client_addr: client,
+        path: path.clone(),
+        demo: state.demo,
+        is_api,
+    };
+    req.extensions_mut().insert(ctx.clone());
+    let mut response = next.run(req).await;
+
+    if let Some(kind) = response.extensions().get::<ErrorKind>().cloned() {
+        let status = response.status();
+        let mut rendered = crate::error::render_kind(&kind, &ctx);
+        *rendered.status_mut() = status;
+        // Keep cookies a failing handler set (e.g. clearing a stale session).
+        for v in response.headers().get_all(SET_COOKIE) {
+            rendered.headers_mut().append(SET_COOKIE, v.clone());
+        }
+        response = rendered;
+    }
+    if existing_seed.is_none() {
+        let cookie = cookies::set(cookies::CSRF, &seed, None, state.config.secure_cookies);
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_form_pairs() {
+        let pairs = form_urlencoded_pairs("a=1&_csrf=ab%2Fc&name=%D8%B9%D9%84%DB%8C+x");
+        assert_eq!(pairs[1], ("_csrf".into(), "ab/c".into()));
+        assert_eq!(pairs[2].1, "علی x");
+    }
+}

@@ -1,0 +1,86 @@
+//! The HTTP adapter: server-rendered Persian/English pages (askama + vendored htmx), the JSON
+//! API under `/api/v1/` with its OpenAPI document, sessions, CSRF and operations endpoints.
+//! Domain rules live in `hamdeli-domain`; storage in `hamdeli-store`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use hamdeli_store::Store;
+
+pub mod api;
+mod assets;
+pub mod context;
+mod cookies;
+pub mod csrf;
+mod error;
+mod ops;
+mod pages;
+pub mod ratelimit;
+mod view;
+
+pub use context::Ctx;
+pub use error::AppError;
+
+/// Settings the web layer needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct WebConfig {
+    /// Keys the CSRF tokens; generated and kept on first run when not configured.
+    pub secret_key: Vec<u8>,
+    /// Sets the `Secure` flag on cookies (behind HTTPS).
+    pub secure_cookies: bool,
+    pub default_locale: hamdeli_locale::Locale,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+    pub login_limiter: Arc<ratelimit::LoginLimiter>,
+    pub demo: bool,
+}
+
+impl AppState {
+    pub async fn new(store: Store, config: WebConfig) -> anyhow::Result<AppState> {
+        let demo = hamdeli_store::settings::is_demo(&store).await?;
+        Ok(AppState {
+            store,
+            config: Arc::new(config),
+            login_limiter: Arc::new(ratelimit::LoginLimiter::default()),
+            demo,
+        })
+    }
+}
+
+/// Every route of the application, pages and API, behind the context and metrics layers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::router())
+        .merge(api::router())
+        .merge(ops::router())
+        .merge(assets::router())
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            context::layer,
+        ))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            64 * 1024 * 1024,
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes the requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

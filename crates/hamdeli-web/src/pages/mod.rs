@@ -1,0 +1,101 @@
+//! Server-rendered pages. Each handler asks the policy before it reads, and writes its audit
+//! entry in the transaction of its action.
+
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{FromRequest, Request};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+
+use crate::AppState;
+use crate::error::AppError;
+
+mod account;
+mod admin_api_keys;
+mod admin_audit;
+mod admin_users;
+mod home;
+mod organisations;
+mod places;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home::home))
+        .route("/login", get(account::login_page).post(account::login))
+        .route("/logout", post(account::logout))
+        .route("/lang", post(account::switch_language))
+        .route("/account", get(account::account_page))
+        .route("/account/password", post(account::change_password))
+        .route("/places", get(places::provinces))
+        .route("/places/{province}", get(places::province))
+        .route("/places/{province}/{county}", get(places::county))
+        .route("/organisations", get(organisations::list))
+        .route("/organisations/{id}", get(organisations::show))
+        .route(
+            "/admin/users",
+            get(admin_users::list).post(admin_users::create),
+        )
+        .route("/admin/users/new", get(admin_users::new_form))
+        .route("/admin/users/{id}", get(admin_users::show))
+        .route("/admin/users/{id}/role", post(admin_users::change_role))
+        .route(
+            "/admin/users/{id}/password",
+            post(admin_users::reset_password),
+        )
+        .route("/admin/users/{id}/active", post(admin_users::set_active))
+        .route("/admin/audit", get(admin_audit::list))
+        .route(
+            "/admin/api-keys",
+            get(admin_api_keys::list).post(admin_api_keys::issue),
+        )
+        .route("/admin/api-keys/{id}/revoke", post(admin_api_keys::revoke))
+}
+
+/// A form body; a malformed one is a localised 400, not axum's plain-text rejection.
+pub struct FormData<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormData<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(v)) => Ok(FormData(v)),
+            Err(FormRejection::BytesRejection(_)) => Err(AppError::PayloadTooLarge),
+            Err(_) => Err(AppError::BadRequest("form-invalid")),
+        }
+    }
+}
+
+pub fn html(t: impl askama::Template) -> Result<Response, AppError> {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// After a successful POST: back to a page with a GET (so reload does not resubmit).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Only same-site paths are followed after login or a language switch.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(safe_next(Some("/places/23")), "/places/23");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}
+
+pub use admin_audit::{AuditQuery, filter_of as audit_filter};

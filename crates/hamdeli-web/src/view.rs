@@ -1,0 +1,127 @@
+//! What every page shares: the locale helper templates call, and the shell around the content
+//! (navigation, language switch, user menu, demo banner, today's date).
+
+use hamdeli_domain::{Action, Role};
+use hamdeli_locale::Locale;
+
+use crate::context::Ctx;
+
+/// The locale as templates use it: `{{ l.t("id") }}`, `{{ l.num(n) }}`.
+#[derive(Clone, Copy, Debug)]
+pub struct Loc(pub Locale);
+
+impl Loc {
+    pub fn t(&self, id: &str) -> String {
+        hamdeli_locale::t(self.0, id)
+    }
+    pub fn t1<V: std::fmt::Display + ?Sized>(&self, id: &str, name: &str, value: &V) -> String {
+        hamdeli_locale::t_args(self.0, id, &[(name, value.to_string())])
+    }
+    pub fn num(&self, n: &i64) -> String {
+        hamdeli_locale::format_int(self.0, *n)
+    }
+    pub fn digits(&self, s: &str) -> String {
+        hamdeli_locale::localize_digits(self.0, s)
+    }
+    pub fn instant(&self, millis: &i64) -> String {
+        hamdeli_locale::format_instant(self.0, *millis)
+    }
+    pub fn opt_instant(&self, millis: &Option<i64>) -> String {
+        millis
+            .map(|m| self.instant(&m))
+            .unwrap_or_else(|| "—".into())
+    }
+    pub fn role(&self, role: &Role) -> String {
+        self.t(&format!("role-{}", role.as_str().replace('_', "-")))
+    }
+    pub fn org_kind(&self, kind: &str) -> String {
+        self.t(&format!("org-kind-{}", kind.replace('_', "-")))
+    }
+    pub fn lang(&self) -> &'static str {
+        self.0.tag()
+    }
+    pub fn dir(&self) -> &'static str {
+        self.0.dir()
+    }
+    /// A place or organisation name in the page's language.
+    pub fn name<'a>(&self, fa: &'a str, en: &'a str) -> &'a str {
+        if self.0 == Locale::Fa || en.is_empty() {
+            fa
+        } else {
+            en
+        }
+    }
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub current: bool,
+}
+
+pub struct Shell {
+    pub l: Loc,
+    pub title: String,
+    pub user_name: Option<String>,
+    pub user_role: Option<String>,
+    pub csrf: String,
+    pub demo: bool,
+    pub today: String,
+    pub nav: Vec<NavItem>,
+    pub path: String,
+    pub other_lang: &'static str,
+    pub other_lang_name: String,
+}
+
+impl Shell {
+    pub fn new(ctx: &Ctx, title: String) -> Shell {
+        let l = Loc(ctx.locale);
+        let today = hamdeli_locale::format_date(
+            ctx.locale,
+            hamdeli_locale::clock::iran_today(hamdeli_store::now_millis()),
+        );
+        let mut nav = vec![];
+        let mut item = |href: &'static str, id: &str| {
+            let current = if href == "/" {
+                ctx.path == "/"
+            } else {
+                ctx.path.starts_with(href)
+            };
+            nav.push(NavItem {
+                href,
+                label: l.t(id),
+                current,
+            });
+        };
+        item("/", "nav-home");
+        if let Some(p) = &ctx.principal {
+            if p.allows(&Action::ViewDashboard) {
+                item("/places", "nav-places");
+                item("/organisations", "nav-organisations");
+            }
+            if p.allows(&Action::ManageUsers) {
+                item("/admin/users", "nav-users");
+            }
+            if p.allows(&Action::ReadAudit) {
+                item("/admin/audit", "nav-audit");
+            }
+            if p.role == Role::NationalAdmin || p.role == Role::PartnerOrg {
+                item("/admin/api-keys", "nav-api-keys");
+            }
+        }
+        item("/api/docs", "nav-api-docs");
+        Shell {
+            l,
+            title,
+            user_name: ctx.user.as_ref().map(|u| u.display_name.clone()),
+            user_role: ctx.principal.as_ref().map(|p| l.role(&p.role)),
+            csrf: ctx.csrf_token.clone(),
+            demo: ctx.demo,
+            today,
+            nav,
+            path: ctx.path.clone(),
+            other_lang: ctx.locale.other().tag(),
+            other_lang_name: l.t("lang-other"),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! The synthetic demo data set: organisations and a user for every role and scope. Everything
+//! it makes is flagged `is_demo`, and the installation is marked so every page says the data
+//! is synthetic. Later capabilities add their own demo data here.
+
+use anyhow::{Context, Result};
+
+use hamdeli_domain::{PlaceFilter, Role, Scope};
+use hamdeli_store::organisations::{self, NewOrganisation};
+use hamdeli_store::users::{self, NewUser};
+use hamdeli_store::{Store, geo, settings};
+
+/// Every demo account signs in with this password.
+pub const DEMO_PASSWORD: &str = "hamdeli-demo-1405";
+
+pub struct DemoLogin {
+    pub username: String,
+    pub role: Role,
+    pub scope: String,
+}
+
+struct DemoOrg {
+    name_fa: &'static str,
+    name_en: &'static str,
+    kind: &'static str,
+}
+
+const ORGS: [DemoOrg; 5] = [
+    DemoOrg {
+        name_fa: "کمیته امداد (نمایشی)",
+        name_en: "Relief committee (demo)",
+        kind: "relief_committee",
+    },
+    DemoOrg {
+        name_fa: "سازمان بهزیستی (نمایشی)",
+        name_en: "Welfare organisation (demo)",
+        kind: "welfare",
+    },
+    DemoOrg {
+        name_fa: "خیریه مهر نمایشی",
+        name_en: "Mehr charity (demo)",
+        kind: "charity",
+    },
+    DemoOrg {
+        name_fa: "سمن توانا نمایشی",
+        name_en: "Tavana NGO (demo)",
+        kind: "ngo",
+    },
+    DemoOrg {
+        name_fa: "دفتر امور زنان و خانواده (نمایشی)",
+        name_en: "Women and family affairs office (demo)",
+        kind: "office",
+    },
+];
+
+async fn org_id(store: &Store, org: &DemoOrg, province: Option<&str>) -> Result<i64> {
+    if let Some(id) = organisations::id_by_name(store, org.name_fa).await? {
+        return Ok(id);
+    }
+    let mut tx = store.begin().await?;
+    let id = organisations::create(
+        &mut tx,
+        NewOrganisation {
+            name_fa: org.name_fa.into(),
+            name_en: org.name_en.into(),
+            kind: org.kind.into(),
+            province_code: province.map(String::from),
+            is_demo: true,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The province with this English name and its first two counties.
+async fn place(store: &Store, name_en: &str) -> Result<(String, Vec<String>)> {
+    let provinces = geo::all_provinces(store).await?;
+    let p = provinces
+        .iter()
+        .find(|p| p.name_en == name_en)
+        .with_context(|| format!("reference data has no province {name_en}"))?;
+    let counties = geo::counties_of(store, &p.code, &PlaceFilter::All).await?;
+    anyhow::ensure!(!counties.is_empty(), "province {name_en} has no counties");
+    // The capital's county first: that is where a demo expert would sit.
+    let mut codes: Vec<String> = counties
+        .iter()
+        .filter(|c| c.name_fa == p.capital_fa)
+        .chain(counties.iter().filter(|c| c.name_fa != p.capital_fa))
+        .map(|c| c.code.clone())
+        .collect();
+    codes.truncate(2);
+    Ok((p.code.clone(), codes))
+}
+
+/// Creates the demo data set if it is not there yet, and returns the demo logins.
+pub async fn seed(store: &Store) -> Result<Vec<DemoLogin>> {
+    let (tehran, tehran_counties) = place(store, "Tehran").await?;
+    let (isfahan, isfahan_counties) = place(store, "Isfahan").await?;
+    let relief = org_id(store, &ORGS[0], None).await?;
+    let welfare = org_id(store, &ORGS[1], None).await?;
+    org_id(store, &ORGS[2], Some(&tehran)).await?;
+    org_id(store, &ORGS[3], Some(&isfahan)).await?;
+    org_id(store, &ORGS[4], Some(&tehran)).await?;
+
+    let county = |p: &str, c: &str| Scope::County {
+        province: p.into(),
+        county: c.into(),
+    };
+    let second_tehran = tehran_counties
+        .get(1)
+        .unwrap_or(&tehran_counties[0])
+        .clone();
+    let accounts: Vec<(&str, &str, Role, Scope)> = vec![
+        (
+            "admin",
+            "مدیر ستاد ملی (نمایشی)",
+            Role::NationalAdmin,
+            Scope::Country,
+        ),
+        (
+            "tehran.officer",
+            "کارشناس استان تهران (نمایشی)",
+            Role::ProvincialOfficer,
+            Scope::Province {
+                province: tehran.clone(),
+            },
+        ),
+        (
+            "isfahan.officer",
+            "کارشناس استان اصفهان (نمایشی)",
+            Role::ProvincialOfficer,
+            Scope::Province {
+                province: isfahan.clone(),
+            },
+        ),
+        (
+            "tehran.expert",
+            "کارشناس شهرستان تهران (نمایشی)",
+            Role::CountyExpert,
+            county(&tehran, &tehran_counties[0]),
+        ),
+        (
+            "tehran2.expert",
+            "کارشناس شهرستان دوم تهران (نمایشی)",
+            Role::CountyExpert,
+            county(&tehran, &second_tehran),
+        ),
+        (
+            "isfahan.expert",
+            "کارشناس شهرستان اصفهان (نمایشی)",
+            Role::CountyExpert,
+            county(&isfahan, &isfahan_counties[0]),
+        ),
+        (
+            "relief.partner",
+            "کاربر کمیته امداد (نمایشی)",
+            Role::PartnerOrg,
+            Scope::Organisation {
+                organisation: relief,
+            },
+        ),
+        (
+            "welfare.partner",
+            "کاربر بهزیستی (نمایشی)",
+            Role::PartnerOrg,
+            Scope::Organisation {
+                organisation: welfare,
+            },
+        ),
+        ("donor", "نیکوکار نمایشی", Role::Donor, Scope::Own),
+        ("producer", "تولیدکننده نمایشی", Role::Producer, Scope::Own),
+        (
+            "volunteer",
+            "مشاور داوطلب نمایشی",
+            Role::Volunteer,
+            Scope::Own,
+        ),
+    ];
+    let mut logins = vec![];
+    for (username, display, role, scope) in accounts {
+        if users::id_by_username(store, username).await?.is_none() {
+            let mut tx = store.begin().await?;
+            users::create(
+                &mut tx,
+                NewUser {
+                    username: username.into(),
+                    display_name: display.into(),
+                    password: DEMO_PASSWORD.into(),
+                    role,
+                    scope: scope.clone(),
+                    locale: "fa".into(),
+                    is_demo: true,
+                },
+            )
+            .await
+            .with_context(|| format!("creating demo user {username}"))?;
+            tx.commit().await?;
+        }
+        logins.push(DemoLogin {
+            username: username.into(),
+            role,
+            scope: scope.label(),
+        });
+    }
+    settings::set(store, settings::DEMO_DATA, "1").await?;
+    Ok(logins)
+}
+
+pub fn print_logins(address: Option<&str>, logins: &[DemoLogin]) {
+    println!();
+    println!("Hamdeli demo — SYNTHETIC DATA (داده‌های نمایشی و ساختگی)");
+    if let Some(a) = address {
+        println!("Open:     http://{a}/");
+    }
+    println!("Password: {DEMO_PASSWORD}  (for every demo account)");
+    println!("{:<18} {:<20} scope", "username", "role");
+    for l in logins {
+        println!("{:<18} {:<20} {}", l.username, l.role.as_str(), l.scope);
+    }
+    println!();
+}

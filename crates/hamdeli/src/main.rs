@@ -1,0 +1,411 @@
+//! `hamdeli` — the one binary: web server, migrations, demo data, administration, backups.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use hamdeli::config::{Config, Layer, LogFormat};
+use hamdeli::{app_state, demo, open_store, redact};
+use hamdeli_domain::{Role, Scope};
+use hamdeli_store::audit::{self, Actor, Event};
+use hamdeli_store::users::{self, NewUser};
+use hamdeli_store::{backup, geo};
+
+#[derive(Parser)]
+#[command(
+    name = "hamdeli",
+    version,
+    about = "Hamdeli (همدلی): one system to support women heads of household — registry, needs, fair distribution, reports."
+)]
+struct Cli {
+    /// Configuration file (TOML). Default: hamdeli.toml in the data directory, if present.
+    #[arg(long, global = true, env = "HAMDELI_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (the SQLite database, the secret key). Default: ./hamdeli-data
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: SQLite in the data directory.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Log format: text or json.
+    #[arg(long, global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (pages, API, /healthz, /readyz, /metrics) until Ctrl-C or SIGTERM.
+    Serve {
+        /// Address to listen on. Default: 127.0.0.1:8080
+        #[arg(long)]
+        bind: Option<String>,
+        /// Create the synthetic demo data set (if missing) and print the demo logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Create the synthetic demo data set (users for every role and scope) and print the logins.
+    Demo,
+    /// Manage user accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Write an online backup of the SQLite database to a new file (PostgreSQL: use pg_dump).
+    Backup {
+        /// The backup file to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+}
+
+#[derive(Args)]
+struct ScopeArgs {
+    /// Role: national_admin, provincial_officer, county_expert, partner_org, donor, producer, volunteer.
+    #[arg(long)]
+    role: String,
+    /// Province code (provincial officer; county expert may omit it).
+    #[arg(long)]
+    province: Option<String>,
+    /// County code (county expert).
+    #[arg(long)]
+    county: Option<String>,
+    /// Organisation id (partner organisation).
+    #[arg(long)]
+    organisation: Option<i64>,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user. Without --password a strong one is generated and printed.
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        #[arg(long, env = "HAMDELI_NEW_PASSWORD")]
+        password: Option<String>,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Change a user's role and scope (signs the user out).
+    SetRole {
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        scope: ScopeArgs,
+    },
+    /// Set a new password (printed when generated), lift any lockout, sign the user out.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long, env = "HAMDELI_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// List users.
+    ListUsers,
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("HAMDELI_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let bind = match &cli.command {
+        Command::Serve { bind, .. } => bind.clone(),
+        _ => None,
+    };
+    let flags = Layer {
+        bind,
+        database_url: cli.database_url.clone(),
+        data_dir: cli.data_dir.clone(),
+        log_format: cli.log_format.clone(),
+        ..Default::default()
+    };
+    let env = Layer::from_env(|k| std::env::var(k).ok())?;
+    let config = Config::load(cli.config.as_deref(), env, flags)?;
+    init_tracing(config.log_format);
+    match cli.command {
+        Command::Serve {
+            demo: with_demo, ..
+        } => serve(&config, with_demo).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            println!(
+                "database {} is at schema version {}",
+                redact(&config.database_url),
+                hamdeli_store::migrations::latest_version()
+            );
+            Ok(())
+        }
+        Command::Demo => {
+            let store = open_store(&config).await?;
+            let logins = demo::seed(&store).await?;
+            demo::print_logins(None, &logins);
+            Ok(())
+        }
+        Command::Admin { command } => admin(&config, command).await,
+        Command::Backup { out } => {
+            let store = open_store(&config).await?;
+            backup::sqlite_backup(&store, &out)
+                .await
+                .map_err(|e| match e {
+                    hamdeli_store::StoreError::Invalid("backup-postgres-use-pg-dump") => {
+                        anyhow::anyhow!(
+                            "this database is PostgreSQL: back it up with pg_dump (see README)"
+                        )
+                    }
+                    hamdeli_store::StoreError::Invalid("backup-destination-exists") => {
+                        anyhow::anyhow!("{} already exists; choose a new file", out.display())
+                    }
+                    other => anyhow::Error::new(other),
+                })?;
+            println!("backup written to {}", out.display());
+            Ok(())
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&hamdeli_web::api::openapi())?
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config, with_demo: bool) -> Result<()> {
+    let store = open_store(config).await?;
+    let logins = if with_demo {
+        Some(demo::seed(&store).await?)
+    } else {
+        None
+    };
+    let state = app_state(store.clone(), config).await?;
+    let listener = tokio::net::TcpListener::bind(&config.bind)
+        .await
+        .with_context(|| format!("listening on {}", config.bind))?;
+    let address = listener.local_addr()?.to_string();
+    if let Some(logins) = &logins {
+        demo::print_logins(Some(&address), logins);
+    }
+    println!(
+        "Hamdeli is serving on http://{address}/ (database: {})",
+        redact(&config.database_url)
+    );
+    tracing::info!(%address, engine = store.engine().name(), "serving");
+    let purge = store.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = hamdeli_store::sessions::purge_expired(&purge).await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+    hamdeli_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn scope_of(args: &ScopeArgs) -> Result<(Role, Scope)> {
+    let role = Role::parse(&args.role).with_context(|| format!("unknown role {:?}", args.role))?;
+    let scope = Scope::for_role(
+        role,
+        args.province.as_deref(),
+        args.county.as_deref(),
+        args.organisation,
+    )
+    .map_err(|e| {
+        anyhow::anyhow!("{e}: give --province, --county or --organisation as the role needs")
+    })?;
+    Ok((role, scope))
+}
+
+/// A county expert's province follows from the county.
+async fn complete_scope(store: &hamdeli_store::Store, args: &ScopeArgs) -> Result<(Role, Scope)> {
+    if args.role == Role::CountyExpert.as_str() && args.province.is_none() {
+        if let Some(c) = &args.county {
+            let county = geo::county(store, c)
+                .await?
+                .with_context(|| format!("unknown county {c}"))?;
+            let filled = ScopeArgs {
+                role: args.role.clone(),
+                province: Some(county.province_code),
+                county: args.county.clone(),
+                organisation: args.organisation,
+            };
+            return scope_of(&filled);
+        }
+    }
+    scope_of(args)
+}
+
+fn generated_password() -> String {
+    hamdeli_store::tokens::random_token()[..20].to_owned()
+}
+
+async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
+    let store = open_store(config).await?;
+    let actor = Actor {
+        principal: None,
+        client_addr: "cli",
+    };
+    match command {
+        AdminCommand::CreateUser {
+            username,
+            display_name,
+            password,
+            scope,
+        } => {
+            let (role, scope) = complete_scope(&store, &scope).await?;
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (generated_password(), true),
+            };
+            let mut tx = store.begin().await?;
+            let id = users::create(
+                &mut tx,
+                NewUser {
+                    username: username.clone(),
+                    display_name,
+                    password: password.clone(),
+                    role,
+                    scope: scope.clone(),
+                    locale: config.default_locale.tag().into(),
+                    is_demo: false,
+                },
+            )
+            .await
+            .map_err(explain)?;
+            audit::record(&mut tx, &actor, Event {
+                action: "user.create",
+                target_kind: "user",
+                target_id: id.to_string(),
+                detail: serde_json::json!({ "username": username, "role": role.as_str(), "scope": scope.label(), "via": "cli" }),
+            })
+            .await?;
+            tx.commit().await?;
+            println!(
+                "created user {username} (id {id}) as {} with scope {}",
+                role.as_str(),
+                scope.label()
+            );
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        AdminCommand::SetRole { username, scope } => {
+            let id = users::id_by_username(&store, &username)
+                .await?
+                .with_context(|| format!("no user {username}"))?;
+            let (role, scope) = complete_scope(&store, &scope).await?;
+            let mut tx = store.begin().await?;
+            users::update_role_and_scope(&mut tx, id, role, &scope)
+                .await
+                .map_err(explain)?;
+            audit::record(&mut tx, &actor, Event {
+                action: "user.update_role",
+                target_kind: "user",
+                target_id: id.to_string(),
+                detail: serde_json::json!({ "to": { "role": role.as_str(), "scope": scope.label() }, "via": "cli" }),
+            })
+            .await?;
+            tx.commit().await?;
+            println!(
+                "{username} is now {} with scope {}",
+                role.as_str(),
+                scope.label()
+            );
+        }
+        AdminCommand::ResetPassword { username, password } => {
+            let id = users::id_by_username(&store, &username)
+                .await?
+                .with_context(|| format!("no user {username}"))?;
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (generated_password(), true),
+            };
+            let mut tx = store.begin().await?;
+            users::set_password(&mut tx, id, password.clone())
+                .await
+                .map_err(explain)?;
+            audit::record(
+                &mut tx,
+                &actor,
+                Event {
+                    action: "user.reset_password",
+                    target_kind: "user",
+                    target_id: id.to_string(),
+                    detail: serde_json::json!({ "via": "cli" }),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            println!("password of {username} reset; sessions signed out");
+            if generated {
+                println!("password: {password}");
+            }
+        }
+        AdminCommand::ListUsers => {
+            for u in users::list(&store, &hamdeli_domain::PlaceFilter::All).await? {
+                println!(
+                    "{:>5}  {:<20} {:<20} {:<24} {}{}",
+                    u.id,
+                    u.username,
+                    u.role.as_str(),
+                    u.scope.label(),
+                    if u.active { "active" } else { "inactive" },
+                    if u.is_demo { " (demo)" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Store refusals in English words for the terminal.
+fn explain(e: hamdeli_store::StoreError) -> anyhow::Error {
+    match e {
+        hamdeli_store::StoreError::Invalid(id) | hamdeli_store::StoreError::Conflict(id) => {
+            anyhow::anyhow!("{}", hamdeli_locale::t(hamdeli_locale::Locale::En, id))
+        }
+        other => anyhow::Error::new(other),
+    }
+}
