@@ -118,10 +118,12 @@ impl Scope {
             ScopeKind::Province => Ok(Scope::Province {
                 province: nonempty(province).ok_or(ScopeError::ProvinceRequired)?,
             }),
-            ScopeKind::County => Ok(Scope::County {
-                province: nonempty(province).ok_or(ScopeError::ProvinceRequired)?,
-                county: nonempty(county).ok_or(ScopeError::CountyRequired)?,
-            }),
+            // The county is what a form asks for; its province usually follows from it.
+            ScopeKind::County => {
+                let county = nonempty(county).ok_or(ScopeError::CountyRequired)?;
+                let province = nonempty(province).ok_or(ScopeError::ProvinceRequired)?;
+                Ok(Scope::County { province, county })
+            }
             ScopeKind::Organisation => Ok(Scope::Organisation {
                 organisation: organisation.ok_or(ScopeError::OrganisationRequired)?,
             }),
@@ -177,6 +179,10 @@ mod tests {
     fn scope_for_role_requires_the_pieces_the_role_needs() {
         assert_eq!(
             Scope::for_role(Role::CountyExpert, Some("23"), None, None),
+            Err(ScopeError::CountyRequired)
+        );
+        assert_eq!(
+            Scope::for_role(Role::CountyExpert, None, None, None),
             Err(ScopeError::CountyRequired)
         );
         assert_eq!(

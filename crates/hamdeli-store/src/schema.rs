@@ -90,11 +90,11 @@ pub async fn logical_schema(store: &Store) -> Result<BTreeMap<String, Table>> {
             let cols = sqlx::query(
                 "SELECT c.table_name::text, c.column_name::text, c.data_type::text, \
                  c.is_nullable::text, \
-                 CAST(EXISTS (SELECT 1 FROM information_schema.table_constraints tc \
+                 CASE WHEN EXISTS (SELECT 1 FROM information_schema.table_constraints tc \
                    JOIN information_schema.key_column_usage k \
                      ON k.constraint_name = tc.constraint_name AND k.table_schema = tc.table_schema \
                    WHERE tc.constraint_type = 'PRIMARY KEY' AND tc.table_schema = c.table_schema \
-                     AND tc.table_name = c.table_name AND k.column_name = c.column_name) AS BIGINT) \
+                     AND tc.table_name = c.table_name AND k.column_name = c.column_name) THEN 1 ELSE 0 END \
                  FROM information_schema.columns c \
                  JOIN information_schema.tables t ON t.table_schema = c.table_schema \
                    AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' \

@@ -31,7 +31,7 @@ enum Class {
 }
 
 /// Mapping of the Arabic block (U+0600–U+06FF): `'\0'` for removed characters, else the character
-/// it folds to; built from [`classify_slow`] at compile time.
+/// it folds to; built from [`arabic_block_class`] at compile time.
 static ARABIC_BLOCK: [char; 256] = {
     let mut table = ['\0'; 256];
     let mut i = 0;
@@ -57,8 +57,8 @@ const fn arabic_block_class(c: char) -> Option<char> {
         // Quranic annotation marks.
         '\u{06D6}'..='\u{06DC}' | '\u{06DF}'..='\u{06E4}' | '\u{06E7}'..='\u{06E8}' => return None,
         '\u{06EA}'..='\u{06ED}' => return None,
-        // Tatweel (kashida); Arabic letter mark.
-        '\u{0640}' | '\u{061C}' => return None,
+        // Tatweel (kashida); Arabic letter mark; Arabic format characters (number sign etc.).
+        '\u{0640}' | '\u{061C}' | '\u{0600}'..='\u{0605}' | '\u{06DD}' => return None,
         // Arabic yeh, alef maksura, yeh with hamza above → Persian yeh.
         '\u{064A}' | '\u{0649}' | '\u{0626}' => FA_YEH,
         // Arabic kaf, swash kaf → Persian kaf.
@@ -116,7 +116,7 @@ fn classify_slow(c: char) -> Class {
 /// neither does what [`normalize_text`] makes of it (marks in the set are removed anyway, so their
 /// canonical order does not matter).
 #[inline]
-pub(crate) fn is_simple(c: char) -> bool {
+pub(crate) const fn is_simple(c: char) -> bool {
     c.is_ascii()
         || matches!(
             c,
@@ -188,16 +188,87 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The pass for input made only of [simple](is_simple) characters (no NFKC needed); `false`, with
-/// `out` unspecified, as soon as another character is met.
-fn pass_simple(s: &str, out: &mut String) -> bool {
-    let mut b = Builder::new(out, s.len());
-    for c in s.chars() {
-        if !is_simple(c) {
+/// Which characters of the Arabic block are [simple](is_simple).
+static ARABIC_BLOCK_SIMPLE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = matches!(
+            0x0600 + i as u32,
+            0x0621..=0x063A
+                | 0x0640..=0x0652
+                | 0x0660..=0x0669
+                | 0x06F0..=0x06F9
+                | 0x067E
+                | 0x0686
+                | 0x0698
+                | 0x06A9
+                | 0x06AF
+                | 0x06C0
+                | 0x06CC
+        );
+        i += 1;
+    }
+    table
+};
+
+/// The pass for input made only of [simple](is_simple) characters, on bytes (no NFKC needed; the
+/// same result as [`pass`]); `false`, with `out` unspecified, as soon as another character is met.
+/// With `name_key`, whitespace, ZWNJ and hyphens are removed instead of collapsed (see [`name_key`]).
+fn pass_simple(s: &str, out: &mut String, name_key: bool) -> bool {
+    let b = s.as_bytes();
+    let mut buf = String::with_capacity(b.len());
+    let mut pending_space = false;
+    let mut pending_zwnj = false;
+    let separate = |buf: &mut String, pending_space: &mut bool, pending_zwnj: &mut bool| {
+        if !buf.is_empty() {
+            if *pending_space {
+                buf.push(' ');
+            } else if *pending_zwnj {
+                buf.push(ZWNJ);
+            }
+        }
+        *pending_space = false;
+        *pending_zwnj = false;
+    };
+    let mut i = 0;
+    // `s` is valid UTF-8, so the continuation bytes indexed below exist.
+    while i < b.len() {
+        let x = b[i];
+        if x < 0x80 {
+            i += 1;
+            if name_key && (x.is_ascii_whitespace() || x == 0x0B || x == b'-') {
+                // Removed.
+            } else if x.is_ascii_whitespace() || x == 0x0B {
+                pending_space = true;
+                pending_zwnj = false;
+            } else if !x.is_ascii_control() {
+                separate(&mut buf, &mut pending_space, &mut pending_zwnj);
+                buf.push(char::from(x.to_ascii_lowercase()));
+            }
+        } else if x & 0xFC == 0xD8 {
+            // U+0600–U+06FF.
+            let idx = (usize::from(x & 0x03) << 6) | usize::from(b[i + 1] & 0x3F);
+            i += 2;
+            if !ARABIC_BLOCK_SIMPLE[idx] {
+                return false;
+            }
+            let k = ARABIC_BLOCK[idx];
+            if k != '\0' {
+                separate(&mut buf, &mut pending_space, &mut pending_zwnj);
+                buf.push(k);
+            }
+        } else if x == 0xE2 && b[i + 1] == 0x80 && matches!(b[i + 2], 0x8C | 0x8E | 0x8F) {
+            // ZWNJ (kept as a pending joiner), LRM, RLM (removed).
+            if b[i + 2] == 0x8C && !pending_space && !name_key {
+                pending_zwnj = true;
+            }
+            i += 3;
+        } else {
             return false;
         }
-        b.push(c);
     }
+    *out = buf;
     true
 }
 
@@ -218,7 +289,7 @@ fn pass(s: &str, out: &mut String) {
 /// [`normalize_text`], and whether the result is all [simple](is_simple) characters.
 fn normalize_inner(s: &str) -> (String, bool) {
     let mut out = String::new();
-    if pass_simple(s, &mut out) {
+    if pass_simple(s, &mut out, false) {
         // Simple in, simple (and so NFKC-stable) out.
         return (out, true);
     }
@@ -276,6 +347,10 @@ pub fn name_key(s: &str) -> String {
 
 /// [`name_key`], and whether the result is all [simple](is_simple) characters.
 pub(crate) fn name_key_inner(s: &str) -> (String, bool) {
+    let mut fast = String::new();
+    if pass_simple(s, &mut fast, true) {
+        return (fast, true);
+    }
     let strip = |s: &str| {
         let (mut k, simple) = normalize_inner(s);
         k.retain(|c| c != ' ' && c != ZWNJ && !is_hyphen(c));
@@ -608,6 +683,50 @@ mod tests {
         ] {
             let once = normalize_text(s);
             assert_eq!(normalize_text(&once), once, "{s:?}");
+        }
+    }
+
+    fn slow(s: &str) -> String {
+        let mut out = String::new();
+        pass(s, &mut out);
+        out
+    }
+
+    fn slow_key(s: &str) -> String {
+        let mut k = slow(s);
+        k.retain(|c| c != ' ' && c != ZWNJ && !is_hyphen(c));
+        k
+    }
+
+    #[test]
+    fn fast_path_matches_slow_path() {
+        for s in [
+            "  علي   أكبر ",
+            "مُحَمَّد\u{200C}\u{200C}رضا\u{200F} ۱۲٣ ABC\t\u{200E}",
+            "\u{200C} x\u{200C}",
+            "ۀ ة ك ى ـ",
+        ] {
+            let mut fast = String::new();
+            assert!(pass_simple(s, &mut fast, false), "{s:?}");
+            assert_eq!(fast, slow(s), "{s:?}");
+            assert!(pass_simple(s, &mut fast, true), "{s:?}");
+            assert_eq!(fast, slow_key(s), "{s:?}");
+        }
+        let mut out = String::new();
+        assert!(!pass_simple("\u{FEE3}", &mut out, false));
+        assert!(!pass_simple("a\u{0653}", &mut out, true));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_agrees(s in "[\u{0600}-\u{06FF}\u{200C}-\u{200F} a-zA-Z0-9\t\n\u{0001}-]{0,30}") {
+            let mut fast = String::new();
+            if pass_simple(&s, &mut fast, false) {
+                proptest::prop_assert_eq!(&fast, &slow(&s));
+            }
+            if pass_simple(&s, &mut fast, true) {
+                proptest::prop_assert_eq!(fast, slow_key(&s));
+            }
         }
     }
 

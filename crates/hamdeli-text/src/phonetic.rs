@@ -25,11 +25,39 @@ use crate::normalize::{is_simple, name_key, name_key_inner};
 const ALEF: char = 'ا';
 
 /// The sound class of a letter, `None` for a non-letter.
+/// [`sound_class_slow`] for the Arabic block, `'\0'` for `None`; built at compile time.
+static ARABIC_BLOCK_SOUND: [char; 256] = {
+    let mut table = ['\0'; 256];
+    let mut i = 0;
+    while i < 256 {
+        if let Some(c) = char::from_u32(0x0600 + i as u32)
+            && is_simple(c)
+            && let Some(k) = sound_class_letter(c)
+        {
+            table[i] = k;
+        }
+        i += 1;
+    }
+    table
+};
+
 #[inline]
 fn sound_class(c: char) -> Option<char> {
-    if c.is_ascii() {
+    let u = c as u32;
+    if u < 0x80 {
         return c.is_ascii_alphabetic().then_some(c);
     }
+    if (0x0600..0x0700).contains(&u) && is_simple(c) {
+        return match ARABIC_BLOCK_SOUND[(u - 0x0600) as usize] {
+            '\0' => None,
+            k => Some(k),
+        };
+    }
+    sound_class_slow(c)
+}
+
+/// The class of the Persian letters that fold (rules 1–2), `None` for others.
+const fn sound_class_letter(c: char) -> Option<char> {
     Some(match c {
         'ث' | 'س' | 'ص' => 'س',
         'ذ' | 'ز' | 'ض' | 'ظ' | 'ژ' => 'ز',
@@ -40,8 +68,27 @@ fn sound_class(c: char) -> Option<char> {
         'پ' => 'ب',
         'چ' => 'ج',
         'گ' => 'ک',
-        // Other letters of the Arabic block (simple ones are letters; digits are ASCII by now).
-        c if is_simple(c) => c,
+        // Other Persian letters stay; marks, tatweel and digits of the block do not.
+        '\u{0621}'..='\u{063A}'
+        | '\u{0641}'..='\u{064A}'
+        | '\u{06A9}'
+        | '\u{06C0}'
+        | '\u{06CC}' => c,
+        _ => return None,
+    })
+}
+
+fn sound_class_slow(c: char) -> Option<char> {
+    Some(match c {
+        'ث' | 'س' | 'ص' => 'س',
+        'ذ' | 'ز' | 'ض' | 'ظ' | 'ژ' => 'ز',
+        'ت' | 'ط' => 'ت',
+        'ح' | 'ه' => 'ه',
+        'ق' | 'غ' => 'ق',
+        'ع' | 'ء' | 'ا' => ALEF,
+        'پ' => 'ب',
+        'چ' => 'ج',
+        'گ' => 'ک',
         c if c.is_alphabetic() && !is_combining_mark(c) => c,
         _ => return None,
     })

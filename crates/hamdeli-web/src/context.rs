@@ -207,9 +207,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let mut response = next.run(req).await;
 
     if let Some(kind) = response.extensions().get::<ErrorKind>().cloned() {
-        let status = response.status();
         let mut rendered = crate::error::render_kind(&kind, &ctx);
-        *rendered.status_mut() = status;
         // Keep cookies a failing handler set (e.g. clearing a stale session).
         for v in response.headers().get_all(SET_COOKIE) {
             rendered.headers_mut().append(SET_COOKIE, v.clone());

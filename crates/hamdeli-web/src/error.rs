@@ -72,7 +72,7 @@ impl AppError {
         if let AppError::Internal(msg) = self {
             tracing::error!(error = %msg, path, "internal error");
         }
-        let (kind, status) = self.kind_and_status();
+        let (kind, _) = self.kind_and_status();
         let ctx = Ctx {
             locale,
             principal: None,
@@ -84,9 +84,7 @@ impl AppError {
             demo: false,
             is_api,
         };
-        let mut r = render_kind(&kind, &ctx);
-        *r.status_mut() = status;
-        r
+        render_kind(&kind, &ctx)
     }
 }
 
@@ -130,6 +128,18 @@ impl IntoResponse for AppError {
     }
 }
 
+fn status_of(kind: &ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden | ErrorKind::Csrf => StatusCode::FORBIDDEN,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::BadRequest(_) => StatusCode::BAD_REQUEST,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 fn message_id(kind: &ErrorKind) -> (&'static str, &'static str) {
     match kind {
         ErrorKind::Unauthenticated => ("error-unauthenticated-title", "error-unauthenticated"),
@@ -159,14 +169,17 @@ struct ErrorPage {
     show_login: bool,
 }
 
+/// The error as a page (or JSON under `/api/`) with its status; an anonymous visitor asking
+/// for a page is sent to the login page instead.
 pub fn render_kind(kind: &ErrorKind, ctx: &Ctx) -> Response {
     let (title_id, message_id) = message_id(kind);
+    let status = status_of(kind);
     if ctx.is_api {
         let body = ApiError {
             error: message_id.to_owned(),
             message: t(ctx.locale, message_id),
         };
-        return Json(body).into_response();
+        return (status, Json(body)).into_response();
     }
     if matches!(kind, ErrorKind::Unauthenticated) {
         let next = urlencode(&ctx.path);
@@ -185,7 +198,7 @@ pub fn render_kind(kind: &ErrorKind, ctx: &Ctx) -> Response {
         show_login: ctx.principal.is_none() && matches!(kind, ErrorKind::Forbidden),
     };
     match page.render() {
-        Ok(html) => Html(html).into_response(),
+        Ok(html) => (status, Html(html)).into_response(),
         Err(_) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             t(ctx.locale, "error-internal"),

@@ -1,0 +1,9 @@
+//! The integration suite: the real app on a free port over a fresh database per test (SQLite,
+//! or PostgreSQL when `HAMDELI_TEST_POSTGRES` is set).
+
+mod access;
+mod accounts;
+mod api;
+mod schema;
+mod shell;
+mod support;

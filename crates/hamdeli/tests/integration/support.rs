@@ -1,0 +1,245 @@
+//! `spawn_app`: the real application on a free port over a fresh database — SQLite by default,
+//! PostgreSQL when `HAMDELI_TEST_POSTGRES` holds a base URL (each test gets its own database).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use hamdeli::config::{Config, Layer};
+use hamdeli_store::Store;
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+use tokio::sync::oneshot;
+
+pub const PASSWORD: &str = hamdeli::demo::DEMO_PASSWORD;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub database_url: String,
+    pub user_ids: HashMap<String, i64>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique() -> String {
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        &hamdeli_store::tokens::random_token()[..8]
+    )
+}
+
+pub fn postgres_base() -> Option<String> {
+    std::env::var("HAMDELI_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh, empty database URL for one test.
+pub async fn fresh_database(dir: &std::path::Path) -> String {
+    match postgres_base() {
+        Some(base) => {
+            let name = format!("hamdeli_t_{}", unique());
+            sqlx::any::install_default_drivers();
+            let pool = sqlx::AnyPool::connect(&base)
+                .await
+                .expect("connect to HAMDELI_TEST_POSTGRES");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .expect("create test database");
+            pool.close().await;
+            let (server, _) = base.rsplit_once('/').expect("URL ends in /DATABASE");
+            format!("{server}/{name}")
+        }
+        None => format!("sqlite://{}", dir.join("test.db").display()),
+    }
+}
+
+pub fn temp_dir() -> TempDir {
+    let dir = std::env::temp_dir().join(format!("hamdeli-it-{}", unique()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    TempDir(dir)
+}
+
+/// The app with the demo data set (a user for every role and scope).
+pub async fn spawn_app() -> TestApp {
+    let dir = temp_dir();
+    let url = fresh_database(&dir.0).await;
+    spawn_app_on(url, dir).await
+}
+
+pub async fn spawn_app_on(database_url: String, dir: TempDir) -> TestApp {
+    let flags = Layer {
+        database_url: Some(database_url.clone()),
+        data_dir: Some(dir.0.clone()),
+        ..Default::default()
+    };
+    let config = Config::load(None, Layer::default(), flags).expect("config");
+    let store = hamdeli::open_store(&config).await.expect("open store");
+    hamdeli::demo::seed(&store).await.expect("demo data");
+    let state = hamdeli::app_state(store.clone(), &config)
+        .await
+        .expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        hamdeli_web::serve(listener, state, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("server");
+    });
+    let mut user_ids = HashMap::new();
+    for u in hamdeli_store::users::list(&store, &hamdeli_domain::PlaceFilter::All)
+        .await
+        .unwrap()
+    {
+        user_ids.insert(u.username.clone(), u.id);
+    }
+    TestApp {
+        addr,
+        store,
+        database_url,
+        user_ids,
+        stop: Some(stop),
+        server: Some(server),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests look at them).
+    pub fn client(&self) -> Client {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client");
+        Client {
+            http,
+            base: format!("http://{}", self.addr),
+        }
+    }
+
+    pub async fn login(&self, username: &str) -> Client {
+        let c = self.client();
+        let r = c.login(username, PASSWORD).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "login of {username} failed"
+        );
+        c
+    }
+
+    /// Stops the server (graceful shutdown) and keeps the database for a restart.
+    pub async fn stop(mut self) -> (String, TempDir) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(h) = self.server.take() {
+            let _ = h.await;
+        }
+        self.store.close().await;
+        let dir = std::mem::replace(&mut self._dir, TempDir(std::path::PathBuf::new()));
+        (self.database_url.clone(), dir)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+/// The `_csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..start + 64].to_owned()
+}
+
+impl Client {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let s = r.status();
+        (s, r.text().await.expect("body"))
+    }
+
+    /// The CSRF token of this client's session, read from a page.
+    pub async fn csrf(&self) -> String {
+        let (_, html) = self.get_text("/login").await;
+        if html.contains("name=\"_csrf\"") {
+            return csrf_of(&html);
+        }
+        let (_, html) = self.get_text("/account").await;
+        csrf_of(&html)
+    }
+
+    /// POSTs a form with the CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("_csrf", &token));
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("next", "/"),
+            ],
+        )
+        .await
+    }
+}
