@@ -1,7 +1,6 @@
 //! The vocabulary every other crate shares: roles, scopes, the principal acting, and the
 //! one access policy all queries and pages go through. No web or database dependency.
 
-pub mod money;
 pub mod policy;
 pub mod role;
 

@@ -32,10 +32,8 @@ impl Layer {
     }
 
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Layer> {
-        let secure_cookies = match get("HAMDELI_SECURE_COOKIES") {
-            None => None,
-            Some(v) => Some(matches!(v.trim(), "1" | "true" | "yes" | "on")),
-        };
+        let secure_cookies =
+            get("HAMDELI_SECURE_COOKIES").map(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
         Ok(Layer {
             bind: get("HAMDELI_BIND"),
             database_url: get("HAMDELI_DATABASE_URL"),

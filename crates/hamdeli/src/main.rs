@@ -260,19 +260,20 @@ fn scope_of(args: &ScopeArgs) -> Result<(Role, Scope)> {
 
 /// A county expert's province follows from the county.
 async fn complete_scope(store: &hamdeli_store::Store, args: &ScopeArgs) -> Result<(Role, Scope)> {
-    if args.role == Role::CountyExpert.as_str() && args.province.is_none() {
-        if let Some(c) = &args.county {
-            let county = geo::county(store, c)
-                .await?
-                .with_context(|| format!("unknown county {c}"))?;
-            let filled = ScopeArgs {
-                role: args.role.clone(),
-                province: Some(county.province_code),
-                county: args.county.clone(),
-                organisation: args.organisation,
-            };
-            return scope_of(&filled);
-        }
+    if args.role == Role::CountyExpert.as_str()
+        && args.province.is_none()
+        && let Some(c) = &args.county
+    {
+        let county = geo::county(store, c)
+            .await?
+            .with_context(|| format!("unknown county {c}"))?;
+        let filled = ScopeArgs {
+            role: args.role.clone(),
+            province: Some(county.province_code),
+            county: args.county.clone(),
+            organisation: args.organisation,
+        };
+        return scope_of(&filled);
     }
     scope_of(args)
 }

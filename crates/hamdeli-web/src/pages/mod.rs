@@ -19,6 +19,8 @@ mod home;
 mod organisations;
 mod places;
 
+pub use admin_audit::{AuditQuery, filter_of as audit_filter};
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(home::home))
@@ -97,5 +99,3 @@ mod tests {
         assert_eq!(safe_next(None), "/");
     }
 }
-
-pub use admin_audit::{AuditQuery, filter_of as audit_filter};
