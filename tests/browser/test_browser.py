@@ -98,6 +98,18 @@ class WebDriver:
             pass
 
 
+AXE = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "vendor", "axe.min.js"), encoding="utf-8").read()
+
+
+def accessibility_problems(wd):
+    """Serious or critical WCAG 2 A/AA violations axe-core finds on the current page."""
+    wd.js(AXE + "\nreturn true;")
+    result = wd.js("return axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})"
+                   ".then(r => r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
+                   ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')))")
+    return result
+
+
 def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("HAMDELI_BIN", "target/debug/hamdeli"))
     data_dir = tempfile.mkdtemp(prefix="hamdeli-browser-")
@@ -133,6 +145,8 @@ def main():
 
         # 2. Sign in as the national admin: the dashboard.
         wd.go(origin + "/login")
+        problems = accessibility_problems(wd)
+        check("accessibility (axe, WCAG 2 A/AA) of /login", problems == [], problems)
         wd.type("#username", "admin")
         wd.type("#password", PASSWORD)
         wd.click("[data-testid=login-submit]")
@@ -152,6 +166,12 @@ def main():
         print(f"screenshot: {shot}")
         foreign = wd.js("return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(arguments[0]))", origin)
         check("nothing loaded from another host", foreign == [], foreign)
+
+        for page in ["/", "/places", "/admin/users", "/admin/users/new", "/admin/audit", "/account"]:
+            wd.go(origin + page)
+            problems = accessibility_problems(wd)
+            check(f"accessibility (axe, WCAG 2 A/AA) of {page}", problems == [], problems)
+        wd.go(origin + "/")
 
         # 3. Switch to English and back.
         wd.click("[data-testid=lang-switch]")
