@@ -68,6 +68,8 @@ pub async fn login(
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
     let refuse = |status: StatusCode, message: String| -> Result<Response, AppError> {
+        // Every refused attempt counts against the address's window.
+        state.login_limiter.record_failure(&ctx.client_addr);
         let page = LoginPage {
             shell: Shell::new(&ctx, l.t("login-title")),
             l,
