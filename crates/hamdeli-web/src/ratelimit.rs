@@ -27,7 +27,9 @@ impl LoginLimiter {
     fn allow_at(&self, client: &str, now: Instant) -> bool {
         let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         match windows.get(client) {
-            Some((start, failures)) => now.duration_since(*start) >= WINDOW || *failures < MAX_FAILURES,
+            Some((start, failures)) => {
+                now.duration_since(*start) >= WINDOW || *failures < MAX_FAILURES
+            }
             None => true,
         }
     }

@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod api;
+mod cli;
 mod schema;
 mod shell;
 mod support;
