@@ -18,6 +18,7 @@ pub mod geo;
 pub mod migrations;
 pub mod organisations;
 pub mod passwords;
+pub mod registry;
 pub mod schema;
 pub mod sessions;
 pub mod settings;

@@ -7,12 +7,20 @@ use crate::{Engine, Result, Store};
 
 /// (version, description, SQLite script, PostgreSQL script). Embedded so the binary carries its
 /// schema; a new migration is a new pair of files and a new line here.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "registry",
+        include_str!("../migrations/sqlite/0002_registry.sql"),
+        include_str!("../migrations/postgres/0002_registry.sql"),
+    ),
+];
 
 fn migrator(engine: Engine) -> Migrator {
     let migrations = MIGRATIONS
@@ -42,4 +50,15 @@ pub(crate) async fn run(store: &Store) -> Result<()> {
 /// The latest schema version this binary knows.
 pub fn latest_version() -> i64 {
     MIGRATIONS.last().map(|m| m.0).unwrap_or(0)
+}
+
+/// Every migration script of an engine, in order (the schema-parity test reads them).
+pub fn scripts(engine: Engine) -> Vec<&'static str> {
+    MIGRATIONS
+        .iter()
+        .map(|(_, _, sqlite, postgres)| match engine {
+            Engine::Sqlite => *sqlite,
+            Engine::Postgres => *postgres,
+        })
+        .collect()
 }

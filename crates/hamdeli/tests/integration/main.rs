@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod api;
 mod cli;
+mod registry;
 mod schema;
 mod shell;
 mod support;

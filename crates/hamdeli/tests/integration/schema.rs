@@ -1,7 +1,7 @@
 //! Both engines reach the same logical schema.
 
-use hamdeli_store::Store;
 use hamdeli_store::schema::logical_schema;
+use hamdeli_store::{Engine, Store, migrations};
 
 use crate::support::{fresh_database, postgres_base, temp_dir};
 
@@ -18,17 +18,16 @@ fn created_tables(sql: &str) -> Vec<String> {
 #[tokio::test]
 async fn sqlite_and_postgres_reach_the_same_schema() {
     // Always: both migration trees create the same tables, and SQLite applies its tree.
-    let sqlite_sql = include_str!("../../../hamdeli-store/migrations/sqlite/0001_foundation.sql");
-    let postgres_sql =
-        include_str!("../../../hamdeli-store/migrations/postgres/0001_foundation.sql");
-    assert_eq!(created_tables(sqlite_sql), created_tables(postgres_sql));
+    let sqlite_sql = migrations::scripts(Engine::Sqlite).join("\n");
+    let postgres_sql = migrations::scripts(Engine::Postgres).join("\n");
+    assert_eq!(created_tables(&sqlite_sql), created_tables(&postgres_sql));
     let dir = temp_dir();
     let sqlite = Store::open(&format!("sqlite://{}", dir.0.join("s.db").display()))
         .await
         .unwrap();
     let sqlite_schema = logical_schema(&sqlite).await.unwrap();
     let names: Vec<String> = sqlite_schema.keys().cloned().collect();
-    assert_eq!(names, created_tables(sqlite_sql));
+    assert_eq!(names, created_tables(&sqlite_sql));
 
     // With PostgreSQL at hand: the whole logical schema agrees, column by column.
     if postgres_base().is_none() {

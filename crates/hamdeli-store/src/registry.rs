@@ -1,0 +1,441 @@
+//! The registry's storage: organisations' lists, import batches with their per-row problems,
+//! and source records upserted by `(list, source_id)` so a re-imported list updates instead of
+//! duplicating. A batch's records and problems are written in one transaction: an import that
+//! is killed leaves no partial batch, only a batch row marked failed.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{AnyConnection, Result, Store, StoreError, now_millis};
+
+pub const LIST_KINDS: [&str; 3] = ["support", "survey", "reference"];
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SourceList {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub name: String,
+    pub list_kind: String,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+    pub created_at: i64,
+}
+
+pub struct NewList {
+    pub organisation_id: i64,
+    pub name: String,
+    pub list_kind: String,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+    pub created_by: Option<i64>,
+}
+
+fn list_from_row(r: &AnyRow) -> SourceList {
+    SourceList {
+        id: r.get("id"),
+        organisation_id: r.get("organisation_id"),
+        name: r.get("name"),
+        list_kind: r.get("list_kind"),
+        province_code: r.get("province_code"),
+        county_code: r.get("county_code"),
+        created_at: r.get("created_at"),
+    }
+}
+
+const LIST_COLUMNS: &str = "SELECT id, organisation_id, name, list_kind, province_code, county_code, created_at FROM source_lists";
+
+/// The organisation's list of this name, created when it does not exist yet.
+pub async fn ensure_list(conn: &mut AnyConnection, new: NewList) -> Result<SourceList> {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(StoreError::Invalid("list-name-required"));
+    }
+    if !LIST_KINDS.contains(&new.list_kind.as_str()) {
+        return Err(StoreError::Invalid("list-kind-invalid"));
+    }
+    let existing = sqlx::query(AssertSqlSafe(format!(
+        "{LIST_COLUMNS} WHERE organisation_id = $1 AND name = $2"
+    )))
+    .bind(new.organisation_id)
+    .bind(name.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(row) = existing {
+        return Ok(list_from_row(&row));
+    }
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO source_lists (organisation_id, name, list_kind, province_code, county_code, \
+         created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         RETURNING id, organisation_id, name, list_kind, province_code, county_code, created_at"
+    )))
+    .bind(new.organisation_id)
+    .bind(name)
+    .bind(new.list_kind)
+    .bind(new.province_code)
+    .bind(new.county_code)
+    .bind(new.created_by)
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(list_from_row(&row))
+}
+
+pub async fn lists_of(store: &Store, organisation_id: i64) -> Result<Vec<SourceList>> {
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "{LIST_COLUMNS} WHERE organisation_id = $1 ORDER BY id"
+    )))
+    .bind(organisation_id)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(list_from_row).collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    Running,
+    Committed,
+    Failed,
+}
+
+impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchStatus::Running => "running",
+            BatchStatus::Committed => "committed",
+            BatchStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> BatchStatus {
+        match s {
+            "committed" => BatchStatus::Committed,
+            "running" => BatchStatus::Running,
+            _ => BatchStatus::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Batch {
+    pub id: i64,
+    pub list_id: i64,
+    pub file_name: String,
+    pub file_format: String,
+    pub status: BatchStatus,
+    pub rows_in: i64,
+    pub rows_accepted: i64,
+    pub rows_with_warnings: i64,
+    pub rows_rejected: i64,
+    pub rows_inserted: i64,
+    pub rows_updated: i64,
+    pub error: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+fn batch_from_row(r: &AnyRow) -> Batch {
+    Batch {
+        id: r.get("id"),
+        list_id: r.get("list_id"),
+        file_name: r.get("file_name"),
+        file_format: r.get("file_format"),
+        status: BatchStatus::parse(&r.get::<String, _>("status")),
+        rows_in: r.get("rows_in"),
+        rows_accepted: r.get("rows_accepted"),
+        rows_with_warnings: r.get("rows_with_warnings"),
+        rows_rejected: r.get("rows_rejected"),
+        rows_inserted: r.get("rows_inserted"),
+        rows_updated: r.get("rows_updated"),
+        error: r.get("error"),
+        started_at: r.get("started_at"),
+        finished_at: r.get("finished_at"),
+    }
+}
+
+/// Opens a batch (committed at once, so progress pages can show it while the import runs).
+pub async fn begin_batch(
+    store: &Store,
+    list_id: i64,
+    file_name: &str,
+    file_format: &str,
+    created_by: Option<i64>,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO import_batches (list_id, file_name, file_format, status, created_by, started_at) \
+         VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id",
+    )
+    .bind(list_id)
+    .bind(file_name.to_owned())
+    .bind(file_format.to_owned())
+    .bind(created_by)
+    .bind(now_millis())
+    .fetch_one(store.pool())
+    .await?;
+    Ok(row.get(0))
+}
+
+pub async fn batch(store: &Store, id: i64) -> Result<Option<Batch>> {
+    let row = sqlx::query("SELECT * FROM import_batches WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(batch_from_row))
+}
+
+/// Batches a server stopped in the middle of: their data never committed; say so.
+pub async fn fail_abandoned_batches(store: &Store) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE import_batches SET status = 'failed', error = 'interrupted', finished_at = $1 \
+         WHERE status = 'running'",
+    )
+    .bind(now_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// One accepted row, typed and normalised by the ingest layer.
+#[derive(Debug, Clone, Default)]
+pub struct NewSourceRecord {
+    pub source_id: String,
+    pub row_number: i64,
+    pub national_code: Option<String>,
+    pub national_code_raw: Option<String>,
+    pub honorific: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub father_name: Option<String>,
+    pub first_key: Option<String>,
+    pub last_key: Option<String>,
+    pub father_key: Option<String>,
+    pub birth_date: Option<String>,
+    pub birth_year_jalali: Option<i64>,
+    pub gender: Option<String>,
+    pub phone: Option<String>,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+    pub province_raw: Option<String>,
+    pub county_raw: Option<String>,
+    pub address: Option<String>,
+    pub zone: Option<String>,
+    /// Other columns of the file, as a JSON object.
+    pub extra: String,
+}
+
+/// What the per-row report says about one row.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    pub row_number: i64,
+    /// `warning` (the row was accepted) or `rejected`.
+    pub severity: String,
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchCounts {
+    pub rows_in: i64,
+    pub rows_accepted: i64,
+    pub rows_with_warnings: i64,
+    pub rows_rejected: i64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Written {
+    pub inserted: i64,
+    pub updated: i64,
+}
+
+const RECORD_FIELDS: [&str; 22] = [
+    "national_code",
+    "national_code_raw",
+    "honorific",
+    "first_name",
+    "last_name",
+    "father_name",
+    "first_key",
+    "last_key",
+    "father_key",
+    "birth_date",
+    "birth_year_jalali",
+    "gender",
+    "phone",
+    "province_code",
+    "county_code",
+    "province_raw",
+    "county_raw",
+    "address",
+    "zone",
+    "extra",
+    "batch_id",
+    "row_number",
+];
+
+fn bind_record<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    r: &NewSourceRecord,
+    batch_id: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(r.national_code.clone())
+        .bind(r.national_code_raw.clone())
+        .bind(r.honorific.clone())
+        .bind(r.first_name.clone())
+        .bind(r.last_name.clone())
+        .bind(r.father_name.clone())
+        .bind(r.first_key.clone())
+        .bind(r.last_key.clone())
+        .bind(r.father_key.clone())
+        .bind(r.birth_date.clone())
+        .bind(r.birth_year_jalali)
+        .bind(r.gender.clone())
+        .bind(r.phone.clone())
+        .bind(r.province_code.clone())
+        .bind(r.county_code.clone())
+        .bind(r.province_raw.clone())
+        .bind(r.county_raw.clone())
+        .bind(r.address.clone())
+        .bind(r.zone.clone())
+        .bind(r.extra.clone())
+        .bind(batch_id)
+        .bind(r.row_number)
+}
+
+/// Writes a batch's accepted records and its problems in one transaction and marks it
+/// committed. A record whose `source_id` the list already has is updated in place (keeping
+/// its person); a new one is inserted.
+pub async fn commit_batch(
+    store: &Store,
+    batch_id: i64,
+    list_id: i64,
+    records: &[NewSourceRecord],
+    problems: &[Problem],
+    counts: BatchCounts,
+) -> Result<Written> {
+    if counts.rows_in != counts.rows_accepted + counts.rows_rejected {
+        return Err(StoreError::Invalid("import-counts-inconsistent"));
+    }
+    let mut tx = store.begin().await?;
+    let existing: HashMap<String, i64> =
+        sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
+            .bind(list_id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+            .collect();
+    let now = now_millis();
+    let placeholders: Vec<String> = (0..RECORD_FIELDS.len())
+        .map(|i| format!("${}", i + 4))
+        .collect();
+    let insert_sql = format!(
+        "INSERT INTO source_records (list_id, source_id, imported_at, {}) VALUES ($1, $2, $3, {})",
+        RECORD_FIELDS.join(", "),
+        placeholders.join(", ")
+    );
+    let assignments: Vec<String> = RECORD_FIELDS
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{f} = ${}", i + 3))
+        .collect();
+    let update_sql = format!(
+        "UPDATE source_records SET imported_at = $2, {} WHERE id = $1",
+        assignments.join(", ")
+    );
+    let mut written = Written::default();
+    for r in records {
+        match existing.get(&r.source_id) {
+            Some(id) => {
+                let q = sqlx::query(AssertSqlSafe(update_sql.clone()))
+                    .bind(*id)
+                    .bind(now);
+                bind_record(q, r, batch_id).execute(&mut *tx).await?;
+                written.updated += 1;
+            }
+            None => {
+                let q = sqlx::query(AssertSqlSafe(insert_sql.clone()))
+                    .bind(list_id)
+                    .bind(r.source_id.clone())
+                    .bind(now);
+                bind_record(q, r, batch_id).execute(&mut *tx).await?;
+                written.inserted += 1;
+            }
+        }
+    }
+    for p in problems {
+        sqlx::query(
+            "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(batch_id)
+        .bind(p.row_number)
+        .bind(p.severity.clone())
+        .bind(p.code.clone())
+        .bind(p.detail.clone())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE import_batches SET status = 'committed', rows_in = $2, rows_accepted = $3, \
+         rows_with_warnings = $4, rows_rejected = $5, rows_inserted = $6, rows_updated = $7, \
+         finished_at = $8 WHERE id = $1",
+    )
+    .bind(batch_id)
+    .bind(counts.rows_in)
+    .bind(counts.rows_accepted)
+    .bind(counts.rows_with_warnings)
+    .bind(counts.rows_rejected)
+    .bind(written.inserted)
+    .bind(written.updated)
+    .bind(now_millis())
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Marks a batch failed with the reason (its records were never written).
+pub async fn fail_batch(store: &Store, batch_id: i64, error: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE import_batches SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+    )
+    .bind(batch_id)
+    .bind(error.to_owned())
+    .bind(now_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+pub async fn problems_of(store: &Store, batch_id: i64, limit: i64) -> Result<Vec<Problem>> {
+    let rows = sqlx::query(
+        "SELECT row_number, severity, code, detail FROM import_problems WHERE batch_id = $1 \
+         ORDER BY row_number, id LIMIT $2",
+    )
+    .bind(batch_id)
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Problem {
+            row_number: r.get(0),
+            severity: r.get(1),
+            code: r.get(2),
+            detail: r.get(3),
+        })
+        .collect())
+}
+
+pub async fn record_count(store: &Store, list_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM source_records WHERE list_id = $1")
+            .bind(list_id)
+            .fetch_one(store.pool())
+            .await?
+            .get(0),
+    )
+}
