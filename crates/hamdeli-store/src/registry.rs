@@ -66,11 +66,11 @@ pub async fn ensure_list(conn: &mut AnyConnection, new: NewList) -> Result<Sourc
     if let Some(row) = existing {
         return Ok(list_from_row(&row));
     }
-    let row = sqlx::query(AssertSqlSafe(format!(
+    let row = sqlx::query(
         "INSERT INTO source_lists (organisation_id, name, list_kind, province_code, county_code, \
          created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         RETURNING id, organisation_id, name, list_kind, province_code, county_code, created_at"
-    )))
+         RETURNING id, organisation_id, name, list_kind, province_code, county_code, created_at",
+    )
     .bind(new.organisation_id)
     .bind(name)
     .bind(new.list_kind)
