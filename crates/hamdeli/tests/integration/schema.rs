@@ -3,7 +3,7 @@
 use hamdeli_store::schema::logical_schema;
 use hamdeli_store::{Engine, Store, migrations};
 
-use crate::support::{fresh_database, postgres_base, temp_dir};
+use crate::support::{drop_postgres_database, fresh_database, postgres_base, temp_dir};
 
 fn created_tables(sql: &str) -> Vec<String> {
     let mut names: Vec<String> = sql
@@ -34,8 +34,11 @@ async fn sqlite_and_postgres_reach_the_same_schema() {
         return;
     }
     let pg_dir = temp_dir();
-    let pg = Store::open(&fresh_database(&pg_dir.0).await).await.unwrap();
+    let pg_url = fresh_database(&pg_dir.0).await;
+    let pg = Store::open(&pg_url).await.unwrap();
     let pg_schema = logical_schema(&pg).await.unwrap();
+    pg.close().await;
+    drop_postgres_database(&pg_url);
     assert_eq!(
         sqlite_schema.keys().collect::<Vec<_>>(),
         pg_schema.keys().collect::<Vec<_>>()

@@ -164,7 +164,8 @@ impl TestApp {
         }
         self.store.close().await;
         let dir = std::mem::replace(&mut self._dir, TempDir(std::path::PathBuf::new()));
-        (self.database_url.clone(), dir)
+        // The caller restarts on this database; the new app drops it.
+        (std::mem::take(&mut self.database_url), dir)
     }
 }
 
@@ -173,7 +174,38 @@ impl Drop for TestApp {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        if !self.database_url.is_empty() {
+            drop_postgres_database(&self.database_url);
+        }
     }
+}
+
+/// Drops a test's own PostgreSQL database (the suite leaves nothing behind). Runs on a thread of
+/// its own because `Drop` cannot await.
+pub fn drop_postgres_database(url: &str) {
+    let (Some(base), Some((_, name))) = (postgres_base(), url.rsplit_once('/')) else {
+        return;
+    };
+    if !name.starts_with("hamdeli_t_") {
+        return;
+    }
+    let name = name.to_owned();
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(pool) = sqlx::AnyPool::connect(&base).await {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+                pool.close().await;
+            }
+        });
+    })
+    .join();
 }
 
 pub struct Client {
