@@ -1,6 +1,7 @@
 //! The vocabulary every other crate shares: roles, scopes, the principal acting, and the
 //! one access policy all queries and pages go through. No web or database dependency.
 
+pub mod ledger;
 pub mod policy;
 pub mod role;
 

@@ -208,3 +208,13 @@ month-gregorian-9 = September
 month-gregorian-10 = October
 month-gregorian-11 = November
 month-gregorian-12 = December
+
+nav-transparency = Transparency
+transparency-title = Transparency log
+transparency-lead = Every pledge, every donation received, every distribution round (by area and need type) and the delivery counts are recorded here — with no personal data. Each entry carries the hash of the one before it, so no entry can change unnoticed.
+transparency-head = Head of the chain
+transparency-entries = Entries
+transparency-head-hash = Hash of the last entry
+transparency-hash = Hash
+transparency-how-to-check = Keep this hash; at any time you can check that the log still leads to it.
+transparency-feed = JSON feed of this log

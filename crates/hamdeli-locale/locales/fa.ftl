@@ -208,3 +208,13 @@ month-gregorian-9 = سپتامبر
 month-gregorian-10 = اکتبر
 month-gregorian-11 = نوامبر
 month-gregorian-12 = دسامبر
+
+nav-transparency = شفافیت
+transparency-title = دفتر شفافیت
+transparency-lead = هر تعهد، هر کمک دریافت‌شده، هر نوبت توزیع (به تفکیک منطقه و نوع نیاز) و شمار تحویل‌ها اینجا ثبت می‌شود — بدون هیچ داده شخصی. هر ردیف درهم‌سازِ ردیف پیش از خود را دارد، پس هیچ ردیفی بی‌آنکه دیده شود تغییر نمی‌کند.
+transparency-head = سرِ زنجیره
+transparency-entries = شمار ردیف‌ها
+transparency-head-hash = درهم‌سازِ آخرین ردیف
+transparency-hash = درهم‌ساز
+transparency-how-to-check = این درهم‌ساز را نگه دارید؛ هر زمان می‌توانید بررسی کنید که دفتر هنوز به همین درهم‌ساز می‌رسد.
+transparency-feed = خوراک JSON این دفتر

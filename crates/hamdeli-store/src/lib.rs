@@ -15,6 +15,7 @@ pub mod audit;
 pub mod backup;
 pub mod dashboard;
 pub mod geo;
+pub mod ledger;
 pub mod migrations;
 pub mod organisations;
 pub mod passwords;

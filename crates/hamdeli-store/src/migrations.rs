@@ -20,6 +20,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_registry.sql"),
         include_str!("../migrations/postgres/0002_registry.sql"),
     ),
+    (
+        3,
+        "transparency",
+        include_str!("../migrations/sqlite/0003_transparency.sql"),
+        include_str!("../migrations/postgres/0003_transparency.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -34,7 +34,7 @@ use crate::error::AppError;
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&Security),
-    tags((name = "account"), (name = "geography"), (name = "organisations"), (name = "admin"))
+    tags((name = "transparency"), (name = "account"), (name = "geography"), (name = "organisations"), (name = "admin"))
 )]
 struct ApiDoc;
 
@@ -65,6 +65,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_organisations))
         .routes(routes!(list_users))
         .routes(routes!(list_audit))
+        .routes(routes!(transparency_feed))
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
@@ -252,4 +253,66 @@ async fn list_audit(
     };
     let filter = crate::pages::audit_filter(&q).map_err(AppError::BadRequest)?;
     Ok(Json(audit::list(&state.store, &filter).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerHead {
+    /// How many entries the log holds.
+    pub entries: i64,
+    /// The hash of the last entry: keep it, and check later that the log still leads to it.
+    pub hash: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerEntry {
+    pub seq: i64,
+    pub at: i64,
+    pub kind: String,
+    /// Canonical JSON as hashed: areas, need types, amounts, counts, receipt codes; no persons.
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerPage {
+    pub head: LedgerHead,
+    /// Newest first.
+    pub entries: Vec<LedgerEntry>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct LedgerParams {
+    /// Entries older than this sequence number (paging).
+    before: Option<i64>,
+    /// At most this many (1–1000, default 100).
+    limit: Option<i64>,
+}
+
+/// The public transparency log (JSON feed), newest first, with the current head hash.
+#[utoipa::path(get, path = "/api/v1/transparency", tag = "transparency",
+    params(LedgerParams),
+    responses((status = 200, body = LedgerPage)))]
+async fn transparency_feed(
+    State(state): State<AppState>,
+    Query(q): Query<LedgerParams>,
+) -> Result<Json<LedgerPage>, AppError> {
+    let (entries, hash) = hamdeli_store::ledger::head(&state.store).await?;
+    let list =
+        hamdeli_store::ledger::recent(&state.store, q.before, q.limit.unwrap_or(100)).await?;
+    Ok(Json(LedgerPage {
+        head: LedgerHead { entries, hash },
+        entries: list
+            .into_iter()
+            .map(|e| LedgerEntry {
+                seq: e.seq,
+                at: e.at,
+                kind: e.kind,
+                payload: e.payload,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect(),
+    }))
 }

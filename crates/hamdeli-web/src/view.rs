@@ -37,6 +37,15 @@ impl Loc {
     pub fn org_kind(&self, kind: &str) -> String {
         self.t(&format!("org-kind-{}", kind.replace('_', "-")))
     }
+    /// A transparency-log entry kind in words; an unknown kind shows itself.
+    pub fn ledger_kind(&self, kind: &str) -> String {
+        let id = format!("ledger-kind-{}", kind.replace(['_', '.'], "-"));
+        if hamdeli_locale::has_message(self.0, &id) {
+            self.t(&id)
+        } else {
+            kind.to_owned()
+        }
+    }
     pub fn lang(&self) -> &'static str {
         self.0.tag()
     }
@@ -109,6 +118,7 @@ impl Shell {
                 item("/admin/api-keys", "nav-api-keys");
             }
         }
+        item("/transparency", "nav-transparency");
         item("/api/docs", "nav-api-docs");
         Shell {
             l,

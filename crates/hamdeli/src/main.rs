@@ -63,6 +63,19 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// The public transparency log.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute the hash chain; name the first broken entry (exit code 1) or print the head.
+    Verify,
+    /// Print the current head (entry count and hash) to keep and check later.
+    Head,
 }
 
 #[derive(Args)]
@@ -178,6 +191,23 @@ async fn main() -> Result<()> {
                     other => anyhow::Error::new(other),
                 })?;
             println!("backup written to {}", out.display());
+            Ok(())
+        }
+        Command::Ledger { command } => {
+            let store = open_store(&config).await?;
+            match command {
+                LedgerCommand::Head => {
+                    let (n, hash) = hamdeli_store::ledger::head(&store).await?;
+                    println!("{n} entries, head {hash}");
+                }
+                LedgerCommand::Verify => match hamdeli_store::ledger::verify(&store).await? {
+                    Ok((n, hash)) => println!("ok: {n} entries, head {hash}"),
+                    Err(broken) => {
+                        eprintln!("BROKEN at entry {}: {broken}", broken.seq());
+                        std::process::exit(1);
+                    }
+                },
+            }
             Ok(())
         }
         Command::Openapi => {

@@ -18,6 +18,7 @@ mod admin_users;
 mod home;
 mod organisations;
 mod places;
+mod transparency;
 
 pub use admin_audit::{AuditQuery, filter_of as audit_filter};
 
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/users/{id}/active", post(admin_users::set_active))
         .route("/admin/audit", get(admin_audit::list))
+        .route("/transparency", get(transparency::page))
         .route(
             "/admin/api-keys",
             get(admin_api_keys::list).post(admin_api_keys::issue),

@@ -145,6 +145,8 @@ async fn every_route_refuses_what_is_out_of_scope() {
             [OK, NO, NO, NO, NO, NO, NO, NO, NO, NO, NO, UNAUTH],
         ),
         ("/api/v1/provinces".into(), [OK; 12]),
+        ("/transparency".into(), [OK; 12]),
+        ("/api/v1/transparency".into(), [OK; 12]),
     ];
 
     let mut clients = vec![];

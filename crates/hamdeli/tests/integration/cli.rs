@@ -148,3 +148,37 @@ fn admin_commands_create_list_and_reset_users_then_backup() {
     );
     assert!(ok && text.contains("expert.rey"), "{text}");
 }
+
+#[test]
+fn ledger_verify_names_the_first_broken_entry() {
+    let dir = temp_dir();
+    assert!(hamdeli(&dir.0, &["migrate"]).0);
+    let (ok, text) = hamdeli(&dir.0, &["ledger", "verify"]);
+    assert!(ok && text.contains("ok: 0 entries"), "{text}");
+    // Three entries, then a change behind the triggers' back.
+    let db = dir.0.join("hamdeli.db");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let store = hamdeli_store::Store::open(&format!("sqlite://{}", db.display()))
+            .await
+            .unwrap();
+        for i in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            hamdeli_store::ledger::append(&mut tx, "pledge", &serde_json::json!({ "n": i }))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        sqlx::query("DROP TRIGGER transparency_log_no_update")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE transparency_log SET at = at + 1 WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store.close().await;
+    });
+    let (ok, text) = hamdeli(&dir.0, &["ledger", "verify"]);
+    assert!(!ok && text.contains("BROKEN at entry 2"), "{text}");
+}

@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod api;
 mod cli;
+mod ledger;
 mod registry;
 mod schema;
 mod shell;

@@ -1,0 +1,57 @@
+//! The public transparency log: what came in and where it went, by area and need type — never
+//! by person — with the head hash anyone can keep and check later.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use hamdeli_domain::ledger::Entry;
+use hamdeli_store::ledger;
+
+use crate::AppState;
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::pages::html;
+use crate::view::{Loc, Shell};
+
+#[derive(Template)]
+#[template(path = "transparency.html")]
+struct Page {
+    shell: Shell,
+    l: Loc,
+    entries: Vec<Entry>,
+    head_count: i64,
+    head_hash: String,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PageQuery {
+    before: Option<i64>,
+}
+
+const PAGE: i64 = 50;
+
+pub async fn page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, AppError> {
+    let entries = ledger::recent(&state.store, q.before, PAGE).await?;
+    let (head_count, head_hash) = ledger::head(&state.store).await?;
+    let older = entries
+        .last()
+        .map(|e| e.seq)
+        .filter(|s| *s > 1 && entries.len() as i64 == PAGE);
+    let l = Loc(ctx.locale);
+    html(Page {
+        shell: Shell::new(&ctx, l.t("transparency-title")),
+        l,
+        entries,
+        head_count,
+        head_hash,
+        older,
+    })
+}
