@@ -63,6 +63,24 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Distribute a pool of indivisible units over requests (works on files, no database).
+    ///
+    /// requests.csv: request_id,need,weight[,group]; quotas.csv: group,max_units;
+    /// allocations.csv: request_id,allocated,served_fraction,reason (input order).
+    Allocate {
+        #[arg(long)]
+        requests: PathBuf,
+        /// Units in the pool (a whole number ≥ 0).
+        #[arg(long)]
+        pool: u64,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        quotas: Option<PathBuf>,
+        /// water-fill (weighted max-min, the default) or priority.
+        #[arg(long, default_value = "water-fill")]
+        policy: String,
+    },
     /// The public transparency log.
     Ledger {
         #[command(subcommand)]
@@ -191,6 +209,34 @@ async fn main() -> Result<()> {
                     other => anyhow::Error::new(other),
                 })?;
             println!("backup written to {}", out.display());
+            Ok(())
+        }
+        Command::Allocate {
+            requests,
+            pool,
+            out,
+            quotas,
+            policy,
+        } => {
+            let policy = hamdeli_alloc::Policy::parse(&policy).with_context(|| {
+                format!("--policy must be water-fill or priority, not {policy:?}")
+            })?;
+            let job = hamdeli_alloc::files::FileJob {
+                requests,
+                pool,
+                quotas,
+                policy,
+                out,
+            };
+            let report = hamdeli_alloc::files::run_file_job(&job)?;
+            eprintln!(
+                "allocated {} units over {} requests (level {:.6}) in {:.2} s; wrote {}",
+                report.total_allocated,
+                report.rows,
+                report.level,
+                (report.read + report.allocate + report.write).as_secs_f64(),
+                job.out.display()
+            );
             Ok(())
         }
         Command::Ledger { command } => {

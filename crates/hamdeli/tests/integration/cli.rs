@@ -182,3 +182,67 @@ fn ledger_verify_names_the_first_broken_entry() {
     let (ok, text) = hamdeli(&dir.0, &["ledger", "verify"]);
     assert!(!ok && text.contains("BROKEN at entry 2"), "{text}");
 }
+
+#[test]
+fn allocate_works_on_files() {
+    let dir = temp_dir();
+    let requests = dir.0.join("requests.csv");
+    std::fs::write(
+        &requests,
+        "request_id,need,weight\nr1,10,1\nr2,10,1\nr3,10,2\n",
+    )
+    .unwrap();
+    let out = dir.0.join("allocations.csv");
+    let (ok, text) = hamdeli(
+        &dir.0,
+        &[
+            "allocate",
+            "--requests",
+            requests.to_str().unwrap(),
+            "--pool",
+            "12",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{text}");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        csv,
+        "request_id,allocated,served_fraction,reason\nr1,3,0.300000,level\nr2,3,0.300000,level\nr3,6,0.600000,level\n"
+    );
+    let (ok, text) = hamdeli(
+        &dir.0,
+        &[
+            "allocate",
+            "--requests",
+            requests.to_str().unwrap(),
+            "--pool",
+            "12",
+            "--out",
+            out.to_str().unwrap(),
+            "--policy",
+            "priority",
+        ],
+    );
+    assert!(ok, "{text}");
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("r3,10,1.000000,full_need")
+    );
+    std::fs::write(&requests, "request_id,need,weight\nr1,ten,1\n").unwrap();
+    let (ok, text) = hamdeli(
+        &dir.0,
+        &[
+            "allocate",
+            "--requests",
+            requests.to_str().unwrap(),
+            "--pool",
+            "12",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && text.contains("row 2"), "{text}");
+}
