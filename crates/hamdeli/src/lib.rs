@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod import;
 
 use anyhow::{Context, Result};
 

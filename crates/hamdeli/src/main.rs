@@ -63,6 +63,26 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Import an organisation's list (CSV or XLSX) into the registry, with a per-row report.
+    Import {
+        /// The organisation: its id or its Persian name.
+        #[arg(long)]
+        organisation: String,
+        /// The list's name (re-importing the same list updates rows by source_id).
+        #[arg(long)]
+        list: String,
+        /// support (people the organisation supports), survey or reference.
+        #[arg(long, default_value = "support")]
+        kind: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// Show the column mapping, sample rows and every problem; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write the per-row report (warnings and rejects) to this CSV file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+    },
     /// Distribute a pool of indivisible units over requests (works on files, no database).
     ///
     /// requests.csv: request_id,need,weight[,group]; quotas.csv: group,max_units;
@@ -210,6 +230,25 @@ async fn main() -> Result<()> {
                 })?;
             println!("backup written to {}", out.display());
             Ok(())
+        }
+        Command::Import {
+            organisation,
+            list,
+            kind,
+            file,
+            dry_run,
+            report,
+        } => {
+            import_command(
+                &config,
+                &organisation,
+                &list,
+                &kind,
+                &file,
+                dry_run,
+                report.as_deref(),
+            )
+            .await
         }
         Command::Allocate {
             requests,
@@ -485,4 +524,133 @@ fn explain(e: hamdeli_store::StoreError) -> anyhow::Error {
         }
         other => anyhow::Error::new(other),
     }
+}
+
+async fn import_command(
+    config: &Config,
+    organisation: &str,
+    list: &str,
+    kind: &str,
+    file: &std::path::Path,
+    dry_run: bool,
+    report_path: Option<&std::path::Path>,
+) -> Result<()> {
+    use std::io::Write;
+    let store = open_store(config).await?;
+    let org_id = match organisation.parse::<i64>() {
+        Ok(id) => hamdeli_store::organisations::by_id(&store, id)
+            .await?
+            .map(|o| o.id),
+        Err(_) => hamdeli_store::organisations::id_by_name(&store, organisation).await?,
+    }
+    .with_context(|| format!("no organisation {organisation:?}"))?;
+    let started = std::time::Instant::now();
+    let read = hamdeli_ingest::read_all(file, |n| {
+        if n > 0 {
+            eprint!("\rreading {}: {n} rows", file.display());
+        }
+    })
+    .with_context(|| format!("reading {}", file.display()))?;
+    eprintln!(
+        "\rreading {}: {} rows in {:.1} s",
+        file.display(),
+        read.rows_in(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("format: {}", serde_json::to_string(&read.format)?);
+    println!("columns:");
+    for (h, c) in read.mapping.headers.iter().zip(&read.mapping.columns) {
+        let target = match c {
+            hamdeli_ingest::Column::Field(f) => f.canonical().to_owned(),
+            hamdeli_ingest::Column::Extra(_) => "(extra attribute)".to_owned(),
+            hamdeli_ingest::Column::Duplicate(_) => "(repeated header: extra attribute)".to_owned(),
+        };
+        println!("  {h:<24} -> {target}");
+    }
+    let places = hamdeli::import::Places::load(&store).await?;
+    let format = read.format.name();
+    let prepared = hamdeli::import::prepare(read, &places);
+    if dry_run {
+        println!("sample rows as parsed:");
+        for r in prepared.records.iter().take(5) {
+            println!(
+                "  row {}: id={} code={} name={} {} birth={} phone={} place={}/{}",
+                r.row_number,
+                r.source_id,
+                r.national_code.as_deref().unwrap_or("-"),
+                r.first_name.as_deref().unwrap_or("-"),
+                r.last_name.as_deref().unwrap_or("-"),
+                r.birth_date.as_deref().unwrap_or("-"),
+                r.phone.as_deref().unwrap_or("-"),
+                r.province_code.as_deref().unwrap_or("-"),
+                r.county_code.as_deref().unwrap_or("-"),
+            );
+        }
+    }
+    let outcome = if dry_run {
+        prepared
+    } else {
+        let mut tx = store.begin().await?;
+        let list = hamdeli_store::registry::ensure_list(
+            &mut tx,
+            hamdeli_store::registry::NewList {
+                organisation_id: org_id,
+                name: list.to_owned(),
+                list_kind: kind.to_owned(),
+                province_code: None,
+                county_code: None,
+                created_by: None,
+            },
+        )
+        .await
+        .map_err(explain)?;
+        tx.commit().await?;
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hamdeli::import::commit(&store, list.id, &name, format, None, prepared).await?
+    };
+    let c = outcome.counts;
+    println!(
+        "rows in {} = accepted {} (with warnings {}) + rejected {}",
+        c.rows_in, c.rows_accepted, c.rows_with_warnings, c.rows_rejected
+    );
+    if let Some(batch) = outcome.batch_id {
+        println!(
+            "batch {batch}: {} inserted, {} updated",
+            outcome.written.inserted, outcome.written.updated
+        );
+    } else {
+        println!("dry run: nothing written");
+    }
+    for p in outcome
+        .problems
+        .iter()
+        .filter(|p| p.severity == "rejected")
+        .take(20)
+    {
+        println!("  row {}: rejected ({}) {}", p.row_number, p.code, p.detail);
+    }
+    if let Some(path) = report_path {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(w, "row,severity,code,detail")?;
+        for p in &outcome.problems {
+            let detail = p.detail.replace('"', "\"\"");
+            // A leading = + - @ would run as a formula in a spreadsheet.
+            let guard = if detail.starts_with(['=', '+', '-', '@']) {
+                "'"
+            } else {
+                ""
+            };
+            writeln!(
+                w,
+                "{},{},{},\"{guard}{detail}\"",
+                p.row_number, p.severity, p.code
+            )?;
+        }
+        w.flush()?;
+        println!("per-row report written to {}", path.display());
+    }
+    Ok(())
 }

@@ -246,3 +246,66 @@ fn allocate_works_on_files() {
     );
     assert!(!ok && text.contains("row 2"), "{text}");
 }
+
+#[test]
+fn import_reports_every_row_and_reimport_updates() {
+    let dir = temp_dir();
+    assert!(hamdeli(&dir.0, &["demo"]).0);
+    let file = dir.0.join("list.csv");
+    // Windows-1256, as older Excel exports are: Arabic yeh and kaf (it has no Persian digits).
+    let text = "شناسه,کد ملي,نام,نام خانوادگي,تاريخ تولد,استان,شهرستان\n\
+                101,0010350829,زهرا,احمدي,1360/5/12,تهران,ري\n\
+                102,10350829,مريم,كريمي,1365-02-01,اصفهان,كاشان\n\
+                103,,,,,تهران,\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1256.encode(text);
+    std::fs::write(&file, &bytes).unwrap();
+    let report = dir.0.join("report.csv");
+    let args = [
+        "import",
+        "--organisation",
+        "کمیته امداد (نمایشی)",
+        "--list",
+        "مستمری",
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    let (ok, out) = hamdeli(&dir.0, &[&args[..], &["--dry-run"]].concat());
+    assert!(
+        ok && out.contains("windows1256") && out.contains("dry run: nothing written"),
+        "{out}"
+    );
+    let (ok, out) = hamdeli(
+        &dir.0,
+        &[&args[..], &["--report", report.to_str().unwrap()]].concat(),
+    );
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("rows in 3 = accepted 2 (with warnings 1) + rejected 1"),
+        "{out}"
+    );
+    assert!(out.contains("2 inserted, 0 updated"), "{out}");
+    let report = std::fs::read_to_string(report).unwrap();
+    assert!(
+        report.contains("4,rejected,identity.missing")
+            && report.contains("3,warning,national_code.padded"),
+        "{report}"
+    );
+    let (ok, out) = hamdeli(&dir.0, &args);
+    assert!(
+        ok && out.contains("0 inserted, 2 updated"),
+        "re-import updates by source_id: {out}"
+    );
+    let (ok, out) = hamdeli(
+        &dir.0,
+        &[
+            "import",
+            "--organisation",
+            "nobody",
+            "--list",
+            "x",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(!ok && out.contains("no organisation"), "{out}");
+}

@@ -1,0 +1,210 @@
+//! Importing an organisation's list into the registry: read and type every row
+//! (`hamdeli-ingest`), resolve province and county names to codes, then write the batch in one
+//! transaction (`hamdeli-store::registry`). Shared by `hamdeli import` and the web upload.
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+
+use hamdeli_ingest::{CleanRecord, ReadReport, Warning};
+use hamdeli_store::registry::{self, BatchCounts, NewSourceRecord, Problem, Written};
+use hamdeli_store::{Store, geo};
+use hamdeli_text::name_key;
+
+/// Province and county names (as people type them) to codes.
+pub struct Places {
+    provinces: HashMap<String, String>,
+    counties: HashMap<(String, String), String>,
+    counties_anywhere: HashMap<String, Option<String>>,
+}
+
+impl Places {
+    pub async fn load(store: &Store) -> Result<Places> {
+        let mut provinces = HashMap::new();
+        for p in geo::all_provinces(store).await? {
+            provinces.insert(name_key(&p.name_fa), p.code.clone());
+            provinces.insert(name_key(&p.name_en), p.code.clone());
+        }
+        let mut counties = HashMap::new();
+        let mut counties_anywhere: HashMap<String, Option<String>> = HashMap::new();
+        for c in geo::all_counties(store).await? {
+            let k = name_key(&c.name_fa);
+            counties.insert((c.province_code.clone(), k.clone()), c.code.clone());
+            counties.insert(
+                (c.province_code.clone(), name_key(&c.name_en)),
+                c.code.clone(),
+            );
+            // A county name that two provinces share resolves only with its province.
+            counties_anywhere
+                .entry(k)
+                .and_modify(|v| *v = None)
+                .or_insert_with(|| Some(c.code.clone()));
+        }
+        Ok(Places {
+            provinces,
+            counties,
+            counties_anywhere,
+        })
+    }
+
+    fn province_key(s: &str) -> String {
+        let k = name_key(s);
+        k.strip_prefix("استان").map(str::to_owned).unwrap_or(k)
+    }
+
+    /// (province code, county code) for the names given, as far as they resolve.
+    pub fn resolve(
+        &self,
+        province: Option<&str>,
+        county: Option<&str>,
+    ) -> (Option<String>, Option<String>) {
+        let p = province.and_then(|p| self.provinces.get(&Places::province_key(p)).cloned());
+        let county_key = county.map(|c| {
+            let k = name_key(c);
+            k.strip_prefix("شهرستان").map(str::to_owned).unwrap_or(k)
+        });
+        let c = match (&p, &county_key) {
+            (Some(p), Some(k)) => self.counties.get(&(p.clone(), k.clone())).cloned(),
+            (None, Some(k)) => self.counties_anywhere.get(k).cloned().flatten(),
+            _ => None,
+        };
+        let p = p.or_else(|| c.as_ref().map(|c| c[..2].to_owned()));
+        (p, c)
+    }
+}
+
+fn extra_json(extra: &[(String, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = extra
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn to_store(rec: &CleanRecord, places: &Places, warnings: &mut Vec<Warning>) -> NewSourceRecord {
+    let (province_code, county_code) =
+        places.resolve(rec.province.as_deref(), rec.county.as_deref());
+    if rec.province.is_some() && province_code.is_none() {
+        warnings.push(Warning {
+            field: hamdeli_ingest::Field::Province,
+            code: "province.unknown",
+            value: rec.province.clone().unwrap_or_default(),
+        });
+    }
+    if rec.county.is_some() && county_code.is_none() {
+        warnings.push(Warning {
+            field: hamdeli_ingest::Field::County,
+            code: "county.unknown",
+            value: rec.county.clone().unwrap_or_default(),
+        });
+    }
+    NewSourceRecord {
+        source_id: rec.source_id.clone(),
+        row_number: rec.row as i64,
+        national_code: rec.national_code.clone(),
+        national_code_raw: rec.national_code_raw.clone(),
+        honorific: rec.honorific.clone(),
+        first_name: rec.first_name.clone(),
+        last_name: rec.last_name.clone(),
+        father_name: rec.father_name.clone(),
+        first_key: rec.first_key.clone(),
+        last_key: rec.last_key.clone(),
+        father_key: rec.father_key.clone(),
+        birth_date: rec.birth.and_then(|b| b.iso()).map(|d| d.to_string()),
+        birth_year_jalali: rec.birth.and_then(|b| b.jalali_year()).map(i64::from),
+        gender: rec.gender.map(|g| g.as_str().to_owned()),
+        phone: rec.phone.clone(),
+        province_code,
+        county_code,
+        province_raw: rec.province.clone(),
+        county_raw: rec.county.clone(),
+        address: rec.address.clone(),
+        zone: None,
+        extra: extra_json(&rec.extra),
+    }
+}
+
+/// What an import did, row by row.
+pub struct Outcome {
+    pub batch_id: Option<i64>,
+    pub counts: BatchCounts,
+    pub written: Written,
+    pub problems: Vec<Problem>,
+    pub records: Vec<NewSourceRecord>,
+}
+
+/// Turns a read report into store records and the per-row problems (warnings and rejects).
+pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
+    let mut problems = Vec::new();
+    let mut records = Vec::with_capacity(report.accepted.len());
+    let mut warned = 0;
+    for (rec, mut warnings) in report.accepted {
+        let stored = to_store(&rec, places, &mut warnings);
+        if !warnings.is_empty() {
+            warned += 1;
+        }
+        for w in warnings {
+            problems.push(Problem {
+                row_number: rec.row as i64,
+                severity: "warning".into(),
+                code: w.code.into(),
+                detail: w.value,
+            });
+        }
+        records.push(stored);
+    }
+    for r in &report.rejected {
+        problems.push(Problem {
+            row_number: r.row as i64,
+            severity: "rejected".into(),
+            code: r.code.into(),
+            detail: r.detail.clone(),
+        });
+    }
+    problems.sort_by_key(|p| p.row_number);
+    let counts = BatchCounts {
+        rows_in: (records.len() + report.rejected.len()) as i64,
+        rows_accepted: records.len() as i64,
+        rows_with_warnings: warned,
+        rows_rejected: report.rejected.len() as i64,
+    };
+    Outcome {
+        batch_id: None,
+        counts,
+        written: Written::default(),
+        problems,
+        records,
+    }
+}
+
+/// Writes a prepared import as one batch of the list.
+pub async fn commit(
+    store: &Store,
+    list_id: i64,
+    file_name: &str,
+    format: &str,
+    created_by: Option<i64>,
+    mut outcome: Outcome,
+) -> Result<Outcome> {
+    let batch = registry::begin_batch(store, list_id, file_name, format, created_by).await?;
+    match registry::commit_batch(
+        store,
+        batch,
+        list_id,
+        &outcome.records,
+        &outcome.problems,
+        outcome.counts,
+    )
+    .await
+    {
+        Ok(written) => {
+            outcome.batch_id = Some(batch);
+            outcome.written = written;
+            Ok(outcome)
+        }
+        Err(e) => {
+            registry::fail_batch(store, batch, &e.to_string()).await?;
+            Err(e.into())
+        }
+    }
+}
