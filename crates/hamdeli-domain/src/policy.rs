@@ -34,6 +34,8 @@ pub enum Action<'a> {
     ReadAudit,
     /// Issue or revoke API keys for an organisation.
     ManageApiKeys(i64),
+    /// Import a list on behalf of an organisation, and read its import reports.
+    ImportList(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +83,7 @@ impl Principal {
             },
             Action::AssignRole(role, scope) => self.may_assign(*role, scope),
             Action::ReadAudit => self.role == Role::NationalAdmin,
-            Action::ManageApiKeys(org) => match self.role {
+            Action::ImportList(org) | Action::ManageApiKeys(org) => match self.role {
                 Role::NationalAdmin => true,
                 Role::PartnerOrg => self.scope.organisation() == Some(*org),
                 _ => false,
@@ -202,6 +204,8 @@ mod tests {
         assert!(!p.allows(&Action::ViewOrganisation(4)));
         assert!(!p.allows(&Action::ViewPlace(&Place::province("23"))));
         assert!(p.allows(&Action::ManageApiKeys(3)));
+        assert!(p.allows(&Action::ImportList(3)));
+        assert!(!p.allows(&Action::ImportList(4)));
         assert!(!p.allows(&Action::ManageApiKeys(4)));
         assert_eq!(p.place_filter(), PlaceFilter::Organisation(3));
     }

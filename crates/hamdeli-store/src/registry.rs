@@ -439,3 +439,51 @@ pub async fn record_count(store: &Store, list_id: i64) -> Result<i64> {
             .get(0),
     )
 }
+
+/// A batch with its list and organisation, for the imports page.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchRow {
+    pub batch: Batch,
+    pub list_name: String,
+    pub organisation_id: i64,
+}
+
+/// The newest batches of the organisations given (all when `None`).
+pub async fn recent_batches(
+    store: &Store,
+    organisation: Option<i64>,
+    limit: i64,
+) -> Result<Vec<BatchRow>> {
+    let sql = "SELECT b.*, l.name AS list_name, l.organisation_id AS org FROM import_batches b \
+               JOIN source_lists l ON l.id = b.list_id \
+               WHERE ($1 = 0 OR l.organisation_id = $1) ORDER BY b.id DESC LIMIT $2";
+    let rows = sqlx::query(sql)
+        .bind(organisation.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| BatchRow {
+            batch: batch_from_row(r),
+            list_name: r.get("list_name"),
+            organisation_id: r.get("org"),
+        })
+        .collect())
+}
+
+/// A batch with the organisation it belongs to (for the access check).
+pub async fn batch_with_org(store: &Store, id: i64) -> Result<Option<BatchRow>> {
+    let row = sqlx::query(
+        "SELECT b.*, l.name AS list_name, l.organisation_id AS org FROM import_batches b \
+         JOIN source_lists l ON l.id = b.list_id WHERE b.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.map(|r| BatchRow {
+        batch: batch_from_row(&r),
+        list_name: r.get("list_name"),
+        organisation_id: r.get("org"),
+    }))
+}

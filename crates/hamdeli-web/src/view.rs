@@ -46,6 +46,19 @@ impl Loc {
             kind.to_owned()
         }
     }
+    /// A per-row problem code (`national_code.padded`) in words; an unknown code shows itself.
+    pub fn problem(&self, code: &str) -> String {
+        let id = format!("problem-{}", code.replace(['_', '.'], "-"));
+        if hamdeli_locale::has_message(self.0, &id) {
+            self.t(&id)
+        } else {
+            code.to_owned()
+        }
+    }
+    /// The message `{prefix}-{value}`, for enumerated values (statuses, kinds).
+    pub fn tv(&self, prefix: &str, value: &str) -> String {
+        self.t(&format!("{prefix}-{}", value.replace('_', "-")))
+    }
     pub fn lang(&self) -> &'static str {
         self.0.tag()
     }
@@ -115,6 +128,7 @@ impl Shell {
                 item("/admin/audit", "nav-audit");
             }
             if p.role == Role::NationalAdmin || p.role == Role::PartnerOrg {
+                item("/registry/imports", "nav-imports");
                 item("/admin/api-keys", "nav-api-keys");
             }
         }

@@ -3,7 +3,6 @@
 
 pub mod config;
 pub mod demo;
-pub mod import;
 
 use anyhow::{Context, Result};
 

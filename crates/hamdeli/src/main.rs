@@ -567,9 +567,9 @@ async fn import_command(
         };
         println!("  {h:<24} -> {target}");
     }
-    let places = hamdeli::import::Places::load(&store).await?;
+    let places = hamdeli_registry::import::Places::load(&store).await?;
     let format = read.format.name();
-    let prepared = hamdeli::import::prepare(read, &places);
+    let prepared = hamdeli_registry::import::prepare(read, &places);
     if dry_run {
         println!("sample rows as parsed:");
         for r in prepared.records.iter().take(5) {
@@ -609,7 +609,7 @@ async fn import_command(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        hamdeli::import::commit(&store, list.id, &name, format, None, prepared).await?
+        hamdeli_registry::import::commit(&store, list.id, &name, format, None, prepared).await?
     };
     let c = outcome.counts;
     println!(

@@ -16,6 +16,7 @@ mod admin_api_keys;
 mod admin_audit;
 mod admin_users;
 mod home;
+mod imports;
 mod organisations;
 mod places;
 mod transparency;
@@ -49,6 +50,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/active", post(admin_users::set_active))
         .route("/admin/audit", get(admin_audit::list))
         .route("/transparency", get(transparency::page))
+        .route(
+            "/registry/imports",
+            get(imports::list).post(imports::upload),
+        )
+        .route("/registry/imports/{id}", get(imports::show))
         .route(
             "/admin/api-keys",
             get(admin_api_keys::list).post(admin_api_keys::issue),

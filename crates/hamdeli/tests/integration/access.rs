@@ -129,6 +129,10 @@ async fn every_route_refuses_what_is_out_of_scope() {
             [OK, NO, NO, NO, NO, NO, OK, OK, NO, NO, NO, LOGIN],
         ),
         (
+            "/registry/imports".into(),
+            [OK, NO, NO, NO, NO, NO, OK, OK, NO, NO, NO, LOGIN],
+        ),
+        (
             "/api/v1/me".into(),
             [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, UNAUTH],
         ),

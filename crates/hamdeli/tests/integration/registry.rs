@@ -1,5 +1,7 @@
 //! Registry storage: lists, import batches, upsert by source id, no partial batches.
 
+use reqwest::StatusCode;
+
 use hamdeli_store::registry::{self, BatchCounts, BatchStatus, NewList, NewSourceRecord, Problem};
 
 use crate::support::spawn_app;
@@ -144,5 +146,114 @@ async fn reimporting_a_list_updates_by_source_id_and_keeps_provenance() {
     assert_eq!(
         registry::record_count(&app.store, list.id).await.unwrap(),
         3
+    );
+}
+
+async fn upload(
+    client: &crate::support::Client,
+    org: i64,
+    mode: &str,
+    name: &str,
+    body: &str,
+) -> reqwest::Response {
+    let token = client.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("organisation", org.to_string())
+        .text("list", "مددجویان")
+        .text("kind", "support")
+        .text("mode", mode.to_owned())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(body.as_bytes().to_vec()).file_name(name.to_owned()),
+        );
+    client
+        .http
+        .post(format!("{}/registry/imports?_csrf={token}", client.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_imports_its_list_in_the_browser_with_a_per_row_report() {
+    let app = spawn_app().await;
+    let relief = hamdeli_store::organisations::id_by_name(&app.store, "کمیته امداد (نمایشی)")
+        .await
+        .unwrap()
+        .unwrap();
+    let welfare = hamdeli_store::organisations::id_by_name(&app.store, "سازمان بهزیستی (نمایشی)")
+        .await
+        .unwrap()
+        .unwrap();
+    let partner = app.login("relief.partner").await;
+    let csv = "شناسه,کد ملی,نام,نام خانوادگی,استان,شهرستان\n1,0010350829,زهرا,احمدی,تهران,ری\n2,10350829,مریم,کریمی,اصفهان,کاشان\n3,,,,تهران,\n";
+
+    // Dry run: mapping, samples, counts and problems; nothing written.
+    let r = upload(&partner, relief, "dry_run", "list.csv", csv).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("بررسی فهرست (بدون ثبت)") && html.contains("کد ملی با صفرهای آغاز کامل شد"),
+        "{html}"
+    );
+    assert!(html.contains("نه کد ملی دارد نه نام"));
+    assert!(
+        registry::recent_batches(&app.store, Some(relief), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another organisation's list is refused.
+    assert_eq!(
+        upload(&partner, welfare, "commit", "list.csv", csv)
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Commit: one batch, rows in = accepted + rejected, and a report page.
+    let r = upload(&partner, relief, "commit", "list.csv", csv).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let (status, html) = partner.get_text(&location).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("ثبت شد"), "{html}");
+    let batches = registry::recent_batches(&app.store, Some(relief), 10)
+        .await
+        .unwrap();
+    let b = &batches[0].batch;
+    assert_eq!(
+        (b.rows_in, b.rows_accepted, b.rows_rejected, b.rows_inserted),
+        (3, 2, 1, 2)
+    );
+    let place: (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT province_code, county_code FROM source_records WHERE source_id = '1'",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        place.0.as_deref(),
+        Some("23"),
+        "place names resolve to codes"
+    );
+    assert!(place.1.is_some());
+
+    // The report is the partner's own; another partner cannot open it.
+    let welfare_user = app.login("welfare.partner").await;
+    assert_eq!(
+        welfare_user.get(&location).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    // A file with no known column is a clear error, in Persian.
+    let r = upload(&partner, relief, "dry_run", "x.csv", "a,b\n1,2\n").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("هیچ ستون شناخته‌شده‌ای نیست")
     );
 }

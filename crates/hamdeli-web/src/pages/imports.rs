@@ -1,0 +1,293 @@
+//! Importing an organisation's list from the browser: upload, a dry run showing the column
+//! mapping, sample rows and every problem, then the commit and its per-row report.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, State};
+use axum::response::Response;
+
+use hamdeli_domain::{Action, Principal, Role};
+use hamdeli_ingest::{Column, ColumnMapping};
+use hamdeli_registry::import::{self, Places};
+use hamdeli_store::organisations::{self, Organisation};
+use hamdeli_store::registry::{self, BatchCounts, BatchRow, NewList, NewSourceRecord, Problem};
+
+use crate::AppState;
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::pages::account::bad;
+use crate::pages::{html, see_other};
+use crate::view::{Loc, Shell};
+
+/// Organisations the principal may import for.
+async fn importable(state: &AppState, p: &Principal) -> Result<Vec<Organisation>, AppError> {
+    let all = organisations::list(&state.store, &p.place_filter()).await?;
+    Ok(all
+        .into_iter()
+        .filter(|o| p.allows(&Action::ImportList(o.id)))
+        .collect())
+}
+
+fn require_importer(p: &Principal) -> Result<(), AppError> {
+    match p.role {
+        Role::NationalAdmin | Role::PartnerOrg => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    shell: Shell,
+    l: Loc,
+    organisations: Vec<Organisation>,
+    batches: Vec<BatchRow>,
+    error: Option<String>,
+}
+
+async fn imports_page(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    require_importer(p)?;
+    let organisations = importable(state, p).await?;
+    let only = if p.role == Role::NationalAdmin {
+        None
+    } else {
+        p.scope.organisation()
+    };
+    let batches = registry::recent_batches(&state.store, only, 50).await?;
+    let l = Loc(ctx.locale);
+    html(ImportsPage {
+        shell: Shell::new(ctx, l.t("imports-title")),
+        l,
+        organisations,
+        batches,
+        error,
+    })
+}
+
+pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    imports_page(&state, &ctx, None).await
+}
+
+pub struct MappingRow {
+    pub header: String,
+    pub target: String,
+}
+
+#[derive(Template)]
+#[template(path = "import_preview.html")]
+struct PreviewPage {
+    shell: Shell,
+    l: Loc,
+    file_name: String,
+    format: String,
+    mapping: Vec<MappingRow>,
+    samples: Vec<NewSourceRecord>,
+    counts: BatchCounts,
+    problems: Vec<Problem>,
+}
+
+fn mapping_rows(l: Loc, m: &ColumnMapping) -> Vec<MappingRow> {
+    m.headers
+        .iter()
+        .zip(&m.columns)
+        .map(|(h, c)| MappingRow {
+            header: h.clone(),
+            target: match c {
+                Column::Field(f) => {
+                    l.t(&format!("import-field-{}", f.canonical().replace('_', "-")))
+                }
+                Column::Extra(_) | Column::Duplicate(_) => l.t("import-extra-column"),
+            },
+        })
+        .collect()
+}
+
+#[derive(Default)]
+struct UploadForm {
+    organisation: Option<i64>,
+    list: String,
+    kind: String,
+    commit: bool,
+    file_name: String,
+    bytes: Vec<u8>,
+}
+
+async fn read_upload(mut multipart: Multipart) -> Result<UploadForm, AppError> {
+    let mut form = UploadForm {
+        kind: "support".into(),
+        ..Default::default()
+    };
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("form-invalid"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            form.file_name = field.file_name().unwrap_or("list").to_owned();
+            form.bytes = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::PayloadTooLarge)?
+                .to_vec();
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|_| AppError::BadRequest("form-invalid"))?;
+        match name.as_str() {
+            "organisation" => form.organisation = text.trim().parse().ok(),
+            "list" => form.list = text,
+            "kind" => form.kind = text,
+            "mode" => form.commit = text == "commit",
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+pub async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    multipart: Multipart,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?.clone();
+    require_importer(&p)?;
+    let form = read_upload(multipart).await?;
+    let l = Loc(ctx.locale);
+    let org = form
+        .organisation
+        .ok_or(AppError::BadRequest("scope-organisation-required"))?;
+    p.authorize(Action::ImportList(org))?;
+    if form.bytes.is_empty() {
+        return bad(imports_page(&state, &ctx, Some(l.t("import-file-required"))).await);
+    }
+    if form.list.trim().is_empty() {
+        return bad(imports_page(&state, &ctx, Some(l.t("list-name-required"))).await);
+    }
+    let bytes = form.bytes;
+    let read = tokio::task::spawn_blocking(move || {
+        hamdeli_ingest::from_bytes(bytes).and_then(|s| hamdeli_ingest::read_source(s, |_| {}))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let read = match read {
+        Ok(r) => r,
+        Err(e) => {
+            let message = l.t(&format!(
+                "import-error-{}",
+                e.code().replace(['.', '_'], "-")
+            ));
+            return bad(imports_page(&state, &ctx, Some(message)).await);
+        }
+    };
+    let format = read.format.name().to_owned();
+    let mapping = mapping_rows(l, &read.mapping);
+    let places = Places::load(&state.store)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let prepared = import::prepare(read, &places);
+    if !form.commit {
+        return html(PreviewPage {
+            shell: Shell::new(&ctx, l.t("import-preview-title")),
+            l,
+            file_name: form.file_name,
+            format,
+            mapping,
+            samples: prepared.records.iter().take(10).cloned().collect(),
+            counts: prepared.counts,
+            problems: prepared.problems.into_iter().take(500).collect(),
+        });
+    }
+    let mut tx = state.store.begin().await?;
+    let list = match registry::ensure_list(
+        &mut tx,
+        NewList {
+            organisation_id: org,
+            name: form.list.clone(),
+            list_kind: form.kind.clone(),
+            province_code: None,
+            county_code: None,
+            created_by: p.user_id,
+        },
+    )
+    .await
+    {
+        Ok(list) => list,
+        Err(hamdeli_store::StoreError::Invalid(id)) => {
+            drop(tx);
+            return bad(imports_page(&state, &ctx, Some(l.t(id))).await);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    let done = import::commit(
+        &state.store,
+        list.id,
+        &form.file_name,
+        &format,
+        p.user_id,
+        prepared,
+    )
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let batch = done.batch_id.unwrap_or_default();
+    let mut conn = state.store.pool().acquire().await?;
+    hamdeli_store::audit::record(
+        &mut conn,
+        &ctx.audit_actor(),
+        hamdeli_store::audit::Event {
+            action: "import.commit",
+            target_kind: "import_batch",
+            target_id: batch.to_string(),
+            detail: serde_json::json!({
+                "organisation": org, "list": list.id, "rows_in": done.counts.rows_in,
+                "accepted": done.counts.rows_accepted, "rejected": done.counts.rows_rejected,
+                "inserted": done.written.inserted, "updated": done.written.updated,
+            }),
+        },
+    )
+    .await?;
+    Ok(see_other(&format!("/registry/imports/{batch}")))
+}
+
+#[derive(Template)]
+#[template(path = "import_batch.html")]
+struct BatchPage {
+    shell: Shell,
+    l: Loc,
+    row: BatchRow,
+    organisation: String,
+    problems: Vec<Problem>,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    require_importer(p)?;
+    let row = registry::batch_with_org(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    p.authorize(Action::ImportList(row.organisation_id))?;
+    let l = Loc(ctx.locale);
+    let organisation = organisations::by_id(&state.store, row.organisation_id)
+        .await?
+        .map(|o| l.name(&o.name_fa, &o.name_en).to_owned())
+        .unwrap_or_default();
+    let problems = registry::problems_of(&state.store, id, 1000).await?;
+    html(BatchPage {
+        shell: Shell::new(&ctx, l.t("import-batch-title")),
+        l,
+        row,
+        organisation,
+        problems,
+    })
+}
