@@ -59,6 +59,13 @@ impl Loc {
     pub fn tv(&self, prefix: &str, value: &str) -> String {
         self.t(&format!("{prefix}-{}", value.replace('_', "-")))
     }
+    /// An ISO date (`1981-08-03`) as the locale shows dates (Jalali in Persian); "—" if absent.
+    pub fn iso_date(&self, iso: &Option<String>) -> String {
+        match iso.as_deref().and_then(hamdeli_locale::parse_form_date) {
+            Some(d) => hamdeli_locale::format_date_short(self.0, d),
+            None => "—".into(),
+        }
+    }
     pub fn lang(&self) -> &'static str {
         self.0.tag()
     }
