@@ -63,6 +63,25 @@ enum Command {
     },
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Find the same person within and across list files (no database needed).
+    ///
+    /// Writes clusters.csv (source,source_id,cluster_id) with one row for every readable input row.
+    Link {
+        /// An input list as NAME=PATH (CSV or XLSX); repeat for each list.
+        #[arg(long = "input", required = true)]
+        inputs: Vec<hamdeli::link::Input>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Match probability at or above which two records are one person.
+        #[arg(long, default_value_t = 0.9)]
+        threshold: f64,
+        /// Write every scored candidate pair with its per-field evidence.
+        #[arg(long)]
+        pairs: Option<PathBuf>,
+        /// Write the rows that could not be read, with row number and reason.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
     /// Import an organisation's list (CSV or XLSX) into the registry, with a per-row report.
     Import {
         /// The organisation: its id or its Persian name.
@@ -230,6 +249,10 @@ async fn main() -> Result<()> {
                 })?;
             println!("backup written to {}", out.display());
             Ok(())
+        }
+        Command::Link { inputs, out, threshold, pairs, rejects } => {
+            anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be between 0 and 1");
+            hamdeli::link::run(&hamdeli::link::LinkArgs { inputs, out, threshold, pairs, rejects })
         }
         Command::Import {
             organisation,

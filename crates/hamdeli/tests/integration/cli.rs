@@ -309,3 +309,35 @@ fn import_reports_every_row_and_reimport_updates() {
     );
     assert!(!ok && out.contains("no organisation"), "{out}");
 }
+
+#[test]
+fn link_writes_one_cluster_row_per_readable_input_row() {
+    let dir = temp_dir();
+    let a = dir.0.join("a.csv");
+    let b = dir.0.join("b.csv");
+    std::fs::write(&a, "source_id,national_code,first_name,last_name,father_name,birth_date\n1,0010350829,زهرا,احمدی,علی,1360/05/12\n2,0084575948,مریم,کریمی,حسن,1365/02/01\n3,,فاطمه,رضایی,رضا,1370/01/01\n").unwrap();
+    // The same Zahra with Arabic yeh and Persian digits; a repeated id; a twin-like neighbour.
+    std::fs::write(&b, "کد ملی,نام,نام خانوادگی,نام پدر,تاریخ تولد,شناسه\n۰۰۱۰۳۵۰۸۲۹,زهرا,احمدي,علي,۱۳۶۰/۰۵/۱۲,x1\n,نرگس,رضایی,رضا,1370/01/01,x2\n,x,y,z,1,x2\n").unwrap();
+    let out = dir.0.join("clusters.csv");
+    let rejects = dir.0.join("rejects.csv");
+    let pairs = dir.0.join("pairs.csv");
+    let (ok, text) = hamdeli(
+        &dir.0,
+        &[
+            "link", "--input", &format!("A={}", a.display()), "--input", &format!("B={}", b.display()),
+            "--out", out.to_str().unwrap(), "--rejects", rejects.to_str().unwrap(), "--pairs", pairs.to_str().unwrap(),
+        ],
+    );
+    assert!(ok, "{text}");
+    let clusters = std::fs::read_to_string(&out).unwrap();
+    let rows: Vec<Vec<&str>> = clusters.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    assert_eq!(clusters.lines().next(), Some("source,source_id,cluster_id"));
+    assert_eq!(rows.len(), 5, "3 + 2 readable rows, the repeated id rejected: {clusters}");
+    let cluster = |s: &str, id: &str| rows.iter().find(|r| r[0] == s && r[1] == id).map(|r| r[2].to_owned()).unwrap();
+    assert_eq!(cluster("A", "1"), cluster("B", "x1"), "the same person across lists");
+    assert_ne!(cluster("A", "3"), cluster("B", "x2"), "sisters with different first names stay apart");
+    assert_ne!(cluster("A", "1"), cluster("A", "2"));
+    let rejects = std::fs::read_to_string(&rejects).unwrap();
+    assert!(rejects.contains("B,4,source_id.duplicate"), "{rejects}");
+    assert!(std::fs::read_to_string(&pairs).unwrap().starts_with("source_a,source_id_a,source_b,source_id_b,probability"));
+}
