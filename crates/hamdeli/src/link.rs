@@ -23,7 +23,10 @@ impl std::str::FromStr for Input {
         if name.is_empty() || path.is_empty() {
             return Err("expected NAME=PATH".into());
         }
-        Ok(Input { name: name.to_owned(), path: PathBuf::from(path) })
+        Ok(Input {
+            name: name.to_owned(),
+            path: PathBuf::from(path),
+        })
     }
 }
 
@@ -63,9 +66,14 @@ fn raw_of(rec: &InputRecord) -> RawRecord<'_> {
 /// rejects; a repeated source id in one input is a reject too).
 pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
     const CHUNK: usize = 100_000;
-    let mut loaded = Loaded { set: RecordSet::new(), ids: Vec::new(), rejects: Vec::new() };
+    let mut loaded = Loaded {
+        set: RecordSet::new(),
+        ids: Vec::new(),
+        rejects: Vec::new(),
+    };
     for (k, input) in inputs.iter().enumerate() {
-        let source = hamdeli_ingest::open(&input.path).with_context(|| format!("reading {}", input.path.display()))?;
+        let source = hamdeli_ingest::open(&input.path)
+            .with_context(|| format!("reading {}", input.path.display()))?;
         let mapping = ColumnMapping::from_headers(source.headers.clone());
         let mut seen = std::collections::HashSet::new();
         let mut chunk: Vec<InputRecord> = Vec::with_capacity(CHUNK);
@@ -82,13 +90,23 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
             let rec = match map_row(&mapping, raw) {
                 Ok(r) => r,
                 Err(reject) => {
-                    loaded.rejects.push(Rejected { source: input.name.clone(), row, reason: format!("{}: {}", reject.code, reject.detail) });
+                    loaded.rejects.push(Rejected {
+                        source: input.name.clone(),
+                        row,
+                        reason: format!("{}: {}", reject.code, reject.detail),
+                    });
                     continue;
                 }
             };
-            let id = field(&rec, Column::SourceId).map(str::to_owned).unwrap_or_else(|| format!("row-{row}"));
+            let id = field(&rec, Column::SourceId)
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("row-{row}"));
             if !seen.insert(id.clone()) {
-                loaded.rejects.push(Rejected { source: input.name.clone(), row, reason: format!("source_id.duplicate: {id}") });
+                loaded.rejects.push(Rejected {
+                    source: input.name.clone(),
+                    row,
+                    reason: format!("source_id.duplicate: {id}"),
+                });
                 continue;
             }
             loaded.ids.push((k as u16, id));
@@ -103,7 +121,11 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
 }
 
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 pub struct LinkArgs {
@@ -115,16 +137,31 @@ pub struct LinkArgs {
 }
 
 fn writer(path: &Path) -> Result<std::io::BufWriter<std::fs::File>> {
-    Ok(std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?))
+    Ok(std::io::BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?,
+    ))
 }
 
 pub fn run(args: &LinkArgs) -> Result<()> {
     let t0 = Instant::now();
     let say = |what: &str| eprintln!("[{:>6.2} s] {what}", t0.elapsed().as_secs_f64());
-    let loaded = load(&args.inputs, &|name, n| eprint!("\r[{:>6.2} s] reading {name}: {n} rows   ", t0.elapsed().as_secs_f64()))?;
+    let loaded = load(&args.inputs, &|name, n| {
+        eprint!(
+            "\r[{:>6.2} s] reading {name}: {n} rows   ",
+            t0.elapsed().as_secs_f64()
+        )
+    })?;
     eprintln!();
-    say(&format!("read {} records, {} rejected", loaded.ids.len(), loaded.rejects.len()));
-    let options = LinkOptions { threshold: args.threshold, ..Default::default() };
+    say(&format!(
+        "read {} records, {} rejected",
+        loaded.ids.len(),
+        loaded.rejects.len()
+    ));
+    let options = LinkOptions {
+        threshold: args.threshold,
+        ..Default::default()
+    };
     let last_stage = std::cell::Cell::new(None);
     let result = hamdeli_link::link(&loaded.set, &options, &|stage, _done, _total| {
         if last_stage.get() != Some(stage) {
@@ -135,7 +172,13 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     let mut w = writer(&args.out)?;
     writeln!(w, "source,source_id,cluster_id")?;
     for (i, (src, id)) in loaded.ids.iter().enumerate() {
-        writeln!(w, "{},{},{}", csv_field(&args.inputs[*src as usize].name), csv_field(id), result.cluster_of[i])?;
+        writeln!(
+            w,
+            "{},{},{}",
+            csv_field(&args.inputs[*src as usize].name),
+            csv_field(id),
+            result.cluster_of[i]
+        )?;
     }
     w.flush()?;
     let clusters = result.cluster_of.iter().max().map_or(0, |m| m + 1);
@@ -150,7 +193,11 @@ pub fn run(args: &LinkArgs) -> Result<()> {
     if let Some(path) = &args.pairs {
         let mut w = writer(path)?;
         let fields: Vec<&str> = Field::ALL.iter().map(|f| f.code()).collect();
-        writeln!(w, "source_a,source_id_a,source_b,source_id_b,probability,decision,{}", fields.join(","))?;
+        writeln!(
+            w,
+            "source_a,source_id_a,source_b,source_id_b,probability,decision,{}",
+            fields.join(",")
+        )?;
         for p in &result.pairs {
             let (sa, ia) = &loaded.ids[p.a as usize];
             let (sb, ib) = &loaded.ids[p.b as usize];
@@ -167,13 +214,23 @@ pub fn run(args: &LinkArgs) -> Result<()> {
             )?;
         }
         w.flush()?;
-        say(&format!("{} scored pairs written to {}", result.pairs.len(), path.display()));
+        say(&format!(
+            "{} scored pairs written to {}",
+            result.pairs.len(),
+            path.display()
+        ));
     }
     if let Some(path) = &args.rejects {
         let mut w = writer(path)?;
         writeln!(w, "source,row,reason")?;
         for r in &loaded.rejects {
-            writeln!(w, "{},{},{}", csv_field(&r.source), r.row, csv_field(&r.reason))?;
+            writeln!(
+                w,
+                "{},{},{}",
+                csv_field(&r.source),
+                r.row,
+                csv_field(&r.reason)
+            )?;
         }
         w.flush()?;
     }

@@ -250,9 +250,24 @@ async fn main() -> Result<()> {
             println!("backup written to {}", out.display());
             Ok(())
         }
-        Command::Link { inputs, out, threshold, pairs, rejects } => {
-            anyhow::ensure!((0.0..=1.0).contains(&threshold), "--threshold must be between 0 and 1");
-            hamdeli::link::run(&hamdeli::link::LinkArgs { inputs, out, threshold, pairs, rejects })
+        Command::Link {
+            inputs,
+            out,
+            threshold,
+            pairs,
+            rejects,
+        } => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&threshold),
+                "--threshold must be between 0 and 1"
+            );
+            hamdeli::link::run(&hamdeli::link::LinkArgs {
+                inputs,
+                out,
+                threshold,
+                pairs,
+                rejects,
+            })
         }
         Command::Import {
             organisation,

@@ -324,20 +324,54 @@ fn link_writes_one_cluster_row_per_readable_input_row() {
     let (ok, text) = hamdeli(
         &dir.0,
         &[
-            "link", "--input", &format!("A={}", a.display()), "--input", &format!("B={}", b.display()),
-            "--out", out.to_str().unwrap(), "--rejects", rejects.to_str().unwrap(), "--pairs", pairs.to_str().unwrap(),
+            "link",
+            "--input",
+            &format!("A={}", a.display()),
+            "--input",
+            &format!("B={}", b.display()),
+            "--out",
+            out.to_str().unwrap(),
+            "--rejects",
+            rejects.to_str().unwrap(),
+            "--pairs",
+            pairs.to_str().unwrap(),
         ],
     );
     assert!(ok, "{text}");
     let clusters = std::fs::read_to_string(&out).unwrap();
-    let rows: Vec<Vec<&str>> = clusters.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let rows: Vec<Vec<&str>> = clusters
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
     assert_eq!(clusters.lines().next(), Some("source,source_id,cluster_id"));
-    assert_eq!(rows.len(), 5, "3 + 2 readable rows, the repeated id rejected: {clusters}");
-    let cluster = |s: &str, id: &str| rows.iter().find(|r| r[0] == s && r[1] == id).map(|r| r[2].to_owned()).unwrap();
-    assert_eq!(cluster("A", "1"), cluster("B", "x1"), "the same person across lists");
-    assert_ne!(cluster("A", "3"), cluster("B", "x2"), "sisters with different first names stay apart");
+    assert_eq!(
+        rows.len(),
+        5,
+        "3 + 2 readable rows, the repeated id rejected: {clusters}"
+    );
+    let cluster = |s: &str, id: &str| {
+        rows.iter()
+            .find(|r| r[0] == s && r[1] == id)
+            .map(|r| r[2].to_owned())
+            .unwrap()
+    };
+    assert_eq!(
+        cluster("A", "1"),
+        cluster("B", "x1"),
+        "the same person across lists"
+    );
+    assert_ne!(
+        cluster("A", "3"),
+        cluster("B", "x2"),
+        "sisters with different first names stay apart"
+    );
     assert_ne!(cluster("A", "1"), cluster("A", "2"));
     let rejects = std::fs::read_to_string(&rejects).unwrap();
     assert!(rejects.contains("B,4,source_id.duplicate"), "{rejects}");
-    assert!(std::fs::read_to_string(&pairs).unwrap().starts_with("source_a,source_id_a,source_b,source_id_b,probability"));
+    assert!(
+        std::fs::read_to_string(&pairs)
+            .unwrap()
+            .starts_with("source_a,source_id_a,source_b,source_id_b,probability")
+    );
 }
