@@ -77,13 +77,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect();
     files.sort();
-    let stems: Vec<String> =
-        files.iter().map(|p| p.file_stem().unwrap_or_default().to_string_lossy().into_owned()).collect();
+    let stems: Vec<String> = files
+        .iter()
+        .map(|p| {
+            p.file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
 
     // Read: the files' bytes, in parallel.
     let contents: Vec<Vec<u8>> = std::thread::scope(|s| {
-        let handles: Vec<_> = files.iter().map(|f| s.spawn(move || std::fs::read(f))).collect();
-        handles.into_iter().map(|h| h.join().expect("reader thread")).collect::<Result<_, _>>()
+        let handles: Vec<_> = files
+            .iter()
+            .map(|f| s.spawn(move || std::fs::read(f)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("reader thread"))
+            .collect::<Result<_, _>>()
     })?;
     let t_read = t0.elapsed();
 
@@ -121,7 +134,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
                 let cols = match reader.byte_headers() {
                     Ok(h) => COLUMNS.map(|c| {
-                        h.iter().position(|x| x.strip_prefix("\u{feff}".as_bytes()).unwrap_or(x) == c.as_bytes())
+                        h.iter().position(|x| {
+                            x.strip_prefix("\u{feff}".as_bytes()).unwrap_or(x) == c.as_bytes()
+                        })
                     }),
                     Err(e) => {
                         let _ = full_tx.send(Err(e));
@@ -143,7 +158,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                     }
                     let done = len < rows.len();
-                    if full_tx.send(Ok(Batch { file, cols, rows, len })).is_err() || done {
+                    if full_tx
+                        .send(Ok(Batch {
+                            file,
+                            cols,
+                            rows,
+                            len,
+                        }))
+                        .is_err()
+                        || done
+                    {
                         break;
                     }
                 }
@@ -160,18 +184,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                             .filter(|s| !s.is_empty())
                             .and_then(|b| std::str::from_utf8(b).ok())
                     };
-                    (get(0), RawRecord {
-                        national_code: get(1),
-                        first_name: get(2),
-                        last_name: get(3),
-                        father_name: get(4),
-                        birth_date: get(5),
-                        gender: get(6),
-                        phone: get(7),
-                        province: get(8),
-                        county: get(9),
-                        ..Default::default()
-                    })
+                    (
+                        get(0),
+                        RawRecord {
+                            national_code: get(1),
+                            first_name: get(2),
+                            last_name: get(3),
+                            father_name: get(4),
+                            birth_date: get(5),
+                            gender: get(6),
+                            phone: get(7),
+                            province: get(8),
+                            county: get(9),
+                            ..Default::default()
+                        },
+                    )
                 })
                 .collect();
             for (id, _) in &raws {
@@ -198,14 +225,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&args.out)?);
     writeln!(w, "source,source_id,cluster_id")?;
     for (i, c) in result.cluster_of.iter().enumerate() {
-        writeln!(w, "{},{},{}", stems[id_source[i] as usize], csv_field(id(i)), c)?;
+        writeln!(
+            w,
+            "{},{},{}",
+            stems[id_source[i] as usize],
+            csv_field(id(i)),
+            c
+        )?;
     }
     w.flush()?;
     drop(w);
     if let Some(path) = &args.pairs {
         let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
         let fields: Vec<&str> = Field::ALL.iter().map(|f| f.code()).collect();
-        writeln!(w, "source_a,source_id_a,source_b,source_id_b,probability,weight,family,decision,{}", fields.join(","))?;
+        writeln!(
+            w,
+            "source_a,source_id_a,source_b,source_id_b,probability,weight,family,decision,{}",
+            fields.join(",")
+        )?;
         for p in &result.pairs {
             let (a, b) = (p.a as usize, p.b as usize);
             writeln!(
@@ -228,8 +265,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total = t0.elapsed();
 
     let s = &result.stats;
-    println!("records {}  candidate pairs {}  above threshold {}  merges {}  refused {}  clusters {}",
-        s.records, s.candidate_pairs, s.pairs_above_threshold, s.merges, s.refused, s.clusters);
+    println!(
+        "records {}  candidate pairs {}  above threshold {}  merges {}  refused {}  clusters {}",
+        s.records, s.candidate_pairs, s.pairs_above_threshold, s.merges, s.refused, s.clusters
+    );
     for r in &s.rules {
         println!(
             "  rule {:<22} records {:>9} blocks {:>8} oversized {:>5} largest {:>6} new pairs {:>9}",
@@ -245,7 +284,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for family in [false, true] {
             println!("{} model:", if family { "family" } else { "general" });
             for lw in m.describe(family) {
-                println!("  {:<36} m {:>9.5} u {:>10.3e} {:>+7.2} bits {}", lw.code, lw.m, lw.u, lw.bits, lw.strength.code());
+                println!(
+                    "  {:<36} m {:>9.5} u {:>10.3e} {:>+7.2} bits {}",
+                    lw.code,
+                    lw.m,
+                    lw.u,
+                    lw.bits,
+                    lw.strength.code()
+                );
             }
         }
     }
@@ -253,7 +299,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  read      {:>7.3}", t_read.as_secs_f64());
     println!("  prepare   {:>7.3}", t_prepare.as_secs_f64());
     for (stage, d) in &s.timings {
-        println!("  {:<9} {:>7.3}", format!("{}*", stage.code()), d.as_secs_f64());
+        println!(
+            "  {:<9} {:>7.3}",
+            format!("{}*", stage.code()),
+            d.as_secs_f64()
+        );
     }
     println!("  write     {:>7.3}", t_write.as_secs_f64());
     println!("  total     {:>7.3}", total.as_secs_f64());

@@ -88,7 +88,13 @@ pub(crate) const RULES: &[Rule] = &[
     },
     Rule {
         name: "phone",
-        key: |r, _| if r.phone == 0 { 0 } else { key_or_zero(mix(5, r.phone)) },
+        key: |r, _| {
+            if r.phone == 0 {
+                0
+            } else {
+                key_or_zero(mix(5, r.phone))
+            }
+        },
         order: |r, p| ph(p, r.first_ph) ^ u64::from(r.birth),
         invalid_code_only: false,
     },
@@ -156,10 +162,13 @@ pub(crate) fn candidates(
     let n = p.recs.len();
     let window = window.max(1);
     let max_block = max_block.max(2);
-    let keys: Vec<Vec<u64>> =
-        RULES.iter().map(|rule| p.recs.par_iter().map(|r| (rule.key)(r, p)).collect()).collect();
+    let keys: Vec<Vec<u64>> = RULES
+        .iter()
+        .map(|rule| p.recs.par_iter().map(|r| (rule.key)(r, p)).collect())
+        .collect();
     // Bit r: the record sits in an oversized block of rule r.
-    let mut oversized = vec![0u8; n];
+    const _: () = assert!(RULES.len() <= 16);
+    let mut oversized = vec![0u16; n];
     let mut all: Vec<u64> = Vec::new();
     let mut stats = Vec::new();
     for (ri, rule) in RULES.iter().enumerate() {
@@ -219,7 +228,11 @@ pub(crate) fn candidates(
         };
         let emit = |&(s, e): &(usize, usize), out: &mut Vec<u64>| {
             let block = &entries_ref[s..e];
-            let w = if block.len() > max_block { window } else { block.len() };
+            let w = if block.len() > max_block {
+                window
+            } else {
+                block.len()
+            };
             if rule.invalid_code_only {
                 // Each invalid code against its neighbours (all of them in a normal block).
                 for (x, a) in block.iter().enumerate() {

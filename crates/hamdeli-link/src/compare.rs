@@ -258,6 +258,15 @@ impl Evidence {
         Self::simple(self.0[6])
     }
 
+    /// The records could be two members of one family: the surname agrees (exactly,
+    /// phonetically, one edit apart, or swapped with the first name) and the father's name does
+    /// not disagree. Such pairs must also beat the family model.
+    pub fn family_context(&self) -> bool {
+        let (last, father) = (self.0[2], self.0[3]);
+        matches!(last, NAME_EXACT | NAME_PHONETIC | NAME_EDIT1 | NAME_SWAPPED)
+            && matches!(father, 0 | NAME_EXACT | NAME_PHONETIC | NAME_EDIT1)
+    }
+
     pub fn place(&self) -> PlaceLevel {
         match self.0[7] {
             0 => PlaceLevel::Missing,
@@ -346,10 +355,7 @@ pub(crate) fn compare_code(a: &Rec, b: &Rec) -> u8 {
     }
     match n {
         1 => CODE_ONE_DIGIT,
-        2 if diff[1] == diff[0] + 1
-            && dx[diff[0]] == dy[diff[1]]
-            && dx[diff[1]] == dy[diff[0]] =>
-        {
+        2 if diff[1] == diff[0] + 1 && dx[diff[0]] == dy[diff[1]] && dx[diff[1]] == dy[diff[0]] => {
             CODE_TRANSPOSED
         }
         _ => CODE_DIFFERENT,
@@ -364,38 +370,40 @@ pub(crate) fn osa_within(a: &[char], b: &[char], max: usize) -> usize {
         return max + 1;
     }
     if n == 0 || m == 0 {
-        return n.max(m);
+        return n.max(m).min(max + 1);
     }
-    // Three rolling rows; names are short, so the rows live on the stack when they fit.
-    const CAP: usize = 48;
-    if m + 1 > CAP {
+    // Three rolling rows of small counts; names are short, so the rows live on the stack.
+    const CAP: usize = 32;
+    if m >= CAP || max >= 200 {
         return osa_heap(a, b, max);
     }
-    let mut r0 = [0usize; CAP];
-    let mut r1 = [0usize; CAP];
-    let mut r2 = [0usize; CAP];
+    let big = (max + 1) as u8;
+    let mut r0 = [0u8; CAP];
+    let mut r1 = [0u8; CAP];
+    let mut r2 = [0u8; CAP];
     for (j, x) in r1.iter_mut().enumerate().take(m + 1) {
-        *x = j;
+        *x = (j as u8).min(big);
     }
     for i in 1..=n {
-        r2[0] = i;
-        let mut row_min = i;
+        r2[0] = (i as u8).min(big);
+        let mut row_min = r2[0];
         for j in 1..=m {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let cost = u8::from(a[i - 1] != b[j - 1]);
             let mut v = (r1[j] + 1).min(r2[j - 1] + 1).min(r1[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(r0[j - 2] + 1);
             }
+            let v = v.min(big);
             r2[j] = v;
             row_min = row_min.min(v);
         }
-        if row_min > max {
+        if row_min >= big {
             return max + 1;
         }
         std::mem::swap(&mut r0, &mut r1);
         std::mem::swap(&mut r1, &mut r2);
     }
-    r1[m].min(max + 1)
+    usize::from(r1[m])
 }
 
 fn osa_heap(a: &[char], b: &[char], max: usize) -> usize {
@@ -447,10 +455,18 @@ pub(crate) fn compare_birth(a: u32, b: u32) -> u8 {
     if a == 0 || b == 0 {
         return 0;
     }
-    let unpack = |p: u32| Birth { year: (p >> 9) as u16, month: ((p >> 5) & 15) as u8, day: (p & 31) as u8 };
+    let unpack = |p: u32| Birth {
+        year: (p >> 9) as u16,
+        month: ((p >> 5) & 15) as u8,
+        day: (p & 31) as u8,
+    };
     let (x, y) = (unpack(a), unpack(b));
     if x.is_year_only() || y.is_year_only() {
-        return if x.year == y.year { BirthLevel::YearOnly as u8 } else { BirthLevel::Different as u8 };
+        return if x.year == y.year {
+            BirthLevel::YearOnly as u8
+        } else {
+            BirthLevel::Different as u8
+        };
     }
     if x == y {
         return BIRTH_EXACT;
@@ -471,7 +487,10 @@ fn years_close(a: u16, b: u16) -> bool {
     if a.abs_diff(b) <= 1 {
         return true;
     }
-    let (da, db) = ([a / 1000, a / 100 % 10, a / 10 % 10, a % 10], [b / 1000, b / 100 % 10, b / 10 % 10, b % 10]);
+    let (da, db) = (
+        [a / 1000, a / 100 % 10, a / 10 % 10, a % 10],
+        [b / 1000, b / 100 % 10, b / 10 % 10, b % 10],
+    );
     let diff: Vec<usize> = (0..4).filter(|&i| da[i] != db[i]).collect();
     match diff.as_slice() {
         [_] => true,
@@ -545,7 +564,11 @@ mod tests {
     use super::*;
 
     fn code(valid: Option<u64>, raw: Option<u64>) -> Rec {
-        Rec { code: valid.unwrap_or(NONE), raw: raw.unwrap_or(NONE), ..Default::default() }
+        Rec {
+            code: valid.unwrap_or(NONE),
+            raw: raw.unwrap_or(NONE),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -554,8 +577,14 @@ mod tests {
         let r = |n| code(None, Some(n));
         assert_eq!(compare_code(&v(10350829), &v(10350829)), CODE_EQUAL);
         assert_eq!(compare_code(&v(10350829), &r(10350828)), CODE_ONE_DIGIT);
-        assert_eq!(compare_code(&v(1234567891), &r(1234567819)), CODE_TRANSPOSED);
-        assert_eq!(compare_code(&v(1234567891), &r(2134567891)), CODE_TRANSPOSED);
+        assert_eq!(
+            compare_code(&v(1234567891), &r(1234567819)),
+            CODE_TRANSPOSED
+        );
+        assert_eq!(
+            compare_code(&v(1234567891), &r(2134567891)),
+            CODE_TRANSPOSED
+        );
         assert_eq!(compare_code(&v(10350829), &r(10351111)), CODE_DIFFERENT);
         assert_eq!(compare_code(&v(10350829), &v(1595784438)), CODE_VETO);
         assert_eq!(compare_code(&code(None, None), &v(10350829)), 0);
@@ -563,16 +592,47 @@ mod tests {
 
     #[test]
     fn birth_levels() {
-        let p = |y: u16, m: u8, d: u8| Birth { year: y, month: m, day: d }.packed();
+        let p = |y: u16, m: u8, d: u8| {
+            Birth {
+                year: y,
+                month: m,
+                day: d,
+            }
+            .packed()
+        };
         assert_eq!(compare_birth(p(1360, 5, 12), p(1360, 5, 12)), BIRTH_EXACT);
-        assert_eq!(compare_birth(p(1360, 5, 12), p(1360, 12, 5)), BirthLevel::DayMonthSwapped as u8);
-        assert_eq!(compare_birth(p(1360, 5, 12), p(1361, 5, 12)), BirthLevel::OnePartOff as u8);
-        assert_eq!(compare_birth(p(1360, 5, 12), p(1360, 5, 14)), BirthLevel::OnePartOff as u8);
-        assert_eq!(compare_birth(p(1360, 0, 0), p(1360, 5, 12)), BirthLevel::YearOnly as u8);
-        assert_eq!(compare_birth(p(1360, 1, 1), p(1360, 5, 12)), BirthLevel::YearOnly as u8);
-        assert_eq!(compare_birth(p(1360, 5, 12), p(1371, 9, 1)), BirthLevel::Different as u8);
-        assert_eq!(compare_birth(p(1367, 5, 12), p(1376, 5, 12)), BirthLevel::OnePartOff as u8);
-        assert_eq!(compare_birth(p(1393, 9, 23), p(1347, 9, 23)), BirthLevel::Different as u8);
+        assert_eq!(
+            compare_birth(p(1360, 5, 12), p(1360, 12, 5)),
+            BirthLevel::DayMonthSwapped as u8
+        );
+        assert_eq!(
+            compare_birth(p(1360, 5, 12), p(1361, 5, 12)),
+            BirthLevel::OnePartOff as u8
+        );
+        assert_eq!(
+            compare_birth(p(1360, 5, 12), p(1360, 5, 14)),
+            BirthLevel::OnePartOff as u8
+        );
+        assert_eq!(
+            compare_birth(p(1360, 0, 0), p(1360, 5, 12)),
+            BirthLevel::YearOnly as u8
+        );
+        assert_eq!(
+            compare_birth(p(1360, 1, 1), p(1360, 5, 12)),
+            BirthLevel::YearOnly as u8
+        );
+        assert_eq!(
+            compare_birth(p(1360, 5, 12), p(1371, 9, 1)),
+            BirthLevel::Different as u8
+        );
+        assert_eq!(
+            compare_birth(p(1367, 5, 12), p(1376, 5, 12)),
+            BirthLevel::OnePartOff as u8
+        );
+        assert_eq!(
+            compare_birth(p(1393, 9, 23), p(1347, 9, 23)),
+            BirthLevel::Different as u8
+        );
         assert_eq!(compare_birth(0, p(1371, 9, 1)), 0);
     }
 
@@ -584,6 +644,11 @@ mod tests {
         assert_eq!(osa_within(&c("مریم"), &c("مرمی"), 2), 1);
         assert_eq!(osa_within(&c("مریم"), &c("فاطمه"), 2), 3);
         assert_eq!(osa_within(&c("abcdef"), &c("abdcfe"), 2), 2);
+        let long: Vec<char> = "a".repeat(40).chars().collect();
+        let mut other = long.clone();
+        other[3] = 'b';
+        assert_eq!(osa_within(&long, &other, 2), 1);
+        assert_eq!(osa_within(&c("abc"), &c(""), 2), 3);
     }
 
     #[test]
@@ -612,10 +677,19 @@ mod tests {
         };
         let e = compare(&r(zahra, ahmadi), &r(zahra, ahmadi), &names);
         assert_eq!(e.first_name(), NameLevel::Exact);
-        assert_eq!(compare(&r(tahere, ahmadi), &r(tahere2, ahmadi), &names).first_name(), NameLevel::Phonetic);
-        assert_eq!(compare(&r(zahra, ahmadi), &r(zohre, ahmadi), &names).first_name(), NameLevel::Edit1);
+        assert_eq!(
+            compare(&r(tahere, ahmadi), &r(tahere2, ahmadi), &names).first_name(),
+            NameLevel::Phonetic
+        );
+        assert_eq!(
+            compare(&r(zahra, ahmadi), &r(zohre, ahmadi), &names).first_name(),
+            NameLevel::Edit1
+        );
         let swapped = compare(&r(zahra, ahmadi), &r(ahmadi, zahra), &names);
-        assert_eq!((swapped.first_name(), swapped.last_name()), (NameLevel::Swapped, NameLevel::Swapped));
+        assert_eq!(
+            (swapped.first_name(), swapped.last_name()),
+            (NameLevel::Swapped, NameLevel::Swapped)
+        );
         assert_eq!(swapped.codes()[1], "first_name.swapped");
     }
 }

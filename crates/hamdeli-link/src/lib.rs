@@ -18,19 +18,27 @@
 //! ```
 //!
 //! 1. **Records** ([`RecordSet`]): raw strings are normalised with `hamdeli-text` (name keys and
-//!    phonetic keys, national code with check digit, mobile, Jalali birth date, places).
+//!    phonetic keys, national code with check digit, mobile, Jalali birth date, places); names
+//!    and places are interned, so a record is a few integers.
 //! 2. **Blocking** ([`block`]): candidate pairs share a national code; both names (in either
-//!    order) and the birth year; the surname or the first name and the full birth date; the phone
-//!    and the first name; or both names and the father's name. Oversized blocks are paired only
-//!    within a sliding window.
-//! 3. **Comparison levels** per field ([`compare`]), each with a stable code.
-//! 4. **Weights estimated from the data** ([`model`]): a general Fellegi–Sunter model and a
-//!    family model that keeps siblings and twins apart.
-//! 5. **Clustering** ([`cluster`]): most probable pairs first, never two valid national codes in
-//!    one person.
+//!    order) and the birth year; the surname or the first name and the full birth date; the
+//!    phone; both names and the father's name; or half of an invalid national code. A block
+//!    larger than [`LinkOptions::max_block_size`] is sorted and paired only within a sliding
+//!    window, so no block is ever quadratic; a pair found by an earlier rule is skipped by the
+//!    later ones.
+//! 3. **Comparison levels** per field ([`compare`]), each with a stable code such as
+//!    `"national_code.one_digit_off"` or `"first_name.phonetic"`.
+//! 4. **Weights estimated from the data** ([`model`]): a general Fellegi–Sunter model (`m` from
+//!    records sharing a valid national code, `u` from random pairs, term frequency for names)
+//!    and a family model that keeps siblings and twins apart.
+//! 5. **Clustering** ([`cluster`]): pairs at or above [`LinkOptions::threshold`], most probable
+//!    first, never two different valid national codes in one person.
 //!
-//! Same input, same output: everything is ordered by record content and index, never by thread
-//! timing or hash-map order, and the records in another order give the same partition.
+//! Same input, same output: the stages order records by their content (the input position only
+//! breaks ties between identical records), never by thread timing or hash-map order; the same
+//! records in another order give the same partition.
+//!
+//! Parallel with rayon (the global pool; run `link` inside `ThreadPool::install` to bound it).
 
 pub mod block;
 pub mod cluster;
@@ -154,15 +162,19 @@ impl Model {
     pub fn explain(&self, set: &RecordSet, pair: &ScoredPair) -> Vec<LevelWeight> {
         let a = &set.records()[pair.a as usize];
         let names = set.names();
-        let totals = |role: NameRole| -> f64 {
-            (1..names.len() as u32).map(|i| f64::from(names.count(NameId(i), role))).sum()
-        };
+        let totals = |role: NameRole| names.total(role) as f64;
         Field::ALL
             .iter()
-            .filter(|f| !pair.family || model::FAMILY_FIELDS.contains(f) || **f == Field::NationalCode)
+            .filter(|f| {
+                !pair.family || model::FAMILY_FIELDS.contains(f) || **f == Field::NationalCode
+            })
             .map(|&field| {
                 let level = pair.evidence.level(field);
-                let w = if pair.family && field != Field::NationalCode { &self.family } else { &self.general };
+                let w = if pair.family && field != Field::NationalCode {
+                    &self.family
+                } else {
+                    &self.general
+                };
                 let (f, l) = (field as usize, level as usize);
                 let mut bits = self.weight(pair.family, field, level);
                 let (mut m, mut u) = (w.m[f][l], w.u[f][l]);
@@ -172,7 +184,9 @@ impl Model {
                     Field::FatherName => Some((a.father, NameRole::Father)),
                     _ => None,
                 };
-                if let (false, Some((id, role)), true) = (pair.family, tf, level == compare::NAME_EXACT) {
+                if let (false, Some((id, role)), true) =
+                    (pair.family, tf, level == compare::NAME_EXACT)
+                {
                     let share = f64::from(names.count(id, role)) / totals(role).max(1.0);
                     u = share.max(self.tf_floor);
                     m = self.general.m[f][l];
@@ -181,7 +195,15 @@ impl Model {
                 if level == 0 {
                     (m, u) = (0.0, 0.0);
                 }
-                LevelWeight { field, level, code: field.level_code(level), m, u, bits, strength: Strength::of(bits) }
+                LevelWeight {
+                    field,
+                    level,
+                    code: field.level_code(level),
+                    m,
+                    u,
+                    bits,
+                    strength: Strength::of(bits),
+                }
             })
             .collect()
     }
@@ -242,7 +264,9 @@ fn prepare(set: &RecordSet) -> Prepared<'_> {
                 places.hash(r.province),
                 places.hash(r.county),
             ];
-            parts.iter().fold(0x51_7cc1_b727_220a_u64, |h, &v| mix64(h ^ v).rotate_left(5))
+            parts
+                .iter()
+                .fold(0x51_7cc1_b727_220a_u64, |h, &v| mix64(h ^ v).rotate_left(5))
         })
         .collect();
     let ph = |id: u32| names.phonetic_hash(PhoneticId(id));
@@ -257,7 +281,12 @@ fn prepare(set: &RecordSet) -> Prepared<'_> {
     let perm: Vec<u32> = order.into_iter().map(|o| o.3).collect();
     let recs = perm.par_iter().map(|&i| recs[i as usize]).collect();
     let hash = perm.par_iter().map(|&i| hash[i as usize]).collect();
-    Prepared { recs, hash, perm, names }
+    Prepared {
+        recs,
+        hash,
+        perm,
+        names,
+    }
 }
 
 fn probability(w: f64) -> f64 {
@@ -294,11 +323,19 @@ pub fn link(
         let part: Vec<Evidence> = chunk
             .par_iter()
             .map(|&pair| {
-                compare::compare(&p.recs[(pair >> 32) as usize], &p.recs[pair as u32 as usize], p.names)
+                compare::compare(
+                    &p.recs[(pair >> 32) as usize],
+                    &p.recs[pair as u32 as usize],
+                    p.names,
+                )
             })
             .collect();
         evidence.extend_from_slice(&part);
-        progress(Stage::Compare, ((k + 1) << 20).min(pairs.len()) as u64, total);
+        progress(
+            Stage::Compare,
+            ((k + 1) << 20).min(pairs.len()) as u64,
+            total,
+        );
     }
     lap(Stage::Compare, &mut timings);
 
@@ -308,35 +345,46 @@ pub fn link(
 
     progress(Stage::Score, 0, total);
     let scorer = model::Scorer::new(&model, &p);
-    let scores: Vec<(f64, bool)> = pairs
+    // Keep the pairs above `keep_pairs_above`, and the vetoed ones that would otherwise be above
+    // the threshold: (candidate index, weight, family).
+    let kept: Vec<(usize, f64, bool)> = pairs
         .par_iter()
         .zip(evidence.par_iter())
-        .map(|(&pair, e)| scorer.score(&p.recs[(pair >> 32) as usize], e))
+        .enumerate()
+        .filter_map(|(k, (&pair, e))| {
+            let (w, family) = scorer.score(&p.recs[(pair >> 32) as usize], e);
+            let pr = probability(w);
+            let keep = if e.0[0] == CODE_VETO {
+                pr >= options.threshold
+            } else {
+                pr >= options.keep_pairs_above
+            };
+            keep.then_some((k, w, family))
+        })
         .collect();
     lap(Stage::Score, &mut timings);
 
     progress(Stage::Cluster, 0, total);
-    // The pairs to keep: above `keep_pairs_above`, or vetoed while otherwise above the threshold.
-    let keep: Vec<usize> = (0..pairs.len())
-        .into_par_iter()
-        .filter(|&k| {
-            let pr = probability(scores[k].0);
-            if evidence[k].0[0] == CODE_VETO { pr >= options.threshold } else { pr >= options.keep_pairs_above }
-        })
+    let kept_pairs: Vec<(u32, u32)> = kept
+        .iter()
+        .map(|&(k, _, _)| ((pairs[k] >> 32) as u32, pairs[k] as u32))
         .collect();
-    let kept_pairs: Vec<(u32, u32)> =
-        keep.iter().map(|&k| ((pairs[k] >> 32) as u32, pairs[k] as u32)).collect();
     // Best first; ties broken by the records' content, then by position.
-    let mut ranked: Vec<(f64, u64, u64, u32, u32, usize)> = (0..keep.len())
-        .filter(|&x| evidence[keep[x]].0[0] != CODE_VETO && probability(scores[keep[x]].0) >= options.threshold)
-        .map(|x| {
+    let mut ranked: Vec<(f64, u64, u64, u32, u32, usize)> = kept
+        .iter()
+        .enumerate()
+        .filter(|(_, (k, w, _))| {
+            evidence[*k].0[0] != CODE_VETO && probability(*w) >= options.threshold
+        })
+        .map(|(x, &(_, w, _))| {
             let (a, b) = kept_pairs[x];
             let (ha, hb) = (p.hash[a as usize], p.hash[b as usize]);
-            (-scores[keep[x]].0, ha.min(hb), ha.max(hb), a, b, x)
+            (-w, ha.min(hb), ha.max(hb), a, b, x)
         })
         .collect();
     ranked.par_sort_unstable_by(|x, y| {
-        x.0.total_cmp(&y.0).then_with(|| (x.1, x.2, x.3, x.4).cmp(&(y.1, y.2, y.3, y.4)))
+        x.0.total_cmp(&y.0)
+            .then_with(|| (x.1, x.2, x.3, x.4).cmp(&(y.1, y.2, y.3, y.4)))
     });
     let order: Vec<usize> = ranked.iter().map(|r| r.5).collect();
     drop(ranked);
@@ -347,20 +395,26 @@ pub fn link(
     for (x, &i) in p.perm.iter().enumerate() {
         internal[i as usize] = x as u32;
     }
-    let cluster_of = cluster::dense(internal.iter().map(|&x| p.perm[roots[x as usize] as usize]), n);
-    let mut scored: Vec<ScoredPair> = keep
+    let cluster_of = cluster::dense(
+        internal.iter().map(|&x| p.perm[roots[x as usize] as usize]),
+        n,
+    );
+    let mut scored: Vec<ScoredPair> = kept
         .par_iter()
         .enumerate()
-        .map(|(x, &k)| {
+        .map(|(x, &(k, w, family))| {
             let veto = evidence[k].0[0] == CODE_VETO;
-            let (a, b) = (p.perm[kept_pairs[x].0 as usize], p.perm[kept_pairs[x].1 as usize]);
+            let (a, b) = (
+                p.perm[kept_pairs[x].0 as usize],
+                p.perm[kept_pairs[x].1 as usize],
+            );
             ScoredPair {
                 a: a.min(b),
                 b: a.max(b),
-                probability: if veto { 0.0 } else { probability(scores[k].0) },
-                weight: scores[k].0,
+                probability: if veto { 0.0 } else { probability(w) },
+                weight: w,
                 evidence: evidence[k],
-                family: scores[k].1,
+                family,
                 decision: if veto { Decision::Vetoed } else { decisions[x] },
             }
         })
@@ -374,12 +428,20 @@ pub fn link(
         rules,
         pairs_above_threshold: order.len() as u64,
         merges: decisions.iter().filter(|d| **d == Decision::Merged).count() as u64,
-        refused: decisions.iter().filter(|d| **d == Decision::Refused).count() as u64,
+        refused: decisions
+            .iter()
+            .filter(|d| **d == Decision::Refused)
+            .count() as u64,
         clusters: cluster_of.iter().max().map_or(0, |m| u64::from(*m) + 1),
         timings,
     };
     progress(Stage::Cluster, total, total);
-    LinkResult { cluster_of, pairs: scored, model, stats }
+    LinkResult {
+        cluster_of,
+        pairs: scored,
+        model,
+        stats,
+    }
 }
 
 #[cfg(test)]
@@ -407,7 +469,15 @@ mod tests {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn row(person: usize, code: Option<&str>, first: &str, last: &str, father: &str, birth: &str, phone: &str) -> Row {
+    fn row(
+        person: usize,
+        code: Option<&str>,
+        first: &str,
+        last: &str,
+        father: &str,
+        birth: &str,
+        phone: &str,
+    ) -> Row {
         Row {
             source: 1,
             person,
@@ -427,7 +497,11 @@ mod tests {
         for (i, r) in set.records().iter().enumerate() {
             if let Some(c) = r.national_code {
                 let prev = code_of.insert(cluster_of[i], c);
-                assert!(prev.is_none() || prev == Some(c), "cluster {} holds two valid codes", cluster_of[i]);
+                assert!(
+                    prev.is_none() || prev == Some(c),
+                    "cluster {} holds two valid codes",
+                    cluster_of[i]
+                );
             }
         }
     }
@@ -453,17 +527,46 @@ mod tests {
             }
         }
         assert!(!result.model.training.em);
-        assert!(result.pairs.windows(2).all(|w| (w[0].a, w[0].b) < (w[1].a, w[1].b)));
+        assert!(
+            result
+                .pairs
+                .windows(2)
+                .all(|w| (w[0].a, w[0].b) < (w[1].a, w[1].b))
+        );
     }
 
     #[test]
     fn different_valid_codes_veto() {
         let (a, b) = (code(900_000_001), code(900_000_777));
         let extra = [
-            row(1_000_001, Some(&a), "ترانه", "پاکدامن", "بهمن", "1370/03/15", "09121112233"),
-            row(1_000_002, Some(&b), "ترانه", "پاکدامن", "بهمن", "1370/03/15", "09121112233"),
+            row(
+                1_000_001,
+                Some(&a),
+                "ترانه",
+                "پاکدامن",
+                "بهمن",
+                "1370/03/15",
+                "09121112233",
+            ),
+            row(
+                1_000_002,
+                Some(&b),
+                "ترانه",
+                "پاکدامن",
+                "بهمن",
+                "1370/03/15",
+                "09121112233",
+            ),
             // No code: may join one of them, never both.
-            row(1_000_001, None, "ترانه", "پاکدامن", "بهمن", "1370/03/15", "09121112233"),
+            row(
+                1_000_001,
+                None,
+                "ترانه",
+                "پاکدامن",
+                "بهمن",
+                "1370/03/15",
+                "09121112233",
+            ),
         ];
         let (rows, base) = with_background(&extra);
         let set = record_set(&rows);
@@ -471,11 +574,17 @@ mod tests {
         let c = &result.cluster_of;
         assert_ne!(c[base], c[base + 1]);
         assert!(c[base + 2] == c[base] || c[base + 2] == c[base + 1]);
-        let vetoed = result.pairs.iter().find(|p| (p.a as usize, p.b as usize) == (base, base + 1));
+        let vetoed = result
+            .pairs
+            .iter()
+            .find(|p| (p.a as usize, p.b as usize) == (base, base + 1));
         let vetoed = vetoed.expect("the vetoed pair is reported");
         assert_eq!(vetoed.decision, Decision::Vetoed);
         assert_eq!(vetoed.probability, 0.0);
-        assert_eq!(vetoed.evidence.national_code(), CodeLevel::BothValidDifferent);
+        assert_eq!(
+            vetoed.evidence.national_code(),
+            CodeLevel::BothValidDifferent
+        );
         assert!(result.pairs.iter().any(|p| p.decision == Decision::Refused));
         clusters_have_one_code(&set, c);
     }
@@ -484,14 +593,53 @@ mod tests {
     fn twins_stay_apart() {
         let (a, b) = (code(900_001_001), code(900_001_555));
         let extra = [
-            row(1_000_011, Some(&a), "ترانه", "پاکدامن", "بهمن", "1370/03/15", "09121112233"),
-            row(1_000_012, Some(&b), "نیلوفر", "پاکدامن", "بهمن", "1370/03/15", "09121112233"),
-            row(1_000_011, None, "ترانه", "پاكدامن", "بهمن", "۱۳۷۰/۰۳/۱۵", "09121112233"),
-            row(1_000_012, None, "نيلوفر", "پاکدامن", "بهمن", "1370-3-15", "+989121112233"),
+            row(
+                1_000_011,
+                Some(&a),
+                "ترانه",
+                "پاکدامن",
+                "بهمن",
+                "1370/03/15",
+                "09121112233",
+            ),
+            row(
+                1_000_012,
+                Some(&b),
+                "نیلوفر",
+                "پاکدامن",
+                "بهمن",
+                "1370/03/15",
+                "09121112233",
+            ),
+            row(
+                1_000_011,
+                None,
+                "ترانه",
+                "پاكدامن",
+                "بهمن",
+                "۱۳۷۰/۰۳/۱۵",
+                "09121112233",
+            ),
+            row(
+                1_000_012,
+                None,
+                "نيلوفر",
+                "پاکدامن",
+                "بهمن",
+                "1370-3-15",
+                "+989121112233",
+            ),
         ];
         let (rows, base) = with_background(&extra);
         let set = record_set(&rows);
-        let result = link(&set, &LinkOptions { keep_pairs_above: 0.0, ..Default::default() }, &quiet);
+        let result = link(
+            &set,
+            &LinkOptions {
+                keep_pairs_above: 0.0,
+                ..Default::default()
+            },
+            &quiet,
+        );
         let c = &result.cluster_of;
         assert_eq!(c[base], c[base + 2], "the same twin's records merge");
         assert_eq!(c[base + 1], c[base + 3], "the same twin's records merge");
@@ -501,7 +649,11 @@ mod tests {
             .iter()
             .find(|p| (p.a as usize, p.b as usize) == (base + 2, base + 3))
             .expect("the two code-less twins are compared");
-        assert!(twins.probability < 0.5, "twins scored {}", twins.probability);
+        assert!(
+            twins.probability < 0.5,
+            "twins scored {}",
+            twins.probability
+        );
         assert_eq!(twins.evidence.first_name(), NameLevel::Different);
     }
 
@@ -513,12 +665,28 @@ mod tests {
         let typo: String = typo.into_iter().collect();
         assert!(matches!(record::parse_code(&typo), Some(Err(_))));
         let extra = [
-            row(1_000_021, Some(&good), "یاسمین", "کیانی‌فر", "کیکاووس", "1358/07/09", "09351234567"),
+            row(
+                1_000_021,
+                Some(&good),
+                "یاسمین",
+                "کیانی‌فر",
+                "کیکاووس",
+                "1358/07/09",
+                "09351234567",
+            ),
             Row {
                 source: 2,
                 gender: Some("زن".into()),
                 phone: None,
-                ..row(1_000_021, Some(&typo), "ياسمين", "كياني فر", "كيكاووس", "۱۳۵۸/۰۷/۰۹", "")
+                ..row(
+                    1_000_021,
+                    Some(&typo),
+                    "ياسمين",
+                    "كياني فر",
+                    "كيكاووس",
+                    "۱۳۵۸/۰۷/۰۹",
+                    "",
+                )
             },
         ];
         let (rows, base) = with_background(&extra);
@@ -535,7 +703,11 @@ mod tests {
         assert_eq!(pair.evidence.last_name(), NameLevel::Exact);
         assert!(pair.probability >= 0.9);
         let explained = result.model.explain(&set, pair);
-        assert!(explained.iter().any(|w| w.code == "national_code.one_digit_off" && w.bits > 5.0));
+        assert!(
+            explained
+                .iter()
+                .any(|w| w.code == "national_code.one_digit_off" && w.bits > 5.0)
+        );
     }
 
     fn partition(cluster_of: &[u32], original: &[usize]) -> HashSet<Vec<usize>> {
@@ -570,20 +742,92 @@ mod tests {
         let shuffled: Vec<Row> = order.iter().map(|&i| rows[i].clone()).collect();
         let z = link(&record_set(&shuffled), &LinkOptions::default(), &quiet);
         let identity: Vec<usize> = (0..rows.len()).collect();
-        assert_eq!(partition(&x.cluster_of, &identity), partition(&z.cluster_of, &order));
+        assert_eq!(
+            partition(&x.cluster_of, &identity),
+            partition(&z.cluster_of, &order)
+        );
     }
 
     #[test]
     fn tiny_inputs() {
         let empty = link(&RecordSet::new(), &LinkOptions::default(), &quiet);
         assert!(empty.cluster_of.is_empty() && empty.pairs.is_empty());
-        let rows = [row(1, Some(&code(900_003_001)), "سارا", "نوری", "علی", "1360/01/02", "09120000001")];
+        let rows = [row(
+            1,
+            Some(&code(900_003_001)),
+            "سارا",
+            "نوری",
+            "علی",
+            "1360/01/02",
+            "09120000001",
+        )];
         let one = link(&record_set(&rows), &LinkOptions::default(), &quiet);
         assert_eq!(one.cluster_of, vec![0]);
         let rows = [rows[0].clone(), rows[0].clone()];
         let two = link(&record_set(&rows), &LinkOptions::default(), &quiet);
         assert_eq!(two.cluster_of, vec![0, 0]);
         assert!(two.model.training.em);
+    }
+
+    #[test]
+    fn explanations_add_up_to_the_weight() {
+        let rows = lists(&population(2000, 11), 11);
+        let set = record_set(&rows);
+        let options = LinkOptions {
+            keep_pairs_above: 0.0,
+            ..Default::default()
+        };
+        let result = link(&set, &options, &quiet);
+        let logit = |p: f64| (p / (1.0 - p)).log2();
+        let mut checked = 0;
+        for pair in result
+            .pairs
+            .iter()
+            .filter(|p| p.decision != Decision::Vetoed)
+        {
+            let bits: f64 = result
+                .model
+                .explain(&set, pair)
+                .iter()
+                .map(|w| w.bits)
+                .sum();
+            let prior = if pair.family {
+                result.model.family_prior
+            } else {
+                result.model.prior
+            };
+            if pair.evidence.family_context() {
+                // Both models weigh in; the combined odds are below either one's.
+                assert!(logit(prior) + bits >= pair.weight - 1e-3, "{pair:?}");
+            } else {
+                assert!(!pair.family);
+                assert!((logit(prior) + bits - pair.weight).abs() < 1e-3, "{pair:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 100);
+    }
+
+    #[test]
+    fn batch_and_single_pushes_agree() {
+        let rows = lists(&population(300, 13), 13);
+        let one = record_set(&rows);
+        let mut batch = RecordSet::new();
+        for source in 0..3u16 {
+            let raws: Vec<RawRecord<'_>> = rows
+                .iter()
+                .filter(|r| r.source == source)
+                .map(Row::raw)
+                .collect();
+            batch.extend_raw(source, &raws);
+        }
+        let mut sorted: Vec<&Row> = rows.iter().collect();
+        sorted.sort_by_key(|r| r.source);
+        assert_eq!(
+            rows.iter().map(|r| r.source).collect::<Vec<_>>(),
+            sorted.iter().map(|r| r.source).collect::<Vec<_>>()
+        );
+        assert_eq!(one.records(), batch.records());
     }
 
     #[test]
@@ -598,6 +842,10 @@ mod tests {
         assert!(w("first_name.exact") > w("first_name.edit2"));
         assert_eq!(w("last_name.swapped"), 0.0);
         let family = result.model.describe(true);
-        assert!(family.iter().all(|l| l.field != Field::LastName && l.field != Field::FatherName));
+        assert!(
+            family
+                .iter()
+                .all(|l| l.field != Field::LastName && l.field != Field::FatherName)
+        );
     }
 }

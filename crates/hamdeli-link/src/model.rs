@@ -7,7 +7,9 @@
 //!   itself from the pairs whose names and birth date agree. The prior is the share of matching
 //!   pairs among all pairs, estimated from how many pairs share a valid code and how many
 //!   records have one. Exact first, last and father's names are weighted by how common the name
-//!   is (term frequency). With too few shared codes to learn from, `m` is estimated by EM.
+//!   is (term frequency). With too few shared codes to learn from, `m` of each field is learned
+//!   from pairs that agree on enough other fields to be almost surely one person, and the prior
+//!   by EM.
 //! - **Family** (two records versus two members of one family): relatives share surname,
 //!   father's name, address and phone, so those say nothing about being one person. This model
 //!   is learned from pairs inside small groups that share surname and father's name: `m` from
@@ -25,8 +27,8 @@ use rustc_hash::FxHashMap;
 
 use crate::Prepared;
 use crate::compare::{
-    BIRTH_EXACT, CODE_EQUAL, CODE_VETO, Evidence, FIELDS, Field, LEVELS, NAME_EDIT1, NAME_EXACT,
-    NAME_PHONETIC, NAME_SWAPPED, NONE, compare,
+    BIRTH_EXACT, CODE_EQUAL, CODE_VETO, Evidence, FIELDS, Field, LEVELS, NAME_EXACT, NAME_PHONETIC,
+    NONE, compare,
 };
 use crate::record::{NameId, NameRole};
 
@@ -67,7 +69,8 @@ pub struct Training {
     /// Family pairs with one valid code / two different valid codes.
     pub family_same: u64,
     pub family_different: u64,
-    /// `m` came from EM because too few records share a valid code.
+    /// Too few records share a valid code: `m` came from pairs anchored by other fields
+    /// (names, birth date, phone) and the prior from EM.
     pub em: bool,
 }
 
@@ -86,8 +89,13 @@ pub struct Model {
 }
 
 /// Fields the family model weighs (besides the national code, weighed as in the general model).
-pub const FAMILY_FIELDS: [Field; 5] =
-    [Field::FirstName, Field::BirthDate, Field::Gender, Field::Phone, Field::Place];
+pub const FAMILY_FIELDS: [Field; 5] = [
+    Field::FirstName,
+    Field::BirthDate,
+    Field::Gender,
+    Field::Phone,
+    Field::Place,
+];
 
 /// Strength of a weight, for plain-words explanations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,7 +180,11 @@ impl Model {
             if family && !FAMILY_FIELDS.contains(&field) && field != Field::NationalCode {
                 continue;
             }
-            let w = if family && field != Field::NationalCode { &self.family } else { &self.general };
+            let w = if family && field != Field::NationalCode {
+                &self.family
+            } else {
+                &self.general
+            };
             for level in 1..field.levels() as u8 {
                 let bits = w.weight(field, level);
                 out.push(LevelWeight {
@@ -252,8 +264,13 @@ fn smooth(c: &Counts, prior: &Counts, strength: f64, uniform: f64) -> Counts {
         let total: f64 = c[f][1..n].iter().sum();
         let prior_total: f64 = prior[f][1..n].iter().sum();
         for l in 1..n {
-            let centre = if prior_total > 0.0 { prior[f][l] / prior_total } else { 1.0 / (n - 1) as f64 };
-            out[f][l] = (c[f][l] + strength * centre + uniform) / (total + strength + uniform * (n - 1) as f64);
+            let centre = if prior_total > 0.0 {
+                prior[f][l] / prior_total
+            } else {
+                1.0 / (n - 1) as f64
+            };
+            out[f][l] = (c[f][l] + strength * centre + uniform)
+                / (total + strength + uniform * (n - 1) as f64);
         }
     }
     out
@@ -270,7 +287,7 @@ impl Xorshift {
     }
 }
 
-/// Random pairs, in an order that depends on the records' content only.
+/// Random pairs (of internal positions, which depend on the records' content only).
 fn random_pairs(p: &Prepared<'_>, samples: usize) -> Vec<(u32, u32)> {
     let n = p.recs.len();
     if n < 2 {
@@ -278,15 +295,16 @@ fn random_pairs(p: &Prepared<'_>, samples: usize) -> Vec<(u32, u32)> {
     }
     let total = n as u128 * (n as u128 - 1) / 2;
     if total <= samples as u128 {
-        return (0..n as u32).flat_map(|i| (i + 1..n as u32).map(move |j| (i, j))).collect();
+        return (0..n as u32)
+            .flat_map(|i| (i + 1..n as u32).map(move |j| (i, j)))
+            .collect();
     }
-    let mut perm: Vec<u32> = (0..n as u32).collect();
-    perm.par_sort_unstable_by_key(|&i| (p.hash[i as usize], i));
+    // The internal order is by content already, so positions are order-independent.
     let mut rng = Xorshift(0x2545_F491_4F6C_DD1D);
     let mut out = Vec::with_capacity(samples);
     while out.len() < samples {
-        let i = perm[(rng.next() % n as u64) as usize];
-        let j = perm[(rng.next() % n as u64) as usize];
+        let i = (rng.next() % n as u64) as u32;
+        let j = (rng.next() % n as u64) as u32;
         if i != j {
             out.push((i, j));
         }
@@ -296,7 +314,7 @@ fn random_pairs(p: &Prepared<'_>, samples: usize) -> Vec<(u32, u32)> {
 
 /// Pairs inside small groups sharing surname and father's name (both present).
 fn family_pairs(p: &Prepared<'_>) -> Vec<(u32, u32)> {
-    let mut entries: Vec<(u64, u64, u32)> = p
+    let mut entries: Vec<(u64, u32)> = p
         .recs
         .par_iter()
         .enumerate()
@@ -304,9 +322,11 @@ fn family_pairs(p: &Prepared<'_>) -> Vec<(u32, u32)> {
         .map(|(i, r)| {
             let k = crate::record::mix64(
                 p.names.phonetic_hash(crate::record::PhoneticId(r.last_ph))
-                    ^ p.names.phonetic_hash(crate::record::PhoneticId(r.father_ph)).rotate_left(29),
+                    ^ p.names
+                        .phonetic_hash(crate::record::PhoneticId(r.father_ph))
+                        .rotate_left(29),
             );
-            (k, p.hash[i], i as u32)
+            (k, i as u32)
         })
         .collect();
     entries.par_sort_unstable();
@@ -326,12 +346,12 @@ fn family_pairs(p: &Prepared<'_>) -> Vec<(u32, u32)> {
     let keep_one_in = total.div_ceil(FAMILY_TRAIN_CAP).max(1) as u64;
     let mut out = Vec::new();
     for &(s, e) in &groups {
-        if crate::record::mix64(entries[s].0) % keep_one_in != 0 {
+        if !crate::record::mix64(entries[s].0).is_multiple_of(keep_one_in) {
             continue;
         }
         for x in s..e {
             for y in x + 1..e {
-                out.push((entries[x].2, entries[y].2));
+                out.push((entries[x].1, entries[y].1));
             }
         }
     }
@@ -342,42 +362,68 @@ fn both_valid(p: &Prepared<'_>, a: u32, b: u32) -> bool {
     p.recs[a as usize].code != NONE && p.recs[b as usize].code != NONE
 }
 
-/// EM for m (u fixed) over the distinct evidence vectors of the candidates; returns m and the
-/// share of matches among candidates.
-fn em(ev: &[Evidence], u: &Counts) -> (Counts, f64) {
+/// Whether a pair is a training pair for field `f` when no national codes are there to say
+/// so: other fields agree so strongly that the pair is almost surely one person (twins share
+/// birth, father and phone, so the first and last names are learned from those).
+fn anchored(f: usize, l: &[u8; FIELDS]) -> bool {
+    let agree = |x: u8| x == NAME_EXACT || x == NAME_PHONETIC;
+    let phone = l[6] == 1;
+    match f {
+        1 | 2 => agree(l[3]) && l[4] == BIRTH_EXACT && phone,
+        3 => agree(l[1]) && agree(l[2]) && l[4] == BIRTH_EXACT,
+        4 => agree(l[1]) && agree(l[2]) && agree(l[3]) && phone,
+        5..=7 => agree(l[1]) && agree(l[2]) && agree(l[3]) && l[4] == BIRTH_EXACT,
+        _ => false,
+    }
+}
+
+/// The share of matches among the candidates, by EM on the prior alone (m and u fixed), over
+/// the distinct evidence patterns.
+fn candidate_prior(ev: &[Evidence], m: &Counts, u: &Counts) -> f64 {
     let mut patterns: FxHashMap<Evidence, f64> = FxHashMap::default();
     for e in ev {
         *patterns.entry(*e).or_insert(0.0) += 1.0;
     }
     let mut patterns: Vec<(Evidence, f64)> = patterns.into_iter().collect();
     patterns.sort_unstable_by_key(|(e, _)| *e);
-    let mut m = smooth(&[[0.0; LEVELS]; FIELDS], &default_m(), 1.0, 0.0);
+    let bits: Vec<(f64, f64)> = patterns
+        .iter()
+        .map(|(e, c)| {
+            let w: f64 =
+                e.0.iter()
+                    .enumerate()
+                    .filter(|(_, l)| **l != 0)
+                    .map(|(f, &l)| (m[f][l as usize] / u[f][l as usize]).log2())
+                    .sum();
+            (
+                if e.0[0] == CODE_VETO {
+                    f64::NEG_INFINITY
+                } else {
+                    w
+                },
+                *c,
+            )
+        })
+        .collect();
+    let total: f64 = bits.iter().map(|b| b.1).sum();
     let mut lambda = 0.1;
-    for _ in 0..30 {
-        let mut mc = [[0.0; LEVELS]; FIELDS];
-        let (mut sum_p, mut total) = (0.0, 0.0);
-        for (e, c) in &patterns {
-            let mut w = logit2(lambda);
-            for (f, &l) in e.0.iter().enumerate() {
-                if l != 0 {
-                    w += (m[f][l as usize] / u[f][l as usize]).log2();
-                }
-            }
-            let pr = if e.0[0] == CODE_VETO { 0.0 } else { 1.0 / (1.0 + (-w).exp2()) };
-            for (f, &l) in e.0.iter().enumerate() {
-                mc[f][l as usize] += pr * c;
-            }
-            sum_p += pr * c;
-            total += c;
-        }
-        m = smooth(&mc, &default_m(), 5.0, 0.0);
-        lambda = (sum_p / total.max(1.0)).clamp(1e-9, 0.999);
+    for _ in 0..50 {
+        let sum: f64 = bits
+            .iter()
+            .map(|(w, c)| c / (1.0 + (-(w + logit2(lambda))).exp2()))
+            .sum();
+        lambda = (sum / total.max(1.0)).clamp(1e-9, 0.999);
     }
-    (m, lambda)
+    lambda
 }
 
 /// Estimates the model from the records and their candidate pairs.
-pub(crate) fn estimate(p: &Prepared<'_>, pairs: &[u64], ev: &[Evidence], u_samples: usize) -> Model {
+pub(crate) fn estimate(
+    p: &Prepared<'_>,
+    pairs: &[u64],
+    ev: &[Evidence],
+    u_samples: usize,
+) -> Model {
     let n = p.recs.len();
     let zero: Counts = [[0.0; LEVELS]; FIELDS];
     let mut training = Training::default();
@@ -390,7 +436,10 @@ pub(crate) fn estimate(p: &Prepared<'_>, pairs: &[u64], ev: &[Evidence], u_sampl
         .map(|chunk| {
             let mut c = zero;
             for &(a, b) in chunk {
-                count(&mut c, &compare(&p.recs[a as usize], &p.recs[b as usize], p.names));
+                count(
+                    &mut c,
+                    &compare(&p.recs[a as usize], &p.recs[b as usize], p.names),
+                );
             }
             c
         })
@@ -400,17 +449,22 @@ pub(crate) fn estimate(p: &Prepared<'_>, pairs: &[u64], ev: &[Evidence], u_sampl
 
     // m: candidates sharing a valid code (other fields) or agreeing on names and birth (code).
     let names_agree = |x: u8| x == NAME_EXACT || x == NAME_PHONETIC;
-    let (m_counts, code_counts, code_pairs, check_pairs) = pairs
+    let (m_counts, code_counts, code_pairs, check_pairs, anchor_counts) = pairs
         .par_chunks(1 << 14)
         .zip(ev.par_chunks(1 << 14))
         .map(|(pc, ec)| {
-            let (mut mc, mut cc, mut np, mut nc) = (zero, zero, 0u64, 0u64);
+            let (mut mc, mut cc, mut np, mut nc, mut ac) = (zero, zero, 0u64, 0u64, zero);
             for (&pair, e) in pc.iter().zip(ec) {
                 let (a, b) = ((pair >> 32) as u32, pair as u32);
                 let l = e.0;
                 if l[0] == CODE_EQUAL && both_valid(p, a, b) {
                     count(&mut mc, e);
                     np += 1;
+                }
+                for f in 1..FIELDS {
+                    if anchored(f, &l) {
+                        ac[f][l[f] as usize] += 1.0;
+                    }
                 }
                 if l[0] != 0
                     && names_agree(l[1])
@@ -422,11 +476,19 @@ pub(crate) fn estimate(p: &Prepared<'_>, pairs: &[u64], ev: &[Evidence], u_sampl
                     nc += 1;
                 }
             }
-            (mc, cc, np, nc)
+            (mc, cc, np, nc, ac)
         })
         .reduce(
-            || (zero, zero, 0, 0),
-            |a, b| (add(a.0, &b.0), add(a.1, &b.1), a.2 + b.2, a.3 + b.3),
+            || (zero, zero, 0, 0, zero),
+            |a, b| {
+                (
+                    add(a.0, &b.0),
+                    add(a.1, &b.1),
+                    a.2 + b.2,
+                    a.3 + b.3,
+                    add(a.4, &b.4),
+                )
+            },
         );
     training.code_pairs = code_pairs;
     training.code_check_pairs = check_pairs;
@@ -440,9 +502,15 @@ pub(crate) fn estimate(p: &Prepared<'_>, pairs: &[u64], ev: &[Evidence], u_sampl
         let matches = code_pairs as f64 / (f_valid * f_valid);
         (m, (matches / total_pairs.max(1.0)).clamp(1e-15, 0.5))
     } else {
+        // Too few shared codes: m from pairs anchored by other fields, the prior by EM.
         training.em = true;
-        let (m, lambda) = em(ev, &u_observed);
-        (m, (lambda * pairs.len() as f64 / total_pairs.max(1.0)).clamp(1e-15, 0.5))
+        let mut m = smooth(&anchor_counts, &default_m(), 5.0, 0.0);
+        m[0] = smooth(&code_counts, &default_m(), 5.0, 0.0)[0];
+        let lambda = candidate_prior(ev, &m, &u_observed);
+        (
+            m,
+            (lambda * pairs.len() as f64 / total_pairs.max(1.0)).clamp(1e-15, 0.5),
+        )
     };
     // Two different valid codes are a veto whatever m says; keep the weight finite.
     m[0][CODE_VETO as usize] = m[0][CODE_VETO as usize].max(1e-9);
@@ -477,16 +545,23 @@ pub(crate) fn estimate(p: &Prepared<'_>, pairs: &[u64], ev: &[Evidence], u_sampl
             }
             (s, d, ns, nd)
         })
-        .reduce(|| (zero, zero, 0, 0), |a, b| (add(a.0, &b.0), add(a.1, &b.1), a.2 + b.2, a.3 + b.3));
+        .reduce(
+            || (zero, zero, 0, 0),
+            |a, b| (add(a.0, &b.0), add(a.1, &b.1), a.2 + b.2, a.3 + b.3),
+        );
     training.family_same = n_same;
     training.family_different = n_diff;
     let family_m = smooth(&same, &m, 20.0, 0.0);
     let family_u = smooth(&diff, &default_family_u(), 20.0, 0.0);
-    let family_prior =
-        ((n_same as f64 + 20.0 * DEFAULT_FAMILY_PRIOR) / ((n_same + n_diff) as f64 + 20.0)).clamp(1e-6, 0.999);
+    let family_prior = ((n_same as f64 + 20.0 * DEFAULT_FAMILY_PRIOR)
+        / ((n_same + n_diff) as f64 + 20.0))
+        .clamp(1e-6, 0.999);
     Model {
         general: Weights { m, u },
-        family: Weights { m: family_m, u: family_u },
+        family: Weights {
+            m: family_m,
+            u: family_u,
+        },
         prior,
         family_prior,
         training,
@@ -516,12 +591,7 @@ impl Scorer {
         }
         let names = p.names;
         let roles = [NameRole::First, NameRole::Last, NameRole::Father];
-        let mut totals = [0f64; 3];
-        for id in 1..names.len() as u32 {
-            for (k, role) in roles.iter().enumerate() {
-                totals[k] += f64::from(names.count(NameId(id), *role));
-            }
-        }
+        let totals = roles.map(|role| names.total(role) as f64);
         let fields = [Field::FirstName, Field::LastName, Field::FatherName];
         let tf = (0..names.len() as u32)
             .map(|id| {
@@ -534,25 +604,32 @@ impl Scorer {
                 w
             })
             .collect();
-        Scorer { general, family, prior: logit2(model.prior), family_prior: logit2(model.family_prior), tf }
+        Scorer {
+            general,
+            family,
+            prior: logit2(model.prior),
+            family_prior: logit2(model.family_prior),
+            tf,
+        }
     }
 
     /// Log2 odds of a match, and whether the family model (rather than the general one) bound it.
     pub fn score(&self, a: &crate::compare::Rec, e: &Evidence) -> (f64, bool) {
         let l = e.0;
         let mut w = self.prior;
-        for f in 0..FIELDS {
-            w += self.general[f][l[f] as usize];
+        for (table, &level) in self.general.iter().zip(&l) {
+            w += table[level as usize];
         }
         // Term frequency for exact names (the records agree, so a's name is the name).
-        for (k, (f, id)) in [(1usize, a.first), (2, a.last), (3, a.father)].into_iter().enumerate() {
+        for (k, (f, id)) in [(1usize, a.first), (2, a.last), (3, a.father)]
+            .into_iter()
+            .enumerate()
+        {
             if l[f] == NAME_EXACT {
                 w += f64::from(self.tf[id as usize][k]) - self.general[f][NAME_EXACT as usize];
             }
         }
-        let same_surname = l[2] == NAME_EXACT || l[2] == NAME_PHONETIC || l[2] == NAME_EDIT1 || l[2] == NAME_SWAPPED;
-        let father_fits = matches!(l[3], 0) || l[3] == NAME_EXACT || l[3] == NAME_PHONETIC || l[3] == NAME_EDIT1;
-        if same_surname && father_fits {
+        if e.family_context() {
             let mut wf = self.family_prior + self.general[0][l[0] as usize];
             for f in FAMILY_FIELDS {
                 wf += self.family[f as usize][l[f as usize] as usize];

@@ -41,7 +41,11 @@ pub struct Birth {
 
 impl Birth {
     pub fn year_only(year: u16) -> Birth {
-        Birth { year, month: 0, day: 0 }
+        Birth {
+            year,
+            month: 0,
+            day: 0,
+        }
     }
 
     /// Only the year is known, or the date is 1 Farvardin — the usual stand-in when the day and
@@ -95,6 +99,7 @@ pub struct Names {
     by_phonetic: FxHashMap<Box<str>, u32>,
     /// Occurrences as first, last and father's name.
     counts: Vec<[u32; 3]>,
+    totals: [u64; 3],
 }
 
 /// Which name of a record.
@@ -137,6 +142,7 @@ impl Default for Names {
             phonetic_hash: vec![0],
             by_phonetic: FxHashMap::default(),
             counts: vec![[0; 3]],
+            totals: [0; 3],
         }
     }
 }
@@ -165,7 +171,10 @@ impl Names {
         };
         self.keys.push(key.into());
         self.chars.push(key.chars().collect());
-        self.letters.push(key.chars().fold(0u64, |b, c| b | 1 << (mix64(u64::from(c)) % 64)));
+        self.letters.push(
+            key.chars()
+                .fold(0u64, |b, c| b | 1 << (mix64(u64::from(c)) % 64)),
+        );
         self.phonetic.push(PhoneticId(ph_id));
         self.hash.push(hash_str(key));
         self.by_key.insert(key.into(), id);
@@ -188,6 +197,11 @@ impl Names {
     /// How many records carry this name in this role.
     pub fn count(&self, id: NameId, role: NameRole) -> u32 {
         self.counts[id.0 as usize][role as usize]
+    }
+
+    /// How many records carry any name in this role.
+    pub fn total(&self, role: NameRole) -> u64 {
+        self.totals[role as usize]
     }
 
     /// Number of distinct name keys (plus the absent one).
@@ -218,6 +232,7 @@ impl Names {
     fn add_count(&mut self, id: NameId, role: NameRole) {
         if id.0 != 0 {
             self.counts[id.0 as usize][role as usize] += 1;
+            self.totals[role as usize] += 1;
         }
     }
 }
@@ -232,7 +247,11 @@ pub struct Places {
 
 impl Default for Places {
     fn default() -> Self {
-        Places { keys: vec!["".into()], hash: vec![0], by_key: FxHashMap::default() }
+        Places {
+            keys: vec!["".into()],
+            hash: vec![0],
+            by_key: FxHashMap::default(),
+        }
     }
 }
 
@@ -295,11 +314,7 @@ pub struct RecordSet {
     caches: Caches,
 }
 
-fn cached<V: Copy>(
-    map: &mut FxHashMap<Box<str>, V>,
-    raw: &str,
-    make: impl FnOnce() -> V,
-) -> V {
+fn cached<V: Copy>(map: &mut FxHashMap<Box<str>, V>, raw: &str, make: impl FnOnce() -> V) -> V {
     if let Some(v) = map.get(raw) {
         return *v;
     }
@@ -341,7 +356,10 @@ pub fn parse_birth(raw: &str) -> Option<Birth> {
     match parse_date(raw) {
         Ok(ParsedDate::Year { .. }) => {
             let d = parse_date(raw).ok()?;
-            return d.jalali_year().and_then(|y| u16::try_from(y).ok()).map(Birth::year_only);
+            return d
+                .jalali_year()
+                .and_then(|y| u16::try_from(y).ok())
+                .map(Birth::year_only);
         }
         Ok(d) => {
             let j = d.jalali()?;
@@ -469,7 +487,9 @@ impl RecordSet {
     /// The name id of a first or father's name as typed (honorifics dropped).
     pub fn given_name(&mut self, raw: &str) -> NameId {
         let names = &mut self.names;
-        cached(&mut self.caches.given, raw, || names.intern(&name_key(&split_honorific(raw).1)))
+        cached(&mut self.caches.given, raw, || {
+            names.intern(&name_key(&split_honorific(raw).1))
+        })
     }
 
     /// The name id of a last name as typed.
@@ -480,7 +500,9 @@ impl RecordSet {
 
     pub fn place(&mut self, raw: &str) -> PlaceId {
         let places = &mut self.places;
-        cached(&mut self.caches.place, raw, || places.intern(&place_key(raw)))
+        cached(&mut self.caches.place, raw, || {
+            places.intern(&place_key(raw))
+        })
     }
 
     /// Adds a record from raw strings; returns its index.
@@ -576,7 +598,13 @@ mod tests {
 
     #[test]
     fn births() {
-        let b = |y, m, d| Some(Birth { year: y, month: m, day: d });
+        let b = |y, m, d| {
+            Some(Birth {
+                year: y,
+                month: m,
+                day: d,
+            })
+        };
         assert_eq!(parse_birth("1365/09/16"), b(1365, 9, 16));
         assert_eq!(parse_birth("۱۳۶۵-۹-۱۶"), b(1365, 9, 16));
         assert_eq!(parse_birth("13650916"), b(1365, 9, 16));
@@ -585,14 +613,24 @@ mod tests {
         assert_eq!(parse_birth("1986-12-07"), b(1365, 9, 16));
         assert_eq!(parse_birth("1365"), Some(Birth::year_only(1365)));
         assert_eq!(parse_birth("نامعلوم"), None);
-        assert!(Birth { year: 1365, month: 1, day: 1 }.is_year_only());
+        assert!(
+            Birth {
+                year: 1365,
+                month: 1,
+                day: 1
+            }
+            .is_year_only()
+        );
     }
 
     #[test]
     fn codes() {
         assert!(matches!(parse_code("۰۰۱۰۳۵۰۸۲۹"), Some(Ok(_))));
         assert!(matches!(parse_code("10350829"), Some(Ok(_))));
-        assert_eq!(parse_code("10350828"), Some(Err([0, 0, 1, 0, 3, 5, 0, 8, 2, 8])));
+        assert_eq!(
+            parse_code("10350828"),
+            Some(Err([0, 0, 1, 0, 3, 5, 0, 8, 2, 8]))
+        );
         assert_eq!(parse_code("123"), None);
         assert_eq!(parse_code("1111111111"), None);
     }
