@@ -26,6 +26,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_transparency.sql"),
         include_str!("../migrations/postgres/0003_transparency.sql"),
     ),
+    (
+        4,
+        "persons_households",
+        include_str!("../migrations/sqlite/0004_persons_households.sql"),
+        include_str!("../migrations/postgres/0004_persons_households.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
