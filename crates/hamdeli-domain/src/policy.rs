@@ -36,6 +36,12 @@ pub enum Action<'a> {
     ManageApiKeys(i64),
     /// Import a list on behalf of an organisation, and read its import reports.
     ImportList(i64),
+    /// Search the registry and open person pages (rows limited by `place_filter`).
+    SearchRegistry,
+    /// Decide linkage reviews: merge, separate, split a person.
+    ReviewLinks,
+    /// The coverage report and outreach lists of the principal's places.
+    ViewCoverage,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,6 +89,11 @@ impl Principal {
             },
             Action::AssignRole(role, scope) => self.may_assign(*role, scope),
             Action::ReadAudit => self.role == Role::NationalAdmin,
+            Action::SearchRegistry => self.role.is_staff(),
+            Action::ReviewLinks | Action::ViewCoverage => matches!(
+                self.role,
+                Role::NationalAdmin | Role::ProvincialOfficer | Role::CountyExpert
+            ),
             Action::ImportList(org) | Action::ManageApiKeys(org) => match self.role {
                 Role::NationalAdmin => true,
                 Role::PartnerOrg => self.scope.organisation() == Some(*org),
@@ -157,6 +168,19 @@ mod tests {
         assert!(!p.allows(&Action::ViewPlace(&Place::province("23"))));
         assert!(!p.allows(&Action::ViewPlace(&Place::county("07", "2301"))));
         assert_eq!(p.place_filter(), PlaceFilter::County("2301".into()));
+    }
+
+    #[test]
+    fn offices_review_links_and_partners_only_search_their_own() {
+        let partner = principal(Role::PartnerOrg, Scope::Organisation { organisation: 4 });
+        assert!(partner.allows(&Action::SearchRegistry));
+        assert!(!partner.allows(&Action::ReviewLinks));
+        assert!(!partner.allows(&Action::ViewCoverage));
+        assert_eq!(partner.place_filter(), PlaceFilter::Organisation(4));
+        assert!(county_expert().allows(&Action::ReviewLinks));
+        let donor = principal(Role::Donor, Scope::Own);
+        assert!(!donor.allows(&Action::SearchRegistry));
+        assert_eq!(donor.place_filter(), PlaceFilter::Nothing);
     }
 
     #[test]

@@ -3,9 +3,14 @@
 //! transaction (`hamdeli-store::registry`). Shared by `hamdeli import` and the web upload.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use anyhow::Result;
 
+use hamdeli_link::LinkOptions;
+use serde::Serialize;
+
+use crate::linkage::{self, LinkReport};
 use hamdeli_ingest::{CleanRecord, ReadReport, Warning};
 use hamdeli_store::registry::{self, BatchCounts, NewSourceRecord, Problem, Written};
 use hamdeli_store::{Store, geo};
@@ -121,7 +126,26 @@ fn to_store(rec: &CleanRecord, places: &Places, warnings: &mut Vec<Warning>) -> 
         address: rec.address.clone(),
         zone: None,
         extra: extra_json(&rec.extra),
+        support_since: support_since(&rec.extra),
     }
+}
+
+/// Headers of a column saying since when the organisation supports the person.
+const SINCE_HEADERS: [&str; 5] = [
+    "since",
+    "support_since",
+    "از تاریخ",
+    "تاریخ شروع",
+    "تاریخ عضویت",
+];
+
+fn support_since(extra: &[(String, String)]) -> Option<String> {
+    extra
+        .iter()
+        .find(|(k, _)| SINCE_HEADERS.iter().any(|h| name_key(k) == name_key(h)))
+        .and_then(|(_, v)| hamdeli_text::parse_date(v).ok())
+        .and_then(|d| d.iso())
+        .map(|d| d.to_string())
 }
 
 /// What an import did, row by row.
@@ -131,6 +155,8 @@ pub struct Outcome {
     pub written: Written,
     pub problems: Vec<Problem>,
     pub records: Vec<NewSourceRecord>,
+    /// What linking the batch did, once it ran.
+    pub link: Option<LinkReport>,
 }
 
 /// Turns a read report into store records and the per-row problems (warnings and rejects).
@@ -174,19 +200,94 @@ pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
         written: Written::default(),
         problems,
         records,
+        link: None,
     }
 }
 
-/// Writes a prepared import as one batch of the list.
-pub async fn commit(
+/// Where a running import is; shared between the task doing it and the pages showing it.
+#[derive(Debug, Default)]
+pub struct Progress {
+    stage: AtomicU8,
+    done: AtomicU64,
+    total: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Queued,
+    Writing,
+    Linking,
+    Done,
+    Failed,
+}
+
+impl Stage {
+    pub fn code(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Writing => "writing",
+            Stage::Linking => "linking",
+            Stage::Done => "done",
+            Stage::Failed => "failed",
+        }
+    }
+}
+
+impl Progress {
+    fn set(&self, stage: Stage, done: u64, total: u64) {
+        self.stage.store(stage as u8, Ordering::Relaxed);
+        self.done.store(done, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+    }
+
+    /// (stage, done, total).
+    pub fn snapshot(&self) -> (Stage, u64, u64) {
+        let stage = match self.stage.load(Ordering::Relaxed) {
+            0 => Stage::Queued,
+            1 => Stage::Writing,
+            2 => Stage::Linking,
+            3 => Stage::Done,
+            _ => Stage::Failed,
+        };
+        (
+            stage,
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Done as a whole percentage of the current stage.
+    pub fn percent(&self) -> u64 {
+        let (_, done, total) = self.snapshot();
+        (done * 100).checked_div(total).unwrap_or(0).min(100)
+    }
+}
+
+/// Opens the batch a prepared import will be written to (visible at once as running).
+pub async fn begin(
     store: &Store,
     list_id: i64,
     file_name: &str,
     format: &str,
     created_by: Option<i64>,
+) -> Result<i64> {
+    Ok(registry::begin_batch(store, list_id, file_name, format, created_by).await?)
+}
+
+/// Writes a prepared import as the batch (one transaction), then links its new records into
+/// the registry. A failure while writing leaves the batch marked failed and nothing written.
+pub async fn run(
+    store: &Store,
+    batch: i64,
+    list_id: i64,
     mut outcome: Outcome,
+    progress: &Progress,
+    link_options: &LinkOptions,
 ) -> Result<Outcome> {
-    let batch = registry::begin_batch(store, list_id, file_name, format, created_by).await?;
+    let total = outcome.records.len() as u64;
+    progress.set(Stage::Writing, 0, total);
+    let on_row = |n: u64| progress.done.store(n, Ordering::Relaxed);
     match registry::commit_batch(
         store,
         batch,
@@ -194,17 +295,61 @@ pub async fn commit(
         &outcome.records,
         &outcome.problems,
         outcome.counts,
+        &on_row,
     )
     .await
     {
         Ok(written) => {
             outcome.batch_id = Some(batch);
             outcome.written = written;
-            Ok(outcome)
         }
         Err(e) => {
+            progress.set(Stage::Failed, 0, total);
             registry::fail_batch(store, batch, &e.to_string()).await?;
-            Err(e.into())
+            return Err(e.into());
         }
     }
+    progress.set(Stage::Linking, 0, total);
+    match linkage::link_new_records(store, Some(batch), link_options).await {
+        Ok(report) => {
+            registry::record_link_result(
+                store,
+                batch,
+                report.applied.persons_created,
+                report.applied.records_joined,
+                report.applied.reviews_opened,
+            )
+            .await?;
+            outcome.link = Some(report);
+            progress.set(Stage::Done, total, total);
+        }
+        Err(e) => {
+            // The records are in; they stay without a person until the next linkage run.
+            progress.set(Stage::Failed, 0, total);
+            return Err(e);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Writes a prepared import as one new batch of the list and links it (for the CLI and tests).
+pub async fn commit(
+    store: &Store,
+    list_id: i64,
+    file_name: &str,
+    format: &str,
+    created_by: Option<i64>,
+    outcome: Outcome,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let batch = begin(store, list_id, file_name, format, created_by).await?;
+    run(
+        store,
+        batch,
+        list_id,
+        outcome,
+        progress,
+        &LinkOptions::default(),
+    )
+    .await
 }

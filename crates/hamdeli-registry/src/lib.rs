@@ -2,3 +2,5 @@
 //! web pages both call.
 
 pub mod import;
+pub mod linkage;
+pub mod search;

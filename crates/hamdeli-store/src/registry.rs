@@ -132,6 +132,9 @@ pub struct Batch {
     pub rows_rejected: i64,
     pub rows_inserted: i64,
     pub rows_updated: i64,
+    pub persons_created: i64,
+    pub records_joined: i64,
+    pub reviews_opened: i64,
     pub error: Option<String>,
     pub started_at: i64,
     pub finished_at: Option<i64>,
@@ -150,6 +153,9 @@ fn batch_from_row(r: &AnyRow) -> Batch {
         rows_rejected: r.get("rows_rejected"),
         rows_inserted: r.get("rows_inserted"),
         rows_updated: r.get("rows_updated"),
+        persons_created: r.get("persons_created"),
+        records_joined: r.get("records_joined"),
+        reviews_opened: r.get("reviews_opened"),
         error: r.get("error"),
         started_at: r.get("started_at"),
         finished_at: r.get("finished_at"),
@@ -224,6 +230,8 @@ pub struct NewSourceRecord {
     pub zone: Option<String>,
     /// Other columns of the file, as a JSON object.
     pub extra: String,
+    /// When the organisation's support began, as the list states it (ISO date).
+    pub support_since: Option<String>,
 }
 
 /// What the per-row report says about one row.
@@ -250,7 +258,7 @@ pub struct Written {
     pub updated: i64,
 }
 
-const RECORD_FIELDS: [&str; 22] = [
+const RECORD_FIELDS: [&str; 23] = [
     "national_code",
     "national_code_raw",
     "honorific",
@@ -273,6 +281,7 @@ const RECORD_FIELDS: [&str; 22] = [
     "extra",
     "batch_id",
     "row_number",
+    "support_since",
 ];
 
 fn bind_record<'q>(
@@ -302,7 +311,12 @@ fn bind_record<'q>(
         .bind(r.extra.clone())
         .bind(batch_id)
         .bind(r.row_number)
+        .bind(r.support_since.clone())
 }
+
+/// Rows per multi-row INSERT: 26 parameters a row stays under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bind parameters.
+const INSERT_CHUNK: usize = 1000;
 
 /// Writes a batch's accepted records and its problems in one transaction and marks it
 /// committed. A record whose `source_id` the list already has is updated in place (keeping
@@ -314,6 +328,7 @@ pub async fn commit_batch(
     records: &[NewSourceRecord],
     problems: &[Problem],
     counts: BatchCounts,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Written> {
     if counts.rows_in != counts.rows_accepted + counts.rows_rejected {
         return Err(StoreError::Invalid("import-counts-inconsistent"));
@@ -328,14 +343,7 @@ pub async fn commit_batch(
             .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
             .collect();
     let now = now_millis();
-    let placeholders: Vec<String> = (0..RECORD_FIELDS.len())
-        .map(|i| format!("${}", i + 4))
-        .collect();
-    let insert_sql = format!(
-        "INSERT INTO source_records (list_id, source_id, imported_at, {}) VALUES ($1, $2, $3, {})",
-        RECORD_FIELDS.join(", "),
-        placeholders.join(", ")
-    );
+    let per_row = RECORD_FIELDS.len() + 3;
     let assignments: Vec<String> = RECORD_FIELDS
         .iter()
         .enumerate()
@@ -346,7 +354,8 @@ pub async fn commit_batch(
         assignments.join(", ")
     );
     let mut written = Written::default();
-    for r in records {
+    let mut fresh: Vec<&NewSourceRecord> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
         match existing.get(&r.source_id) {
             Some(id) => {
                 let q = sqlx::query(AssertSqlSafe(update_sql.clone()))
@@ -355,28 +364,67 @@ pub async fn commit_batch(
                 bind_record(q, r, batch_id).execute(&mut *tx).await?;
                 written.updated += 1;
             }
-            None => {
-                let q = sqlx::query(AssertSqlSafe(insert_sql.clone()))
-                    .bind(list_id)
-                    .bind(r.source_id.clone())
-                    .bind(now);
-                bind_record(q, r, batch_id).execute(&mut *tx).await?;
-                written.inserted += 1;
-            }
+            None => fresh.push(r),
+        }
+        if i % 1000 == 999 {
+            on_progress(written.updated as u64);
         }
     }
-    for p in problems {
-        sqlx::query(
-            "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(batch_id)
-        .bind(p.row_number)
-        .bind(p.severity.clone())
-        .bind(p.code.clone())
-        .bind(p.detail.clone())
-        .execute(&mut *tx)
-        .await?;
+    // New records go in many to a statement: one round trip per chunk, not per row.
+    for chunk in fresh.chunks(INSERT_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let cols: Vec<String> = (1..=per_row)
+                    .map(|c| format!("${}", k * per_row + c))
+                    .collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO source_records (list_id, source_id, imported_at, {}) VALUES {}",
+            RECORD_FIELDS.join(", "),
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in chunk {
+            q = bind_record(
+                q.bind(list_id).bind(r.source_id.clone()).bind(now),
+                r,
+                batch_id,
+            );
+        }
+        q.execute(&mut *tx).await?;
+        written.inserted += chunk.len() as i64;
+        on_progress((written.updated + written.inserted) as u64);
+    }
+    for chunk in problems.chunks(INSERT_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|k| {
+                let b = k * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for p in chunk {
+            q = q
+                .bind(batch_id)
+                .bind(p.row_number)
+                .bind(p.severity.clone())
+                .bind(p.code.clone())
+                .bind(p.detail.clone());
+        }
+        q.execute(&mut *tx).await?;
     }
     sqlx::query(
         "UPDATE import_batches SET status = 'committed', rows_in = $2, rows_accepted = $3, \
@@ -395,6 +443,27 @@ pub async fn commit_batch(
     .await?;
     tx.commit().await?;
     Ok(written)
+}
+
+/// What linking the batch into the registry did.
+pub async fn record_link_result(
+    store: &Store,
+    batch_id: i64,
+    persons_created: i64,
+    records_joined: i64,
+    reviews_opened: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE import_batches SET persons_created = $2, records_joined = $3, reviews_opened = $4 \
+         WHERE id = $1",
+    )
+    .bind(batch_id)
+    .bind(persons_created)
+    .bind(records_joined)
+    .bind(reviews_opened)
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }
 
 /// Marks a batch failed with the reason (its records were never written).
@@ -486,4 +555,49 @@ pub async fn batch_with_org(store: &Store, id: i64) -> Result<Option<BatchRow>> 
         list_name: r.get("list_name"),
         organisation_id: r.get("org"),
     }))
+}
+
+/// The organisation's support programme of this name, created when it does not exist yet.
+pub async fn ensure_programme(
+    conn: &mut AnyConnection,
+    organisation_id: i64,
+    name_fa: &str,
+    name_en: &str,
+    support_kind: &str,
+) -> Result<i64> {
+    if let Some(row) =
+        sqlx::query("SELECT id FROM programmes WHERE organisation_id = $1 AND name_fa = $2")
+            .bind(organisation_id)
+            .bind(name_fa.to_owned())
+            .fetch_optional(&mut *conn)
+            .await?
+    {
+        return Ok(row.get(0));
+    }
+    Ok(sqlx::query(
+        "INSERT INTO programmes (organisation_id, name_fa, name_en, support_kind, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(organisation_id)
+    .bind(name_fa.to_owned())
+    .bind(name_en.to_owned())
+    .bind(support_kind.to_owned())
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0))
+}
+
+/// Files a list under a programme of its organisation.
+pub async fn set_list_programme(
+    conn: &mut AnyConnection,
+    list_id: i64,
+    programme_id: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE source_lists SET programme_id = $2 WHERE id = $1")
+        .bind(list_id)
+        .bind(programme_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -34,7 +34,7 @@ use crate::error::AppError;
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&Security),
-    tags((name = "transparency"), (name = "account"), (name = "geography"), (name = "organisations"), (name = "admin"))
+    tags((name = "transparency"), (name = "account"), (name = "geography"), (name = "organisations"), (name = "registry"), (name = "admin"))
 )]
 struct ApiDoc;
 
@@ -66,6 +66,10 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users))
         .routes(routes!(list_audit))
         .routes(routes!(transparency_feed))
+        .routes(routes!(search_persons))
+        .routes(routes!(get_person))
+        .routes(routes!(coverage_report))
+        .routes(routes!(coverage_outreach))
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
@@ -315,4 +319,164 @@ async fn transparency_feed(
             })
             .collect(),
     }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Registry
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct PersonSearchParams {
+    /// A national code, a mobile number (any digit script) or a name.
+    q: String,
+}
+
+/// Persons matching a national code, mobile number or name, inside the caller's scope. Audited.
+#[utoipa::path(get, path = "/api/v1/persons", tag = "registry",
+    params(PersonSearchParams),
+    responses((status = 200, body = Vec<hamdeli_store::persons::PersonHit>), (status = 400), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn search_persons(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<PersonSearchParams>,
+) -> Result<Json<Vec<hamdeli_store::persons::PersonHit>>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::SearchRegistry)?;
+    let key = hamdeli_registry::search::parse_query(&q.q)
+        .ok_or(AppError::BadRequest("registry-search-label"))?;
+    let hits = hamdeli_store::persons::search(&state.store, &p.place_filter(), &key, 50).await?;
+    let mut conn = state.store.pool().acquire().await?;
+    audit::record(
+        &mut conn,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "registry.search",
+            target_kind: "search",
+            target_id: String::new(),
+            detail: serde_json::json!({ "kind": crate::pages::search_kind(&key), "results": hits.len(), "api": true }),
+        },
+    )
+    .await?;
+    Ok(Json(hits))
+}
+
+#[derive(Serialize, ToSchema)]
+struct PersonDetail {
+    person: hamdeli_store::persons::Person,
+    records: Vec<hamdeli_store::persons::SourceRecordView>,
+    household: Option<hamdeli_store::persons::Household>,
+    members: Vec<hamdeli_store::persons::Member>,
+}
+
+/// A person with every source record and its provenance, and the household. Audited.
+#[utoipa::path(get, path = "/api/v1/persons/{id}", tag = "registry",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PersonDetail), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = []), ("session" = [])))]
+async fn get_person(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Json<PersonDetail>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::SearchRegistry)?;
+    let person = hamdeli_store::persons::person(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !hamdeli_store::persons::in_scope(&state.store, &p.place_filter(), id).await? {
+        return Err(AppError::NotFound);
+    }
+    let records = hamdeli_store::persons::records_of(&state.store, id).await?;
+    let (household, members) = match hamdeli_store::persons::household_of(&state.store, id).await? {
+        Some((h, m)) => (Some(h), m),
+        None => (None, Vec::new()),
+    };
+    let mut conn = state.store.pool().acquire().await?;
+    audit::record(
+        &mut conn,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "person.read",
+            target_kind: "person",
+            target_id: id.to_string(),
+            detail: serde_json::json!({ "records": records.len(), "api": true }),
+        },
+    )
+    .await?;
+    Ok(Json(PersonDetail {
+        person,
+        records,
+        household,
+        members,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct CoverageParams {
+    /// `province`, `county` or `zone`.
+    by: Option<String>,
+    /// Only this province (two-digit code).
+    province: Option<String>,
+}
+
+/// People by number of covering organisations, same-kind double coverage and uncovered female
+/// heads of household, grouped by province, county or urban/rural zone (a map-ready table).
+#[utoipa::path(get, path = "/api/v1/coverage", tag = "registry",
+    params(CoverageParams),
+    responses((status = 200, body = Vec<hamdeli_store::coverage::CoverageRow>), (status = 400), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn coverage_report(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<CoverageParams>,
+) -> Result<Json<Vec<hamdeli_store::coverage::CoverageRow>>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ViewCoverage)?;
+    let by = match q.by.as_deref() {
+        None => hamdeli_store::coverage::GroupBy::Province,
+        Some(b) => hamdeli_store::coverage::GroupBy::parse(b)
+            .ok_or(AppError::BadRequest("coverage-group"))?,
+    };
+    Ok(Json(
+        hamdeli_store::coverage::report(&state.store, &p.place_filter(), by, q.province.as_deref())
+            .await?,
+    ))
+}
+
+/// The county's female heads of household covered by no organisation (personal data; audited).
+#[utoipa::path(get, path = "/api/v1/coverage/{county}/outreach", tag = "registry",
+    params(("county" = String, Path)),
+    responses((status = 200, body = Vec<hamdeli_store::coverage::OutreachRow>), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = []), ("session" = [])))]
+async fn coverage_outreach(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(county): Path<String>,
+) -> Result<Json<Vec<hamdeli_store::coverage::OutreachRow>>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ViewCoverage)?;
+    let c = geo::county(&state.store, &county)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    p.authorize(Action::ViewPlace(&hamdeli_domain::Place::county(
+        &c.province_code,
+        &c.code,
+    )))?;
+    let rows =
+        hamdeli_store::coverage::outreach(&state.store, &p.place_filter(), &county, 5000).await?;
+    let mut conn = state.store.pool().acquire().await?;
+    audit::record(
+        &mut conn,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "coverage.outreach",
+            target_kind: "county",
+            target_id: county.clone(),
+            detail: serde_json::json!({ "persons": rows.len(), "api": true }),
+        },
+    )
+    .await?;
+    Ok(Json(rows))
 }

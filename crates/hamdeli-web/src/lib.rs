@@ -16,6 +16,7 @@ pub mod context;
 mod cookies;
 pub mod csrf;
 mod error;
+pub mod export;
 mod ops;
 mod pages;
 pub mod ratelimit;
@@ -40,6 +41,10 @@ pub struct AppState {
     pub config: Arc<WebConfig>,
     pub login_limiter: Arc<ratelimit::LoginLimiter>,
     pub demo: bool,
+    /// Imports running in the background, by batch id.
+    pub imports: Arc<
+        std::sync::Mutex<std::collections::HashMap<i64, Arc<hamdeli_registry::import::Progress>>>,
+    >,
 }
 
 impl AppState {
@@ -50,6 +55,7 @@ impl AppState {
             config: Arc::new(config),
             login_limiter: Arc::new(ratelimit::LoginLimiter::default()),
             demo,
+            imports: Arc::default(),
         })
     }
 }

@@ -31,6 +31,20 @@ impl Loc {
             .map(|m| self.instant(&m))
             .unwrap_or_else(|| "—".into())
     }
+    /// A text value or "—" when absent; digits in the locale's script.
+    pub fn opt(&self, v: &Option<String>) -> String {
+        match v.as_deref() {
+            Some(s) if !s.is_empty() => self.digits(s),
+            _ => "—".into(),
+        }
+    }
+    /// An enumerated value that may be absent (gender, zone, reason): "—" when absent.
+    pub fn opt_tv(&self, prefix: &str, v: &Option<String>) -> String {
+        match v.as_deref() {
+            Some(s) if !s.is_empty() => self.tv(prefix, s),
+            _ => "—".into(),
+        }
+    }
     pub fn role(&self, role: &Role) -> String {
         self.t(&format!("role-{}", role.as_str().replace('_', "-")))
     }
@@ -124,6 +138,9 @@ impl Shell {
         };
         item("/", "nav-home");
         if let Some(p) = &ctx.principal {
+            if p.allows(&Action::SearchRegistry) {
+                item("/registry", "nav-registry");
+            }
             if p.allows(&Action::ViewDashboard) {
                 item("/places", "nav-places");
                 item("/organisations", "nav-organisations");

@@ -4,6 +4,7 @@
 pub mod config;
 pub mod demo;
 pub mod link;
+pub mod progress;
 
 use anyhow::{Context, Result};
 

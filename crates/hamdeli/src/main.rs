@@ -585,7 +585,7 @@ async fn import_command(
     let started = std::time::Instant::now();
     let read = hamdeli_ingest::read_all(file, |n| {
         if n > 0 {
-            eprint!("\rreading {}: {n} rows", file.display());
+            eprint!("\rreading {}: {n} rows\x1b[K", file.display());
         }
     })
     .with_context(|| format!("reading {}", file.display()))?;
@@ -647,7 +647,26 @@ async fn import_command(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        hamdeli_registry::import::commit(&store, list.id, &name, format, None, prepared).await?
+        let progress = std::sync::Arc::new(hamdeli_registry::import::Progress::default());
+        let ticker = {
+            let progress = progress.clone();
+            tokio::spawn(async move {
+                loop {
+                    let (stage, done, total) = progress.snapshot();
+                    hamdeli::progress::draw(stage.code(), done, total);
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            })
+        };
+        let result = hamdeli_registry::import::commit(
+            &store, list.id, &name, format, None, prepared, &progress,
+        )
+        .await;
+        ticker.abort();
+        let (stage, done, total) = progress.snapshot();
+        hamdeli::progress::draw(stage.code(), done, total);
+        eprintln!();
+        result?
     };
     let c = outcome.counts;
     println!(
@@ -661,6 +680,16 @@ async fn import_command(
         );
     } else {
         println!("dry run: nothing written");
+    }
+    if let Some(link) = &outcome.link {
+        println!(
+            "linked: {} new records, {} new persons, {} joined existing persons, {} pairs for review ({:.1} s)",
+            link.new_records,
+            link.applied.persons_created,
+            link.applied.records_joined,
+            link.applied.reviews_opened,
+            link.millis as f64 / 1000.0
+        );
     }
     for p in outcome
         .problems

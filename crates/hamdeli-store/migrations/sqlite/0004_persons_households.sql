@@ -14,6 +14,11 @@ ALTER TABLE persons ADD COLUMN phone TEXT;
 ALTER TABLE persons ADD COLUMN merged_into INTEGER REFERENCES persons (id);
 CREATE INDEX persons_national_code ON persons (national_code);
 
+-- What linking a batch into the registry did.
+ALTER TABLE import_batches ADD COLUMN persons_created INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE import_batches ADD COLUMN records_joined INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE import_batches ADD COLUMN reviews_opened INTEGER NOT NULL DEFAULT 0;
+
 -- Start of support as the list states it (Jalali or ISO as parsed, ISO stored).
 ALTER TABLE source_records ADD COLUMN support_since TEXT;
 

@@ -226,33 +226,68 @@ pub async fn upload(
         Err(e) => return Err(e.into()),
     };
     tx.commit().await?;
-    let done = import::commit(
-        &state.store,
-        list.id,
-        &form.file_name,
-        &format,
-        p.user_id,
-        prepared,
-    )
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let batch = done.batch_id.unwrap_or_default();
-    let mut conn = state.store.pool().acquire().await?;
-    hamdeli_store::audit::record(
-        &mut conn,
-        &ctx.audit_actor(),
-        hamdeli_store::audit::Event {
-            action: "import.commit",
-            target_kind: "import_batch",
-            target_id: batch.to_string(),
-            detail: serde_json::json!({
-                "organisation": org, "list": list.id, "rows_in": done.counts.rows_in,
+    let batch = import::begin(&state.store, list.id, &form.file_name, &format, p.user_id)
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let progress = std::sync::Arc::new(import::Progress::default());
+    state
+        .imports
+        .lock()
+        .map_err(|_| AppError::Internal("imports lock".into()))?
+        .insert(batch, progress.clone());
+    let job_state = state.clone();
+    let principal = p.clone();
+    let client_addr = ctx.client_addr.clone();
+    let list_id = list.id;
+    // The import goes on in the background; the batch page shows its progress.
+    tokio::spawn(async move {
+        let store = &job_state.store;
+        let result = import::run(
+            store,
+            batch,
+            list_id,
+            prepared,
+            &progress,
+            &hamdeli_link::LinkOptions::default(),
+        )
+        .await;
+        let detail = match &result {
+            Ok(done) => serde_json::json!({
+                "organisation": org, "list": list_id, "rows_in": done.counts.rows_in,
                 "accepted": done.counts.rows_accepted, "rejected": done.counts.rows_rejected,
                 "inserted": done.written.inserted, "updated": done.written.updated,
+                "link": done.link,
             }),
-        },
-    )
-    .await?;
+            Err(e) => {
+                serde_json::json!({"organisation": org, "list": list_id, "error": e.to_string()})
+            }
+        };
+        if let Err(e) = &result {
+            tracing::error!(batch, error = %e, "import failed");
+        }
+        let actor = hamdeli_store::audit::Actor {
+            principal: Some(&principal),
+            client_addr: &client_addr,
+        };
+        if let Ok(mut conn) = store.pool().acquire().await {
+            let event = hamdeli_store::audit::Event {
+                action: if result.is_ok() {
+                    "import.commit"
+                } else {
+                    "import.failed"
+                },
+                target_kind: "import_batch",
+                target_id: batch.to_string(),
+                detail,
+            };
+            if let Err(e) = hamdeli_store::audit::record(&mut conn, &actor, event).await {
+                tracing::error!(batch, error = %e, "import audit failed");
+            }
+        }
+        if let Ok(mut jobs) = job_state.imports.lock() {
+            jobs.remove(&batch);
+        }
+    });
     Ok(see_other(&format!("/registry/imports/{batch}")))
 }
 
@@ -264,6 +299,63 @@ struct BatchPage {
     row: BatchRow,
     organisation: String,
     problems: Vec<Problem>,
+    job: Option<JobView>,
+}
+
+/// A running import as the progress bar shows it.
+struct JobView {
+    batch: i64,
+    stage: &'static str,
+    percent: u64,
+    done: u64,
+    total: u64,
+}
+
+fn job_view(state: &AppState, batch: i64) -> Option<JobView> {
+    let jobs = state.imports.lock().ok()?;
+    let progress = jobs.get(&batch)?;
+    let (stage, done, total) = progress.snapshot();
+    Some(JobView {
+        batch,
+        stage: stage.code(),
+        percent: progress.percent(),
+        done,
+        total,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "_import_progress.html")]
+struct ProgressFragment {
+    l: Loc,
+    job: Option<JobView>,
+}
+
+/// The progress bar alone, polled by htmx while the import runs; when it is over, the page
+/// reloads to show the report.
+pub async fn progress(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    require_importer(p)?;
+    let row = registry::batch_with_org(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    p.authorize(Action::ImportList(row.organisation_id))?;
+    let job = job_view(&state, id);
+    let finished = job.is_none();
+    let mut response = html(ProgressFragment {
+        l: Loc(ctx.locale),
+        job,
+    })?;
+    if finished {
+        response
+            .headers_mut()
+            .insert("HX-Refresh", axum::http::HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
 
 pub async fn show(
@@ -289,5 +381,6 @@ pub async fn show(
         row,
         organisation,
         problems,
+        job: job_view(&state, id),
     })
 }

@@ -19,9 +19,11 @@ mod home;
 mod imports;
 mod organisations;
 mod places;
+mod registry;
 mod transparency;
 
 pub use admin_audit::{AuditQuery, filter_of as audit_filter};
+pub(crate) use registry::search_kind;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -55,6 +57,16 @@ pub fn router() -> Router<AppState> {
             get(imports::list).post(imports::upload),
         )
         .route("/registry/imports/{id}", get(imports::show))
+        .route("/registry/imports/{id}/progress", get(imports::progress))
+        .route("/registry", get(registry::search))
+        .route("/registry/persons/{id}", get(registry::person))
+        .route("/registry/persons/{id}/split", post(registry::split))
+        .route("/registry/reviews", get(registry::reviews))
+        .route("/registry/reviews/{id}", get(registry::review))
+        .route("/registry/reviews/{id}/merge", post(registry::merge))
+        .route("/registry/reviews/{id}/separate", post(registry::separate))
+        .route("/registry/coverage", get(registry::coverage_page))
+        .route("/registry/coverage/{county}", get(registry::outreach))
         .route(
             "/admin/api-keys",
             get(admin_api_keys::list).post(admin_api_keys::issue),

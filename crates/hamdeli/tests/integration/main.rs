@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod cli;
 mod ledger;
+mod persons;
 mod registry;
 mod schema;
 mod shell;

@@ -63,6 +63,7 @@ async fn reimporting_a_list_updates_by_source_id_and_keeps_provenance() {
         &[record("a", 2, "زهرا"), record("b", 3, "مریم")],
         &problems,
         counts,
+        &|_| {},
     )
     .await
     .unwrap();
@@ -84,6 +85,7 @@ async fn reimporting_a_list_updates_by_source_id_and_keeps_provenance() {
         &[record("b", 2, "مریم‌السادات"), record("c", 3, "فاطمه")],
         &[],
         counts,
+        &|_| {},
     )
     .await
     .unwrap();
@@ -124,9 +126,17 @@ async fn reimporting_a_list_updates_by_source_id_and_keeps_provenance() {
         rows_rejected: 1,
     };
     assert!(
-        registry::commit_batch(&app.store, b3, list.id, &[record("d", 2, "x")], &[], bad)
-            .await
-            .is_err()
+        registry::commit_batch(
+            &app.store,
+            b3,
+            list.id,
+            &[record("d", 2, "x")],
+            &[],
+            bad,
+            &|_| {}
+        )
+        .await
+        .is_err()
     );
     assert_eq!(
         registry::record_count(&app.store, list.id).await.unwrap(),
@@ -217,6 +227,7 @@ async fn a_partner_imports_its_list_in_the_browser_with_a_per_row_report() {
     let r = upload(&partner, relief, "commit", "list.csv", csv).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
+    crate::support::wait_for_batch(&app.store, &location).await;
     let (status, html) = partner.get_text(&location).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("ثبت شد"), "{html}");

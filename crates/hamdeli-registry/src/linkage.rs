@@ -1,0 +1,442 @@
+//! Linkage in the registry: after an import, the records that have no person yet are linked
+//! against everything already there. Person ids stay stable: a new record joins the person it
+//! matches, records that match nobody make new persons, and nothing already decided is undone —
+//! two existing persons are never merged automatically (that becomes a review item), a pair a
+//! reviewer separated never joins again, and a person never holds two different valid national
+//! codes.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use hamdeli_link::{LinkOptions, RawRecord, RecordSet, ScoredPair, link};
+use hamdeli_store::Store;
+use hamdeli_store::persons::{self, LinkApplied, LinkPlan, LinkRow, NewReview};
+
+/// Pairs from this probability up to the match threshold go to the review queue.
+pub const REVIEW_FLOOR: f64 = 0.5;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LinkReport {
+    pub records: u64,
+    pub new_records: u64,
+    pub candidate_pairs: u64,
+    #[serde(flatten)]
+    pub applied: LinkApplied,
+    pub refused: u64,
+    pub millis: u64,
+}
+
+/// Union-find over record indices, with what each component holds that a merge must respect.
+struct Components {
+    parent: Vec<u32>,
+    members: Vec<Vec<u32>>,
+    person: Vec<Option<i64>>,
+    code: Vec<Option<String>>,
+}
+
+impl Components {
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let p = self.parent[x as usize];
+            self.parent[x as usize] = self.parent[p as usize];
+            x = p;
+        }
+        x
+    }
+
+    fn union(&mut self, a: u32, b: u32) -> u32 {
+        let (big, small) = if self.members[a as usize].len() >= self.members[b as usize].len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        self.parent[small as usize] = big;
+        let moved = std::mem::take(&mut self.members[small as usize]);
+        self.members[big as usize].extend(moved);
+        if self.person[big as usize].is_none() {
+            self.person[big as usize] = self.person[small as usize];
+        }
+        if self.code[big as usize].is_none() {
+            self.code[big as usize] = self.code[small as usize].take();
+        }
+        big
+    }
+}
+
+/// Why a candidate pair above the threshold was not merged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blocked {
+    NationalCodes,
+    Persons,
+    Separated,
+}
+
+fn raw(row: &LinkRow) -> RawRecord<'_> {
+    RawRecord {
+        national_code: row.national_code.as_deref(),
+        first_name: row.first_name.as_deref(),
+        last_name: row.last_name.as_deref(),
+        full_name: None,
+        father_name: row.father_name.as_deref(),
+        birth_date: row.birth_date.as_deref(),
+        gender: row.gender.as_deref(),
+        phone: row.phone.as_deref(),
+        province: row.province_code.as_deref(),
+        county: row.county_code.as_deref(),
+    }
+}
+
+fn valid_code(row: &LinkRow) -> Option<String> {
+    row.national_code
+        .as_deref()
+        .and_then(|c| hamdeli_text::NationalCode::parse(c).ok())
+        .map(|c| c.code.to_string())
+}
+
+fn evidence_json(result_model: &hamdeli_link::Model, set: &RecordSet, pair: &ScoredPair) -> String {
+    let items: Vec<serde_json::Value> = result_model
+        .explain(set, pair)
+        .into_iter()
+        .map(|w| {
+            serde_json::json!([
+                w.field.code(),
+                w.code,
+                w.strength.code(),
+                (w.bits * 100.0).round() as i64
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+/// Links every record without a person into the registry and writes the result.
+pub async fn link_new_records(
+    store: &Store,
+    batch_id: Option<i64>,
+    options: &LinkOptions,
+) -> Result<LinkReport> {
+    let started = Instant::now();
+    let rows = persons::link_rows(store).await?;
+    let new_records = rows.iter().filter(|r| r.person_id.is_none()).count() as u64;
+    if new_records == 0 {
+        return Ok(LinkReport {
+            records: rows.len() as u64,
+            millis: started.elapsed().as_millis() as u64,
+            ..Default::default()
+        });
+    }
+    let separations = persons::separations(store).await?;
+    let reviewed = persons::reviewed_pairs(store).await?;
+    let options = options.clone();
+    let records = rows.len() as u64;
+    let (mut plan, candidate_pairs, refused) =
+        tokio::task::spawn_blocking(move || plan(&rows, &separations, &reviewed, &options)).await?;
+    plan.batch_id = batch_id;
+    let applied = persons::apply_plan(store, &plan).await?;
+    Ok(LinkReport {
+        records,
+        new_records,
+        candidate_pairs,
+        applied,
+        refused,
+        millis: started.elapsed().as_millis() as u64,
+    })
+}
+
+/// The decisions, without touching the database (so they can be tested alone).
+pub fn plan(
+    rows: &[LinkRow],
+    separations: &HashSet<(i64, i64)>,
+    reviewed: &HashSet<(i64, i64)>,
+    options: &LinkOptions,
+) -> (LinkPlan, u64, u64) {
+    let mut set = RecordSet::new();
+    for row in rows {
+        set.push_raw(0, &raw(row));
+    }
+    let options = LinkOptions {
+        keep_pairs_above: options.keep_pairs_above.min(REVIEW_FLOOR),
+        ..options.clone()
+    };
+    let result = link(&set, &options, &|_, _, _| {});
+    let is_new: Vec<bool> = rows.iter().map(|r| r.person_id.is_none()).collect();
+
+    let n = rows.len();
+    let mut comps = Components {
+        parent: (0..n as u32).collect(),
+        members: (0..n as u32).map(|i| vec![i]).collect(),
+        person: rows.iter().map(|r| r.person_id).collect(),
+        code: rows.iter().map(valid_code).collect(),
+    };
+    // Records of one existing person start as one component.
+    let mut first_of_person: HashMap<i64, u32> = HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if let Some(p) = r.person_id {
+            match first_of_person.get(&p) {
+                Some(&j) => {
+                    let (a, b) = (comps.find(j), comps.find(i as u32));
+                    if a != b {
+                        comps.union(a, b);
+                    }
+                }
+                None => {
+                    first_of_person.insert(p, i as u32);
+                }
+            }
+        }
+    }
+    let mut separated_from: HashMap<u32, Vec<u32>> = HashMap::new();
+    let index_of: HashMap<i64, u32> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i as u32))
+        .collect();
+    for (a, b) in separations {
+        if let (Some(&x), Some(&y)) = (index_of.get(a), index_of.get(b)) {
+            separated_from.entry(x).or_default().push(y);
+            separated_from.entry(y).or_default().push(x);
+        }
+    }
+
+    let mut pairs: Vec<&ScoredPair> = result
+        .pairs
+        .iter()
+        .filter(|p| is_new[p.a as usize] || is_new[p.b as usize])
+        .filter(|p| p.probability >= REVIEW_FLOOR)
+        .collect();
+    // Most probable first; ties by record order, so the same registry gives the same persons.
+    pairs.sort_by(|x, y| {
+        y.probability
+            .total_cmp(&x.probability)
+            .then((x.a.min(x.b), x.a.max(x.b)).cmp(&(y.a.min(y.b), y.a.max(y.b))))
+    });
+
+    let mut reviews = Vec::new();
+    let mut queued: HashSet<(i64, i64)> = HashSet::new();
+    let mut refused = 0u64;
+    for pair in pairs {
+        let (ra, rb) = (comps.find(pair.a), comps.find(pair.b));
+        if ra == rb {
+            continue;
+        }
+        let ids = {
+            let (a, b) = (rows[pair.a as usize].id, rows[pair.b as usize].id);
+            (a.min(b), a.max(b))
+        };
+        let blocked = blocked(&comps, ra, rb, &separated_from);
+        if blocked == Some(Blocked::Separated) {
+            continue;
+        }
+        let reason = match (pair.probability >= options.threshold, blocked) {
+            (true, None) => {
+                comps.union(ra, rb);
+                continue;
+            }
+            (true, Some(Blocked::NationalCodes)) => {
+                refused += 1;
+                "national_code_conflict"
+            }
+            (true, Some(_)) => "person_conflict",
+            (false, Some(Blocked::NationalCodes)) => continue,
+            (false, _) => "uncertain",
+        };
+        if reviewed.contains(&ids) || !queued.insert(ids) {
+            continue;
+        }
+        reviews.push(NewReview {
+            record_a: ids.0,
+            record_b: ids.1,
+            probability_bp: (pair.probability * 10_000.0).round() as i64,
+            evidence: evidence_json(&result.model, &set, pair),
+            reason,
+        });
+    }
+
+    let mut plan = LinkPlan::default();
+    let mut grouped: HashMap<u32, Vec<i64>> = HashMap::new();
+    for i in 0..n as u32 {
+        if !is_new[i as usize] {
+            continue;
+        }
+        let root = comps.find(i);
+        match comps.person[root as usize] {
+            Some(person) => plan.joins.push((rows[i as usize].id, person)),
+            None => grouped.entry(root).or_default().push(rows[i as usize].id),
+        }
+    }
+    let mut new_persons: Vec<Vec<i64>> = grouped.into_values().collect();
+    for p in &mut new_persons {
+        p.sort_unstable();
+    }
+    new_persons.sort_unstable();
+    plan.new_persons = new_persons;
+    plan.reviews = reviews;
+    (plan, result.stats.candidate_pairs, refused)
+}
+
+fn blocked(
+    comps: &Components,
+    a: u32,
+    b: u32,
+    separated_from: &HashMap<u32, Vec<u32>>,
+) -> Option<Blocked> {
+    if let (Some(x), Some(y)) = (&comps.code[a as usize], &comps.code[b as usize])
+        && x != y
+    {
+        return Some(Blocked::NationalCodes);
+    }
+    if let (Some(x), Some(y)) = (comps.person[a as usize], comps.person[b as usize])
+        && x != y
+    {
+        return Some(Blocked::Persons);
+    }
+    let (small, other) = if comps.members[a as usize].len() <= comps.members[b as usize].len() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let other_members: HashSet<u32> = comps.members[other as usize].iter().copied().collect();
+    for m in &comps.members[small as usize] {
+        if let Some(list) = separated_from.get(m)
+            && list.iter().any(|x| other_members.contains(x))
+        {
+            return Some(Blocked::Separated);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, person: Option<i64>, code: Option<&str>, first: &str, last: &str) -> LinkRow {
+        LinkRow {
+            id,
+            person_id: person,
+            national_code: code.map(str::to_owned),
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            father_name: Some("علی".into()),
+            birth_date: Some("1981-08-03".into()),
+            gender: Some("female".into()),
+            phone: Some("09121234567".into()),
+            province_code: Some("23".into()),
+            county_code: Some("2301".into()),
+            zone: None,
+        }
+    }
+
+    fn options() -> LinkOptions {
+        LinkOptions {
+            u_samples: 10_000,
+            ..LinkOptions::default()
+        }
+    }
+
+    /// Background so the model has something to estimate from.
+    fn crowd(start: i64) -> Vec<LinkRow> {
+        let firsts = [
+            "مریم",
+            "فاطمه",
+            "زهرا",
+            "سارا",
+            "لیلا",
+            "نرگس",
+            "مینا",
+            "شیرین",
+        ];
+        let lasts = [
+            "احمدی",
+            "رضایی",
+            "کریمی",
+            "حسینی",
+            "موسوی",
+            "جعفری",
+            "صادقی",
+        ];
+        let mut out = Vec::new();
+        let mut id = start;
+        for (i, f) in firsts.iter().enumerate() {
+            for (j, l) in lasts.iter().enumerate() {
+                let code =
+                    hamdeli_text::NationalCode::generate((i * 10 + j + 2) as u64).to_string();
+                let mut r = row(id, None, Some(&code), f, l);
+                r.birth_date = Some(format!("19{}-0{}-1{}", 60 + i, 1 + j, i));
+                r.phone = Some(format!("0912{:07}", id));
+                out.push(r);
+                id += 1;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_new_record_joins_the_existing_person_and_ids_stay() {
+        let code = hamdeli_text::NationalCode::generate(777).to_string();
+        let mut rows = crowd(100);
+        for r in rows.iter_mut() {
+            r.person_id = Some(r.id + 1000);
+        }
+        rows.push(row(1, Some(5000), Some(&code), "زهرا", "کاظمی"));
+        rows.push(row(2, None, Some(&code), "زهرا", "كاظمي"));
+        let (plan, _, _) = plan(&rows, &HashSet::new(), &HashSet::new(), &options());
+        assert_eq!(plan.joins, vec![(2, 5000)]);
+        assert!(plan.new_persons.is_empty());
+    }
+
+    #[test]
+    fn different_valid_codes_never_join_and_go_to_review() {
+        let a = hamdeli_text::NationalCode::generate(777).to_string();
+        let b = hamdeli_text::NationalCode::generate(778).to_string();
+        let mut rows = crowd(100);
+        rows.push(row(1, Some(5000), Some(&a), "زهرا", "کاظمی"));
+        rows.push(row(2, None, Some(&b), "زهرا", "کاظمی"));
+        let (plan, _, _) = plan(&rows, &HashSet::new(), &HashSet::new(), &options());
+        assert!(plan.joins.iter().all(|&(r, _)| r != 2));
+        assert!(plan.new_persons.iter().any(|p| p == &vec![2]));
+    }
+
+    #[test]
+    fn a_separated_pair_never_rejoins() {
+        let code = hamdeli_text::NationalCode::generate(777).to_string();
+        let mut rows = crowd(100);
+        rows.push(row(1, Some(5000), Some(&code), "زهرا", "کاظمی"));
+        rows.push(row(2, None, Some(&code), "زهرا", "کاظمی"));
+        let separated: HashSet<(i64, i64)> = [(1, 2)].into();
+        let (plan, _, _) = plan(&rows, &separated, &HashSet::new(), &options());
+        assert!(plan.joins.iter().all(|&(r, _)| r != 2));
+        assert!(
+            plan.reviews
+                .iter()
+                .all(|r| (r.record_a, r.record_b) != (1, 2))
+        );
+    }
+
+    #[test]
+    fn two_existing_persons_are_not_merged_by_a_new_record() {
+        let mut rows = crowd(100);
+        for r in rows.iter_mut() {
+            r.person_id = Some(r.id + 1000);
+        }
+        rows.push(row(1, Some(5000), None, "زهرا", "کاظمی"));
+        rows.push(row(2, Some(6000), None, "زهرا", "کاظمی"));
+        rows.push(row(3, None, None, "زهرا", "کاظمی"));
+        let (plan, _, _) = plan(&rows, &HashSet::new(), &HashSet::new(), &options());
+        assert_eq!(plan.joins.len(), 1, "{plan:?}");
+        assert!(plan.new_persons.is_empty());
+        assert!(plan.reviews.iter().any(|r| r.reason == "person_conflict"));
+    }
+
+    #[test]
+    fn same_registry_same_plan() {
+        let rows = crowd(1);
+        let a = plan(&rows, &HashSet::new(), &HashSet::new(), &options()).0;
+        let b = plan(&rows, &HashSet::new(), &HashSet::new(), &options()).0;
+        assert_eq!(a.new_persons, b.new_persons);
+        assert_eq!(a.new_persons.len(), rows.len());
+    }
+}

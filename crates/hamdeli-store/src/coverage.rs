@@ -1,0 +1,239 @@
+//! Coverage: which organisations' programmes reach which persons, and who is reached by none.
+//! A person is covered by an organisation when one of its records is on a `support` list of
+//! that organisation; female heads of household are those on a `survey` list or heading a
+//! household flagged female-headed.
+
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Row};
+
+use hamdeli_domain::PlaceFilter;
+
+use crate::{Result, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    Province,
+    County,
+    Zone,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        match s {
+            "province" => Some(GroupBy::Province),
+            "county" => Some(GroupBy::County),
+            "zone" => Some(GroupBy::Zone),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Province => "province",
+            GroupBy::County => "county",
+            GroupBy::Zone => "zone",
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            GroupBy::Province => "COALESCE(province_code, '')",
+            GroupBy::County => "COALESCE(county_code, '')",
+            GroupBy::Zone => "zone",
+        }
+    }
+}
+
+/// One row of the report: a province, county or zone.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct CoverageRow {
+    /// Province or county code, or `urban` / `rural` / `unknown`; empty when unknown.
+    pub key: String,
+    pub persons: i64,
+    pub covered_by_none: i64,
+    pub covered_by_one: i64,
+    pub covered_by_two: i64,
+    pub covered_by_three_or_more: i64,
+    /// Persons on two or more programmes of the same kind of support.
+    pub same_kind_twice: i64,
+    pub female_heads: i64,
+    pub female_heads_uncovered: i64,
+}
+
+impl CoverageRow {
+    pub fn add(&mut self, o: &CoverageRow) {
+        self.persons += o.persons;
+        self.covered_by_none += o.covered_by_none;
+        self.covered_by_one += o.covered_by_one;
+        self.covered_by_two += o.covered_by_two;
+        self.covered_by_three_or_more += o.covered_by_three_or_more;
+        self.same_kind_twice += o.same_kind_twice;
+        self.female_heads += o.female_heads;
+        self.female_heads_uncovered += o.female_heads_uncovered;
+    }
+}
+
+fn scope(filter: &PlaceFilter) -> (String, Option<String>, Option<i64>) {
+    match filter {
+        PlaceFilter::All => ("1 = 1".into(), None, None),
+        PlaceFilter::Province(c) => ("p.province_code = $1".into(), Some(c.clone()), None),
+        PlaceFilter::County(c) => ("p.county_code = $1".into(), Some(c.clone()), None),
+        PlaceFilter::Organisation(o) => (
+            "EXISTS (SELECT 1 FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
+             WHERE so.person_id = p.id AND lo.organisation_id = $1)"
+                .into(),
+            None,
+            Some(*o),
+        ),
+        PlaceFilter::Nothing => ("1 = 0".into(), None, None),
+    }
+}
+
+/// Per person: place, zone, covering organisations, same-kind double coverage, female head.
+fn per_person_sql(scope: &str, extra: &str) -> String {
+    format!(
+        "SELECT p.id AS id, p.province_code AS province_code, p.county_code AS county_code, \
+         COALESCE(h.zone, p.zone, 'unknown') AS zone, \
+         (SELECT COUNT(DISTINCT l.organisation_id) FROM source_records r \
+            JOIN source_lists l ON l.id = r.list_id \
+            WHERE r.person_id = p.id AND l.list_kind = 'support') AS orgs, \
+         CASE WHEN EXISTS (SELECT 1 FROM source_records r JOIN source_lists l ON l.id = r.list_id \
+            JOIN programmes g ON g.id = l.programme_id WHERE r.person_id = p.id \
+            AND l.list_kind = 'support' GROUP BY g.support_kind \
+            HAVING COUNT(DISTINCT l.id) >= 2) THEN 1 ELSE 0 END AS same_kind, \
+         CASE WHEN EXISTS (SELECT 1 FROM source_records r JOIN source_lists l ON l.id = r.list_id \
+            WHERE r.person_id = p.id AND l.list_kind = 'survey') \
+            OR EXISTS (SELECT 1 FROM households fh WHERE fh.head_person_id = p.id \
+            AND fh.female_head = 1) THEN 1 ELSE 0 END AS female_head \
+         FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
+         LEFT JOIN households h ON h.id = m.household_id \
+         WHERE p.merged_into IS NULL AND {scope} {extra}"
+    )
+}
+
+/// The report grouped by province, county or zone, inside the scope (and inside one province
+/// when `within_province` is given).
+pub async fn report(
+    store: &Store,
+    filter: &PlaceFilter,
+    group_by: GroupBy,
+    within_province: Option<&str>,
+) -> Result<Vec<CoverageRow>> {
+    let (scope, text, int) = scope(filter);
+    let param = if text.is_some() || int.is_some() {
+        2
+    } else {
+        1
+    };
+    let extra = match within_province {
+        Some(_) => format!("AND p.province_code = ${param}"),
+        None => String::new(),
+    };
+    let key = group_by.column();
+    let sum = |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS BIGINT)");
+    let sql = format!(
+        "SELECT {key} AS k, COUNT(*), {}, {}, {}, {}, {}, {}, {} FROM ({}) cov \
+         GROUP BY {key} ORDER BY {key}",
+        sum("orgs = 0"),
+        sum("orgs = 1"),
+        sum("orgs = 2"),
+        sum("orgs >= 3"),
+        sum("same_kind = 1"),
+        sum("female_head = 1"),
+        sum("female_head = 1 AND orgs = 0"),
+        per_person_sql(&scope, &extra),
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(t) = text {
+        q = q.bind(t);
+    }
+    if let Some(o) = int {
+        q = q.bind(o);
+    }
+    if let Some(p) = within_province {
+        q = q.bind(p.to_owned());
+    }
+    let rows = q.fetch_all(store.pool()).await?;
+    Ok(rows
+        .iter()
+        .map(|r| CoverageRow {
+            key: r.get(0),
+            persons: r.get(1),
+            covered_by_none: r.get(2),
+            covered_by_one: r.get(3),
+            covered_by_two: r.get(4),
+            covered_by_three_or_more: r.get(5),
+            same_kind_twice: r.get(6),
+            female_heads: r.get(7),
+            female_heads_uncovered: r.get(8),
+        })
+        .collect())
+}
+
+/// A female head of household whom no organisation covers: who to reach out to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutreachRow {
+    pub person_id: i64,
+    pub national_code: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub zone: String,
+    pub female_head_reason: Option<String>,
+    pub dependants: Option<i64>,
+}
+
+/// The county's female heads of household covered by no organisation.
+pub async fn outreach(
+    store: &Store,
+    filter: &PlaceFilter,
+    county: &str,
+    limit: i64,
+) -> Result<Vec<OutreachRow>> {
+    let (scope, text, int) = scope(filter);
+    let param = if text.is_some() || int.is_some() {
+        2
+    } else {
+        1
+    };
+    let sql = format!(
+        "SELECT cov.id, p.national_code, p.first_name, p.last_name, p.phone, \
+         (SELECT r.address FROM source_records r WHERE r.person_id = cov.id \
+            AND r.address IS NOT NULL ORDER BY r.id DESC LIMIT 1), \
+         cov.zone, h.female_head_reason, h.dependants \
+         FROM ({}) cov JOIN persons p ON p.id = cov.id \
+         LEFT JOIN households h ON h.head_person_id = cov.id \
+         WHERE cov.female_head = 1 AND cov.orgs = 0 \
+         ORDER BY p.last_name, p.first_name, cov.id LIMIT ${}",
+        per_person_sql(&scope, &format!("AND p.county_code = ${param}")),
+        param + 1
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(t) = text {
+        q = q.bind(t);
+    }
+    if let Some(o) = int {
+        q = q.bind(o);
+    }
+    let rows = q
+        .bind(county.to_owned())
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| OutreachRow {
+            person_id: r.get(0),
+            national_code: r.get(1),
+            first_name: r.get(2),
+            last_name: r.get(3),
+            phone: r.get(4),
+            address: r.get(5),
+            zone: r.get(6),
+            female_head_reason: r.get(7),
+            dependants: r.get(8),
+        })
+        .collect())
+}

@@ -1,0 +1,486 @@
+//! The registry end to end: imports link into stable persons, search inside the scope, person
+//! pages with provenance, the review queue (merge, separate, never re-merge), split, coverage.
+
+use reqwest::StatusCode;
+
+use hamdeli_store::persons::{self, LinkPlan, NewReview};
+
+use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
+
+const RELIEF: &str = "کمیته امداد (نمایشی)";
+const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
+
+async fn org(app: &TestApp, name: &str) -> i64 {
+    hamdeli_store::organisations::id_by_name(&app.store, name)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn import(
+    client: &Client,
+    app: &TestApp,
+    org: i64,
+    list: &str,
+    kind: &str,
+    csv: &str,
+) -> i64 {
+    let token = client.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("organisation", org.to_string())
+        .text("list", list.to_owned())
+        .text("kind", kind.to_owned())
+        .text("mode", "commit")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv"),
+        );
+    let r = client
+        .http
+        .post(format!("{}/registry/imports?_csrf={token}", client.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    wait_for_batch(&app.store, &location).await
+}
+
+fn code(n: u64) -> String {
+    hamdeli_text::NationalCode::generate(n).to_string()
+}
+
+/// A relief list of 30 people in Tehran (county Rey, 2303?) and a welfare list that shares ten of
+/// them, written differently (Arabic letters, Persian digits, a lost leading zero).
+fn lists() -> (String, String) {
+    let firsts = ["زهرا", "مریم", "فاطمه", "سمیه", "لیلا", "نرگس"];
+    let lasts = ["احمدی", "کریمی", "رضایی", "موسوی", "حسینی"];
+    let mut relief =
+        String::from("شناسه,کد ملی,نام,نام خانوادگی,نام پدر,تاریخ تولد,استان,شهرستان\n");
+    let mut welfare = String::from(
+        "source_id,national_code,first_name,last_name,father_name,birth_date,province,county\n",
+    );
+    for i in 0..30u64 {
+        let (f, l) = (firsts[i as usize % 6], lasts[i as usize / 6]);
+        let c = code(1000 + i);
+        relief.push_str(&format!(
+            "r{i},{c},{f},{l},علی,1360/05/{:02},تهران,ری\n",
+            i % 28 + 1
+        ));
+        if i < 10 {
+            let arabic_f = f.replace('ی', "ي");
+            let persian = hamdeli_text::to_persian_digits(&c);
+            welfare.push_str(&format!(
+                "w{i},{persian},{arabic_f},{l},علی,۱۳۶۰-۰۵-{:02},تهران,ری\n",
+                i % 28 + 1
+            ));
+        }
+    }
+    (relief, welfare)
+}
+
+#[tokio::test]
+async fn imports_link_into_stable_persons_found_by_search_in_any_digits() {
+    let app = spawn_app().await;
+    let (relief_csv, welfare_csv) = lists();
+    let relief = app.login("relief.partner").await;
+    let welfare = app.login("welfare.partner").await;
+    import(
+        &relief,
+        &app,
+        org(&app, RELIEF).await,
+        "مستمری",
+        "support",
+        &relief_csv,
+    )
+    .await;
+    let before: Vec<(i64, String)> =
+        sqlx::query_as("SELECT person_id, source_id FROM source_records ORDER BY source_id")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(before.len(), 30);
+    import(
+        &welfare,
+        &app,
+        org(&app, WELFARE).await,
+        "زنان سرپرست",
+        "support",
+        &welfare_csv,
+    )
+    .await;
+
+    // Ten welfare records join the relief persons; no new persons for them; old ids unchanged.
+    let persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE merged_into IS NULL")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(persons, 30);
+    for (person, source_id) in &before {
+        let now: i64 =
+            sqlx::query_scalar("SELECT person_id FROM source_records WHERE source_id = $1")
+                .bind(source_id.clone())
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(now, *person, "person ids stay stable for {source_id}");
+    }
+    let shared: i64 =
+        sqlx::query_scalar("SELECT person_id FROM source_records WHERE source_id = 'w3'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let r3: i64 = sqlx::query_scalar("SELECT person_id FROM source_records WHERE source_id = 'r3'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(shared, r3);
+
+    // The admin finds her by national code typed in Persian digits; the page shows both records.
+    let admin = app.login("admin").await;
+    let q = hamdeli_text::to_persian_digits(&code(1003));
+    let (status, html) = admin.get_text(&format!("/registry?q={q}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("/registry/persons/{r3}")), "{html}");
+    let (status, html) = admin.get_text(&format!("/registry/persons/{r3}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("مستمری") && html.contains("زنان سرپرست"),
+        "{html}"
+    );
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'person.read' AND target_id = $1",
+    )
+    .bind(r3.to_string())
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(reads, 1, "every read of a person is audited");
+
+    // Name search with Arabic letters.
+    let (_, html) = admin.get_text("/registry?q=مريم%20احمدي").await;
+    assert!(html.contains("search-results"), "{html}");
+
+    // Scope: an Isfahan expert sees nobody from Tehran, not even by direct link.
+    let isfahan = app.login("isfahan.expert").await;
+    let (_, html) = isfahan
+        .get_text(&format!("/registry?q={}", code(1003)))
+        .await;
+    assert!(html.contains("no-results"), "{html}");
+    assert_eq!(
+        isfahan
+            .get(&format!("/registry/persons/{r3}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    // The welfare partner sees its own ten, not the relief committee's other twenty.
+    let (_, html) = welfare
+        .get_text(&format!("/registry?q={}", code(1003)))
+        .await;
+    assert!(html.contains(&format!("/registry/persons/{r3}")));
+    let (_, html) = welfare
+        .get_text(&format!("/registry?q={}", code(1020)))
+        .await;
+    assert!(html.contains("no-results"));
+    // Donors cannot search at all.
+    let donor = app.login("donor").await;
+    assert_eq!(donor.get("/registry").await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn review_merge_separate_and_split_are_audited_and_never_undone_by_linkage() {
+    let app = spawn_app().await;
+    let (relief_csv, _) = lists();
+    let relief = app.login("relief.partner").await;
+    import(
+        &relief,
+        &app,
+        org(&app, RELIEF).await,
+        "مستمری",
+        "support",
+        &relief_csv,
+    )
+    .await;
+    let id_of = |s: &'static str| {
+        let store = app.store.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i64)>(
+                "SELECT id, person_id FROM source_records WHERE source_id = $1",
+            )
+            .bind(s)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    // Two records without national codes that linkage kept apart.
+    let admin = app.login("admin").await;
+    let loose = "source_id,first_name,last_name,father_name,birth_date,province,county\nn1,سارا,صالحی,حسن,1365/02/10,تهران,ری\nn2,سارا,صالحی,رضا,1366/07/21,تهران,ری\n";
+    import(
+        &admin,
+        &app,
+        org(&app, WELFARE).await,
+        "بی‌کد",
+        "support",
+        loose,
+    )
+    .await;
+    let (r1, p1) = id_of("r1").await;
+    let (r2, p2) = id_of("r2").await;
+    let (a, pa) = id_of("n1").await;
+    let (b, pb) = id_of("n2").await;
+    let (c, pc) = id_of("r4").await;
+    assert!(pa != pb && pb != pc && p1 != p2);
+    let review = |x: i64, y: i64, bp: i64, evidence: &str| NewReview {
+        record_a: x.min(y),
+        record_b: x.max(y),
+        probability_bp: bp,
+        evidence: evidence.into(),
+        reason: "uncertain",
+    };
+    persons::apply_plan(
+        &app.store,
+        &LinkPlan {
+            reviews: vec![
+                review(
+                    a,
+                    b,
+                    7000,
+                    r#"[["first_name","first_name.phonetic","moderate_for",250]]"#,
+                ),
+                review(b, c, 6000, "[]"),
+                review(r1, r2, 5500, "[]"),
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The provincial officer of Tehran reviews (the pairs are in county Rey).
+    let expert = app.login("tehran.officer").await;
+    let (status, html) = expert.get_text("/registry/reviews").await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    let review_id = |x: i64, y: i64| {
+        let store = app.store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM link_reviews WHERE record_a = $1 AND record_b = $2",
+            )
+            .bind(x.min(y))
+            .bind(x.max(y))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let first = review_id(a, b).await;
+    let (status, html) = expert.get_text(&format!("/registry/reviews/{first}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("هم‌آوا") && html.contains("دلیل متوسط بر یکی بودن"),
+        "{html}"
+    );
+    // A county expert of Isfahan cannot open a Tehran pair; a partner cannot review at all.
+    let isfahan = app.login("isfahan.expert").await;
+    assert_eq!(
+        isfahan
+            .get(&format!("/registry/reviews/{first}"))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        relief.get("/registry/reviews").await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // Two different valid national codes are never merged, even by a reviewer.
+    let coded = review_id(r1, r2).await;
+    let r = expert
+        .post_form(&format!("/registry/reviews/{coded}/merge"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("کد ملی معتبر متفاوت"));
+    assert_ne!(id_of("r1").await.1, id_of("r2").await.1);
+
+    // Merge: the older person survives, the other points at it.
+    let r = expert
+        .post_form(&format!("/registry/reviews/{first}/merge"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let keep = pa.min(pb);
+    assert_eq!(id_of("n1").await.1, keep);
+    assert_eq!(id_of("n2").await.1, keep);
+    let merged_into: Option<i64> =
+        sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1")
+            .bind(pa.max(pb))
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(merged_into, Some(keep));
+    // Deciding twice is refused in words.
+    let r = expert
+        .post_form(&format!("/registry/reviews/{first}/merge"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("پیش‌تر تصمیم گرفته شده"));
+
+    // Separate the second pair; then split n2 off again.
+    let second = review_id(b, c).await;
+    let r = expert
+        .post_form(&format!("/registry/reviews/{second}/separate"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = expert
+        .post_form(
+            &format!("/registry/persons/{keep}/split"),
+            &[("record", &b.to_string())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let split_person = id_of("n2").await.1;
+    assert_ne!(split_person, keep);
+
+    // The same two records arrive again in another list: linkage may join them to the persons
+    // above, but never puts n1 and n2 (separated by the split) back together.
+    let again = "source_id,first_name,last_name,father_name,birth_date,province,county\nm1,سارا,صالحی,حسن,1365/02/10,تهران,ری\nm2,سارا,صالحی,رضا,1366/07/21,تهران,ری\n";
+    let welfare = app.login("welfare.partner").await;
+    import(
+        &welfare,
+        &app,
+        org(&app, WELFARE).await,
+        "تازه",
+        "support",
+        again,
+    )
+    .await;
+    assert_ne!(id_of("n1").await.1, id_of("n2").await.1);
+    assert_ne!(id_of("n2").await.1, id_of("r4").await.1);
+
+    let actions: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('review.merge', 'review.separate', 'person.split') ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(actions, ["review.merge", "review.separate", "person.split"]);
+}
+
+#[tokio::test]
+async fn coverage_counts_gaps_and_double_coverage_and_exports_safely() {
+    let app = spawn_app().await;
+    let (relief_csv, welfare_csv) = lists();
+    let relief = app.login("relief.partner").await;
+    let welfare = app.login("welfare.partner").await;
+    let relief_org = org(&app, RELIEF).await;
+    let welfare_org = org(&app, WELFARE).await;
+    import(&relief, &app, relief_org, "مستمری", "support", &relief_csv).await;
+    import(
+        &welfare,
+        &app,
+        welfare_org,
+        "زنان سرپرست",
+        "support",
+        &welfare_csv,
+    )
+    .await;
+    // Both programmes give cash: the ten on both lists are covered twice by the same kind.
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    for (org_id, name) in [(relief_org, "مستمری"), (welfare_org, "زنان سرپرست")] {
+        let programme = hamdeli_store::registry::ensure_programme(
+            &mut conn,
+            org_id,
+            name,
+            "pension",
+            "cash_assistance",
+        )
+        .await
+        .unwrap();
+        let list: i64 = sqlx::query_scalar("SELECT id FROM source_lists WHERE name = $1")
+            .bind(name)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        hamdeli_store::registry::set_list_programme(&mut conn, list, programme)
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    // A survey finds two female heads nobody supports, one with a formula-like address.
+    let survey =
+        "source_id,national_code,first_name,last_name,birth_date,province,county,address\ns1,"
+            .to_owned()
+            + &code(5001)
+            + ",پروین,صالحی,1350/01/01,تهران,ری,=HYPERLINK(\"x\")\ns2,"
+            + &code(5002)
+            + ",شهلا,نوری,1352/02/02,تهران,ری,کوچه یاس\n";
+    let admin = app.login("admin").await;
+    import(&admin, &app, welfare_org, "پیمایش ری", "survey", &survey).await;
+
+    let rows = hamdeli_store::coverage::report(
+        &app.store,
+        &hamdeli_domain::PlaceFilter::All,
+        hamdeli_store::coverage::GroupBy::Province,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let t = &rows[0];
+    assert_eq!(t.key, "23");
+    assert_eq!(
+        (
+            t.persons,
+            t.covered_by_none,
+            t.covered_by_one,
+            t.covered_by_two
+        ),
+        (32, 2, 20, 10)
+    );
+    assert_eq!(t.same_kind_twice, 10);
+    assert_eq!((t.female_heads, t.female_heads_uncovered), (2, 2));
+
+    let officer = app.login("tehran.officer").await;
+    let (status, html) = officer.get_text("/registry/coverage").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"coverage\""), "{html}");
+    let county: String =
+        sqlx::query_scalar("SELECT county_code FROM persons WHERE county_code IS NOT NULL LIMIT 1")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let (status, html) = officer
+        .get_text(&format!("/registry/coverage/{county}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("پروین") && html.contains("شهلا"), "{html}");
+    let csv = officer
+        .get(&format!("/registry/coverage/{county}?format=csv"))
+        .await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    let body = csv.text().await.unwrap();
+    assert!(body.contains("'=HYPERLINK"), "formula-safe CSV: {body}");
+    let xlsx = officer.get("/registry/coverage?format=xlsx").await;
+    assert_eq!(xlsx.status(), StatusCode::OK);
+    assert!(
+        xlsx.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
+    // Through the API too.
+    let (status, json) = admin.get_text("/api/v1/coverage?by=province").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json.contains("\"covered_by_none\":2"), "{json}");
+    // Isfahan's officer sees no Tehran rows; partners do not get the report.
+    let isfahan = app.login("isfahan.officer").await;
+    let (_, html) = isfahan.get_text("/registry/coverage").await;
+    assert!(!html.contains("data-code=\"23"), "{html}");
+    assert_eq!(
+        relief.get("/registry/coverage").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
