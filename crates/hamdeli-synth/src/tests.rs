@@ -519,3 +519,24 @@ fn headers_are_canonical_or_persian() {
         assert_eq!(l.headers().len(), l.cells(&l.rows[0]).len());
     }
 }
+
+#[test]
+fn tiny_populations_work() {
+    for people in [0, 1, 2, 37, 500] {
+        let pop = generate(&SynthOptions {
+            people,
+            ..small(11)
+        });
+        assert_eq!(pop.persons.len(), people);
+        assert_eq!(
+            pop.households
+                .iter()
+                .map(|h| h.members.len())
+                .sum::<usize>(),
+            people
+        );
+        for l in &pop.lists {
+            l.to_bytes().unwrap();
+        }
+    }
+}
