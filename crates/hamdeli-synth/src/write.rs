@@ -256,6 +256,7 @@ impl Population {
             "household_ref",
             "relation",
             "zone",
+            "household_phone",
             "disability",
             "chronic_illness",
         ];
@@ -278,6 +279,7 @@ impl Population {
                     h.household_ref.clone(),
                     p.relation.code().to_owned(),
                     h.zone.code().to_owned(),
+                    h.phone.clone(),
                     flag(p.disability),
                     flag(p.chronic_illness),
                 ]);
