@@ -1,0 +1,645 @@
+//! Who each organisation lists, and how its list writes them.
+
+use crate::noise::{
+    DateStyle, Digits, Noise, arabic_letters, birth_text, code_typo, garbage_code, phone_text,
+    typo, vary_compound, with_digits,
+};
+use crate::rng::Rng;
+use crate::{
+    FileFormat, Gender, HeaderStyle, JDate, List, ListKind, ListRow, OrgKind, Population,
+    Programme, SupportKind, Zone,
+};
+
+pub(crate) const RELIEF_PENSION: Programme = Programme {
+    code: "relief_pension",
+    label_fa: "مستمری کمیته امداد",
+    support_kind: SupportKind::Pension,
+};
+pub(crate) const WELFARE_FEMALE_HEAD: Programme = Programme {
+    code: "welfare_female_head",
+    label_fa: "مستمری زنان سرپرست خانوار",
+    support_kind: SupportKind::Pension,
+};
+pub(crate) const WELFARE_DISABILITY: Programme = Programme {
+    code: "welfare_disability",
+    label_fa: "مستمری افراد دارای معلولیت",
+    support_kind: SupportKind::Pension,
+};
+pub(crate) const CHARITY_FOOD: Programme = Programme {
+    code: "charity_food_parcel",
+    label_fa: "سبد غذایی",
+    support_kind: SupportKind::Food,
+};
+pub(crate) const RED_CRESCENT_HYGIENE: Programme = Programme {
+    code: "red_crescent_hygiene",
+    label_fa: "بسته بهداشتی",
+    support_kind: SupportKind::Hygiene,
+};
+
+pub(crate) fn generate(pop: &Population) -> Vec<List> {
+    let relief = relief(pop);
+    let welfare = welfare(pop, &relief);
+    vec![
+        relief,
+        welfare,
+        charity(pop),
+        red_crescent(pop),
+        survey(pop),
+    ]
+}
+
+/// A random Jalali date between two years (inclusive), not after the reference date.
+fn date_between(rng: &mut Rng, from_year: i32, to_year: i32, max: JDate) -> JDate {
+    loop {
+        let d = JDate {
+            year: rng.between(from_year, to_year),
+            month: rng.between(1, 12) as u8,
+            day: rng.between(1, 29) as u8,
+        };
+        if d <= max {
+            return d;
+        }
+    }
+}
+
+/// Makes a list's rows from people, with the list's noise.
+struct Maker<'a> {
+    pop: &'a Population,
+    rng: Rng,
+    noise: Noise,
+    style: HeaderStyle,
+    xlsx: bool,
+    full_name_only: bool,
+    date_style: DateStyle,
+}
+
+impl<'a> Maker<'a> {
+    fn new(pop: &'a Population, stream: &str, noise: Noise, style: HeaderStyle) -> Maker<'a> {
+        Maker {
+            pop,
+            rng: Rng::new(pop.options.seed, stream),
+            noise: noise.scaled(pop.options.noise),
+            style,
+            xlsx: false,
+            full_name_only: false,
+            date_style: DateStyle::SlashPadded,
+        }
+    }
+
+    fn digits(&mut self) -> Digits {
+        let x = self.rng.unit();
+        if x < self.noise.persian_digits {
+            Digits::Persian
+        } else if x < self.noise.persian_digits + self.noise.arabic_digits {
+            Digits::ArabicIndic
+        } else {
+            Digits::Ascii
+        }
+    }
+
+    fn gender_text(&mut self, g: Gender) -> String {
+        let female = g == Gender::Female;
+        let pair = match self.style {
+            HeaderStyle::Persian => {
+                if self.rng.chance(0.05) {
+                    ("خانم", "آقا")
+                } else {
+                    ("زن", "مرد")
+                }
+            }
+            HeaderStyle::Canonical => match self.rng.below(10) {
+                0 => ("F", "M"),
+                1 => ("زن", "مرد"),
+                _ => ("female", "male"),
+            },
+        };
+        (if female { pair.0 } else { pair.1 }).to_owned()
+    }
+
+    /// A row about `person` (source id and extra cells left for the caller).
+    fn row(&mut self, person: usize) -> ListRow {
+        let pop = self.pop;
+        let p = &pop.persons[person];
+        let h = &pop.households[p.household];
+        let n = self.noise;
+        let rng = &mut self.rng;
+        let arabic = rng.chance(n.arabic_letters);
+        let digits = self.digits();
+        let rng = &mut self.rng;
+
+        let mut first = if rng.chance(n.compound) {
+            vary_compound(rng, &p.first_name, false)
+        } else {
+            p.first_name.clone()
+        };
+        let mut last = if rng.chance(n.compound) {
+            vary_compound(rng, &p.last_name, true)
+        } else {
+            p.last_name.clone()
+        };
+        let father = if rng.chance(n.missing_father) {
+            String::new()
+        } else if rng.chance(n.compound) {
+            vary_compound(rng, &p.father_name, false)
+        } else {
+            p.father_name.clone()
+        };
+        if rng.chance(n.typo) {
+            if rng.chance(0.5) {
+                first = typo(rng, &first);
+            } else {
+                last = typo(rng, &last);
+            }
+        }
+        let age = p.age();
+        let female = p.gender == Gender::Female;
+        let honorific_rate = if p.sayyid {
+            n.honorific * 5.0
+        } else {
+            n.honorific
+        };
+        let honorific = if rng.chance(honorific_rate) {
+            if p.sayyid {
+                Some(if female { "سیده" } else { "سید" })
+            } else if age >= 50 && rng.chance(0.5) {
+                Some(if female { "حاجیه" } else { "حاج" })
+            } else if female && !self.full_name_only {
+                Some("خانم")
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        if let Some(hon) = honorific {
+            first = format!("{hon} {first}");
+        }
+        if rng.chance(n.swap_names) {
+            std::mem::swap(&mut first, &mut last);
+        }
+
+        let mut row = ListRow {
+            person: Some(person),
+            ..ListRow::default()
+        };
+        if rng.chance(n.missing_code) {
+            // Left empty.
+        } else if rng.chance(n.code_typo) {
+            row.national_code = with_digits(&code_typo(rng, &p.national_code), digits);
+        } else if p.national_code.starts_with('0') && rng.chance(n.lost_zeros) {
+            if self.xlsx {
+                row.national_code = p.national_code.clone();
+                row.code_as_number = true;
+            } else {
+                row.national_code = p.national_code.trim_start_matches('0').to_owned();
+            }
+        } else {
+            row.national_code = with_digits(&p.national_code, digits);
+        }
+        row.birth_date = with_digits(&birth_text(rng, &n, p.birth_date, self.date_style), digits);
+        row.gender = self.gender_text(p.gender);
+        let rng = &mut self.rng;
+        // Someone without a mobile (a child) is reached through the head or the spouse.
+        let mobile = p.mobile.as_deref().or_else(|| {
+            h.members
+                .iter()
+                .find_map(|&m| pop.persons[m].mobile.as_deref())
+        });
+        row.phone = match mobile {
+            _ if rng.chance(n.missing_phone) => String::new(),
+            _ if rng.chance(n.landline) => h.phone.clone(),
+            Some(m) => phone_text(rng, &n, m),
+            None => String::new(),
+        };
+        row.phone = with_digits(&row.phone, digits);
+        row.province = pop.geography.provinces[h.province].name_fa.clone();
+        row.county = pop.geography.counties[h.county].name_fa.clone();
+        row.address = if rng.chance(n.missing_address) {
+            String::new()
+        } else {
+            with_digits(&h.address, digits)
+        };
+        if self.full_name_only {
+            row.full_name = format!("{first} {last}");
+        } else {
+            row.first_name = first;
+            row.last_name = last;
+        }
+        row.father_name = father;
+        if arabic {
+            for cell in [
+                &mut row.first_name,
+                &mut row.last_name,
+                &mut row.full_name,
+                &mut row.father_name,
+                &mut row.province,
+                &mut row.county,
+                &mut row.address,
+            ] {
+                *cell = arabic_letters(cell);
+            }
+        }
+        row
+    }
+
+    /// An unusable row: no names, a garbage national code, some other cells filled.
+    fn invalid_row(&mut self, extra_len: usize) -> ListRow {
+        let rng = &mut self.rng;
+        let national_code = garbage_code(rng);
+        let h = &self.pop.households[rng.below(self.pop.households.len())];
+        ListRow {
+            national_code,
+            phone: if rng.chance(0.5) {
+                h.phone.clone()
+            } else {
+                String::new()
+            },
+            province: self.pop.geography.provinces[h.province].name_fa.clone(),
+            extra: vec![String::new(); extra_len],
+            invalid: true,
+            ..ListRow::default()
+        }
+    }
+
+    /// Adds duplicates (same person, fresh noise) and invalid rows, then numbers the rows.
+    fn finish(
+        &mut self,
+        mut rows: Vec<ListRow>,
+        mut redo_extra: impl FnMut(&mut Rng, &ListRow) -> Vec<String>,
+        id: impl Fn(usize) -> String,
+    ) -> Vec<ListRow> {
+        let originals = rows.len();
+        if originals == 0 {
+            return rows;
+        }
+        for i in 0..originals {
+            if self.rng.chance(self.noise.duplicate)
+                && let Some(person) = rows[i].person
+            {
+                let mut dup = self.row(person);
+                dup.extra = redo_extra(&mut self.rng, &rows[i]);
+                rows.push(dup);
+            }
+        }
+        let extra_len = rows[0].extra.len();
+        let invalid = if self.noise.invalid > 0.0 {
+            ((originals as f64 * self.noise.invalid).round() as usize).max(2)
+        } else {
+            0
+        };
+        for _ in 0..invalid {
+            let at = self.rng.below(rows.len() + 1);
+            let bad = self.invalid_row(extra_len);
+            rows.insert(at, bad);
+        }
+        for (i, r) in rows.iter_mut().enumerate() {
+            r.source_id = id(i + 1);
+        }
+        rows
+    }
+}
+
+fn relief(pop: &Population) -> List {
+    let noise = Noise {
+        arabic_letters: 0.15,
+        compound: 0.15,
+        honorific: 0.03,
+        typo: 0.02,
+        swap_names: 0.005,
+        missing_code: 0.01,
+        code_typo: 0.01,
+        lost_zeros: 0.3,
+        date_format: 0.05,
+        day_month_swap: 0.01,
+        year_only: 0.01,
+        missing_birth: 0.01,
+        missing_father: 0.02,
+        missing_phone: 0.1,
+        landline: 0.03,
+        phone_format: 0.15,
+        missing_address: 0.02,
+        duplicate: 0.005,
+        invalid: 0.002,
+        ..Noise::default()
+    };
+    let mut m = Maker::new(pop, "relief", noise, HeaderStyle::Canonical);
+    let mut rows = Vec::new();
+    let mut case = 0;
+    for h in &pop.households {
+        let mut p: f64 = if h.female_head {
+            match h.income_decile {
+                1..=3 => 0.45,
+                4..=5 => 0.25,
+                _ => 0.05,
+            }
+        } else {
+            match h.income_decile {
+                1..=2 if h.elderly || h.disability => 0.30,
+                1..=2 => 0.08,
+                3 => 0.03,
+                _ => 0.0,
+            }
+        };
+        if h.zone == Zone::Rural {
+            p *= 1.15;
+        }
+        if !m.rng.chance(p) {
+            continue;
+        }
+        case += 1;
+        let case_no = format!("{:07}", 1_200_000 + case * 7);
+        let since = date_between(&mut m.rng, 1385, 1399, crate::REFERENCE_DATE).to_string();
+        for &person in &h.members {
+            let mut row = m.row(person);
+            row.extra = vec![
+                case_no.clone(),
+                pop.persons[person].relation.code().to_owned(),
+                RELIEF_PENSION.code.to_owned(),
+                since.clone(),
+            ];
+            rows.push(row);
+        }
+    }
+    let rows = m.finish(
+        rows,
+        |_, orig| orig.extra.clone(),
+        |i| format!("IKRC-{i:06}"),
+    );
+    List {
+        name: "relief_committee",
+        title_fa: "کمیته امداد (داده ساختگی)",
+        organisation: OrgKind::Relief,
+        list_kind: ListKind::Programme,
+        support_kind: Some(SupportKind::Pension),
+        programmes: vec![RELIEF_PENSION],
+        header_style: HeaderStyle::Canonical,
+        format: FileFormat::Csv { bom: false },
+        full_name_only: false,
+        extra_columns: vec!["case_no", "relation", "programme", "since"],
+        rows,
+    }
+}
+
+fn welfare(pop: &Population, relief: &List) -> List {
+    let noise = Noise {
+        arabic_letters: 0.3,
+        persian_digits: 0.5,
+        arabic_digits: 0.05,
+        compound: 0.3,
+        honorific: 0.05,
+        typo: 0.03,
+        swap_names: 0.01,
+        missing_code: 0.03,
+        code_typo: 0.02,
+        lost_zeros: 0.2,
+        date_format: 0.15,
+        day_month_swap: 0.03,
+        year_only: 0.03,
+        missing_birth: 0.02,
+        missing_father: 0.05,
+        missing_phone: 0.15,
+        landline: 0.05,
+        phone_format: 0.2,
+        missing_address: 0.05,
+        duplicate: 0.02,
+        invalid: 0.004,
+    };
+    let mut in_relief = vec![false; pop.persons.len()];
+    for r in &relief.rows {
+        if let Some(p) = r.person {
+            in_relief[p] = true;
+        }
+    }
+    let mut m = Maker::new(pop, "welfare", noise, HeaderStyle::Persian);
+    m.date_style = DateStyle::SlashPlain;
+    let mut rows = Vec::new();
+    let since = |rng: &mut Rng| -> String {
+        let d = date_between(rng, 1388, 1399, crate::REFERENCE_DATE);
+        format!("{}/{}/{}", d.year, d.month, d.day)
+    };
+    for h in &pop.households {
+        if h.female_head {
+            let p = if in_relief[h.head()] { 0.25 } else { 0.175 };
+            if m.rng.chance(p) {
+                let mut row = m.row(h.head());
+                let s = since(&mut m.rng);
+                row.extra = vec![WELFARE_FEMALE_HEAD.label_fa.to_owned(), s];
+                rows.push(row);
+            }
+        }
+        for &person in &h.members {
+            if pop.persons[person].disability && m.rng.chance(0.35) {
+                let mut row = m.row(person);
+                let s = since(&mut m.rng);
+                row.extra = vec![WELFARE_DISABILITY.label_fa.to_owned(), s];
+                rows.push(row);
+            }
+        }
+    }
+    let rows = m.finish(
+        rows,
+        |_, orig| orig.extra.clone(),
+        |i| format!("{}", 99_000 + i),
+    );
+    List {
+        name: "welfare",
+        title_fa: "سازمان بهزیستی (داده ساختگی)",
+        organisation: OrgKind::Welfare,
+        list_kind: ListKind::Programme,
+        support_kind: Some(SupportKind::Pension),
+        programmes: vec![WELFARE_FEMALE_HEAD, WELFARE_DISABILITY],
+        header_style: HeaderStyle::Persian,
+        format: FileFormat::Csv { bom: true },
+        full_name_only: false,
+        extra_columns: vec!["طرح", "تاریخ عضویت"],
+        rows,
+    }
+}
+
+fn charity(pop: &Population) -> List {
+    let noise = Noise {
+        arabic_letters: 0.25,
+        persian_digits: 0.3,
+        arabic_digits: 0.03,
+        compound: 0.3,
+        honorific: 0.08,
+        typo: 0.05,
+        swap_names: 0.03,
+        missing_code: 0.10,
+        code_typo: 0.04,
+        lost_zeros: 0.8,
+        date_format: 0.2,
+        day_month_swap: 0.03,
+        year_only: 0.15,
+        missing_birth: 0.2,
+        missing_father: 0.3,
+        missing_phone: 0.1,
+        landline: 0.1,
+        phone_format: 0.4,
+        missing_address: 0.2,
+        duplicate: 0.03,
+        invalid: 0.006,
+    };
+    let mut m = Maker::new(pop, "charity", noise, HeaderStyle::Persian);
+    m.xlsx = true;
+    m.full_name_only = true;
+    m.date_style = DateStyle::Dash;
+    let mut rows = Vec::new();
+    let received = |rng: &mut Rng| -> String {
+        let d = date_between(rng, 1399, 1399, crate::REFERENCE_DATE);
+        d.to_string()
+    };
+    for h in &pop.households {
+        let p = if h.female_head {
+            if h.income_decile <= 5 { 0.12 } else { 0.04 }
+        } else if h.income_decile <= 2 {
+            0.05
+        } else {
+            0.0
+        };
+        if !m.rng.chance(p) {
+            continue;
+        }
+        // The parcel goes to the woman of the house.
+        let recipient = h
+            .members
+            .iter()
+            .copied()
+            .find(|&i| pop.persons[i].gender == Gender::Female && pop.persons[i].age() >= 18)
+            .unwrap_or(h.head());
+        let mut row = m.row(recipient);
+        let r = received(&mut m.rng);
+        row.extra = vec![CHARITY_FOOD.label_fa.to_owned(), r];
+        rows.push(row);
+    }
+    let rows = m.finish(
+        rows,
+        |rng, orig| vec![orig.extra[0].clone(), received(rng)],
+        |i| i.to_string(),
+    );
+    List {
+        name: "charity",
+        title_fa: "خیریه نیکوکاران همدل (داده ساختگی)",
+        organisation: OrgKind::Charity,
+        list_kind: ListKind::Programme,
+        support_kind: Some(SupportKind::Food),
+        programmes: vec![CHARITY_FOOD],
+        header_style: HeaderStyle::Persian,
+        format: FileFormat::Xlsx,
+        full_name_only: true,
+        extra_columns: vec!["نوع کمک", "تاریخ دریافت"],
+        rows,
+    }
+}
+
+fn red_crescent(pop: &Population) -> List {
+    let noise = Noise {
+        arabic_letters: 0.1,
+        persian_digits: 0.1,
+        compound: 0.2,
+        honorific: 0.03,
+        typo: 0.03,
+        swap_names: 0.01,
+        missing_code: 0.05,
+        code_typo: 0.02,
+        lost_zeros: 0.4,
+        date_format: 0.1,
+        day_month_swap: 0.02,
+        year_only: 0.05,
+        missing_birth: 0.05,
+        missing_father: 0.1,
+        missing_phone: 0.1,
+        landline: 0.05,
+        phone_format: 0.2,
+        missing_address: 0.05,
+        duplicate: 0.01,
+        invalid: 0.005,
+        ..Noise::default()
+    };
+    let mut m = Maker::new(pop, "red_crescent", noise, HeaderStyle::Canonical);
+    m.date_style = DateStyle::Compact;
+    let mut rows = Vec::new();
+    for h in &pop.households {
+        let p = if h.female_head {
+            0.05
+        } else if h.income_decile <= 3 {
+            0.015
+        } else {
+            0.0
+        };
+        if !m.rng.chance(p) {
+            continue;
+        }
+        let mut row = m.row(h.head());
+        let since = date_between(&mut m.rng, 1399, 1399, crate::REFERENCE_DATE).to_string();
+        row.extra = vec![RED_CRESCENT_HYGIENE.code.to_owned(), since];
+        rows.push(row);
+    }
+    let rows = m.finish(rows, |_, orig| orig.extra.clone(), |i| format!("HLA{i:05}"));
+    List {
+        name: "red_crescent",
+        title_fa: "جمعیت هلال احمر (داده ساختگی)",
+        organisation: OrgKind::RedCrescent,
+        list_kind: ListKind::Programme,
+        support_kind: Some(SupportKind::Hygiene),
+        programmes: vec![RED_CRESCENT_HYGIENE],
+        header_style: HeaderStyle::Canonical,
+        format: FileFormat::Csv { bom: false },
+        full_name_only: false,
+        extra_columns: vec!["programme", "since"],
+        rows,
+    }
+}
+
+fn survey(pop: &Population) -> List {
+    let noise = Noise {
+        arabic_letters: 0.05,
+        persian_digits: 0.2,
+        compound: 0.2,
+        honorific: 0.05,
+        typo: 0.02,
+        missing_code: 0.02,
+        code_typo: 0.02,
+        date_format: 0.05,
+        day_month_swap: 0.01,
+        year_only: 0.02,
+        missing_birth: 0.01,
+        missing_father: 0.03,
+        missing_phone: 0.05,
+        landline: 0.02,
+        phone_format: 0.1,
+        missing_address: 0.01,
+        invalid: 0.003,
+        ..Noise::default()
+    };
+    let mut m = Maker::new(pop, "survey", noise, HeaderStyle::Canonical);
+    let mut rows = Vec::new();
+    for h in &pop.households {
+        if !h.female_head || !pop.survey_counties.contains(&h.county) || !m.rng.chance(0.8) {
+            continue;
+        }
+        let mut row = m.row(h.head());
+        let date = date_between(&mut m.rng, 1399, 1399, crate::REFERENCE_DATE);
+        row.extra = vec![
+            h.zone.code().to_owned(),
+            h.reason.map(|r| r.code()).unwrap_or_default().to_owned(),
+            h.dependants.to_string(),
+            date.to_string(),
+        ];
+        rows.push(row);
+    }
+    let rows = m.finish(rows, |_, orig| orig.extra.clone(), |i| format!("PZ-{i:05}"));
+    List {
+        name: "survey_female_heads",
+        title_fa: "پیمایش زنان سرپرست خانوار (داده ساختگی)",
+        organisation: OrgKind::WomenAffairs,
+        list_kind: ListKind::Survey,
+        support_kind: None,
+        programmes: Vec::new(),
+        header_style: HeaderStyle::Canonical,
+        format: FileFormat::Csv { bom: false },
+        full_name_only: false,
+        extra_columns: vec!["zone", "reason", "dependants", "survey_date"],
+        rows,
+    }
+}
