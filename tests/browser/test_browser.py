@@ -270,7 +270,8 @@ def main():
     server_log = open(server_log_path, "wb")
     server = subprocess.Popen([binary, "serve", "--bind", f"127.0.0.1:{port}", "--data-dir", data_dir, "--demo"],
                               stdout=server_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                              env={**os.environ, "HAMDELI_LOG": os.environ.get("HAMDELI_LOG", "info")})
+                              env={**os.environ, "HAMDELI_LOG": os.environ.get("HAMDELI_LOG", "info"),
+                                         "HAMDELI_DEMO_PEOPLE": os.environ.get("HAMDELI_DEMO_PEOPLE", "5000")})
     driver_port = free_port()
     chromedriver = subprocess.Popen([chromedriver_bin, f"--port={driver_port}"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
@@ -394,7 +395,8 @@ def main():
             axe = open(axe_path, encoding="utf-8").read()
 
             def accessibility():
-                for page in ["/", "/places", "/places/23", "/admin/users", "/admin/users/new", "/admin/audit", "/account"]:
+                for page in ["/", "/places", "/places/23", "/admin/users", "/admin/users/new", "/admin/audit", "/account",
+                             "/registry", "/registry/coverage", "/registry/reviews", "/registry/imports"]:
                     wd.go(origin + page)
                     wd.js(axe + "\nreturn true;")
                     problems = wd.js(

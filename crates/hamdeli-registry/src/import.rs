@@ -283,7 +283,7 @@ pub async fn run(
     list_id: i64,
     mut outcome: Outcome,
     progress: &Progress,
-    link_options: &LinkOptions,
+    link_options: Option<&LinkOptions>,
 ) -> Result<Outcome> {
     let total = outcome.records.len() as u64;
     progress.set(Stage::Writing, 0, total);
@@ -309,6 +309,11 @@ pub async fn run(
             return Err(e.into());
         }
     }
+    let Some(link_options) = link_options else {
+        // Linking deferred (bulk loads): the records wait without a person for `hamdeli relink`.
+        progress.set(Stage::Done, total, total);
+        return Ok(outcome);
+    };
     progress.set(Stage::Linking, 0, total);
     match linkage::link_new_records(store, Some(batch), link_options).await {
         Ok(report) => {
@@ -332,7 +337,9 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// Writes a prepared import as one new batch of the list and links it (for the CLI and tests).
+/// Writes a prepared import as one new batch of the list and links it unless `link` is None
+/// (for the CLI and tests).
+#[allow(clippy::too_many_arguments)]
 pub async fn commit(
     store: &Store,
     list_id: i64,
@@ -341,15 +348,8 @@ pub async fn commit(
     created_by: Option<i64>,
     outcome: Outcome,
     progress: &Progress,
+    link: Option<&LinkOptions>,
 ) -> Result<Outcome> {
     let batch = begin(store, list_id, file_name, format, created_by).await?;
-    run(
-        store,
-        batch,
-        list_id,
-        outcome,
-        progress,
-        &LinkOptions::default(),
-    )
-    .await
+    run(store, batch, list_id, outcome, progress, link).await
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use hamdeli_link::{LinkOptions, RawRecord, RecordSet, ScoredPair, link};
 use hamdeli_store::Store;
-use hamdeli_store::persons::{self, LinkApplied, LinkPlan, LinkRow, NewReview};
+use hamdeli_store::persons::{self, LinkApplied, LinkPlan, LinkRow, NewReview, PersonDisplay};
 
 /// Pairs from this probability up to the match threshold go to the review queue.
 pub const REVIEW_FLOOR: f64 = 0.5;
@@ -272,6 +272,11 @@ pub fn plan(
         p.sort_unstable();
     }
     new_persons.sort_unstable();
+    let row_of: HashMap<i64, &LinkRow> = rows.iter().map(|r| (r.id, r)).collect();
+    plan.new_person_display = new_persons
+        .iter()
+        .map(|records| PersonDisplay::of(records.iter().map(|id| row_of[id])))
+        .collect();
     plan.new_persons = new_persons;
     plan.reviews = reviews;
     (plan, result.stats.candidate_pairs, refused)

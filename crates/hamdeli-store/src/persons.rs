@@ -85,6 +85,9 @@ pub struct NewReview {
 #[derive(Debug, Clone, Default)]
 pub struct LinkPlan {
     pub new_persons: Vec<Vec<i64>>,
+    /// Display values of each new person (same order); when empty they are read back from the
+    /// records after writing.
+    pub new_person_display: Vec<PersonDisplay>,
     pub joins: Vec<(i64, i64)>,
     pub reviews: Vec<NewReview>,
     pub batch_id: Option<i64>,
@@ -97,29 +100,137 @@ pub struct LinkApplied {
     pub reviews_opened: i64,
 }
 
-/// Writes a linkage plan in one transaction and refreshes the display values of every person
-/// it touched.
+/// What a person shows: chosen from its records (see [`PersonDisplay::of`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonDisplay {
+    pub national_code: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub father_name: Option<String>,
+    pub birth_date: Option<String>,
+    pub gender: Option<String>,
+    pub phone: Option<String>,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+}
+
+impl PersonDisplay {
+    /// From a person's records in id order: each value from the oldest record that has it; the
+    /// place from the newest record that has a county (or else a province).
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a LinkRow> + Clone) -> PersonDisplay {
+        let pick = |f: fn(&LinkRow) -> &Option<String>| {
+            records
+                .clone()
+                .into_iter()
+                .filter_map(|r| f(r).clone())
+                .find(|v| !v.is_empty())
+        };
+        let rows: Vec<&LinkRow> = records.clone().into_iter().collect();
+        let place = rows
+            .iter()
+            .rev()
+            .find(|r| r.county_code.is_some())
+            .or_else(|| rows.iter().rev().find(|r| r.province_code.is_some()));
+        PersonDisplay {
+            national_code: pick(|r| &r.national_code),
+            first_name: pick(|r| &r.first_name),
+            last_name: pick(|r| &r.last_name),
+            father_name: pick(|r| &r.father_name),
+            birth_date: pick(|r| &r.birth_date),
+            gender: pick(|r| &r.gender),
+            phone: pick(|r| &r.phone),
+            province_code: place.and_then(|r| r.province_code.clone()),
+            county_code: place.and_then(|r| r.county_code.clone()),
+        }
+    }
+}
+
+/// Rows per multi-row statement when writing linkage results.
+const CHUNK: usize = 1000;
+
+/// Writes a linkage plan in one transaction and refreshes the display values of every existing
+/// person it touched. New persons and record assignments go many rows to a statement, so a
+/// million records link in seconds rather than minutes.
 pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
     let mut tx = store.begin().await?;
     let now = now_millis();
-    let mut touched = Vec::with_capacity(plan.new_persons.len() + plan.joins.len());
-    for records in &plan.new_persons {
-        let id: i64 = sqlx::query(
-            "INSERT INTO persons (created_at, updated_at) VALUES ($1, $1) RETURNING id",
-        )
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .get(0);
-        for r in records {
-            set_person(&mut tx, *r, id).await?;
+    let mut assign: Vec<(i64, i64)> = Vec::new();
+    let mut refresh = Vec::new();
+    if !plan.new_persons.is_empty() {
+        // Ids are handed out here so that one INSERT can carry many persons.
+        let first: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM persons")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        let with_display = plan.new_person_display.len() == plan.new_persons.len();
+        let ids: Vec<i64> = (0..plan.new_persons.len() as i64)
+            .map(|i| first + i)
+            .collect();
+        for (chunk_no, chunk) in ids.chunks(CHUNK).enumerate() {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|k| {
+                    let b = k * 11;
+                    let cols: Vec<String> = (1..=11).map(|c| format!("${}", b + c)).collect();
+                    format!("({})", cols.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO persons (id, created_at, updated_at, national_code, first_name, \
+                 last_name, father_name, birth_date, gender, phone, province_code) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for (k, id) in chunk.iter().enumerate() {
+                let empty = PersonDisplay::default();
+                let d = if with_display {
+                    &plan.new_person_display[chunk_no * CHUNK + k]
+                } else {
+                    &empty
+                };
+                q = q
+                    .bind(*id)
+                    .bind(now)
+                    .bind(now)
+                    .bind(d.national_code.clone())
+                    .bind(d.first_name.clone())
+                    .bind(d.last_name.clone())
+                    .bind(d.father_name.clone())
+                    .bind(d.birth_date.clone())
+                    .bind(d.gender.clone())
+                    .bind(d.phone.clone())
+                    .bind(d.province_code.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
-        touched.push(id);
+        if with_display {
+            // The county separately: a second pass keeps the INSERT under the parameter limits.
+            let counties: Vec<(i64, String)> = ids
+                .iter()
+                .zip(&plan.new_person_display)
+                .filter_map(|(id, d)| d.county_code.clone().map(|c| (*id, c)))
+                .collect();
+            set_counties(&mut tx, &counties).await?;
+        }
+        if store.engine() == crate::Engine::Postgres {
+            sqlx::query(
+                "SELECT setval(pg_get_serial_sequence('persons', 'id'), \
+                 (SELECT MAX(id) FROM persons))",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (records, id) in plan.new_persons.iter().zip(&ids) {
+            assign.extend(records.iter().map(|r| (*r, *id)));
+            if !with_display {
+                refresh.push(*id);
+            }
+        }
     }
     for (record, person) in &plan.joins {
-        set_person(&mut tx, *record, *person).await?;
-        touched.push(*person);
+        assign.push((*record, *person));
+        refresh.push(*person);
     }
+    assign_records(&mut tx, &assign).await?;
     for r in &plan.reviews {
         sqlx::query(
             "INSERT INTO link_reviews (record_a, record_b, probability_bp, evidence, reason, \
@@ -136,9 +247,9 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         .execute(&mut *tx)
         .await?;
     }
-    touched.sort_unstable();
-    touched.dedup();
-    for p in &touched {
+    refresh.sort_unstable();
+    refresh.dedup();
+    for p in &refresh {
         refresh_person(&mut tx, *p).await?;
     }
     tx.commit().await?;
@@ -147,6 +258,85 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         records_joined: plan.joins.len() as i64,
         reviews_opened: plan.reviews.len() as i64,
     })
+}
+
+/// Many (id, value) pairs through a temporary table, then one UPDATE.
+async fn update_through_temp(
+    tx: &mut Tx,
+    pairs_text: Option<&[(i64, String)]>,
+    pairs_int: Option<&[(i64, i64)]>,
+    update: &str,
+) -> Result<()> {
+    let value_type = if pairs_text.is_some() {
+        "TEXT"
+    } else {
+        "BIGINT"
+    };
+    sqlx::query(AssertSqlSafe(format!(
+        "CREATE TEMPORARY TABLE link_pairs (k BIGINT PRIMARY KEY NOT NULL, v {value_type})"
+    )))
+    .execute(&mut **tx)
+    .await?;
+    let len = pairs_text
+        .map(|p| p.len())
+        .or(pairs_int.map(|p| p.len()))
+        .unwrap_or(0);
+    for start in (0..len).step_by(CHUNK) {
+        let end = (start + CHUNK).min(len);
+        let values: Vec<String> = (0..end - start)
+            .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
+            .collect();
+        let sql = format!("INSERT INTO link_pairs (k, v) VALUES {}", values.join(", "));
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        if let Some(p) = pairs_text {
+            for (k, v) in &p[start..end] {
+                q = q.bind(*k).bind(v.clone());
+            }
+        }
+        if let Some(p) = pairs_int {
+            for (k, v) in &p[start..end] {
+                q = q.bind(*k).bind(*v);
+            }
+        }
+        q.execute(&mut **tx).await?;
+    }
+    sqlx::query(AssertSqlSafe(update.to_owned()))
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DROP TABLE link_pairs")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn assign_records(tx: &mut Tx, assign: &[(i64, i64)]) -> Result<()> {
+    if assign.is_empty() {
+        return Ok(());
+    }
+    update_through_temp(
+        tx,
+        None,
+        Some(assign),
+        "UPDATE source_records SET person_id = \
+         (SELECT v FROM link_pairs WHERE link_pairs.k = source_records.id) \
+         WHERE id IN (SELECT k FROM link_pairs)",
+    )
+    .await
+}
+
+async fn set_counties(tx: &mut Tx, counties: &[(i64, String)]) -> Result<()> {
+    if counties.is_empty() {
+        return Ok(());
+    }
+    update_through_temp(
+        tx,
+        Some(counties),
+        None,
+        "UPDATE persons SET county_code = \
+         (SELECT v FROM link_pairs WHERE link_pairs.k = persons.id) \
+         WHERE id IN (SELECT k FROM link_pairs)",
+    )
+    .await
 }
 
 async fn set_person(tx: &mut Tx, record: i64, person: i64) -> Result<()> {
@@ -895,7 +1085,7 @@ pub struct HouseholdsLoaded {
 pub async fn load_households(store: &Store, list: &[NewHousehold]) -> Result<HouseholdsLoaded> {
     let mut tx = store.begin().await?;
     let by_code: std::collections::HashMap<String, i64> = sqlx::query(
-        "SELECT national_code, person_id FROM source_records r JOIN persons p ON p.id = r.person_id \
+        "SELECT r.national_code, r.person_id FROM source_records r JOIN persons p ON p.id = r.person_id \
          WHERE r.national_code IS NOT NULL AND p.merged_into IS NULL",
     )
     .fetch_all(&mut *tx)
@@ -984,4 +1174,12 @@ pub async fn load_households(store: &Store, list: &[NewHousehold]) -> Result<Hou
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Source records in the whole registry.
+pub async fn record_total(store: &Store) -> Result<i64> {
+    Ok(sqlx::query("SELECT COUNT(*) FROM source_records")
+        .fetch_one(store.pool())
+        .await?
+        .get(0))
 }

@@ -18,13 +18,13 @@ pub struct DemoLogin {
     pub scope: String,
 }
 
-struct DemoOrg {
+pub(crate) struct DemoOrg {
     name_fa: &'static str,
     name_en: &'static str,
     kind: &'static str,
 }
 
-const ORGS: [DemoOrg; 5] = [
+pub(crate) const ORGS: [DemoOrg; 6] = [
     DemoOrg {
         name_fa: "کمیته امداد (نمایشی)",
         name_en: "Relief committee (demo)",
@@ -50,9 +50,14 @@ const ORGS: [DemoOrg; 5] = [
         name_en: "Women and family affairs office (demo)",
         kind: "office",
     },
+    DemoOrg {
+        name_fa: "جمعیت هلال احمر (نمایشی)",
+        name_en: "Red Crescent (demo)",
+        kind: "ngo",
+    },
 ];
 
-async fn org_id(store: &Store, org: &DemoOrg, province: Option<&str>) -> Result<i64> {
+pub(crate) async fn org_id(store: &Store, org: &DemoOrg, province: Option<&str>) -> Result<i64> {
     if let Some(id) = organisations::id_by_name(store, org.name_fa).await? {
         return Ok(id);
     }
@@ -101,6 +106,7 @@ pub async fn seed(store: &Store) -> Result<Vec<DemoLogin>> {
     org_id(store, &ORGS[2], Some(&tehran)).await?;
     org_id(store, &ORGS[3], Some(&isfahan)).await?;
     org_id(store, &ORGS[4], Some(&tehran)).await?;
+    org_id(store, &ORGS[5], None).await?;
 
     let county = |p: &str, c: &str| Scope::County {
         province: p.into(),

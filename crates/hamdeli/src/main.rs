@@ -42,14 +42,23 @@ enum Command {
         /// Address to listen on. Default: 127.0.0.1:8080
         #[arg(long)]
         bind: Option<String>,
-        /// Create the synthetic demo data set (if missing) and print the demo logins.
+        /// Create the synthetic demo data set (if missing) and print the demo logins; the demo
+        /// population is imported and linked in the background while the server already answers.
         #[arg(long)]
         demo: bool,
+        /// People in the synthetic demo population (0: none).
+        #[arg(long, env = "HAMDELI_DEMO_PEOPLE", default_value_t = hamdeli::demo_population::DEFAULT_PEOPLE)]
+        demo_people: usize,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
-    /// Create the synthetic demo data set (users for every role and scope) and print the logins.
-    Demo,
+    /// Create the synthetic demo data set (users for every role and scope, and a population
+    /// whose organisations' lists are imported and linked) and print the logins.
+    Demo {
+        /// People in the synthetic demo population (0: none).
+        #[arg(long, env = "HAMDELI_DEMO_PEOPLE", default_value_t = hamdeli::demo_population::DEFAULT_PEOPLE)]
+        people: usize,
+    },
     /// Manage user accounts.
     Admin {
         #[command(subcommand)]
@@ -101,7 +110,12 @@ enum Command {
         /// Write the per-row report (warnings and rejects) to this CSV file.
         #[arg(long)]
         report: Option<PathBuf>,
+        /// Write the rows now and link them into persons later with `hamdeli relink` (bulk loads).
+        #[arg(long)]
+        defer_link: bool,
     },
+    /// Link every registry record that has no person yet (after `import --defer-link`).
+    Relink,
     /// Distribute a pool of indivisible units over requests (works on files, no database).
     ///
     /// requests.csv: request_id,need,weight[,group]; quotas.csv: group,max_units;
@@ -214,8 +228,10 @@ async fn main() -> Result<()> {
     init_tracing(config.log_format);
     match cli.command {
         Command::Serve {
-            demo: with_demo, ..
-        } => serve(&config, with_demo).await,
+            demo: with_demo,
+            demo_people,
+            ..
+        } => serve(&config, with_demo, demo_people).await,
         Command::Migrate => {
             open_store(&config).await?;
             println!(
@@ -225,9 +241,19 @@ async fn main() -> Result<()> {
             );
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { people } => {
             let store = open_store(&config).await?;
             let logins = demo::seed(&store).await?;
+            if people > 0 && hamdeli::demo_population::registry_is_empty(&store).await? {
+                eprintln!("making and importing a synthetic population of {people} people…");
+                let report = hamdeli::demo_population::seed(
+                    &store,
+                    &config.data_dir.join("demo-lists"),
+                    people,
+                )
+                .await?;
+                print_population(&report);
+            }
             demo::print_logins(None, &logins);
             Ok(())
         }
@@ -276,17 +302,40 @@ async fn main() -> Result<()> {
             file,
             dry_run,
             report,
+            defer_link,
         } => {
             import_command(
                 &config,
-                &organisation,
-                &list,
-                &kind,
-                &file,
-                dry_run,
-                report.as_deref(),
+                &ImportArgs {
+                    organisation: &organisation,
+                    list: &list,
+                    kind: &kind,
+                    file: &file,
+                    dry_run,
+                    report_path: report.as_deref(),
+                    defer_link,
+                },
             )
             .await
+        }
+        Command::Relink => {
+            let store = open_store(&config).await?;
+            let report = hamdeli_registry::linkage::link_new_records(
+                &store,
+                None,
+                &hamdeli_link::LinkOptions::default(),
+            )
+            .await?;
+            println!(
+                "linked {} records without a person (of {}): {} new persons, {} joined existing persons, {} pairs for review, {:.1} s",
+                report.new_records,
+                report.records,
+                report.applied.persons_created,
+                report.applied.records_joined,
+                report.applied.reviews_opened,
+                report.millis as f64 / 1000.0
+            );
+            Ok(())
         }
         Command::Allocate {
             requests,
@@ -343,7 +392,30 @@ async fn main() -> Result<()> {
     }
 }
 
-async fn serve(config: &Config, with_demo: bool) -> Result<()> {
+fn print_population(report: &hamdeli::demo_population::PopulationReport) {
+    println!(
+        "demo population: {} people in {} households ({:.1} s)",
+        report.people, report.households, report.seconds
+    );
+    for l in &report.lists {
+        println!(
+            "  {:<22} rows {:>6} = accepted {:>6} + rejected {:>3}; new persons {:>6}, joined {:>5}, for review {:>4}",
+            l.name,
+            l.rows_in,
+            l.accepted,
+            l.rejected,
+            l.persons_created,
+            l.records_joined,
+            l.reviews_opened
+        );
+    }
+    println!(
+        "  households: {} with {} members in the registry",
+        report.households_loaded, report.members_linked
+    );
+}
+
+async fn serve(config: &Config, with_demo: bool, demo_people: usize) -> Result<()> {
     let store = open_store(config).await?;
     let logins = if with_demo {
         Some(demo::seed(&store).await?)
@@ -363,6 +435,20 @@ async fn serve(config: &Config, with_demo: bool) -> Result<()> {
         redact(&config.database_url)
     );
     tracing::info!(%address, engine = store.engine().name(), "serving");
+    if with_demo && demo_people > 0 && hamdeli::demo_population::registry_is_empty(&store).await? {
+        println!(
+            "The synthetic demo population ({demo_people} people) is being imported and linked in the background; \
+             the registry pages fill in as it goes."
+        );
+        let seeding = store.clone();
+        let dir = config.data_dir.join("demo-lists");
+        tokio::spawn(async move {
+            match hamdeli::demo_population::seed(&seeding, &dir, demo_people).await {
+                Ok(report) => print_population(&report),
+                Err(e) => tracing::error!(error = %e, "the demo population could not be made"),
+            }
+        });
+    }
     let purge = store.clone();
     tokio::spawn(async move {
         loop {
@@ -564,16 +650,27 @@ fn explain(e: hamdeli_store::StoreError) -> anyhow::Error {
     }
 }
 
-async fn import_command(
-    config: &Config,
-    organisation: &str,
-    list: &str,
-    kind: &str,
-    file: &std::path::Path,
+struct ImportArgs<'a> {
+    organisation: &'a str,
+    list: &'a str,
+    kind: &'a str,
+    file: &'a std::path::Path,
     dry_run: bool,
-    report_path: Option<&std::path::Path>,
-) -> Result<()> {
+    report_path: Option<&'a std::path::Path>,
+    defer_link: bool,
+}
+
+async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
     use std::io::Write;
+    let ImportArgs {
+        organisation,
+        list,
+        kind,
+        file,
+        dry_run,
+        report_path,
+        defer_link,
+    } = *args;
     let store = open_store(config).await?;
     let org_id = match organisation.parse::<i64>() {
         Ok(id) => hamdeli_store::organisations::by_id(&store, id)
@@ -658,10 +755,25 @@ async fn import_command(
                 }
             })
         };
+        let link_options = hamdeli_link::LinkOptions::default();
+        let written_at = std::time::Instant::now();
         let result = hamdeli_registry::import::commit(
-            &store, list.id, &name, format, None, prepared, &progress,
+            &store,
+            list.id,
+            &name,
+            format,
+            None,
+            prepared,
+            &progress,
+            (!defer_link).then_some(&link_options),
         )
         .await;
+        eprintln!(
+            "\nwritten{} in {:.1} s (whole import {:.1} s)",
+            if defer_link { "" } else { " and linked" },
+            written_at.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
         ticker.abort();
         let (stage, done, total) = progress.snapshot();
         hamdeli::progress::draw(stage.code(), done, total);

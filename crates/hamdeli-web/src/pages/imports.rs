@@ -248,7 +248,7 @@ pub async fn upload(
             list_id,
             prepared,
             &progress,
-            &hamdeli_link::LinkOptions::default(),
+            Some(&hamdeli_link::LinkOptions::default()),
         )
         .await;
         let detail = match &result {

@@ -1,0 +1,181 @@
+//! The demo registry: a synthetic population of households (`hamdeli-synth`) whose organisations'
+//! noisy lists are imported and linked exactly as real lists are — so a new user sees merges,
+//! review items, double coverage and female heads of household nobody supports.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use hamdeli_registry::import::{self, Places, Progress};
+use hamdeli_store::persons::{self, NewHousehold};
+use hamdeli_store::{Store, registry};
+use hamdeli_synth::{ListKind, OrgKind, SynthOptions};
+
+use crate::demo::{ORGS, org_id};
+
+/// The demo population's size unless configured (`HAMDELI_DEMO_PEOPLE`).
+pub const DEFAULT_PEOPLE: usize = 100_000;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PopulationReport {
+    pub people: usize,
+    pub households: usize,
+    pub lists: Vec<ListReport>,
+    pub households_loaded: i64,
+    pub members_linked: i64,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListReport {
+    pub name: String,
+    pub rows_in: i64,
+    pub accepted: i64,
+    pub rejected: i64,
+    pub persons_created: i64,
+    pub records_joined: i64,
+    pub reviews_opened: i64,
+}
+
+fn demo_org(kind: OrgKind) -> &'static crate::demo::DemoOrg {
+    match kind {
+        OrgKind::Relief => &ORGS[0],
+        OrgKind::Welfare => &ORGS[1],
+        OrgKind::Charity => &ORGS[2],
+        OrgKind::WomenAffairs => &ORGS[4],
+        OrgKind::RedCrescent => &ORGS[5],
+    }
+}
+
+/// Whether the registry already holds records (then the demo population is not made again).
+pub async fn registry_is_empty(store: &Store) -> Result<bool> {
+    Ok(persons::record_total(store).await? == 0)
+}
+
+/// Generates `people` synthetic people, writes their lists under `dir`, imports and links every
+/// list, and loads the households. Call on an empty registry (see [`registry_is_empty`]).
+pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<PopulationReport> {
+    let started = Instant::now();
+    let options = SynthOptions {
+        people,
+        ..SynthOptions::default()
+    };
+    let (population, manifest) = {
+        let dir = dir.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let population = hamdeli_synth::generate(&options);
+            let manifest = hamdeli_synth::write_files(&population, &dir);
+            (population, manifest)
+        })
+        .await?
+    };
+    let manifest = manifest.context("writing the demo lists")?;
+    let places = Places::load(store).await?;
+    let mut report = PopulationReport {
+        people,
+        households: population.households.len(),
+        ..Default::default()
+    };
+    for list in &manifest.lists {
+        let org = org_id(store, demo_org(list.organisation), None).await?;
+        let kind = match list.list_kind {
+            ListKind::Programme => "support",
+            ListKind::Survey => "survey",
+        };
+        let mut conn = store.pool().acquire().await?;
+        let source_list = registry::ensure_list(
+            &mut conn,
+            registry::NewList {
+                organisation_id: org,
+                name: list.title_fa.clone(),
+                list_kind: kind.into(),
+                province_code: None,
+                county_code: None,
+                created_by: None,
+            },
+        )
+        .await?;
+        if let Some(support) = list.support_kind {
+            let programme = registry::ensure_programme(
+                &mut conn,
+                org,
+                &list.title_fa,
+                &list.name,
+                support.code(),
+            )
+            .await?;
+            registry::set_list_programme(&mut conn, source_list.id, programme).await?;
+        }
+        drop(conn);
+        let path = list.path.clone();
+        let read = tokio::task::spawn_blocking(move || hamdeli_ingest::read_all(&path, |_| {}))
+            .await?
+            .with_context(|| format!("reading {}", list.path.display()))?;
+        let format = read.format.name().to_owned();
+        let prepared = import::prepare(read, &places);
+        let file_name = list
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let done = import::commit(
+            store,
+            source_list.id,
+            &file_name,
+            &format,
+            None,
+            prepared,
+            &Progress::default(),
+            Some(&hamdeli_link::LinkOptions::default()),
+        )
+        .await?;
+        let link = done.link.unwrap_or_default();
+        tracing::info!(list = %list.name, rows = done.counts.rows_in, persons = link.applied.persons_created, "demo list imported");
+        report.lists.push(ListReport {
+            name: list.name.clone(),
+            rows_in: done.counts.rows_in,
+            accepted: done.counts.rows_accepted,
+            rejected: done.counts.rows_rejected,
+            persons_created: link.applied.persons_created,
+            records_joined: link.applied.records_joined,
+            reviews_opened: link.applied.reviews_opened,
+        });
+    }
+    let households: Vec<NewHousehold> = population
+        .households
+        .iter()
+        .map(|h| {
+            let county = &population.geography.counties[h.county];
+            let province = &population.geography.provinces[h.province];
+            NewHousehold {
+                reference: h.household_ref.clone(),
+                province_code: Some(province.code.clone()),
+                county_code: Some(county.code.clone()),
+                zone: Some(h.zone.code().to_owned()),
+                address: Some(h.address.clone()),
+                female_head_reason: h.reason.map(|r| r.code().to_owned()),
+                dependants: i64::from(h.dependants),
+                disability: h.disability,
+                chronic_illness: h.chronic_illness,
+                elderly: h.elderly,
+                bereaved_by_covid: h.bereaved_by_covid,
+                income_decile: Some(i64::from(h.income_decile)),
+                members: h
+                    .members
+                    .iter()
+                    .map(|&m| {
+                        let p = &population.persons[m];
+                        (p.national_code.clone(), p.relation.code().to_owned())
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let loaded = persons::load_households(store, &households).await?;
+    report.households_loaded = loaded.households;
+    report.members_linked = loaded.members;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
