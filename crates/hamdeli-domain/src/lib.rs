@@ -2,10 +2,11 @@
 //! one access policy all queries and pages go through. No web or database dependency.
 
 pub mod ledger;
+pub mod needs;
 pub mod policy;
 pub mod role;
 
-pub use policy::{Action, Denied, PlaceFilter, Principal};
+pub use policy::{Action, CampaignOwner, Denied, PlaceFilter, Principal};
 pub use role::{Role, Scope, ScopeError};
 
 /// A place in the country: a province, optionally narrowed to one of its counties.

@@ -42,6 +42,25 @@ pub enum Action<'a> {
     ReviewLinks,
     /// The coverage report and outreach lists of the principal's places.
     ViewCoverage,
+    /// Record, verify and close needs, read need tables and needs identity cards, record
+    /// deliveries (rows limited by `place_filter`).
+    ManageNeeds,
+    /// Edit the need types and the priority weights (the national office).
+    ConfigureNeeds,
+    /// Start a campaign (an office or a partner organisation).
+    CreateCampaign,
+    /// Record receipts of a campaign's pledges and allocate what it received.
+    ManageCampaign(&'a CampaignOwner),
+    /// Pledge to a campaign (a donor).
+    Pledge,
+}
+
+/// Who runs a campaign: the office of a province (or the national office when `None`), or a
+/// partner organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignOwner {
+    pub province: Option<String>,
+    pub organisation: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -94,6 +113,28 @@ impl Principal {
                 self.role,
                 Role::NationalAdmin | Role::ProvincialOfficer | Role::CountyExpert
             ),
+            Action::ManageNeeds => matches!(
+                self.role,
+                Role::NationalAdmin | Role::ProvincialOfficer | Role::CountyExpert
+            ),
+            Action::ConfigureNeeds => self.role == Role::NationalAdmin,
+            Action::CreateCampaign => matches!(
+                self.role,
+                Role::NationalAdmin | Role::ProvincialOfficer | Role::PartnerOrg
+            ),
+            Action::ManageCampaign(owner) => match self.role {
+                Role::NationalAdmin => true,
+                Role::ProvincialOfficer => {
+                    owner.organisation.is_none()
+                        && owner.province.is_some()
+                        && owner.province.as_deref() == self.scope.province()
+                }
+                Role::PartnerOrg => {
+                    owner.organisation.is_some() && owner.organisation == self.scope.organisation()
+                }
+                _ => false,
+            },
+            Action::Pledge => self.role == Role::Donor,
             Action::ImportList(org) | Action::ManageApiKeys(org) => match self.role {
                 Role::NationalAdmin => true,
                 Role::PartnerOrg => self.scope.organisation() == Some(*org),

@@ -14,11 +14,14 @@ use sqlx::{AnyPool, Executor};
 pub mod api_keys;
 pub mod audit;
 pub mod backup;
+pub mod campaigns;
 pub mod coverage;
 pub mod dashboard;
+pub mod distribution;
 pub mod geo;
 pub mod ledger;
 pub mod migrations;
+pub mod needs;
 pub mod organisations;
 pub mod passwords;
 pub mod persons;
@@ -147,6 +150,7 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         migrations::run(self).await?;
         geo::load_reference_data(self).await?;
+        needs::ensure_defaults(self).await?;
         Ok(())
     }
 

@@ -32,6 +32,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_persons_households.sql"),
         include_str!("../migrations/postgres/0004_persons_households.sql"),
     ),
+    (
+        5,
+        "needs_distribution",
+        include_str!("../migrations/sqlite/0005_needs_distribution.sql"),
+        include_str!("../migrations/postgres/0005_needs_distribution.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

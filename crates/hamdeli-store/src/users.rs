@@ -91,7 +91,16 @@ fn user_from_row(r: &AnyRow) -> Option<User> {
 
 /// Usernames are ASCII, case-insensitive, 3–64 characters of letters, digits, `.`, `_`, `-`.
 pub fn normalize_username(raw: &str) -> Result<String, &'static str> {
-    let u = raw.trim().to_ascii_lowercase();
+    // Donors sign in with their mobile number, typed in any digit script.
+    let u: String = raw
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10).unwrap_or(c),
+            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10).unwrap_or(c),
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
     if u.len() < 3 || u.len() > 64 {
         return Err("username-invalid");
     }

@@ -73,11 +73,24 @@ impl Loc {
     pub fn tv(&self, prefix: &str, value: &str) -> String {
         self.t(&format!("{prefix}-{}", value.replace('_', "-")))
     }
+    /// A stored ISO date as the locale shows dates; "—" if it does not parse.
+    pub fn date(&self, iso: &str) -> String {
+        self.iso_date(&Some(iso.to_owned()))
+    }
     /// An ISO date (`1981-08-03`) as the locale shows dates (Jalali in Persian); "—" if absent.
     pub fn iso_date(&self, iso: &Option<String>) -> String {
         match iso.as_deref().and_then(hamdeli_locale::parse_form_date) {
             Some(d) => hamdeli_locale::format_date_short(self.0, d),
             None => "—".into(),
+        }
+    }
+    /// A published count: the number, or "<5" for a suppressed small cell.
+    pub fn count(&self, c: &hamdeli_domain::needs::PublicCount) -> String {
+        match c {
+            hamdeli_domain::needs::PublicCount::Exact(n) => self.num(n),
+            hamdeli_domain::needs::PublicCount::Suppressed => {
+                self.digits(&format!("<{}", hamdeli_domain::needs::SMALL_CELL))
+            }
         }
     }
     pub fn lang(&self) -> &'static str {
@@ -141,6 +154,13 @@ impl Shell {
             if p.allows(&Action::SearchRegistry) {
                 item("/registry", "nav-registry");
             }
+            if p.allows(&Action::ManageNeeds) {
+                item("/needs", "nav-needs");
+                item("/deliveries", "nav-deliveries");
+            }
+            if p.allows(&Action::Pledge) {
+                item("/donor", "nav-donor");
+            }
             if p.allows(&Action::ViewDashboard) {
                 item("/places", "nav-places");
                 item("/organisations", "nav-organisations");
@@ -156,6 +176,8 @@ impl Shell {
                 item("/admin/api-keys", "nav-api-keys");
             }
         }
+        item("/campaigns", "nav-campaigns");
+        item("/stats", "nav-stats");
         item("/transparency", "nav-transparency");
         item("/api/docs", "nav-api-docs");
         Shell {

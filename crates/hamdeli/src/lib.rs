@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod demo_distribution;
 pub mod demo_population;
 pub mod link;
 pub mod progress;

@@ -254,6 +254,8 @@ async fn main() -> Result<()> {
                 .await?;
                 print_population(&report);
             }
+            let dist = hamdeli::demo_distribution::seed(&store).await?;
+            print_distribution(&dist);
             demo::print_logins(None, &logins);
             Ok(())
         }
@@ -392,6 +394,20 @@ async fn main() -> Result<()> {
     }
 }
 
+fn print_distribution(r: &hamdeli::demo_distribution::DistributionReport) {
+    println!(
+        "demo distribution: {} needs ({} verified), {} campaigns, {} donations, {} allocations ({} delivered, {} failed), {} support records from organisations' lists",
+        r.needs,
+        r.verified,
+        r.campaigns,
+        r.donations,
+        r.allocations,
+        r.delivered,
+        r.failed,
+        r.imported_support
+    );
+}
+
 fn print_population(report: &hamdeli::demo_population::PopulationReport) {
     println!(
         "demo population: {} people in {} households ({:.1} s)",
@@ -445,7 +461,14 @@ async fn serve(config: &Config, with_demo: bool, demo_people: usize) -> Result<(
         tokio::spawn(async move {
             match hamdeli::demo_population::seed(&seeding, &dir, demo_people).await {
                 Ok(report) => print_population(&report),
-                Err(e) => tracing::error!(error = %e, "the demo population could not be made"),
+                Err(e) => {
+                    tracing::error!(error = %e, "the demo population could not be made");
+                    return;
+                }
+            }
+            match hamdeli::demo_distribution::seed(&seeding).await {
+                Ok(report) => print_distribution(&report),
+                Err(e) => tracing::error!(error = %e, "the demo campaigns could not be made"),
             }
         });
     }

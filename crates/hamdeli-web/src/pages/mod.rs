@@ -15,11 +15,13 @@ mod account;
 mod admin_api_keys;
 mod admin_audit;
 mod admin_users;
+mod campaigns;
 mod home;
 mod imports;
+pub(crate) mod needs;
 mod organisations;
 mod places;
-mod registry;
+pub(crate) mod registry;
 mod transparency;
 
 pub use admin_audit::{AuditQuery, filter_of as audit_filter};
@@ -67,6 +69,37 @@ pub fn router() -> Router<AppState> {
         .route("/registry/reviews/{id}/separate", post(registry::separate))
         .route("/registry/coverage", get(registry::coverage_page))
         .route("/registry/coverage/{county}", get(registry::outreach))
+        .route("/registry/persons/{id}/card", get(needs::card))
+        .route("/registry/persons/{id}/needs", post(needs::add_need))
+        .route("/needs", get(needs::table))
+        .route("/needs/{id}/status", post(needs::set_status))
+        .route("/needs/types", post(needs::save_type))
+        .route(
+            "/priority",
+            get(needs::priority_page).post(needs::save_weights),
+        )
+        .route("/deliveries", get(needs::deliveries))
+        .route("/deliveries/{id}", post(needs::record_delivery))
+        .route("/support/double", get(needs::double_service))
+        .route("/campaigns", get(campaigns::list).post(campaigns::create))
+        .route("/campaigns/new", get(campaigns::new_form))
+        .route("/campaigns/{id}", get(campaigns::show))
+        .route("/campaigns/{id}/pledges", post(campaigns::pledge))
+        .route(
+            "/campaigns/{id}/pledges/{pledge}/receive",
+            post(campaigns::receive),
+        )
+        .route(
+            "/campaigns/{id}/allocate",
+            get(campaigns::allocate_page).post(campaigns::allocate_commit),
+        )
+        .route(
+            "/donors/signup",
+            get(campaigns::signup_form).post(campaigns::signup),
+        )
+        .route("/donor", get(campaigns::donor_page))
+        .route("/receipts", get(campaigns::receipt))
+        .route("/stats", get(campaigns::stats))
         .route(
             "/admin/api-keys",
             get(admin_api_keys::list).post(admin_api_keys::issue),

@@ -153,6 +153,9 @@ struct PersonPage {
     coverage: Vec<SourceRecordView>,
     places: PlaceNames,
     may_review: bool,
+    may_needs: bool,
+    score: Vec<crate::pages::needs::ScoreRow>,
+    score_total: i64,
 }
 
 /// The person if the principal may read it; a person merged away leads to the survivor.
@@ -186,6 +189,9 @@ pub async fn person(
         .cloned()
         .collect();
     let household = persons::household_of(&state.store, id).await?;
+    let facts = hamdeli_store::needs::facts_of_person(&state.store, id).await?;
+    let weights = hamdeli_store::needs::weights(&state.store).await?;
+    let score = hamdeli_domain::needs::score(&facts, &weights);
     audit_event(
         &state,
         &ctx,
@@ -209,6 +215,9 @@ pub async fn person(
         coverage,
         places: PlaceNames::load(&state, l).await?,
         may_review: p.allows(&Action::ReviewLinks),
+        may_needs: p.allows(&Action::ManageNeeds),
+        score_total: score.total,
+        score: crate::pages::needs::score_rows(l, &score),
     })
 }
 

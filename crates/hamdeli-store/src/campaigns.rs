@@ -1,0 +1,529 @@
+//! Campaigns (پویش), donors, pledges and donations (capability C). A pledge becomes a donation
+//! when an office records its receipt; the donation adds to the campaign's pool and gets a
+//! receipt code, and the transparency log gets an entry (amounts and codes, never names).
+
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Row};
+
+use hamdeli_domain::CampaignOwner;
+use hamdeli_domain::needs::receipt_code;
+
+use crate::{AnyConnection, Result, Store, StoreError, ledger, now_millis};
+
+/// The pool resource of money; goods pools are named by their need type.
+pub const MONEY: &str = "money";
+
+#[derive(Debug, Clone)]
+pub struct NewCampaign {
+    pub title: String,
+    pub description: String,
+    pub organisation_id: Option<i64>,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+    pub goal_rials: i64,
+    pub starts_on: String,
+    pub ends_on: String,
+    /// (need type, goal in units for goods; 0 for none).
+    pub need_types: Vec<(String, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Campaign {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub organisation_id: Option<i64>,
+    pub organisation_fa: Option<String>,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+    pub goal_rials: i64,
+    pub starts_on: String,
+    pub ends_on: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+impl Campaign {
+    pub fn owner(&self) -> CampaignOwner {
+        CampaignOwner {
+            province: self.province_code.clone(),
+            organisation: self.organisation_id,
+        }
+    }
+}
+
+/// A need type a campaign serves, with its goods goal and what came in and went out.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CampaignPool {
+    pub resource: String,
+    pub goal: i64,
+    pub pledged: i64,
+    pub received: i64,
+    pub allocated: i64,
+}
+
+pub async fn create(conn: &mut AnyConnection, c: &NewCampaign, by: Option<i64>) -> Result<i64> {
+    if c.title.trim().is_empty() {
+        return Err(StoreError::Invalid("campaign-title-required"));
+    }
+    if c.need_types.is_empty() {
+        return Err(StoreError::Invalid("campaign-types-required"));
+    }
+    if c.goal_rials < 0 || c.need_types.iter().any(|(_, g)| *g < 0) {
+        return Err(StoreError::Invalid("campaign-goal-negative"));
+    }
+    if c.ends_on < c.starts_on {
+        return Err(StoreError::Invalid("campaign-dates-order"));
+    }
+    let id: i64 = sqlx::query(
+        "INSERT INTO campaigns (title, description, organisation_id, province_code, county_code, \
+         goal_rials, starts_on, ends_on, status, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10) RETURNING id",
+    )
+    .bind(c.title.trim().to_owned())
+    .bind(c.description.trim().to_owned())
+    .bind(c.organisation_id)
+    .bind(c.province_code.clone())
+    .bind(c.county_code.clone())
+    .bind(c.goal_rials)
+    .bind(c.starts_on.clone())
+    .bind(c.ends_on.clone())
+    .bind(by)
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    sqlx::query("INSERT INTO campaign_pools (campaign_id, resource) VALUES ($1, $2)")
+        .bind(id)
+        .bind(MONEY)
+        .execute(&mut *conn)
+        .await?;
+    for (t, goal) in &c.need_types {
+        sqlx::query(
+            "INSERT INTO campaign_need_types (campaign_id, need_type, goal_units) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(t.clone())
+        .bind(*goal)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("INSERT INTO campaign_pools (campaign_id, resource) VALUES ($1, $2)")
+            .bind(id)
+            .bind(t.clone())
+            .execute(&mut *conn)
+            .await?;
+    }
+    ledger::append(
+        conn,
+        "campaign.created",
+        &serde_json::json!({
+            "campaign": id,
+            "title": c.title.trim(),
+            "province": c.province_code,
+            "county": c.county_code,
+            "goal_rials": c.goal_rials,
+            "need_types": c.need_types.iter().map(|(t, g)| serde_json::json!({"type": t, "goal_units": g})).collect::<Vec<_>>(),
+        }),
+    )
+    .await?;
+    Ok(id)
+}
+
+const CAMPAIGN_COLUMNS: &str = "c.id, c.title, c.description, c.organisation_id, o.name_fa, \
+     c.province_code, c.county_code, c.goal_rials, c.starts_on, c.ends_on, c.status, c.created_at";
+
+fn campaign_from_row(r: &sqlx::any::AnyRow) -> Campaign {
+    Campaign {
+        id: r.get(0),
+        title: r.get(1),
+        description: r.get(2),
+        organisation_id: r.get(3),
+        organisation_fa: r.get(4),
+        province_code: r.get(5),
+        county_code: r.get(6),
+        goal_rials: r.get(7),
+        starts_on: r.get(8),
+        ends_on: r.get(9),
+        status: r.get(10),
+        created_at: r.get(11),
+    }
+}
+
+pub async fn list(store: &Store) -> Result<Vec<Campaign>> {
+    let sql = format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c LEFT JOIN organisations o ON o.id = c.organisation_id \
+         ORDER BY CASE c.status WHEN 'active' THEN 0 ELSE 1 END, c.id DESC"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(campaign_from_row).collect())
+}
+
+pub async fn get(store: &Store, id: i64) -> Result<Option<Campaign>> {
+    let sql = format!(
+        "SELECT {CAMPAIGN_COLUMNS} FROM campaigns c LEFT JOIN organisations o ON o.id = c.organisation_id \
+         WHERE c.id = $1"
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(campaign_from_row))
+}
+
+pub async fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> Result<()> {
+    if status != "active" && status != "closed" {
+        return Err(StoreError::Invalid("campaign-status-invalid"));
+    }
+    sqlx::query("UPDATE campaigns SET status = $1 WHERE id = $2")
+        .bind(status)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The pools of a campaign: money first, then its need types in order.
+pub async fn pools(store: &Store, campaign: i64) -> Result<Vec<CampaignPool>> {
+    let rows = sqlx::query(
+        "SELECT cp.resource, COALESCE(ct.goal_units, 0), \
+         (SELECT COALESCE(SUM(pl.amount), 0) FROM pledges pl WHERE pl.campaign_id = cp.campaign_id \
+            AND pl.resource = cp.resource AND pl.status <> 'cancelled'), \
+         cp.received, cp.allocated \
+         FROM campaign_pools cp \
+         LEFT JOIN campaign_need_types ct ON ct.campaign_id = cp.campaign_id AND ct.need_type = cp.resource \
+         LEFT JOIN need_types t ON t.code = cp.resource \
+         WHERE cp.campaign_id = $1 ORDER BY CASE cp.resource WHEN 'money' THEN -1 ELSE COALESCE(t.sort, 0) END",
+    )
+    .bind(campaign)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| CampaignPool {
+            resource: r.get(0),
+            goal: r.get(1),
+            pledged: r.get(2),
+            received: r.get(3),
+            allocated: r.get(4),
+        })
+        .collect())
+}
+
+/// The need types a campaign serves.
+pub async fn need_types_of(store: &Store, campaign: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT ct.need_type FROM campaign_need_types ct JOIN need_types t ON t.code = ct.need_type \
+         WHERE ct.campaign_id = $1 ORDER BY t.sort",
+    )
+    .bind(campaign)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Donors
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Donor {
+    pub id: i64,
+    pub user_id: i64,
+    pub mobile: String,
+}
+
+/// Makes a donor of a new user account (created by the caller in the same transaction).
+pub async fn register_donor(conn: &mut AnyConnection, user_id: i64, mobile: &str) -> Result<i64> {
+    let done = sqlx::query(
+        "INSERT INTO donors (user_id, mobile, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(user_id)
+    .bind(mobile.to_owned())
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await;
+    match done {
+        Ok(r) => Ok(r.get(0)),
+        Err(e) => {
+            let e = StoreError::from(e);
+            if e.is_unique_violation() {
+                Err(StoreError::Conflict("donor-mobile-taken"))
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+pub async fn donor_of_user(store: &Store, user_id: i64) -> Result<Option<Donor>> {
+    let row = sqlx::query("SELECT id, user_id, mobile FROM donors WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.map(|r| Donor {
+        id: r.get(0),
+        user_id: r.get(1),
+        mobile: r.get(2),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pledges and donations
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Pledge {
+    pub id: i64,
+    pub campaign_id: i64,
+    pub campaign_title: String,
+    pub donor_id: i64,
+    pub donor_mobile: String,
+    pub resource: String,
+    pub amount: i64,
+    pub status: String,
+    pub created_at: i64,
+    pub received_amount: Option<i64>,
+    pub bank_reference: Option<String>,
+    pub receipt_code: Option<String>,
+    pub received_at: Option<i64>,
+    pub ledger_seq: Option<i64>,
+}
+
+const PLEDGE_COLUMNS: &str = "pl.id, pl.campaign_id, c.title, pl.donor_id, d.mobile, pl.resource, \
+     pl.amount, pl.status, pl.created_at, pl.received_amount, pl.bank_reference, pl.receipt_code, \
+     pl.received_at, pl.ledger_seq";
+const PLEDGE_FROM: &str =
+    "FROM pledges pl JOIN campaigns c ON c.id = pl.campaign_id JOIN donors d ON d.id = pl.donor_id";
+
+fn pledge_from_row(r: &sqlx::any::AnyRow) -> Pledge {
+    Pledge {
+        id: r.get(0),
+        campaign_id: r.get(1),
+        campaign_title: r.get(2),
+        donor_id: r.get(3),
+        donor_mobile: r.get(4),
+        resource: r.get(5),
+        amount: r.get(6),
+        status: r.get(7),
+        created_at: r.get(8),
+        received_amount: r.get(9),
+        bank_reference: r.get(10),
+        receipt_code: r.get(11),
+        received_at: r.get(12),
+        ledger_seq: r.get(13),
+    }
+}
+
+/// A donor's pledge to an active campaign, of money or of goods of a type the campaign serves.
+pub async fn pledge(
+    conn: &mut AnyConnection,
+    campaign: i64,
+    donor: i64,
+    resource: &str,
+    amount: i64,
+) -> Result<i64> {
+    if amount <= 0 {
+        return Err(StoreError::Invalid("pledge-amount-positive"));
+    }
+    let ok = sqlx::query(
+        "SELECT COUNT(*) FROM campaigns c JOIN campaign_pools cp ON cp.campaign_id = c.id \
+         WHERE c.id = $1 AND c.status = 'active' AND cp.resource = $2",
+    )
+    .bind(campaign)
+    .bind(resource.to_owned())
+    .fetch_one(&mut *conn)
+    .await?
+    .get::<i64, _>(0);
+    if ok == 0 {
+        return Err(StoreError::Invalid("pledge-campaign-closed"));
+    }
+    let id: i64 = sqlx::query(
+        "INSERT INTO pledges (campaign_id, donor_id, resource, amount, status, created_at) \
+         VALUES ($1, $2, $3, $4, 'pledged', $5) RETURNING id",
+    )
+    .bind(campaign)
+    .bind(donor)
+    .bind(resource.to_owned())
+    .bind(amount)
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?
+    .get(0);
+    ledger::append(
+        conn,
+        "pledge",
+        &serde_json::json!({ "campaign": campaign, "pledge": id, "resource": resource, "amount": amount }),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// An office records the receipt of a pledge (bank reference for money, a note for goods): the
+/// pledge becomes a donation with a receipt code, the pool grows, the log gets an entry. A
+/// pledge is received once; a second attempt changes nothing.
+pub async fn receive(
+    conn: &mut AnyConnection,
+    pledge_id: i64,
+    received_amount: i64,
+    bank_reference: &str,
+    by: Option<i64>,
+) -> Result<String> {
+    if received_amount <= 0 {
+        return Err(StoreError::Invalid("pledge-amount-positive"));
+    }
+    if bank_reference.trim().is_empty() {
+        return Err(StoreError::Invalid("receipt-reference-required"));
+    }
+    let row = sqlx::query("SELECT campaign_id, resource FROM pledges WHERE id = $1")
+        .bind(pledge_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let campaign: i64 = row.get(0);
+    let resource: String = row.get(1);
+    let code = receipt_code(rand::random::<u64>());
+    let now = now_millis();
+    let changed = sqlx::query(
+        "UPDATE pledges SET status = 'received', received_amount = $1, bank_reference = $2, \
+         receipt_code = $3, received_by = $4, received_at = $5 WHERE id = $6 AND status = 'pledged'",
+    )
+    .bind(received_amount)
+    .bind(bank_reference.trim().to_owned())
+    .bind(code.clone())
+    .bind(by)
+    .bind(now)
+    .bind(pledge_id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::Conflict("pledge-already-received"));
+    }
+    sqlx::query(
+        "UPDATE campaign_pools SET received = received + $1 WHERE campaign_id = $2 AND resource = $3",
+    )
+    .bind(received_amount)
+    .bind(campaign)
+    .bind(resource.clone())
+    .execute(&mut *conn)
+    .await?;
+    let entry = ledger::append(
+        conn,
+        "donation",
+        &serde_json::json!({
+            "campaign": campaign,
+            "pledge": pledge_id,
+            "resource": resource,
+            "amount": received_amount,
+            "receipt": code,
+        }),
+    )
+    .await?;
+    sqlx::query("UPDATE pledges SET ledger_seq = $1 WHERE id = $2")
+        .bind(entry.seq)
+        .bind(pledge_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(code)
+}
+
+pub async fn cancel_pledge(conn: &mut AnyConnection, pledge_id: i64, donor: i64) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE pledges SET status = 'cancelled' WHERE id = $1 AND donor_id = $2 AND status = 'pledged'",
+    )
+    .bind(pledge_id)
+    .bind(donor)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::Conflict("pledge-not-cancellable"));
+    }
+    Ok(())
+}
+
+pub async fn pledges_of_campaign(store: &Store, campaign: i64) -> Result<Vec<Pledge>> {
+    let sql = format!(
+        "SELECT {PLEDGE_COLUMNS} {PLEDGE_FROM} WHERE pl.campaign_id = $1 ORDER BY pl.id DESC"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(campaign)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(pledge_from_row).collect())
+}
+
+pub async fn pledges_of_donor(store: &Store, donor: i64) -> Result<Vec<Pledge>> {
+    let sql =
+        format!("SELECT {PLEDGE_COLUMNS} {PLEDGE_FROM} WHERE pl.donor_id = $1 ORDER BY pl.id DESC");
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(donor)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(pledge_from_row).collect())
+}
+
+pub async fn pledge_by_id(store: &Store, id: i64) -> Result<Option<Pledge>> {
+    let sql = format!("SELECT {PLEDGE_COLUMNS} {PLEDGE_FROM} WHERE pl.id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(pledge_from_row))
+}
+
+pub async fn by_receipt(store: &Store, code: &str) -> Result<Option<Pledge>> {
+    let sql = format!("SELECT {PLEDGE_COLUMNS} {PLEDGE_FROM} WHERE pl.receipt_code = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(code.to_owned())
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(pledge_from_row))
+}
+
+/// Where a campaign's allocations of one resource went, by province, zone and need type —
+/// counts of allocations and units, never persons.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Destination {
+    pub province_code: Option<String>,
+    pub zone: Option<String>,
+    pub need_type: String,
+    pub allocations: i64,
+    pub units: i64,
+    pub delivered: i64,
+}
+
+pub async fn destinations(
+    store: &Store,
+    campaign: i64,
+    resource: Option<&str>,
+) -> Result<Vec<Destination>> {
+    let big = |e: &str| match store.engine() {
+        crate::Engine::Postgres => format!("CAST({e} AS BIGINT)"),
+        crate::Engine::Sqlite => e.to_owned(),
+    };
+    let sql = format!(
+        "SELECT a.province_code, a.zone, a.need_type, COUNT(*), {units}, {delivered} \
+         FROM allocations a JOIN allocation_batches b ON b.id = a.batch_id \
+         WHERE b.campaign_id = $1 AND ($2 = '' OR b.resource = $2) \
+         GROUP BY a.province_code, a.zone, a.need_type ORDER BY 1, 2, 3",
+        units = big("SUM(a.units)"),
+        delivered = big("SUM(CASE WHEN a.status = 'delivered' THEN 1 ELSE 0 END)"),
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(campaign)
+        .bind(resource.unwrap_or("").to_owned())
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Destination {
+            province_code: r.get(0),
+            zone: r.get(1),
+            need_type: r.get(2),
+            allocations: r.get(3),
+            units: r.get(4),
+            delivered: r.get(5),
+        })
+        .collect())
+}

@@ -1,0 +1,1011 @@
+//! Fair distribution (capability C): a campaign's pool over the eligible verified needs with the
+//! allocation engine, the dry run that explains every line, the commit that writes a batch in
+//! one transaction, deliveries, and the support ledger with its double-service report.
+//!
+//! Concurrency: a commit recomputes its plan inside its transaction and then moves the pool and
+//! every need with guarded updates (`allocated + x <= received`, `allocated + x <= amount`); if
+//! another commit got there first a guard refuses, the whole batch rolls back and the user is
+//! asked to run it again. So two campaigns allocating at once never give a need more than its
+//! amount, and one donation is never spent twice.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use sqlx::{AssertSqlSafe, Row};
+
+use hamdeli_alloc::{Policy, Quotas, Reason, Request};
+use hamdeli_domain::PlaceFilter;
+use hamdeli_domain::needs::{HouseholdFacts, NeedStatus, Urgency, Weights, score};
+
+use crate::campaigns::{Campaign, MONEY};
+use crate::{AnyConnection, Result, Store, StoreError, ledger, now_millis};
+
+/// The time window of "already received" and double service: Unix millis, both inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: i64,
+    pub to: i64,
+}
+
+/// One need considered by an allocation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Candidate {
+    pub need_id: i64,
+    pub person_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub need_type: String,
+    pub amount: i64,
+    pub allocated: i64,
+    pub status: String,
+    pub urgency: String,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+    pub zone: Option<String>,
+    /// What other organisations' support of this need type gave the person in the window.
+    pub received_elsewhere: i64,
+    /// How many other organisations supported this need type for the person in the window.
+    pub other_providers: i64,
+    pub facts: HouseholdFacts,
+}
+
+/// Why a need took no part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ineligible {
+    NotVerified,
+    AlreadyMet,
+    ReceivedElsewhere,
+}
+
+impl Ineligible {
+    pub fn code(self) -> &'static str {
+        match self {
+            Ineligible::NotVerified => "not_verified",
+            Ineligible::AlreadyMet => "already_met",
+            Ineligible::ReceivedElsewhere => "received_elsewhere",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanLine {
+    pub candidate: Candidate,
+    pub score: i64,
+    pub weight: f64,
+    /// The need still open: amount − allocated − received elsewhere (not below 0).
+    pub remaining: i64,
+    pub ineligible: Option<Ineligible>,
+    pub units: i64,
+    /// Engine reason code (`level`, `full_need`, …) for eligible lines.
+    pub reason: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub campaign_id: i64,
+    pub resource: String,
+    pub policy: &'static str,
+    /// What the pool can still give: received − allocated.
+    pub pool: i64,
+    pub total: i64,
+    pub eligible: i64,
+    /// The water-fill level λ (units of need served per unit of weight), when finite.
+    pub level: Option<f64>,
+    /// Eligible lines whose person another organisation already served for this need type.
+    pub double_service_warnings: i64,
+    pub lines: Vec<PlanLine>,
+}
+
+/// The need types a resource serves in a campaign: its money goes to the campaign's types
+/// counted in rials; goods of a type go to needs of that type.
+async fn resource_types(
+    conn: &mut AnyConnection,
+    campaign: i64,
+    resource: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT ct.need_type, t.unit FROM campaign_need_types ct JOIN need_types t ON t.code = ct.need_type \
+         WHERE ct.campaign_id = $1",
+    )
+    .bind(campaign)
+    .fetch_all(&mut *conn)
+    .await?;
+    let types: Vec<String> = rows
+        .iter()
+        .filter(|r| {
+            let (code, unit): (String, String) = (r.get(0), r.get(1));
+            if resource == MONEY {
+                unit == "rial"
+            } else {
+                code == resource && unit == "unit"
+            }
+        })
+        .map(|r| r.get(0))
+        .collect();
+    if types.is_empty() {
+        return Err(StoreError::Invalid("allocation-resource-invalid"));
+    }
+    Ok(types)
+}
+
+/// The needs of the campaign's types and area that are not closed, with what the person
+/// received elsewhere in the window and the household's facts.
+pub async fn candidates(
+    conn: &mut AnyConnection,
+    campaign: &Campaign,
+    resource: &str,
+    window: Window,
+) -> Result<Vec<Candidate>> {
+    let types = resource_types(conn, campaign.id, resource).await?;
+    let type_list = types
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (area, area_bind) = match (&campaign.county_code, &campaign.province_code) {
+        (Some(c), _) => ("AND n.county_code = $3", Some(c.clone())),
+        (None, Some(p)) => ("AND n.province_code = $3", Some(p.clone())),
+        _ => ("AND ($3 = '')", Some(String::new())),
+    };
+    let sql = format!(
+        "SELECT n.id, n.person_id, p.first_name, p.last_name, n.need_type, n.amount, n.allocated, \
+         n.status, n.urgency, n.province_code, n.county_code, n.zone, \
+         (SELECT COALESCE(SUM(s.amount), 0) FROM support_ledger s WHERE s.person_id = n.person_id \
+            AND s.need_type = n.need_type AND s.source <> 'delivery' AND s.at BETWEEN $1 AND $2), \
+         (SELECT COUNT(DISTINCT s.organisation_id) FROM support_ledger s WHERE s.person_id = n.person_id \
+            AND s.need_type = n.need_type AND s.at BETWEEN $1 AND $2 \
+            AND s.organisation_id IS NOT NULL AND ($4 < 0 OR s.organisation_id <> $4)) \
+         FROM needs n JOIN persons p ON p.id = n.person_id \
+         WHERE n.need_type IN ({type_list}) AND n.status <> 'closed' {area} ORDER BY n.id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(window.from)
+        .bind(window.to)
+        .bind(area_bind)
+        .bind(campaign.organisation_id.unwrap_or(-1))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out: Vec<Candidate> = rows
+        .iter()
+        .map(|r| Candidate {
+            need_id: r.get(0),
+            person_id: r.get(1),
+            first_name: r.get(2),
+            last_name: r.get(3),
+            need_type: r.get(4),
+            amount: r.get(5),
+            allocated: r.get(6),
+            status: r.get(7),
+            urgency: r.get(8),
+            province_code: r.get(9),
+            county_code: r.get(10),
+            zone: r.get(11),
+            received_elsewhere: r.get(12),
+            other_providers: r.get(13),
+            facts: HouseholdFacts::default(),
+        })
+        .collect();
+    let persons: Vec<i64> = {
+        let mut v: Vec<i64> = out.iter().map(|c| c.person_id).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let facts: HashMap<i64, HouseholdFacts> = crate::needs::facts_by_person(conn, &persons)
+        .await?
+        .into_iter()
+        .collect();
+    for c in &mut out {
+        if let Some(f) = facts.get(&c.person_id) {
+            c.facts = f.clone();
+        }
+    }
+    Ok(out)
+}
+
+/// The plan: who is eligible, with what weight, and what the engine gives each. Pure.
+pub fn plan(
+    campaign_id: i64,
+    resource: &str,
+    candidates: Vec<Candidate>,
+    weights: &Weights,
+    pool: i64,
+    policy: Policy,
+) -> Plan {
+    let mut lines: Vec<PlanLine> = candidates
+        .into_iter()
+        .map(|c| {
+            let s = score(&c.facts, weights);
+            let urgency = Urgency::parse(&c.urgency).unwrap_or(Urgency::Normal);
+            let weight = s.allocation_weight() * urgency.factor();
+            let open = (c.amount - c.allocated).max(0);
+            let remaining = (open - c.received_elsewhere).max(0);
+            let ineligible = match NeedStatus::parse(&c.status) {
+                Some(st) if st.allocatable() => {
+                    if open == 0 {
+                        Some(Ineligible::AlreadyMet)
+                    } else if remaining == 0 {
+                        Some(Ineligible::ReceivedElsewhere)
+                    } else {
+                        None
+                    }
+                }
+                Some(NeedStatus::Met) => Some(Ineligible::AlreadyMet),
+                _ => Some(Ineligible::NotVerified),
+            };
+            PlanLine {
+                candidate: c,
+                score: s.total,
+                weight,
+                remaining,
+                ineligible,
+                units: 0,
+                reason: None,
+            }
+        })
+        .collect();
+    let eligible: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].ineligible.is_none())
+        .collect();
+    let requests: Vec<Request> = eligible
+        .iter()
+        .map(|&i| Request {
+            need: lines[i].remaining as u64,
+            weight: lines[i].weight,
+            group: None,
+        })
+        .collect();
+    let result = hamdeli_alloc::allocate(&requests, pool.max(0) as u64, &Quotas::default(), policy);
+    let mut level = None;
+    let mut total = 0;
+    if let Ok(a) = result {
+        level = a.level.is_finite().then_some(a.level);
+        for (k, &i) in eligible.iter().enumerate() {
+            lines[i].units = a.units[k] as i64;
+            lines[i].reason = Some(a.reasons[k].code());
+            total += a.units[k] as i64;
+        }
+    } else {
+        for &i in &eligible {
+            lines[i].reason = Some(Reason::PoolExhausted.code());
+        }
+    }
+    let double_service_warnings = eligible
+        .iter()
+        .filter(|&&i| lines[i].candidate.other_providers > 0)
+        .count() as i64;
+    Plan {
+        campaign_id,
+        resource: resource.to_owned(),
+        policy: match policy {
+            Policy::WaterFill => "water-fill",
+            Policy::Priority => "priority",
+        },
+        pool,
+        total,
+        eligible: eligible.len() as i64,
+        level,
+        double_service_warnings,
+        lines,
+    }
+}
+
+async fn pool_left(conn: &mut AnyConnection, campaign: i64, resource: &str) -> Result<i64> {
+    let row = sqlx::query(
+        "SELECT received - allocated FROM campaign_pools WHERE campaign_id = $1 AND resource = $2",
+    )
+    .bind(campaign)
+    .bind(resource.to_owned())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::Invalid("allocation-resource-invalid"))?;
+    Ok(row.get(0))
+}
+
+/// The dry run: the plan over the database as it is now, nothing written.
+pub async fn dry_run(
+    store: &Store,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+) -> Result<Plan> {
+    let mut conn = store.pool().acquire().await?;
+    let weights = crate::needs::weights(store).await?;
+    let pool = pool_left(&mut conn, campaign.id, resource).await?;
+    let cands = candidates(&mut conn, campaign, resource, window).await?;
+    Ok(plan(campaign.id, resource, cands, &weights, pool, policy))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Committed {
+    pub batch_id: i64,
+    pub total: i64,
+    pub allocations: i64,
+}
+
+/// Rows per multi-row INSERT of allocations (14 values each, under both engines' limits).
+const INSERT_CHUNK: usize = 500;
+
+/// Recomputes the plan inside one transaction and writes it: the batch, its allocations, the
+/// needs and the pool moved with guarded updates, and a transparency entry by area and type.
+pub async fn commit(
+    store: &Store,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+    by: Option<i64>,
+) -> Result<Committed> {
+    if campaign.status != "active" {
+        return Err(StoreError::Invalid("allocation-campaign-closed"));
+    }
+    let weights = crate::needs::weights(store).await?;
+    let mut tx = store.begin().await?;
+    // Take the campaign's write lock first (a no-op update), so allocations of one campaign
+    // queue up instead of failing each other's guards.
+    sqlx::query(
+        "UPDATE campaign_pools SET allocated = allocated WHERE campaign_id = $1 AND resource = $2",
+    )
+    .bind(campaign.id)
+    .bind(resource.to_owned())
+    .execute(&mut *tx)
+    .await?;
+    let pool = pool_left(&mut tx, campaign.id, resource).await?;
+    let cands = candidates(&mut tx, campaign, resource, window).await?;
+    let plan = plan(campaign.id, resource, cands, &weights, pool, policy);
+    let given: Vec<&PlanLine> = plan.lines.iter().filter(|l| l.units > 0).collect();
+    if given.is_empty() {
+        return Err(StoreError::Invalid("allocation-nothing-to-give"));
+    }
+    let moved = sqlx::query(
+        "UPDATE campaign_pools SET allocated = allocated + $1 \
+         WHERE campaign_id = $2 AND resource = $3 AND allocated + $1 <= received",
+    )
+    .bind(plan.total)
+    .bind(campaign.id)
+    .bind(resource.to_owned())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if moved != 1 {
+        return Err(StoreError::Conflict("allocation-pool-changed"));
+    }
+    let now = now_millis();
+    let batch_id: i64 = sqlx::query(
+        "INSERT INTO allocation_batches (campaign_id, resource, policy, pool, total, requests, \
+         created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+    )
+    .bind(campaign.id)
+    .bind(resource.to_owned())
+    .bind(plan.policy)
+    .bind(plan.pool)
+    .bind(plan.total)
+    .bind(plan.eligible)
+    .bind(by)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?
+    .get(0);
+    for chunk in given.chunks(INSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO allocations (batch_id, need_id, person_id, need_type, units, weight_milli, \
+             reason, province_code, county_code, zone, status, delivery_code, delivered_by, note) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 13;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8,
+                b + 9,
+                b + 10,
+                b + 11,
+                b + 12,
+                b + 13
+            ));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for l in chunk {
+            let c = &l.candidate;
+            q = q
+                .bind(batch_id)
+                .bind(c.need_id)
+                .bind(c.person_id)
+                .bind(c.need_type.clone())
+                .bind(l.units)
+                .bind((l.weight * 1000.0).round() as i64)
+                .bind(l.reason.unwrap_or(""))
+                .bind(c.province_code.clone())
+                .bind(c.county_code.clone())
+                .bind(c.zone.clone())
+                .bind(format!("{:06}", rand::random::<u32>() % 1_000_000))
+                .bind(None::<i64>)
+                .bind(None::<String>);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let this = "(SELECT a.units FROM allocations a WHERE a.batch_id = $1 AND a.need_id = needs.id)";
+    let updated = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE needs SET allocated = allocated + {this}, \
+         status = CASE WHEN allocated + {this} >= amount THEN 'met' ELSE 'partly_met' END, \
+         updated_at = $2 \
+         WHERE id IN (SELECT need_id FROM allocations WHERE batch_id = $1) \
+         AND status IN ('verified', 'partly_met') AND allocated + {this} <= amount"
+    )))
+    .bind(batch_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated != given.len() as u64 {
+        return Err(StoreError::Conflict("allocation-needs-changed"));
+    }
+    // The public entry: by province, zone and need type, never by person.
+    let mut cells: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
+    for l in &given {
+        let c = &l.candidate;
+        let e = cells
+            .entry((
+                c.province_code.clone().unwrap_or_default(),
+                c.zone.clone().unwrap_or_default(),
+                c.need_type.clone(),
+            ))
+            .or_default();
+        e.0 += 1;
+        e.1 += l.units;
+    }
+    ledger::append(
+        &mut tx,
+        "allocation",
+        &serde_json::json!({
+            "campaign": campaign.id,
+            "batch": batch_id,
+            "resource": resource,
+            "policy": plan.policy,
+            "total": plan.total,
+            "allocations": given.len(),
+            "by_area": cells.iter().map(|((p, z, t), (n, u))| serde_json::json!({
+                "province": p, "zone": z, "need_type": t, "allocations": n, "units": u
+            })).collect::<Vec<_>>(),
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Committed {
+        batch_id,
+        total: plan.total,
+        allocations: given.len() as i64,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AllocationRow {
+    pub id: i64,
+    pub batch_id: i64,
+    pub campaign_id: i64,
+    pub campaign_title: String,
+    pub need_id: i64,
+    pub person_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub need_type: String,
+    pub units: i64,
+    pub resource: String,
+    pub county_code: Option<String>,
+    pub status: String,
+    pub delivered_at: Option<i64>,
+    pub note: Option<String>,
+}
+
+const ALLOCATION_COLUMNS: &str = "a.id, a.batch_id, b.campaign_id, c.title, a.need_id, a.person_id, \
+     p.first_name, p.last_name, a.need_type, a.units, b.resource, a.county_code, a.status, \
+     a.delivered_at, a.note";
+const ALLOCATION_FROM: &str = "FROM allocations a JOIN allocation_batches b ON b.id = a.batch_id \
+     JOIN campaigns c ON c.id = b.campaign_id JOIN persons p ON p.id = a.person_id";
+
+fn allocation_from_row(r: &sqlx::any::AnyRow) -> AllocationRow {
+    AllocationRow {
+        id: r.get(0),
+        batch_id: r.get(1),
+        campaign_id: r.get(2),
+        campaign_title: r.get(3),
+        need_id: r.get(4),
+        person_id: r.get(5),
+        first_name: r.get(6),
+        last_name: r.get(7),
+        need_type: r.get(8),
+        units: r.get(9),
+        resource: r.get(10),
+        county_code: r.get(11),
+        status: r.get(12),
+        delivered_at: r.get(13),
+        note: r.get(14),
+    }
+}
+
+fn scope_on(filter: &PlaceFilter, alias: &str, param: usize) -> (String, Option<String>) {
+    match filter {
+        PlaceFilter::All => ("1 = 1".into(), None),
+        PlaceFilter::Province(p) => (format!("{alias}.province_code = ${param}"), Some(p.clone())),
+        PlaceFilter::County(c) => (format!("{alias}.county_code = ${param}"), Some(c.clone())),
+        PlaceFilter::Organisation(_) | PlaceFilter::Nothing => ("1 = 0".into(), None),
+    }
+}
+
+/// Allocations in scope with a status (`pending`, `delivered`, `failed`), oldest first.
+pub async fn allocations(
+    store: &Store,
+    filter: &PlaceFilter,
+    status: &str,
+    limit: i64,
+) -> Result<Vec<AllocationRow>> {
+    let (clause, bind) = scope_on(filter, "a", 2);
+    let sql = format!(
+        "SELECT {ALLOCATION_COLUMNS} {ALLOCATION_FROM} WHERE a.status = $1 AND {clause} \
+         ORDER BY a.id LIMIT {}",
+        limit.clamp(1, 10_000)
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(status.to_owned());
+    if let Some(b) = bind {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(allocation_from_row)
+        .collect())
+}
+
+pub async fn allocations_of_person(store: &Store, person: i64) -> Result<Vec<AllocationRow>> {
+    let sql = format!(
+        "SELECT {ALLOCATION_COLUMNS} {ALLOCATION_FROM} WHERE a.person_id = $1 ORDER BY a.id DESC"
+    );
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(person)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(allocation_from_row)
+        .collect())
+}
+
+/// Whether the principal's scope holds this allocation.
+pub async fn allocation_in_scope(store: &Store, filter: &PlaceFilter, id: i64) -> Result<bool> {
+    let (clause, bind) = scope_on(filter, "a", 2);
+    let sql = format!("SELECT COUNT(*) FROM allocations a WHERE a.id = $1 AND {clause}");
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(id);
+    if let Some(b) = bind {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_one(store.pool()).await?.get::<i64, _>(0) > 0)
+}
+
+/// What happened at the door.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Delivered; proof is the recipient's code, or a note when the code cannot be had.
+    Delivered {
+        code: Option<String>,
+        note: Option<String>,
+    },
+    /// Not delivered: the units go back to the need and to the campaign's pool.
+    Failed { note: String },
+}
+
+/// Records a delivery once (a second attempt is a conflict). A delivery enters the support
+/// ledger under `period` (Jalali year-month).
+pub async fn record_delivery(
+    store: &Store,
+    allocation: i64,
+    outcome: &Outcome,
+    period: &str,
+    by: Option<i64>,
+) -> Result<()> {
+    let mut tx = store.begin().await?;
+    let row = sqlx::query(
+        "SELECT a.delivery_code, a.person_id, a.need_type, a.units, a.need_id, b.campaign_id, \
+         b.resource, c.organisation_id, a.county_code FROM allocations a \
+         JOIN allocation_batches b ON b.id = a.batch_id JOIN campaigns c ON c.id = b.campaign_id \
+         WHERE a.id = $1",
+    )
+    .bind(allocation)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    let expected: String = row.get(0);
+    let person: i64 = row.get(1);
+    let need_type: String = row.get(2);
+    let units: i64 = row.get(3);
+    let need_id: i64 = row.get(4);
+    let campaign: i64 = row.get(5);
+    let resource: String = row.get(6);
+    let organisation: Option<i64> = row.get(7);
+    let county: Option<String> = row.get(8);
+    let now = now_millis();
+    let (status, note) = match outcome {
+        Outcome::Delivered { code, note } => {
+            let note = note.clone().filter(|n| !n.trim().is_empty());
+            match code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                Some(c) if hamdeli_text_digits(c) != expected => {
+                    return Err(StoreError::Invalid("delivery-code-wrong"));
+                }
+                Some(_) => {}
+                None if note.is_none() => {
+                    return Err(StoreError::Invalid("delivery-proof-required"));
+                }
+                None => {}
+            }
+            ("delivered", note)
+        }
+        Outcome::Failed { note } => {
+            if note.trim().is_empty() {
+                return Err(StoreError::Invalid("delivery-failure-note-required"));
+            }
+            ("failed", Some(note.trim().to_owned()))
+        }
+    };
+    let changed = sqlx::query(
+        "UPDATE allocations SET status = $1, delivered_by = $2, delivered_at = $3, note = $4 \
+         WHERE id = $5 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(by)
+    .bind(now)
+    .bind(note)
+    .bind(allocation)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::Conflict("delivery-already-recorded"));
+    }
+    if status == "delivered" {
+        sqlx::query(
+            "INSERT INTO support_ledger (person_id, organisation_id, need_type, amount, period, at, \
+             source, allocation_id) VALUES ($1, $2, $3, $4, $5, $6, 'delivery', $7)",
+        )
+        .bind(person)
+        .bind(organisation)
+        .bind(need_type.clone())
+        .bind(units)
+        .bind(period.to_owned())
+        .bind(now)
+        .bind(allocation)
+        .execute(&mut *tx)
+        .await?;
+    } else {
+        sqlx::query(
+            "UPDATE needs SET allocated = allocated - $1, \
+             status = CASE WHEN allocated - $1 <= 0 THEN 'verified' ELSE 'partly_met' END, \
+             updated_at = $2 WHERE id = $3",
+        )
+        .bind(units)
+        .bind(now)
+        .bind(need_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE campaign_pools SET allocated = allocated - $1 WHERE campaign_id = $2 AND resource = $3",
+        )
+        .bind(units)
+        .bind(campaign)
+        .bind(resource)
+        .execute(&mut *tx)
+        .await?;
+    }
+    ledger::append(
+        &mut tx,
+        "delivery",
+        &serde_json::json!({
+            "campaign": campaign, "status": status, "county": county,
+            "need_type": need_type, "units": units, "count": 1,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// ASCII digits of a typed code (Persian and Arabic-Indic digits folded).
+fn hamdeli_text_digits(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '0'..='9' => Some(c),
+            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10),
+            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The code the recipient gives, for the office to send to her (staff only).
+pub async fn delivery_code(store: &Store, allocation: i64) -> Result<Option<String>> {
+    Ok(
+        sqlx::query("SELECT delivery_code FROM allocations WHERE id = $1")
+            .bind(allocation)
+            .fetch_optional(store.pool())
+            .await?
+            .map(|r| r.get(0)),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The support ledger
+
+/// Brings the support lists of other organisations into the ledger: one entry per source record
+/// of a support list whose programme answers a need type (amount unknown: 0), once.
+/// `period_of` turns an instant into its Jalali year-month. Returns how many were added.
+pub async fn sync_imported_support(store: &Store, period_of: fn(i64) -> String) -> Result<i64> {
+    let rows = sqlx::query(
+        "SELECT r.id, r.person_id, l.organisation_id, g.support_kind, r.imported_at \
+         FROM source_records r JOIN source_lists l ON l.id = r.list_id \
+         JOIN programmes g ON g.id = l.programme_id \
+         WHERE l.list_kind = 'support' AND r.person_id IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM support_ledger s WHERE s.source_record_id = r.id)",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let items: Vec<(i64, i64, i64, &'static str, i64)> = rows
+        .iter()
+        .filter_map(|r| {
+            let kind: String = r.get(3);
+            hamdeli_domain::needs::need_type_of_support_kind(&kind)
+                .map(|t| (r.get(0), r.get(1), r.get(2), t, r.get(4)))
+        })
+        .collect();
+    let mut tx = store.begin().await?;
+    for chunk in items.chunks(INSERT_CHUNK) {
+        let mut sql = String::from(
+            "INSERT INTO support_ledger (source_record_id, person_id, organisation_id, need_type, \
+             amount, period, at, source) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 6;
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, 0, ${}, ${}, 'import')",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (rec, person, org, t, at) in chunk {
+            q = q
+                .bind(*rec)
+                .bind(*person)
+                .bind(*org)
+                .bind(*t)
+                .bind(period_of(*at))
+                .bind(*at);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(items.len() as i64)
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SupportEntry {
+    pub need_type: String,
+    pub organisation_fa: Option<String>,
+    pub amount: i64,
+    pub period: String,
+    pub source: String,
+    pub at: i64,
+}
+
+pub async fn support_of_person(store: &Store, person: i64) -> Result<Vec<SupportEntry>> {
+    let rows = sqlx::query(
+        "SELECT s.need_type, o.name_fa, s.amount, s.period, s.source, s.at FROM support_ledger s \
+         LEFT JOIN organisations o ON o.id = s.organisation_id \
+         JOIN persons p ON p.id = s.person_id \
+         WHERE s.person_id = $1 OR p.merged_into = $1 ORDER BY s.at DESC",
+    )
+    .bind(person)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| SupportEntry {
+            need_type: r.get(0),
+            organisation_fa: r.get(1),
+            amount: r.get(2),
+            period: r.get(3),
+            source: r.get(4),
+            at: r.get(5),
+        })
+        .collect())
+}
+
+/// A person served for one need type by more than one organisation in the period.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DoubleService {
+    pub person_id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub county_code: Option<String>,
+    pub need_type: String,
+    /// Organisation names (Persian); an office's own campaign shows as `None`.
+    pub providers: Vec<Option<String>>,
+    pub entries: i64,
+}
+
+/// People served twice for the same need type in a period (`1405` for a year, `1405-09` for a
+/// month) across organisations, in scope.
+pub async fn double_service(
+    store: &Store,
+    filter: &PlaceFilter,
+    period: &str,
+) -> Result<Vec<DoubleService>> {
+    let (clause, bind) = scope_on(filter, "p", 2);
+    let sql = format!(
+        "SELECT COALESCE(p.merged_into, p.id), s.need_type, s.organisation_id, o.name_fa, \
+         p.first_name, p.last_name, p.county_code \
+         FROM support_ledger s JOIN persons p ON p.id = s.person_id \
+         LEFT JOIN organisations o ON o.id = s.organisation_id \
+         WHERE s.period LIKE $1 AND {clause} ORDER BY 1, 2"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(format!("{}%", period.trim()));
+    if let Some(b) = bind {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(store.pool()).await?;
+    type Key = (i64, String);
+    let mut groups: BTreeMap<Key, DoubleService> = BTreeMap::new();
+    let mut seen: HashMap<Key, Vec<i64>> = HashMap::new();
+    for r in &rows {
+        let key: Key = (r.get(0), r.get(1));
+        let org: Option<i64> = r.get(2);
+        let g = groups.entry(key.clone()).or_insert_with(|| DoubleService {
+            person_id: key.0,
+            first_name: r.get(4),
+            last_name: r.get(5),
+            county_code: r.get(6),
+            need_type: key.1.clone(),
+            providers: vec![],
+            entries: 0,
+        });
+        g.entries += 1;
+        let orgs = seen.entry(key).or_default();
+        let id = org.unwrap_or(0);
+        if !orgs.contains(&id) {
+            orgs.push(id);
+            g.providers.push(r.get(3));
+        }
+    }
+    Ok(groups
+        .into_values()
+        .filter(|g| g.providers.len() >= 2)
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public statistics
+
+/// Needs and what was given, by province and need type: counts of people, for publication with
+/// small cells suppressed by the caller.
+#[derive(Debug, Clone, Serialize)]
+pub struct PublicCell {
+    pub province_code: String,
+    pub need_type: String,
+    pub persons_in_need: i64,
+    pub persons_served: i64,
+    pub units_delivered: i64,
+}
+
+pub async fn public_cells(store: &Store) -> Result<Vec<PublicCell>> {
+    let big = |e: &str| match store.engine() {
+        crate::Engine::Postgres => format!("CAST({e} AS BIGINT)"),
+        crate::Engine::Sqlite => e.to_owned(),
+    };
+    let sql = format!(
+        "SELECT COALESCE(n.province_code, ''), n.need_type, COUNT(DISTINCT n.person_id), \
+         COUNT(DISTINCT CASE WHEN a.status = 'delivered' THEN a.person_id END), \
+         {units} FROM needs n LEFT JOIN allocations a ON a.need_id = n.id \
+         WHERE n.status <> 'closed' GROUP BY 1, 2 ORDER BY 1, 2",
+        units = big("COALESCE(SUM(CASE WHEN a.status = 'delivered' THEN a.units ELSE 0 END), 0)")
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| PublicCell {
+            province_code: r.get(0),
+            need_type: r.get(1),
+            persons_in_need: r.get(2),
+            persons_served: r.get(3),
+            units_delivered: r.get(4),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cand(id: i64, amount: i64, status: &str, facts: HouseholdFacts) -> Candidate {
+        Candidate {
+            need_id: id,
+            person_id: id,
+            first_name: None,
+            last_name: None,
+            need_type: "food".into(),
+            amount,
+            allocated: 0,
+            status: status.into(),
+            urgency: "normal".into(),
+            province_code: Some("23".into()),
+            county_code: None,
+            zone: None,
+            received_elsewhere: 0,
+            other_providers: 0,
+            facts,
+        }
+    }
+
+    #[test]
+    fn plan_explains_ineligible_lines_and_weights_by_priority() {
+        let head = HouseholdFacts {
+            female_head: true,
+            ..Default::default()
+        };
+        let mut elsewhere = cand(4, 3, "verified", HouseholdFacts::default());
+        elsewhere.received_elsewhere = 3;
+        let c = vec![
+            cand(1, 10, "verified", head.clone()),
+            cand(2, 10, "verified", HouseholdFacts::default()),
+            cand(3, 10, "open", head),
+            elsewhere,
+        ];
+        let p = plan(1, "food", c, &Weights::default(), 8, Policy::WaterFill);
+        assert_eq!(p.total, 8);
+        assert_eq!(p.eligible, 2);
+        assert_eq!(p.lines[2].ineligible, Some(Ineligible::NotVerified));
+        assert_eq!(p.lines[3].ineligible, Some(Ineligible::ReceivedElsewhere));
+        // Weight 31 against 1: the female-headed household gets far more.
+        assert!(p.lines[0].units > p.lines[1].units, "{:?}", p.lines);
+        assert_eq!(p.lines[0].units + p.lines[1].units, 8);
+    }
+
+    #[test]
+    fn plan_never_gives_more_than_remaining() {
+        let mut c = cand(1, 10, "partly_met", HouseholdFacts::default());
+        c.allocated = 7;
+        let p = plan(
+            1,
+            "food",
+            vec![c],
+            &Weights::default(),
+            100,
+            Policy::WaterFill,
+        );
+        assert_eq!(p.total, 3);
+        assert_eq!(p.lines[0].reason, Some("full_need"));
+    }
+
+    #[test]
+    fn typed_codes_fold_digits() {
+        assert_eq!(hamdeli_text_digits("۱۲۳ ۴۵۶"), "123456");
+    }
+}

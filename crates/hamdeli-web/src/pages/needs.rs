@@ -1,0 +1,839 @@
+//! Needs (capability B): the needs identity card of a household, recording and verifying
+//! needs, need tables by place, zone and type with downloads, the published priority weights
+//! and need types, deliveries and the double-service report.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+use hamdeli_domain::needs::{Indicator, NeedStatus, Score, Urgency, score};
+use hamdeli_domain::{Action, Principal};
+use hamdeli_store::distribution::{self, AllocationRow, DoubleService, Outcome, SupportEntry};
+use hamdeli_store::needs::{self, Need, NeedGroup, NeedQuery, NeedTableRow, NeedType};
+use hamdeli_store::persons::{self, Household, Member, Person};
+use hamdeli_store::{audit, geo};
+
+use crate::AppState;
+use crate::context::Ctx;
+use crate::error::AppError;
+use crate::export::{self, Cell};
+use crate::pages::registry::PlaceNames;
+use crate::pages::{FormData, html, see_other};
+use crate::view::{Loc, Shell};
+
+/// Need type names in the page's language, and their units.
+pub(crate) struct TypeNames(Vec<NeedType>, Loc);
+
+impl TypeNames {
+    pub(crate) async fn load(state: &AppState, l: Loc) -> Result<TypeNames, AppError> {
+        Ok(TypeNames(needs::need_types(&state.store).await?, l))
+    }
+    pub(crate) fn of(&self, code: &str) -> String {
+        self.0
+            .iter()
+            .find(|t| t.code == code)
+            .map(|t| self.1.name(&t.name_fa, &t.name_en).to_owned())
+            .unwrap_or_else(|| code.to_owned())
+    }
+    /// A resource of a campaign: money or goods of a type.
+    pub(crate) fn resource(&self, code: &str) -> String {
+        if code == hamdeli_store::campaigns::MONEY {
+            self.1.t("resource-money")
+        } else {
+            self.of(code)
+        }
+    }
+    pub(crate) fn is_money(&self, code: &str) -> bool {
+        code == hamdeli_store::campaigns::MONEY
+            || self.0.iter().any(|t| t.code == code && t.is_money())
+    }
+    /// An amount of a need type or resource with its unit: `۱۲٬۰۰۰ ریال` or `۳ واحد`.
+    pub(crate) fn amount(&self, code: &str, n: &i64) -> String {
+        let unit = if self.is_money(code) {
+            self.1.t("unit-rial")
+        } else {
+            self.1.t("unit-unit")
+        };
+        format!("{} {unit}", self.1.num(n))
+    }
+    pub(crate) fn active(&self) -> Vec<&NeedType> {
+        self.0.iter().filter(|t| t.active).collect()
+    }
+    pub(crate) fn all(&self) -> &[NeedType] {
+        &self.0
+    }
+}
+
+async fn audit_event(
+    state: &AppState,
+    ctx: &Ctx,
+    action: &'static str,
+    target_kind: &'static str,
+    target_id: String,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    let mut conn = state.store.pool().acquire().await?;
+    audit::record(
+        &mut conn,
+        &ctx.audit_actor(),
+        audit::Event {
+            action,
+            target_kind,
+            target_id,
+            detail,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A person the principal may work with for needs (scoped like the registry).
+async fn needs_person(state: &AppState, p: &Principal, id: i64) -> Result<Person, AppError> {
+    p.authorize(Action::ManageNeeds)?;
+    let person = persons::person(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !persons::in_scope(&state.store, &p.place_filter(), person.id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(person)
+}
+
+/// One line of the score, ready to show.
+pub struct ScoreRow {
+    pub indicator: String,
+    pub value: i64,
+    pub weight: i64,
+    pub points: i64,
+}
+
+pub fn score_rows(l: Loc, s: &Score) -> Vec<ScoreRow> {
+    s.lines
+        .iter()
+        .map(|line| ScoreRow {
+            indicator: l.tv("indicator", line.indicator.code()),
+            value: line.value,
+            weight: line.weight,
+            points: line.points,
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The needs identity card
+
+#[derive(Template)]
+#[template(path = "needs_card.html")]
+struct CardPage {
+    shell: Shell,
+    l: Loc,
+    person: Person,
+    household: Option<(Household, Vec<Member>)>,
+    score_total: i64,
+    score: Vec<ScoreRow>,
+    needs: Vec<Need>,
+    support: Vec<SupportEntry>,
+    allocations: Vec<AllocationRow>,
+    types: TypeNames,
+    places: PlaceNames,
+    urgencies: Vec<&'static str>,
+}
+
+pub async fn card(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    let person = needs_person(&state, p, id).await?;
+    if let Some(to) = person.merged_into {
+        return Ok(see_other(&format!("/registry/persons/{to}/card")));
+    }
+    let l = Loc(ctx.locale);
+    let household = persons::household_of(&state.store, id).await?;
+    let facts = needs::facts_of_person(&state.store, id).await?;
+    let weights = needs::weights(&state.store).await?;
+    let s = score(&facts, &weights);
+    let needs = needs::needs_of(&state.store, household.as_ref().map(|h| h.0.id), id).await?;
+    audit_event(
+        &state,
+        &ctx,
+        "needs.card.read",
+        "person",
+        id.to_string(),
+        serde_json::json!({ "needs": needs.len() }),
+    )
+    .await?;
+    let title = format!(
+        "{} — {} {}",
+        l.t("card-title"),
+        person.first_name.as_deref().unwrap_or(""),
+        person.last_name.as_deref().unwrap_or("")
+    );
+    html(CardPage {
+        shell: Shell::new(&ctx, title),
+        l,
+        support: distribution::support_of_person(&state.store, id).await?,
+        allocations: distribution::allocations_of_person(&state.store, id).await?,
+        person,
+        household,
+        score_total: s.total,
+        score: score_rows(l, &s),
+        needs,
+        types: TypeNames::load(&state, l).await?,
+        places: PlaceNames::load(&state, l).await?,
+        urgencies: Urgency::ALL.iter().map(|u| u.code()).collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NeedForm {
+    need_type: String,
+    amount: String,
+    urgency: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A whole number typed in any digit script, with grouping separators tolerated.
+pub(crate) fn parse_amount(s: &str) -> Option<i64> {
+    let digits: String = s
+        .chars()
+        .filter(|c| !matches!(c, ',' | '٬' | '،' | ' ' | '\u{200c}' | '_'))
+        .map(|c| match c {
+            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10).unwrap_or(c),
+            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10).unwrap_or(c),
+            c => c,
+        })
+        .collect();
+    if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+pub async fn add_need(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(form): FormData<NeedForm>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    needs_person(&state, p, id).await?;
+    let amount = parse_amount(&form.amount).ok_or(AppError::BadRequest("need-amount-positive"))?;
+    let urgency = Urgency::parse(&form.urgency).ok_or(AppError::BadRequest("form-invalid"))?;
+    let mut tx = state.store.begin().await?;
+    let need_id = needs::create_need(
+        &mut tx,
+        &needs::NewNeed {
+            person_id: id,
+            need_type: form.need_type.clone(),
+            amount,
+            urgency,
+            note: Some(form.note.trim().to_owned()),
+        },
+        p.user_id,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "need.create",
+            target_kind: "need",
+            target_id: need_id.to_string(),
+            detail: serde_json::json!({ "person": id, "type": form.need_type, "amount": amount, "urgency": urgency.code() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/registry/persons/{id}/card")))
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+pub async fn set_status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(form): FormData<StatusForm>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    let need = needs::need(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    needs_person(&state, p, need.person_id).await?;
+    let status = NeedStatus::parse(&form.status).ok_or(AppError::BadRequest("form-invalid"))?;
+    let mut tx = state.store.begin().await?;
+    needs::set_status(&mut tx, id, status, p.user_id).await?;
+    audit::record(
+        &mut tx,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "need.status",
+            target_kind: "need",
+            target_id: id.to_string(),
+            detail: serde_json::json!({ "from": need.status, "to": status.code() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/registry/persons/{}/card",
+        need.person_id
+    )))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Need tables
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TableQuery {
+    by: Option<String>,
+    province: Option<String>,
+    county: Option<String>,
+    zone: Option<String>,
+    need_type: Option<String>,
+    status: Option<String>,
+    format: Option<String>,
+}
+
+impl TableQuery {
+    fn filters(&self) -> NeedQuery {
+        let keep = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+        NeedQuery {
+            province: keep(&self.province),
+            county: keep(&self.county),
+            zone: keep(&self.zone),
+            need_type: keep(&self.need_type),
+            status: keep(&self.status),
+        }
+    }
+}
+
+pub struct ChartBar {
+    pub label: String,
+    pub value: i64,
+    pub percent: i64,
+}
+
+#[derive(Template)]
+#[template(path = "needs.html")]
+struct TablePage {
+    shell: Shell,
+    l: Loc,
+    by: &'static str,
+    q: TableQuery,
+    rows: Vec<NeedTableRow>,
+    total_needs: i64,
+    bars: Vec<ChartBar>,
+    list: Vec<Need>,
+    types: TypeNames,
+    places: PlaceNames,
+    provinces: Vec<(String, String)>,
+    statuses: Vec<&'static str>,
+    export_query: String,
+    may_configure: bool,
+}
+
+pub async fn table(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TableQuery>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    let l = Loc(ctx.locale);
+    let filter = p.place_filter();
+    let group = NeedGroup::parse(q.by.as_deref().unwrap_or("province"));
+    let filters = q.filters();
+    let rows = needs::table(&state.store, &filter, &filters, group).await?;
+    let types = TypeNames::load(&state, l).await?;
+    let places = PlaceNames::load(&state, l).await?;
+    let group_label = |g: &str| match group {
+        NeedGroup::Province | NeedGroup::County => places.of_str(g),
+        NeedGroup::Zone => l.tv("zone", g),
+        NeedGroup::Type => types.of(g),
+    };
+    if let Some(fmt) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+        let headers = vec![
+            l.t(&format!("needs-by-{}", group.code())),
+            l.t("field-need-type"),
+            l.t("needs-count"),
+            l.t("needs-persons"),
+            l.t("needs-amount"),
+            l.t("needs-allocated"),
+            l.t("needs-outstanding"),
+        ];
+        let cells: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::from(group_label(&r.group)),
+                    Cell::from(types.of(&r.need_type)),
+                    Cell::from(r.needs),
+                    Cell::from(r.persons),
+                    Cell::from(r.amount),
+                    Cell::from(r.allocated),
+                    Cell::from(r.outstanding),
+                ]
+            })
+            .collect();
+        audit_event(
+            &state,
+            &ctx,
+            "needs.export",
+            "needs",
+            String::new(),
+            serde_json::json!({ "format": fmt, "by": group.code() }),
+        )
+        .await?;
+        let name = format!("needs-{}.{fmt}", group.code());
+        return if fmt == "csv" {
+            Ok(export::download(
+                export::csv_bytes(&headers, &cells),
+                export::CSV,
+                &name,
+            ))
+        } else {
+            let bytes = export::xlsx_bytes(
+                &l.t("needs-title"),
+                &headers,
+                &cells,
+                ctx.locale == hamdeli_locale::Locale::Fa,
+            )
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(export::download(bytes, export::XLSX, &name))
+        };
+    }
+    // The chart: outstanding need per group (all types together), largest first.
+    let mut by_group: Vec<(String, i64)> = vec![];
+    for r in &rows {
+        match by_group.iter_mut().find(|(g, _)| *g == r.group) {
+            Some((_, v)) => *v += r.needs,
+            None => by_group.push((r.group.clone(), r.needs)),
+        }
+    }
+    by_group.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let max = by_group.first().map(|g| g.1).unwrap_or(0).max(1);
+    let bars = by_group
+        .iter()
+        .take(31)
+        .map(|(g, v)| ChartBar {
+            label: group_label(g),
+            value: *v,
+            percent: v * 100 / max,
+        })
+        .collect();
+    let list = needs::list(&state.store, &filter, &filters, 100).await?;
+    let provinces = geo::all_provinces(&state.store)
+        .await?
+        .into_iter()
+        .map(|pr| (pr.code.clone(), l.name(&pr.name_fa, &pr.name_en).to_owned()))
+        .collect();
+    let mut export_query = format!("by={}", group.code());
+    for (k, v) in [
+        ("province", &filters.province),
+        ("county", &filters.county),
+        ("zone", &filters.zone),
+        ("need_type", &filters.need_type),
+        ("status", &filters.status),
+    ] {
+        if let Some(v) = v {
+            export_query.push_str(&format!("&{k}={}", urlencode(v)));
+        }
+    }
+    html(TablePage {
+        shell: Shell::new(&ctx, l.t("needs-title")),
+        l,
+        by: group.code(),
+        total_needs: rows.iter().map(|r| r.needs).sum(),
+        rows,
+        bars,
+        list,
+        types,
+        places,
+        provinces,
+        statuses: NeedStatus::ALL.iter().map(|s| s.code()).collect(),
+        export_query,
+        may_configure: p.allows(&Action::ConfigureNeeds),
+        q,
+    })
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priority weights and need types (public to read, the national office edits)
+
+#[derive(Template)]
+#[template(path = "priority.html")]
+struct PriorityPage {
+    shell: Shell,
+    l: Loc,
+    weights: Vec<(String, String, i64)>,
+    types: Vec<NeedType>,
+    may_configure: bool,
+}
+
+pub async fn priority_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let l = Loc(ctx.locale);
+    let w = needs::weights(&state.store).await?;
+    let may_configure = ctx
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.allows(&Action::ConfigureNeeds));
+    html(PriorityPage {
+        shell: Shell::new(&ctx, l.t("priority-title")),
+        l,
+        weights: w
+            .0
+            .iter()
+            .map(|(i, n)| (i.code().to_owned(), l.tv("indicator", i.code()), *n))
+            .collect(),
+        types: needs::need_types(&state.store).await?,
+        may_configure,
+    })
+}
+
+pub async fn save_weights(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    FormData(form): FormData<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ConfigureNeeds)?;
+    let mut changes = vec![];
+    for (k, v) in &form {
+        if let Some(i) = Indicator::parse(k) {
+            let w = parse_amount(v).ok_or(AppError::BadRequest("priority-weight-range"))?;
+            changes.push((i, w));
+        }
+    }
+    let mut tx = state.store.begin().await?;
+    for (i, w) in &changes {
+        needs::set_weight(&mut tx, *i, *w, p.user_id).await?;
+    }
+    audit::record(
+        &mut tx,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "priority.weights",
+            target_kind: "priority_weights",
+            target_id: String::new(),
+            detail: serde_json::json!(
+                changes
+                    .iter()
+                    .map(|(i, w)| (i.code(), *w))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            ),
+        },
+    )
+    .await?;
+    hamdeli_store::ledger::append(
+        &mut tx,
+        "priority.weights",
+        &serde_json::json!(
+            changes
+                .iter()
+                .map(|(i, w)| (i.code(), *w))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/priority"))
+}
+
+#[derive(Deserialize)]
+pub struct TypeForm {
+    code: String,
+    name_fa: String,
+    #[serde(default)]
+    name_en: String,
+    unit: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    sort: String,
+}
+
+pub async fn save_type(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    FormData(form): FormData<TypeForm>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ConfigureNeeds)?;
+    let t = NeedType {
+        code: form.code.trim().to_owned(),
+        name_fa: form.name_fa,
+        name_en: form.name_en,
+        unit: form.unit,
+        active: form.active.is_some(),
+        sort: parse_amount(&form.sort).unwrap_or(100),
+    };
+    let mut tx = state.store.begin().await?;
+    needs::save_need_type(&mut tx, &t).await?;
+    audit::record(
+        &mut tx,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "need_type.save",
+            target_kind: "need_type",
+            target_id: t.code.clone(),
+            detail: serde_json::json!({ "name_fa": t.name_fa, "unit": t.unit, "active": t.active }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/priority"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deliveries
+
+#[derive(Template)]
+#[template(path = "deliveries.html")]
+struct DeliveriesPage {
+    shell: Shell,
+    l: Loc,
+    status: String,
+    rows: Vec<AllocationRow>,
+    types: TypeNames,
+    places: PlaceNames,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DeliveriesQuery {
+    status: Option<String>,
+}
+
+pub async fn deliveries(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DeliveriesQuery>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    let l = Loc(ctx.locale);
+    let status = match q.status.as_deref() {
+        Some("delivered") => "delivered",
+        Some("failed") => "failed",
+        _ => "pending",
+    };
+    html(DeliveriesPage {
+        shell: Shell::new(&ctx, l.t("deliveries-title")),
+        l,
+        status: status.to_owned(),
+        rows: distribution::allocations(&state.store, &p.place_filter(), status, 200).await?,
+        types: TypeNames::load(&state, l).await?,
+        places: PlaceNames::load(&state, l).await?,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct DeliveryForm {
+    outcome: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// The Jalali year-month of an instant (Iran time), as the support ledger files periods.
+pub(crate) fn period_of(millis: i64) -> String {
+    let day = hamdeli_locale::clock::iran_today(millis);
+    match hamdeli_locale::jalali(day) {
+        Some((y, m, _)) => format!("{y}-{m:02}"),
+        None => String::new(),
+    }
+}
+
+pub async fn record_delivery(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(form): FormData<DeliveryForm>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    if !distribution::allocation_in_scope(&state.store, &p.place_filter(), id).await? {
+        return Err(AppError::NotFound);
+    }
+    let outcome = match form.outcome.as_str() {
+        "delivered" => Outcome::Delivered {
+            code: Some(form.code.clone()).filter(|c| !c.trim().is_empty()),
+            note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
+        },
+        "failed" => Outcome::Failed {
+            note: form.note.clone(),
+        },
+        _ => return Err(AppError::BadRequest("form-invalid")),
+    };
+    distribution::record_delivery(
+        &state.store,
+        id,
+        &outcome,
+        &period_of(hamdeli_store::now_millis()),
+        p.user_id,
+    )
+    .await?;
+    audit_event(
+        &state,
+        &ctx,
+        "delivery.record",
+        "allocation",
+        id.to_string(),
+        serde_json::json!({ "outcome": form.outcome, "with_code": !form.code.trim().is_empty() }),
+    )
+    .await?;
+    Ok(see_other("/deliveries"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Double service
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoubleQuery {
+    period: Option<String>,
+    format: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "double_service.html")]
+struct DoublePage {
+    shell: Shell,
+    l: Loc,
+    period: String,
+    rows: Vec<DoubleService>,
+    types: TypeNames,
+    places: PlaceNames,
+}
+
+pub async fn double_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DoubleQuery>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    let l = Loc(ctx.locale);
+    distribution::sync_imported_support(&state.store, period_of).await?;
+    let period: String = q
+        .period
+        .as_deref()
+        .map(|s| {
+            s.chars()
+                .map(|c| match c {
+                    '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10).unwrap_or(c),
+                    '/' => '-',
+                    c => c,
+                })
+                .filter(|c| c.is_ascii_digit() || *c == '-')
+                .collect()
+        })
+        .filter(|s: &String| !s.is_empty())
+        .unwrap_or_else(|| period_of(hamdeli_store::now_millis())[..4].to_owned());
+    let rows = distribution::double_service(&state.store, &p.place_filter(), &period).await?;
+    let types = TypeNames::load(&state, l).await?;
+    let places = PlaceNames::load(&state, l).await?;
+    audit_event(
+        &state,
+        &ctx,
+        "support.double_service",
+        "support_ledger",
+        period.clone(),
+        serde_json::json!({ "rows": rows.len(), "format": q.format }),
+    )
+    .await?;
+    if let Some(fmt) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+        let headers = vec![
+            l.t("field-person"),
+            l.t("field-name"),
+            l.t("field-county"),
+            l.t("field-need-type"),
+            l.t("double-providers"),
+        ];
+        let cells: Vec<Vec<Cell>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    Cell::from(r.person_id),
+                    Cell::from(format!(
+                        "{} {}",
+                        r.first_name.as_deref().unwrap_or(""),
+                        r.last_name.as_deref().unwrap_or("")
+                    )),
+                    Cell::from(places.of(&r.county_code)),
+                    Cell::from(types.of(&r.need_type)),
+                    Cell::from(
+                        r.providers
+                            .iter()
+                            .map(|o| o.clone().unwrap_or_else(|| l.t("provider-office")))
+                            .collect::<Vec<_>>()
+                            .join("، "),
+                    ),
+                ]
+            })
+            .collect();
+        let name = format!("double-service-{period}.{fmt}");
+        return if fmt == "csv" {
+            Ok(export::download(
+                export::csv_bytes(&headers, &cells),
+                export::CSV,
+                &name,
+            ))
+        } else {
+            let bytes = export::xlsx_bytes(
+                &l.t("double-title"),
+                &headers,
+                &cells,
+                ctx.locale == hamdeli_locale::Locale::Fa,
+            )
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(export::download(bytes, export::XLSX, &name))
+        };
+    }
+    html(DoublePage {
+        shell: Shell::new(&ctx, l.t("double-title")),
+        l,
+        period,
+        rows,
+        types,
+        places,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_amount;
+
+    #[test]
+    fn amounts_in_any_digits_with_grouping() {
+        assert_eq!(parse_amount("۱۲٬۰۰۰"), Some(12000));
+        assert_eq!(parse_amount("12,000"), Some(12000));
+        assert_eq!(parse_amount("٣"), Some(3));
+        assert_eq!(parse_amount(""), None);
+        assert_eq!(parse_amount("-5"), None);
+        assert_eq!(parse_amount("1e5"), None);
+        assert_eq!(parse_amount("9999999999999999999"), None);
+    }
+}

@@ -1,0 +1,267 @@
+//! The demo's needs and distribution, over the demo registry: needs of households (most of them
+//! verified), donors, two campaigns (national and Tehran), pledges and received donations,
+//! committed allocations, deliveries (some failed), and the other organisations' support lists
+//! in the support ledger — so a new user sees every page of capabilities B and C with data.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use hamdeli_alloc::Policy;
+use hamdeli_domain::needs::{NeedStatus, Urgency};
+use hamdeli_domain::{Role, Scope};
+use hamdeli_store::campaigns::{self, MONEY, NewCampaign};
+use hamdeli_store::distribution::{self, Outcome, Window};
+use hamdeli_store::needs::{self, NewNeed};
+use hamdeli_store::{Store, users};
+
+use crate::demo::DEMO_PASSWORD;
+
+/// At most this many households get demo needs.
+const MAX_HOUSEHOLDS: i64 = 3000;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DistributionReport {
+    pub needs: i64,
+    pub verified: i64,
+    pub campaigns: i64,
+    pub donations: i64,
+    pub allocations: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub imported_support: i64,
+}
+
+/// The Jalali year-month of an instant (Iran time).
+pub fn period_of(millis: i64) -> String {
+    let day = hamdeli_locale::clock::iran_today(millis);
+    match hamdeli_locale::jalali(day) {
+        Some((y, m, _)) => format!("{y}-{m:02}"),
+        None => String::new(),
+    }
+}
+
+/// A small deterministic mix of an id, for choosing demo values without a random generator.
+fn mix(id: i64, salt: i64) -> i64 {
+    let mut x = (id as u64) ^ (salt as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x % 1_000_000) as i64
+}
+
+fn demo_need(household: i64, k: i64) -> (&'static str, i64, Urgency) {
+    let r = mix(household, k);
+    let urgency = match r % 10 {
+        0 => Urgency::Critical,
+        1 | 2 => Urgency::High,
+        3 => Urgency::Low,
+        _ => Urgency::Normal,
+    };
+    match (r / 10) % 7 {
+        0..=2 => ("food", 1 + r % 4, urgency),
+        3 => ("hygiene", 1 + r % 3, urgency),
+        4 => ("rent_housing", (5 + r % 26) * 1_000_000, urgency),
+        5 => ("medical", (2 + r % 19) * 1_000_000, urgency),
+        _ => ("debt_relief", (3 + r % 28) * 1_000_000, urgency),
+    }
+}
+
+async fn user_id(store: &Store, username: &str) -> Result<Option<i64>> {
+    Ok(users::id_by_username(store, username).await?)
+}
+
+/// Seeds the demo distribution once (nothing happens when a campaign exists already).
+pub async fn seed(store: &Store) -> Result<DistributionReport> {
+    let mut report = DistributionReport::default();
+    if !campaigns::list(store).await?.is_empty() {
+        return Ok(report);
+    }
+    let admin = user_id(store, "admin").await?;
+    let officer = user_id(store, "tehran.officer").await?;
+
+    // Needs of households, female-headed first.
+    let households = needs::household_heads(store, MAX_HOUSEHOLDS).await?;
+    let mut tx = store.begin().await?;
+    for &(household, head) in &households {
+        let count = 1 + mix(household, 7) % 2;
+        for k in 0..count {
+            let (need_type, amount, urgency) = demo_need(household, k);
+            let id = needs::create_need(
+                &mut tx,
+                &NewNeed {
+                    person_id: head,
+                    need_type: need_type.into(),
+                    amount,
+                    urgency,
+                    note: None,
+                },
+                admin,
+            )
+            .await?;
+            report.needs += 1;
+            if mix(id, 3) % 100 < 85 {
+                needs::set_status(&mut tx, id, NeedStatus::Verified, admin).await?;
+                report.verified += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+
+    // Donors: the demo donor and two more who sign in with their mobile numbers.
+    let mut donors = vec![];
+    let mut tx = store.begin().await?;
+    if let Some(uid) = user_id(store, "donor").await? {
+        donors.push(campaigns::register_donor(&mut tx, uid, "09120000000").await?);
+    }
+    for (mobile, name) in [
+        ("09121111111", "خیّر نمایشی دوم"),
+        ("09351111111", "خیّر نمایشی سوم"),
+    ] {
+        let uid = users::create(
+            &mut tx,
+            users::NewUser {
+                username: mobile.into(),
+                display_name: name.into(),
+                password: DEMO_PASSWORD.into(),
+                role: Role::Donor,
+                scope: Scope::Own,
+                locale: "fa".into(),
+                is_demo: true,
+            },
+        )
+        .await?;
+        donors.push(campaigns::register_donor(&mut tx, uid, mobile).await?);
+    }
+    tx.commit().await?;
+
+    // Two campaigns running from a month ago to two months ahead.
+    let today = hamdeli_locale::clock::iran_today(hamdeli_store::now_millis());
+    let days = hamdeli_locale::clock::days_from_civil(today);
+    let starts = hamdeli_locale::clock::civil_from_days(days - 30);
+    let ends = hamdeli_locale::clock::civil_from_days(days + 60);
+    let window = Window {
+        from: hamdeli_locale::clock::iran_midnight_millis(starts),
+        to: hamdeli_locale::clock::iran_midnight_millis(ends) + 86_400_000 - 1,
+    };
+    let mut tx = store.begin().await?;
+    let national = campaigns::create(
+        &mut tx,
+        &NewCampaign {
+            title: "پویش ملی همدلی با زنان سرپرست خانوار (نمایشی)".into(),
+            description: "کمک نقدی برای درمان، اجاره و بدهی و سبد غذایی و اقلام بهداشتی برای خانوارهای آسیب‌دیده از کرونا — داده‌های ساختگی".into(),
+            organisation_id: None,
+            province_code: None,
+            county_code: None,
+            goal_rials: 20_000_000_000,
+            starts_on: starts.iso(),
+            ends_on: ends.iso(),
+            need_types: vec![
+                ("food".into(), 2500),
+                ("hygiene".into(), 1500),
+                ("medical".into(), 0),
+                ("rent_housing".into(), 0),
+                ("debt_relief".into(), 0),
+            ],
+        },
+        admin,
+    )
+    .await?;
+    let tehran = campaigns::create(
+        &mut tx,
+        &NewCampaign {
+            title: "پویش همدلی تهران — سبد غذایی (نمایشی)".into(),
+            description: "سبد غذایی برای خانوارهای نیازمند استان تهران — داده‌های ساختگی".into(),
+            organisation_id: None,
+            province_code: Some("23".into()),
+            county_code: None,
+            goal_rials: 0,
+            starts_on: starts.iso(),
+            ends_on: ends.iso(),
+            need_types: vec![("food".into(), 800)],
+        },
+        officer,
+    )
+    .await?;
+    report.campaigns = 2;
+    // Pledges; all but the last are received.
+    let pledges = [
+        (national, donors[0], MONEY, 6_000_000_000),
+        (national, donors[1 % donors.len()], MONEY, 3_500_000_000),
+        (national, donors[2 % donors.len()], "food", 1_200),
+        (national, donors[0], "hygiene", 600),
+        (tehran, donors[1 % donors.len()], "food", 500),
+        (national, donors[2 % donors.len()], MONEY, 1_000_000_000),
+    ];
+    for (i, (campaign, donor, resource, amount)) in pledges.iter().enumerate() {
+        let id = campaigns::pledge(&mut tx, *campaign, *donor, resource, *amount).await?;
+        if i + 1 < pledges.len() {
+            let reference = format!("DEMO-{:06}", 140_500 + i);
+            campaigns::receive(&mut tx, id, *amount, &reference, admin).await?;
+            report.donations += 1;
+        }
+    }
+    tx.commit().await?;
+
+    // Allocations: the national money and goods, and Tehran's food.
+    for (campaign, resource) in [
+        (tehran, "food"),
+        (national, "food"),
+        (national, "hygiene"),
+        (national, MONEY),
+    ] {
+        let c = campaigns::get(store, campaign)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo campaign {campaign} vanished"))?;
+        match distribution::commit(store, &c, resource, Policy::WaterFill, window, admin).await {
+            Ok(done) => report.allocations += done.allocations,
+            Err(hamdeli_store::StoreError::Invalid(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    // Deliveries: most of the Tehran batch delivered with the recipient's code, a few failed.
+    let period = period_of(hamdeli_store::now_millis());
+    let pending =
+        distribution::allocations(store, &hamdeli_domain::PlaceFilter::All, "pending", 600).await?;
+    for a in pending {
+        let r = mix(a.id, 11) % 100;
+        let outcome = if r < 60 {
+            let code = distribution::delivery_code(store, a.id).await?;
+            Outcome::Delivered { code, note: None }
+        } else if r < 64 {
+            Outcome::Failed {
+                note: "نشانی پیدا نشد (نمایشی)".into(),
+            }
+        } else {
+            continue;
+        };
+        distribution::record_delivery(store, a.id, &outcome, &period, admin).await?;
+        match outcome {
+            Outcome::Delivered { .. } => report.delivered += 1,
+            Outcome::Failed { .. } => report.failed += 1,
+        }
+    }
+    report.imported_support = distribution::sync_imported_support(store, period_of).await?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_needs_are_valid_and_deterministic() {
+        for h in 0..500 {
+            for k in 0..2 {
+                let (t, amount, _) = demo_need(h, k);
+                assert!(amount > 0);
+                assert!(
+                    hamdeli_domain::needs::DEFAULT_NEED_TYPES
+                        .iter()
+                        .any(|d| d.0 == t)
+                );
+                assert_eq!(demo_need(h, k), demo_need(h, k));
+            }
+        }
+    }
+}
