@@ -720,3 +720,4 @@ ledger-kind-donation = Donation received
 ledger-kind-allocation = Allocation
 ledger-kind-delivery = Delivery
 ledger-kind-priority-weights = Priority weights
+count-suppressed = fewer than { $n }

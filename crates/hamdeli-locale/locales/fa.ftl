@@ -720,3 +720,4 @@ ledger-kind-donation = کمک دریافت‌شده
 ledger-kind-allocation = تخصیص
 ledger-kind-delivery = تحویل
 ledger-kind-priority-weights = وزن‌های اولویت
+count-suppressed = کمتر از { $n }

@@ -107,11 +107,15 @@ pub async fn create(conn: &mut AnyConnection, c: &NewCampaign, by: Option<i64>) 
         .bind(*goal)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("INSERT INTO campaign_pools (campaign_id, resource) VALUES ($1, $2)")
-            .bind(id)
-            .bind(t.clone())
-            .execute(&mut *conn)
-            .await?;
+        // Goods have a pool of their own; money types share the campaign's money.
+        sqlx::query(
+            "INSERT INTO campaign_pools (campaign_id, resource) \
+             SELECT $1, code FROM need_types WHERE code = $2 AND unit = 'unit'",
+        )
+        .bind(id)
+        .bind(t.clone())
+        .execute(&mut *conn)
+        .await?;
     }
     ledger::append(
         conn,
@@ -188,7 +192,7 @@ pub async fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> Resu
 pub async fn pools(store: &Store, campaign: i64) -> Result<Vec<CampaignPool>> {
     let rows = sqlx::query(
         "SELECT cp.resource, COALESCE(ct.goal_units, 0), \
-         (SELECT COALESCE(SUM(pl.amount), 0) FROM pledges pl WHERE pl.campaign_id = cp.campaign_id \
+         (SELECT CAST(COALESCE(SUM(pl.amount), 0) AS BIGINT) FROM pledges pl WHERE pl.campaign_id = cp.campaign_id \
             AND pl.resource = cp.resource AND pl.status <> 'cancelled'), \
          cp.received, cp.allocated \
          FROM campaign_pools cp \

@@ -151,7 +151,7 @@ pub async fn candidates(
     let sql = format!(
         "SELECT n.id, n.person_id, p.first_name, p.last_name, n.need_type, n.amount, n.allocated, \
          n.status, n.urgency, n.province_code, n.county_code, n.zone, \
-         (SELECT COALESCE(SUM(s.amount), 0) FROM support_ledger s WHERE s.person_id = n.person_id \
+         (SELECT CAST(COALESCE(SUM(s.amount), 0) AS BIGINT) FROM support_ledger s WHERE s.person_id = n.person_id \
             AND s.need_type = n.need_type AND s.source <> 'delivery' AND s.at BETWEEN $1 AND $2), \
          (SELECT COUNT(DISTINCT s.organisation_id) FROM support_ledger s WHERE s.person_id = n.person_id \
             AND s.need_type = n.need_type AND s.at BETWEEN $1 AND $2 \

@@ -267,13 +267,15 @@ async fn update_through_temp(
     pairs_int: Option<&[(i64, i64)]>,
     update: &str,
 ) -> Result<()> {
-    let value_type = if pairs_text.is_some() {
-        "TEXT"
+    // One table name per value type: PostgreSQL's prepared INSERT keeps the parameter types
+    // of the table it was first prepared against.
+    let (table, value_type) = if pairs_text.is_some() {
+        ("link_pairs_text", "TEXT")
     } else {
-        "BIGINT"
+        ("link_pairs_int", "BIGINT")
     };
     sqlx::query(AssertSqlSafe(format!(
-        "CREATE TEMPORARY TABLE link_pairs (k BIGINT PRIMARY KEY NOT NULL, v {value_type})"
+        "CREATE TEMPORARY TABLE {table} (k BIGINT PRIMARY KEY NOT NULL, v {value_type})"
     )))
     .execute(&mut **tx)
     .await?;
@@ -286,7 +288,7 @@ async fn update_through_temp(
         let values: Vec<String> = (0..end - start)
             .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
             .collect();
-        let sql = format!("INSERT INTO link_pairs (k, v) VALUES {}", values.join(", "));
+        let sql = format!("INSERT INTO {table} (k, v) VALUES {}", values.join(", "));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         if let Some(p) = pairs_text {
             for (k, v) in &p[start..end] {
@@ -300,10 +302,10 @@ async fn update_through_temp(
         }
         q.execute(&mut **tx).await?;
     }
-    sqlx::query(AssertSqlSafe(update.to_owned()))
+    sqlx::query(AssertSqlSafe(update.replace("link_pairs", table)))
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DROP TABLE link_pairs")
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -88,9 +88,11 @@ impl Loc {
     pub fn count(&self, c: &hamdeli_domain::needs::PublicCount) -> String {
         match c {
             hamdeli_domain::needs::PublicCount::Exact(n) => self.num(n),
-            hamdeli_domain::needs::PublicCount::Suppressed => {
-                self.digits(&format!("<{}", hamdeli_domain::needs::SMALL_CELL))
-            }
+            hamdeli_domain::needs::PublicCount::Suppressed => self.t1(
+                "count-suppressed",
+                "n",
+                &self.num(&hamdeli_domain::needs::SMALL_CELL),
+            ),
         }
     }
     pub fn lang(&self) -> &'static str {

@@ -525,9 +525,15 @@ pub async fn allocate_page(
         }
     });
     let shown_all = q.all.is_some();
-    let mut lines: Vec<LineView> = plan
-        .lines
-        .iter()
+    // Who gets something first (most first), then the eligible who get nothing, then the rest.
+    let mut order: Vec<&distribution::PlanLine> = plan.lines.iter().collect();
+    order.sort_by(|a, b| {
+        (a.ineligible.is_some(), std::cmp::Reverse(a.units))
+            .cmp(&(b.ineligible.is_some(), std::cmp::Reverse(b.units)))
+            .then(b.weight.total_cmp(&a.weight))
+    });
+    let mut lines: Vec<LineView> = order
+        .into_iter()
         .map(|line| {
             let cand = &line.candidate;
             let why = match line.ineligible {
@@ -697,10 +703,8 @@ pub async fn signup(
     .await;
     let user = match user {
         Ok(id) => id,
-        Err(hamdeli_store::StoreError::Invalid(id))
-        | Err(hamdeli_store::StoreError::Conflict(id)) => {
-            return again(l.t(id));
-        }
+        Err(hamdeli_store::StoreError::Conflict(_)) => return again(l.t("donor-mobile-taken")),
+        Err(hamdeli_store::StoreError::Invalid(id)) => return again(l.t(id)),
         Err(e) if e.is_unique_violation() => return again(l.t("donor-mobile-taken")),
         Err(e) => return Err(e.into()),
     };

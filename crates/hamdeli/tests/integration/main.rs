@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod api;
 mod cli;
+mod distribution;
 mod ledger;
 mod persons;
 mod registry;

@@ -84,6 +84,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(database_url: String, dir: TempDir) -> TestApp {
+    // HAMDELI_TEST_LOG=warn (an env-filter) shows the server's log while debugging a test.
+    if let Ok(filter) = std::env::var("HAMDELI_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
     let flags = Layer {
         database_url: Some(database_url.clone()),
         data_dir: Some(dir.0.clone()),
