@@ -396,7 +396,9 @@ def main():
 
             def accessibility():
                 for page in ["/", "/places", "/places/23", "/admin/users", "/admin/users/new", "/admin/audit", "/account",
-                             "/registry", "/registry/coverage", "/registry/reviews", "/registry/imports"]:
+                             "/registry", "/registry/coverage", "/registry/reviews", "/registry/imports",
+                             "/needs", "/deliveries", "/support/double", "/priority", "/campaigns",
+                             "/campaigns/new", "/stats", "/receipts", "/donors/signup"]:
                     wd.go(origin + page)
                     wd.js(axe + "\nreturn true;")
                     problems = wd.js(

@@ -388,52 +388,33 @@ pub async fn commit(
     .fetch_one(&mut *tx)
     .await?
     .get(0);
+    // Literal values (numbers, codes from our own tables, escaped text): binding 13 values per
+    // row made this insert ten times slower than the rest of the commit.
     for chunk in given.chunks(INSERT_CHUNK) {
         let mut sql = String::from(
             "INSERT INTO allocations (batch_id, need_id, person_id, need_type, units, weight_milli, \
-             reason, province_code, county_code, zone, status, delivery_code, delivered_by, note) VALUES ",
+             reason, province_code, county_code, zone, status, delivery_code) VALUES ",
         );
-        for i in 0..chunk.len() {
-            let b = i * 13;
+        for (i, l) in chunk.iter().enumerate() {
+            let c = &l.candidate;
             if i > 0 {
                 sql.push(',');
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7,
-                b + 8,
-                b + 9,
-                b + 10,
-                b + 11,
-                b + 12,
-                b + 13
+                "({batch_id}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 'pending', '{:06}')",
+                c.need_id,
+                c.person_id,
+                sql_text(Some(&c.need_type)),
+                l.units,
+                (l.weight * 1000.0).round() as i64,
+                sql_text(l.reason),
+                sql_text(c.province_code.as_deref()),
+                sql_text(c.county_code.as_deref()),
+                sql_text(c.zone.as_deref()),
+                rand::random::<u32>() % 1_000_000,
             ));
         }
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for l in chunk {
-            let c = &l.candidate;
-            q = q
-                .bind(batch_id)
-                .bind(c.need_id)
-                .bind(c.person_id)
-                .bind(c.need_type.clone())
-                .bind(l.units)
-                .bind((l.weight * 1000.0).round() as i64)
-                .bind(l.reason.unwrap_or(""))
-                .bind(c.province_code.clone())
-                .bind(c.county_code.clone())
-                .bind(c.zone.clone())
-                .bind(format!("{:06}", rand::random::<u32>() % 1_000_000))
-                .bind(None::<i64>)
-                .bind(None::<String>);
-        }
-        q.execute(&mut *tx).await?;
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
     }
     let this = "(SELECT a.units FROM allocations a WHERE a.batch_id = $1 AND a.need_id = needs.id)";
     let updated = sqlx::query(AssertSqlSafe(format!(
@@ -487,6 +468,14 @@ pub async fn commit(
         total: plan.total,
         allocations: given.len() as i64,
     })
+}
+
+/// A text value as an SQL literal (quotes doubled; NULL for none), for both engines.
+fn sql_text(v: Option<&str>) -> String {
+    match v {
+        Some(s) => format!("'{}'", s.replace('\'', "''").replace('\0', "")),
+        None => "NULL".to_owned(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1002,6 +991,16 @@ mod tests {
         );
         assert_eq!(p.total, 3);
         assert_eq!(p.lines[0].reason, Some("full_need"));
+    }
+
+    #[test]
+    fn text_literals_are_quoted_safely() {
+        assert_eq!(sql_text(None), "NULL");
+        assert_eq!(sql_text(Some("a'b")), "'a''b'");
+        assert_eq!(
+            sql_text(Some("x'); DROP TABLE needs; --")),
+            "'x''); DROP TABLE needs; --'"
+        );
     }
 
     #[test]

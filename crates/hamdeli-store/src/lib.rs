@@ -14,6 +14,7 @@ use sqlx::{AnyPool, Executor};
 pub mod api_keys;
 pub mod audit;
 pub mod backup;
+pub mod bench;
 pub mod campaigns;
 pub mod coverage;
 pub mod dashboard;

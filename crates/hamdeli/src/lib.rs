@@ -1,6 +1,7 @@
 //! The `hamdeli` binary's library part: configuration, start-up and the demo data set, shared
 //! by `main.rs` and the integration tests.
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod demo_distribution;

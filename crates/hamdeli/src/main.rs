@@ -139,6 +139,20 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Benchmarks that print their figures (use a fresh database: they add synthetic rows).
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time a campaign allocation's dry run and its one-transaction commit over N verified needs.
+    AllocationCommit {
+        #[arg(long, default_value_t = 100_000)]
+        requests: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -365,6 +379,14 @@ async fn main() -> Result<()> {
                 (report.read + report.allocate + report.write).as_secs_f64(),
                 job.out.display()
             );
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::AllocationCommit { requests },
+        } => {
+            let store = open_store(&config).await?;
+            let report = hamdeli::bench::allocation_commit(&store, requests).await?;
+            println!("{report}");
             Ok(())
         }
         Command::Ledger { command } => {
