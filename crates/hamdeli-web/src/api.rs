@@ -34,7 +34,7 @@ use crate::error::AppError;
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&Security),
-    tags((name = "transparency"), (name = "account"), (name = "geography"), (name = "organisations"), (name = "registry"), (name = "admin"))
+    tags((name = "transparency"), (name = "account"), (name = "geography"), (name = "organisations"), (name = "registry"), (name = "needs"), (name = "campaigns"), (name = "admin"))
 )]
 struct ApiDoc;
 
@@ -70,6 +70,12 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_person))
         .routes(routes!(coverage_report))
         .routes(routes!(coverage_outreach))
+        .routes(routes!(need_table))
+        .routes(routes!(priority_public))
+        .routes(routes!(list_campaigns))
+        .routes(routes!(campaign_destinations))
+        .routes(routes!(receipt_public))
+        .routes(routes!(public_stats))
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
@@ -479,4 +485,205 @@ async fn coverage_outreach(
     )
     .await?;
     Ok(Json(rows))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Needs, campaigns and public statistics
+
+/// A count as published: the number, or `null` when fewer than 5 people (suppressed).
+fn published(n: i64) -> Option<i64> {
+    match hamdeli_domain::needs::public_count(n) {
+        hamdeli_domain::needs::PublicCount::Exact(n) => Some(n),
+        hamdeli_domain::needs::PublicCount::Suppressed => None,
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct NeedTableParams {
+    /// province (default), county, zone or type.
+    by: Option<String>,
+    province: Option<String>,
+    county: Option<String>,
+    zone: Option<String>,
+    need_type: Option<String>,
+    status: Option<String>,
+}
+
+/// Needs by province, county, urban/rural zone or type, and need type, inside the caller's scope.
+#[utoipa::path(get, path = "/api/v1/needs/table", tag = "needs",
+    params(NeedTableParams),
+    responses((status = 200, body = Vec<hamdeli_store::needs::NeedTableRow>), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn need_table(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<NeedTableParams>,
+) -> Result<Json<Vec<hamdeli_store::needs::NeedTableRow>>, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    let keep = |v: Option<String>| v.filter(|s| !s.is_empty());
+    let filters = hamdeli_store::needs::NeedQuery {
+        province: keep(q.province),
+        county: keep(q.county),
+        zone: keep(q.zone),
+        need_type: keep(q.need_type),
+        status: keep(q.status),
+    };
+    let group = hamdeli_store::needs::NeedGroup::parse(q.by.as_deref().unwrap_or("province"));
+    Ok(Json(
+        hamdeli_store::needs::table(&state.store, &p.place_filter(), &filters, group).await?,
+    ))
+}
+
+/// The need types and the published priority weights.
+#[derive(Serialize, ToSchema)]
+pub struct PriorityPublic {
+    pub need_types: Vec<hamdeli_store::needs::NeedType>,
+    /// Indicator code → weight in points.
+    pub weights: std::collections::BTreeMap<String, i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/priority", tag = "needs",
+    responses((status = 200, body = PriorityPublic)))]
+async fn priority_public(State(state): State<AppState>) -> Result<Json<PriorityPublic>, AppError> {
+    let w = hamdeli_store::needs::weights(&state.store).await?;
+    Ok(Json(PriorityPublic {
+        need_types: hamdeli_store::needs::need_types(&state.store).await?,
+        weights: w.0.iter().map(|(i, n)| (i.code().to_owned(), *n)).collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CampaignPublic {
+    pub campaign: hamdeli_store::campaigns::Campaign,
+    pub need_types: Vec<String>,
+    pub pools: Vec<hamdeli_store::campaigns::CampaignPool>,
+}
+
+/// Every campaign with its goals and progress (public).
+#[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns",
+    responses((status = 200, body = Vec<CampaignPublic>)))]
+async fn list_campaigns(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<CampaignPublic>>, AppError> {
+    let mut out = vec![];
+    for c in hamdeli_store::campaigns::list(&state.store).await? {
+        out.push(CampaignPublic {
+            need_types: hamdeli_store::campaigns::need_types_of(&state.store, c.id).await?,
+            pools: hamdeli_store::campaigns::pools(&state.store, c.id).await?,
+            campaign: c,
+        });
+    }
+    Ok(Json(out))
+}
+
+/// Where a campaign's allocations went, by province, zone and need type (never by person).
+#[derive(Serialize, ToSchema)]
+pub struct DestinationPublic {
+    pub province_code: Option<String>,
+    pub zone: Option<String>,
+    pub need_type: String,
+    /// Recipients; `null` when fewer than 5.
+    pub recipients: Option<i64>,
+    pub units: i64,
+    /// Delivered; `null` when fewer than 5.
+    pub delivered: Option<i64>,
+}
+
+fn destinations_public(rows: Vec<hamdeli_store::campaigns::Destination>) -> Vec<DestinationPublic> {
+    rows.into_iter()
+        .map(|d| DestinationPublic {
+            province_code: d.province_code,
+            zone: d.zone,
+            need_type: d.need_type,
+            recipients: published(d.allocations),
+            units: d.units,
+            delivered: published(d.delivered),
+        })
+        .collect()
+}
+
+#[utoipa::path(get, path = "/api/v1/campaigns/{id}/destinations", tag = "campaigns",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<DestinationPublic>), (status = 404)))]
+async fn campaign_destinations(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<DestinationPublic>>, AppError> {
+    hamdeli_store::campaigns::get(&state.store, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(Json(destinations_public(
+        hamdeli_store::campaigns::destinations(&state.store, id, None).await?,
+    )))
+}
+
+/// A donation as its receipt code shows it (public: no donor, no recipient).
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptPublic {
+    pub receipt_code: String,
+    pub campaign_id: i64,
+    pub campaign_title: String,
+    pub resource: String,
+    pub amount: i64,
+    pub received_at: Option<i64>,
+    /// The transparency-log entry that recorded it.
+    pub ledger_seq: Option<i64>,
+    pub destinations: Vec<DestinationPublic>,
+}
+
+#[utoipa::path(get, path = "/api/v1/receipts/{code}", tag = "campaigns",
+    params(("code" = String, Path)),
+    responses((status = 200, body = ReceiptPublic), (status = 404)))]
+async fn receipt_public(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+) -> Result<Json<ReceiptPublic>, AppError> {
+    let code = hamdeli_domain::needs::normalize_receipt_code(&code);
+    let p = hamdeli_store::campaigns::by_receipt(&state.store, &code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let destinations = destinations_public(
+        hamdeli_store::campaigns::destinations(&state.store, p.campaign_id, Some(&p.resource))
+            .await?,
+    );
+    Ok(Json(ReceiptPublic {
+        receipt_code: code,
+        campaign_id: p.campaign_id,
+        campaign_title: p.campaign_title,
+        resource: p.resource,
+        amount: p.received_amount.unwrap_or(0),
+        received_at: p.received_at,
+        ledger_seq: p.ledger_seq,
+        destinations,
+    }))
+}
+
+/// Needs and support by province and need type, small cells suppressed (`null`: fewer than 5).
+#[derive(Serialize, ToSchema)]
+pub struct StatPublic {
+    pub province_code: String,
+    pub need_type: String,
+    pub persons_in_need: Option<i64>,
+    pub persons_served: Option<i64>,
+    pub units_delivered: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/stats", tag = "campaigns",
+    responses((status = 200, body = Vec<StatPublic>)))]
+async fn public_stats(State(state): State<AppState>) -> Result<Json<Vec<StatPublic>>, AppError> {
+    Ok(Json(
+        hamdeli_store::distribution::public_cells(&state.store)
+            .await?
+            .into_iter()
+            .map(|c| StatPublic {
+                province_code: c.province_code,
+                need_type: c.need_type,
+                persons_in_need: published(c.persons_in_need),
+                persons_served: published(c.persons_served),
+                units_delivered: c.units_delivered,
+            })
+            .collect(),
+    ))
 }

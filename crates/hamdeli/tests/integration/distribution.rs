@@ -398,6 +398,11 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
         "/stats".to_owned(),
         "/transparency".to_owned(),
         "/api/v1/transparency?limit=100".to_owned(),
+        "/api/v1/campaigns".to_owned(),
+        format!("/api/v1/campaigns/{campaign}/destinations"),
+        format!("/api/v1/receipts/{code}"),
+        "/api/v1/stats".to_owned(),
+        "/api/v1/priority".to_owned(),
     ] {
         let (status, body) = anon.get_text(&path).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -411,6 +416,31 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
             assert!(!body.contains(personal), "{path} shows {personal}");
         }
     }
+    let receipt: serde_json::Value = anon
+        .get(&format!("/api/v1/receipts/{}", code.replace('-', " ")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipt["amount"], 20);
+    assert_eq!(receipt["receipt_code"], code.as_str());
+    let stats_json: serde_json::Value = anon.get("/api/v1/stats").await.json().await.unwrap();
+    assert!(
+        stats_json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["persons_served"].is_null() && c["need_type"] == "food"),
+        "a served cell of one person is suppressed: {stats_json}"
+    );
+    assert_eq!(
+        expert.get("/api/v1/needs/table?by=type").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        anon.get("/api/v1/needs/table").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     let (_, stats) = anon.get_text("/stats").await;
     assert!(
         stats.contains("کمتر از ۵"),
