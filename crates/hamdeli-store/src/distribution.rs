@@ -326,7 +326,7 @@ pub struct Committed {
 }
 
 /// Rows per multi-row INSERT of allocations (14 values each, under both engines' limits).
-const INSERT_CHUNK: usize = 500;
+const INSERT_CHUNK: usize = 2000;
 
 /// Recomputes the plan inside one transaction and writes it: the batch, its allocations, the
 /// needs and the pool moved with guarded updates, and a transparency entry by area and type.
@@ -416,14 +416,16 @@ pub async fn commit(
         }
         sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
     }
-    let this = "(SELECT a.units FROM allocations a WHERE a.batch_id = $1 AND a.need_id = needs.id)";
-    let updated = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE needs SET allocated = allocated + {this}, \
-         status = CASE WHEN allocated + {this} >= amount THEN 'met' ELSE 'partly_met' END, \
+    // UPDATE … FROM (PostgreSQL, and SQLite since 3.33): one join instead of a subquery per row.
+    // The guard sits in the WHERE: a need another commit filled meanwhile is not updated, the
+    // count comes short, and the whole batch rolls back.
+    let updated = sqlx::query(
+        "UPDATE needs SET allocated = needs.allocated + a.units, \
+         status = CASE WHEN needs.allocated + a.units >= needs.amount THEN 'met' ELSE 'partly_met' END, \
          updated_at = $2 \
-         WHERE id IN (SELECT need_id FROM allocations WHERE batch_id = $1) \
-         AND status IN ('verified', 'partly_met') AND allocated + {this} <= amount"
-    )))
+         FROM allocations a WHERE a.batch_id = $1 AND a.need_id = needs.id \
+         AND needs.status IN ('verified', 'partly_met') AND needs.allocated + a.units <= needs.amount",
+    )
     .bind(batch_id)
     .bind(now)
     .execute(&mut *tx)

@@ -130,6 +130,21 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
         )
         .await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+    let r = expert
+        .post_form(
+            &format!("/needs/{}/status", needs_of[11]),
+            &[("status", "closed")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        needs::need(&app.store, needs_of[11])
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "closed"
+    );
     let other = app.login("isfahan.expert").await;
     let (status, _) = other
         .get_text(&format!("/registry/persons/{}/card", persons[0]))
@@ -140,7 +155,7 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
     assert!(table.contains("سبد غذایی"));
     let csv = expert.get("/needs?by=county&format=csv").await;
     assert_eq!(csv.status(), StatusCode::OK);
-    assert!(csv.text().await.unwrap().contains(",12,12,36,0,36"));
+    assert!(csv.text().await.unwrap().contains(",12,12,36,0,33"), "a closed need is not outstanding");
 
     // The needs identity card shows the score indicator by indicator.
     let (status, card) = expert
