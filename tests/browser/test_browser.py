@@ -447,6 +447,34 @@ def main():
                 check(f"4 {what}: no county heading leaks", not wd.exists("[data-testid=county-heading]"))
 
         run.step("4 county expert", county_expert)
+
+        # 7. A donor signs up with a mobile number, pledges to a demo campaign and sees the pledge.
+        def donor():
+            wd.go(origin + "/")
+            if wd.exists("[data-testid=logout]"):
+                wd.click_and_wait_for_new_page("[data-testid=logout]")
+            campaigns = wait_until(lambda: json.loads(http_get(origin + "/api/v1/campaigns")[1]), 120, 1.0)
+            if not check("7 the demo campaigns exist (seeded in the background)", bool(campaigns)):
+                return
+            wd.go(origin + "/donors/signup")
+            wd.type("#mobile", "۰۹۱۹۸۷۶۵۴۳۲")
+            wd.type("#name", "خیّر مرورگر")
+            wd.type("#password", "browser-donor-secret")
+            wd.click_and_wait_for_new_page("[data-testid=signup-form] button[type=submit]")
+            check("7 sign-up leads to the login page", "/login" in wd.url(), wd.url())
+            wd.type("input[name=username]", "09198765432")
+            wd.type("input[name=password]", "browser-donor-secret")
+            wd.click_and_wait_for_new_page("[data-testid=login-submit]")
+            check("7 the donor signs in with the mobile number", wait_until(lambda: wd.exists("[data-testid=logout]"), 5))
+            active = [c for c in campaigns if c["campaign"]["status"] == "active"]
+            wd.go(f"{origin}/campaigns/{active[0]['campaign']['id']}")
+            check("7 the campaign page offers the pledge form", wd.exists("[data-testid=pledge-form]"))
+            wd.type("#amount", "۲٬۵۰۰٬۰۰۰")
+            wd.click_and_wait_for_new_page("[data-testid=pledge-form] button[type=submit]")
+            check("7 after pledging the donor's page lists it", wd.exists("[data-testid=donor-pledges]")
+                  and "۲٬۵۰۰٬۰۰۰" in wd.text("[data-testid=donor-pledges]"), wd.url())
+
+        run.step("7 donor", donor)
     except SystemExit:
         pass
     except Exception as e:
