@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use hamdeli_ingest::{ColumnMapping, Field as Column, InputRecord, map_row};
+use hamdeli_ingest::{ColumnMapping, Field as Column, InputRecord, RawRow, Reject, map_row};
 use hamdeli_link::{Field, LinkOptions, RawRecord, RecordSet};
 
 #[derive(Debug, Clone)]
@@ -63,8 +63,10 @@ fn raw_of(rec: &InputRecord) -> RawRecord<'_> {
 }
 
 /// Reads every input into the record set, a chunk at a time (rows that cannot be read become
-/// rejects; a repeated source id in one input is a reject too).
+/// rejects; a repeated source id in one input is a reject too). The rows of a chunk are split
+/// into cells in file order and mapped to fields in parallel; records keep the file order.
 pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
+    use rayon::prelude::*;
     const CHUNK: usize = 100_000;
     let mut loaded = Loaded {
         set: RecordSet::new(),
@@ -75,47 +77,50 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
         let source = hamdeli_ingest::open(&input.path)
             .with_context(|| format!("reading {}", input.path.display()))?;
         let mapping = ColumnMapping::from_headers(source.headers.clone());
-        let mut seen = std::collections::HashSet::new();
-        let mut chunk: Vec<InputRecord> = Vec::with_capacity(CHUNK);
-        let flush = |chunk: &mut Vec<InputRecord>, loaded: &mut Loaded| {
-            let raws: Vec<RawRecord<'_>> = chunk.iter().map(raw_of).collect();
-            loaded.set.extend_raw(k as u16, &raws);
-            chunk.clear();
-        };
-        for (n, raw) in source.rows.enumerate() {
-            if n % 100_000 == 0 {
-                progress(&input.name, n as u64);
+        let mut seen: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+        let mut rows = source.rows;
+        let mut n = 0u64;
+        loop {
+            progress(&input.name, n);
+            let batch: Vec<RawRow> = rows.by_ref().take(CHUNK).collect();
+            if batch.is_empty() {
+                break;
             }
-            let row = raw.row;
-            let rec = match map_row(&mapping, raw) {
-                Ok(r) => r,
-                Err(reject) => {
+            n += batch.len() as u64;
+            let mapped: Vec<Result<InputRecord, Reject>> = batch
+                .into_par_iter()
+                .map(|raw| map_row(&mapping, raw))
+                .collect();
+            let mut chunk: Vec<InputRecord> = Vec::with_capacity(mapped.len());
+            for rec in mapped {
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(reject) => {
+                        loaded.rejects.push(Rejected {
+                            source: input.name.clone(),
+                            row: reject.row,
+                            reason: format!("{}: {}", reject.code, reject.detail),
+                        });
+                        continue;
+                    }
+                };
+                let id = field(&rec, Column::SourceId)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("row-{}", rec.row));
+                if !seen.insert(id.clone()) {
                     loaded.rejects.push(Rejected {
                         source: input.name.clone(),
-                        row,
-                        reason: format!("{}: {}", reject.code, reject.detail),
+                        row: rec.row,
+                        reason: format!("source_id.duplicate: {id}"),
                     });
                     continue;
                 }
-            };
-            let id = field(&rec, Column::SourceId)
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("row-{row}"));
-            if !seen.insert(id.clone()) {
-                loaded.rejects.push(Rejected {
-                    source: input.name.clone(),
-                    row,
-                    reason: format!("source_id.duplicate: {id}"),
-                });
-                continue;
+                loaded.ids.push((k as u16, id));
+                chunk.push(rec);
             }
-            loaded.ids.push((k as u16, id));
-            chunk.push(rec);
-            if chunk.len() == CHUNK {
-                flush(&mut chunk, &mut loaded);
-            }
+            let raws: Vec<RawRecord<'_>> = chunk.iter().map(raw_of).collect();
+            loaded.set.extend_raw(k as u16, &raws);
         }
-        flush(&mut chunk, &mut loaded);
     }
     Ok(loaded)
 }
