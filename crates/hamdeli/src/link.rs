@@ -62,9 +62,16 @@ fn raw_of(rec: &InputRecord) -> RawRecord<'_> {
     }
 }
 
+/// What the reader thread hands over: an input's column mapping, then its rows in chunks.
+enum Read {
+    Opened(usize, ColumnMapping),
+    Rows(usize, Vec<RawRow>),
+}
+
 /// Reads every input into the record set, a chunk at a time (rows that cannot be read become
-/// rejects; a repeated source id in one input is a reject too). The rows of a chunk are split
-/// into cells in file order and mapped to fields in parallel; records keep the file order.
+/// rejects; a repeated source id in one input is a reject too). One thread splits the files
+/// into rows while the chunks it already split are mapped to fields (in parallel) and added to
+/// the set; records keep the file order.
 pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
     use rayon::prelude::*;
     const CHUNK: usize = 100_000;
@@ -73,19 +80,47 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
         ids: Vec::new(),
         rejects: Vec::new(),
     };
-    for (k, input) in inputs.iter().enumerate() {
-        let source = hamdeli_ingest::open(&input.path)
-            .with_context(|| format!("reading {}", input.path.display()))?;
-        let mapping = ColumnMapping::from_headers(source.headers.clone());
-        let mut seen: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
-        let mut rows = source.rows;
-        let mut n = 0u64;
-        loop {
-            progress(&input.name, n);
-            let batch: Vec<RawRow> = rows.by_ref().take(CHUNK).collect();
-            if batch.is_empty() {
-                break;
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Read>>(2);
+        let reader = scope.spawn(move || {
+            for (k, input) in inputs.iter().enumerate() {
+                let source = match hamdeli_ingest::open(&input.path)
+                    .with_context(|| format!("reading {}", input.path.display()))
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mapping = ColumnMapping::from_headers(source.headers.clone());
+                if tx.send(Ok(Read::Opened(k, mapping))).is_err() {
+                    return;
+                }
+                let mut rows = source.rows;
+                loop {
+                    let batch: Vec<RawRow> = rows.by_ref().take(CHUNK).collect();
+                    if batch.is_empty() || tx.send(Ok(Read::Rows(k, batch))).is_err() {
+                        break;
+                    }
+                }
             }
+        });
+        let mut mapping = ColumnMapping::from_headers(Vec::new());
+        let mut seen: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+        let mut n = 0u64;
+        for msg in rx {
+            let (k, batch) = match msg? {
+                Read::Opened(k, m) => {
+                    mapping = m;
+                    seen.clear();
+                    n = 0;
+                    progress(&inputs[k].name, 0);
+                    continue;
+                }
+                Read::Rows(k, batch) => (k, batch),
+            };
+            let input = &inputs[k];
             n += batch.len() as u64;
             let mapped: Vec<Result<InputRecord, Reject>> = batch
                 .into_par_iter()
@@ -120,16 +155,21 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
             }
             let raws: Vec<RawRecord<'_>> = chunk.iter().map(raw_of).collect();
             loaded.set.extend_raw(k as u16, &raws);
+            progress(&input.name, n);
         }
-    }
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+        Ok(())
+    })?;
     Ok(loaded)
 }
 
-fn csv_field(s: &str) -> String {
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.to_owned()
+        s.into()
     }
 }
 
