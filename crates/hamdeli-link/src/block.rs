@@ -230,9 +230,8 @@ pub(crate) fn candidates(
             let (i, j) = (a.min(b), a.max(b));
             // Skip what an earlier rule produced (unless that block was windowed).
             let (ki, kj) = (&keys_ref[i as usize], &keys_ref[j as usize]);
-            let seen = (0..ri).any(|r| {
-                ki[r] != 0 && ki[r] == kj[r] && oversized_ref[i as usize] & (1 << r) == 0
-            });
+            let seen = (0..ri)
+                .any(|r| ki[r] != 0 && ki[r] == kj[r] && oversized_ref[i as usize] & (1 << r) == 0);
             if !seen {
                 out.push(u64::from(i) << 32 | u64::from(j));
             }
