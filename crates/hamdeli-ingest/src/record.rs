@@ -31,6 +31,19 @@ impl InputRecord {
             Some(v.to_owned())
         };
     }
+
+    /// As [`set`](Self::set), keeping the cell's own string when it needs no trimming (most
+    /// cells): no copy per cell when a row is mapped.
+    fn set_owned(&mut self, f: Field, value: String) {
+        let v = value.trim();
+        self.fields[f as usize] = if v.is_empty() {
+            None
+        } else if v.len() == value.len() {
+            Some(value)
+        } else {
+            Some(v.to_owned())
+        };
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -116,7 +129,7 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
     };
     for (i, cell) in cells.into_iter().enumerate() {
         match mapping.columns.get(i) {
-            Some(Column::Field(f)) => rec.set(*f, &cell),
+            Some(Column::Field(f)) => rec.set_owned(*f, cell),
             Some(Column::Extra(name) | Column::Duplicate(name)) if !cell.trim().is_empty() => {
                 rec.extra.push((name.clone(), cell.trim().to_owned()));
             }

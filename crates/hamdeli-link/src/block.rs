@@ -126,6 +126,8 @@ pub(crate) const RULES: &[Rule] = &[
     },
 ];
 
+const NRULES: usize = RULES.len();
+
 fn code_half(r: &Rec, p: &Prepared<'_>, head: bool) -> u64 {
     let c = if r.code != NONE { r.code } else { r.raw };
     if c == NONE || (head && r.last_ph == 0) {
@@ -162,9 +164,18 @@ pub(crate) fn candidates(
     let n = p.recs.len();
     let window = window.max(1);
     let max_block = max_block.max(2);
-    let keys: Vec<Vec<u64>> = RULES
-        .iter()
-        .map(|rule| p.recs.par_iter().map(|r| (rule.key)(r, p)).collect())
+    // Every rule's key of a record side by side: checking whether an earlier rule already paired
+    // two records reads one cache line per record.
+    let keys: Vec<[u64; NRULES]> = p
+        .recs
+        .par_iter()
+        .map(|r| {
+            let mut k = [0u64; NRULES];
+            for (x, rule) in RULES.iter().enumerate() {
+                k[x] = (rule.key)(r, p);
+            }
+            k
+        })
         .collect();
     // Bit r: the record sits in an oversized block of rule r.
     const _: () = assert!(RULES.len() <= 16);
@@ -172,11 +183,11 @@ pub(crate) fn candidates(
     let mut all: Vec<u64> = Vec::new();
     let mut stats = Vec::new();
     for (ri, rule) in RULES.iter().enumerate() {
-        let mut entries: Vec<(u64, u32)> = keys[ri]
+        let mut entries: Vec<(u64, u32)> = keys
             .par_iter()
             .enumerate()
-            .filter(|(_, k)| **k != 0)
-            .map(|(i, &k)| (k, i as u32))
+            .filter(|(_, k)| k[ri] != 0)
+            .map(|(i, k)| (k[ri], i as u32))
             .collect();
         entries.par_sort_unstable_by_key(|e| e.0);
         let mut blocks: Vec<(usize, usize)> = Vec::new();
@@ -211,17 +222,16 @@ pub(crate) fn candidates(
                 });
             }
         }
-        let earlier = &keys[..ri];
+        let keys_ref = &keys;
         let oversized_ref = &oversized;
         let entries_ref = &entries;
         let invalid = |x: u32| p.recs[x as usize].raw != NONE;
         let push = |a: u32, b: u32, out: &mut Vec<u64>| {
             let (i, j) = (a.min(b), a.max(b));
             // Skip what an earlier rule produced (unless that block was windowed).
-            let seen = earlier.iter().enumerate().any(|(r, k)| {
-                let ki = k[i as usize];
-                ki != 0 && ki == k[j as usize] && oversized_ref[i as usize] & (1 << r) == 0
-            });
+            let (ki, kj) = (&keys_ref[i as usize], &keys_ref[j as usize]);
+            let seen = (0..ri)
+                .any(|r| ki[r] != 0 && ki[r] == kj[r] && oversized_ref[i as usize] & (1 << r) == 0);
             if !seen {
                 out.push(u64::from(i) << 32 | u64::from(j));
             }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use hamdeli_ingest::{ColumnMapping, Field as Column, InputRecord, map_row};
+use hamdeli_ingest::{ColumnMapping, Field as Column, InputRecord, RawRow, Reject, map_row};
 use hamdeli_link::{Field, LinkOptions, RawRecord, RecordSet};
 
 #[derive(Debug, Clone)]
@@ -62,69 +62,114 @@ fn raw_of(rec: &InputRecord) -> RawRecord<'_> {
     }
 }
 
+/// What the reader thread hands over: an input's column mapping, then its rows in chunks.
+enum Read {
+    Opened(usize, ColumnMapping),
+    Rows(usize, Vec<RawRow>),
+}
+
 /// Reads every input into the record set, a chunk at a time (rows that cannot be read become
-/// rejects; a repeated source id in one input is a reject too).
+/// rejects; a repeated source id in one input is a reject too). One thread splits the files
+/// into rows while the chunks it already split are mapped to fields (in parallel) and added to
+/// the set; records keep the file order.
 pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
+    use rayon::prelude::*;
     const CHUNK: usize = 100_000;
     let mut loaded = Loaded {
         set: RecordSet::new(),
         ids: Vec::new(),
         rejects: Vec::new(),
     };
-    for (k, input) in inputs.iter().enumerate() {
-        let source = hamdeli_ingest::open(&input.path)
-            .with_context(|| format!("reading {}", input.path.display()))?;
-        let mapping = ColumnMapping::from_headers(source.headers.clone());
-        let mut seen = std::collections::HashSet::new();
-        let mut chunk: Vec<InputRecord> = Vec::with_capacity(CHUNK);
-        let flush = |chunk: &mut Vec<InputRecord>, loaded: &mut Loaded| {
-            let raws: Vec<RawRecord<'_>> = chunk.iter().map(raw_of).collect();
-            loaded.set.extend_raw(k as u16, &raws);
-            chunk.clear();
-        };
-        for (n, raw) in source.rows.enumerate() {
-            if n % 100_000 == 0 {
-                progress(&input.name, n as u64);
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Read>>(2);
+        let reader = scope.spawn(move || {
+            for (k, input) in inputs.iter().enumerate() {
+                let source = match hamdeli_ingest::open(&input.path)
+                    .with_context(|| format!("reading {}", input.path.display()))
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mapping = ColumnMapping::from_headers(source.headers.clone());
+                if tx.send(Ok(Read::Opened(k, mapping))).is_err() {
+                    return;
+                }
+                let mut rows = source.rows;
+                loop {
+                    let batch: Vec<RawRow> = rows.by_ref().take(CHUNK).collect();
+                    if batch.is_empty() || tx.send(Ok(Read::Rows(k, batch))).is_err() {
+                        break;
+                    }
+                }
             }
-            let row = raw.row;
-            let rec = match map_row(&mapping, raw) {
-                Ok(r) => r,
-                Err(reject) => {
+        });
+        let mut mapping = ColumnMapping::from_headers(Vec::new());
+        let mut seen: rustc_hash::FxHashSet<String> = rustc_hash::FxHashSet::default();
+        let mut n = 0u64;
+        for msg in rx {
+            let (k, batch) = match msg? {
+                Read::Opened(k, m) => {
+                    mapping = m;
+                    seen.clear();
+                    n = 0;
+                    progress(&inputs[k].name, 0);
+                    continue;
+                }
+                Read::Rows(k, batch) => (k, batch),
+            };
+            let input = &inputs[k];
+            n += batch.len() as u64;
+            let mapped: Vec<Result<InputRecord, Reject>> = batch
+                .into_par_iter()
+                .map(|raw| map_row(&mapping, raw))
+                .collect();
+            let mut chunk: Vec<InputRecord> = Vec::with_capacity(mapped.len());
+            for rec in mapped {
+                let rec = match rec {
+                    Ok(r) => r,
+                    Err(reject) => {
+                        loaded.rejects.push(Rejected {
+                            source: input.name.clone(),
+                            row: reject.row,
+                            reason: format!("{}: {}", reject.code, reject.detail),
+                        });
+                        continue;
+                    }
+                };
+                let id = field(&rec, Column::SourceId)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| format!("row-{}", rec.row));
+                if !seen.insert(id.clone()) {
                     loaded.rejects.push(Rejected {
                         source: input.name.clone(),
-                        row,
-                        reason: format!("{}: {}", reject.code, reject.detail),
+                        row: rec.row,
+                        reason: format!("source_id.duplicate: {id}"),
                     });
                     continue;
                 }
-            };
-            let id = field(&rec, Column::SourceId)
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("row-{row}"));
-            if !seen.insert(id.clone()) {
-                loaded.rejects.push(Rejected {
-                    source: input.name.clone(),
-                    row,
-                    reason: format!("source_id.duplicate: {id}"),
-                });
-                continue;
+                loaded.ids.push((k as u16, id));
+                chunk.push(rec);
             }
-            loaded.ids.push((k as u16, id));
-            chunk.push(rec);
-            if chunk.len() == CHUNK {
-                flush(&mut chunk, &mut loaded);
-            }
+            let raws: Vec<RawRecord<'_>> = chunk.iter().map(raw_of).collect();
+            loaded.set.extend_raw(k as u16, &raws);
+            progress(&input.name, n);
         }
-        flush(&mut chunk, &mut loaded);
-    }
+        reader
+            .join()
+            .map_err(|_| anyhow::anyhow!("the reader thread panicked"))?;
+        Ok(())
+    })?;
     Ok(loaded)
 }
 
-fn csv_field(s: &str) -> String {
+fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.to_owned()
+        s.into()
     }
 }
 
