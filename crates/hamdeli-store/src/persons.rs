@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use hamdeli_domain::PlaceFilter;
 
-use crate::{Result, Store, StoreError, Tx, now_millis};
+use crate::{Engine, Result, Store, StoreError, Tx, now_millis, values_placeholders};
 
 /// A source record as linkage reads it.
 #[derive(Debug, Clone, Default)]
@@ -167,17 +167,10 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
             .map(|i| first + i)
             .collect();
         for (chunk_no, chunk) in ids.chunks(CHUNK).enumerate() {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|k| {
-                    let b = k * 11;
-                    let cols: Vec<String> = (1..=11).map(|c| format!("${}", b + c)).collect();
-                    format!("({})", cols.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO persons (id, created_at, updated_at, national_code, first_name, \
                  last_name, father_name, birth_date, gender, phone, province_code) VALUES {}",
-                values.join(", ")
+                values_placeholders(store.engine(), chunk.len(), 11)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (k, id) in chunk.iter().enumerate() {
@@ -209,7 +202,7 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
                 .zip(&plan.new_person_display)
                 .filter_map(|(id, d)| d.county_code.clone().map(|c| (*id, c)))
                 .collect();
-            set_counties(&mut tx, &counties).await?;
+            set_counties(&mut tx, store.engine(), &counties).await?;
         }
         if store.engine() == crate::Engine::Postgres {
             sqlx::query(
@@ -230,7 +223,7 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         assign.push((*record, *person));
         refresh.push(*person);
     }
-    assign_records(&mut tx, &assign).await?;
+    assign_records(&mut tx, store.engine(), &assign).await?;
     for r in &plan.reviews {
         sqlx::query(
             "INSERT INTO link_reviews (record_a, record_b, probability_bp, evidence, reason, \
@@ -263,6 +256,7 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
 /// Many (id, value) pairs through a temporary table, then one UPDATE.
 async fn update_through_temp(
     tx: &mut Tx,
+    engine: Engine,
     pairs_text: Option<&[(i64, String)]>,
     pairs_int: Option<&[(i64, i64)]>,
     update: &str,
@@ -283,10 +277,10 @@ async fn update_through_temp(
         .unwrap_or(0);
     for start in (0..len).step_by(CHUNK) {
         let end = (start + CHUNK).min(len);
-        let values: Vec<String> = (0..end - start)
-            .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
-            .collect();
-        let sql = format!("INSERT INTO link_pairs (k, v) VALUES {}", values.join(", "));
+        let sql = format!(
+            "INSERT INTO link_pairs (k, v) VALUES {}",
+            values_placeholders(engine, end - start, 2)
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         if let Some(p) = pairs_text {
             for (k, v) in &p[start..end] {
@@ -309,12 +303,13 @@ async fn update_through_temp(
     Ok(())
 }
 
-async fn assign_records(tx: &mut Tx, assign: &[(i64, i64)]) -> Result<()> {
+async fn assign_records(tx: &mut Tx, engine: Engine, assign: &[(i64, i64)]) -> Result<()> {
     if assign.is_empty() {
         return Ok(());
     }
     update_through_temp(
         tx,
+        engine,
         None,
         Some(assign),
         "UPDATE source_records SET person_id = \
@@ -324,12 +319,13 @@ async fn assign_records(tx: &mut Tx, assign: &[(i64, i64)]) -> Result<()> {
     .await
 }
 
-async fn set_counties(tx: &mut Tx, counties: &[(i64, String)]) -> Result<()> {
+async fn set_counties(tx: &mut Tx, engine: Engine, counties: &[(i64, String)]) -> Result<()> {
     if counties.is_empty() {
         return Ok(());
     }
     update_through_temp(
         tx,
+        engine,
         Some(counties),
         None,
         "UPDATE persons SET county_code = \

@@ -9,7 +9,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{AnyConnection, Result, Store, StoreError, now_millis};
+use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis, values_placeholders};
+
+mod copy;
 
 pub const LIST_KINDS: [&str; 3] = ["support", "survey", "reference"];
 
@@ -333,7 +335,44 @@ pub async fn commit_batch(
     if counts.rows_in != counts.rows_accepted + counts.rows_rejected {
         return Err(StoreError::Invalid("import-counts-inconsistent"));
     }
-    let mut tx = store.begin().await?;
+    if store.engine() == Engine::Postgres {
+        return copy::commit_batch(
+            store,
+            batch_id,
+            list_id,
+            records,
+            problems,
+            counts,
+            on_progress,
+        )
+        .await;
+    }
+    let mut conn = store.pool().acquire().await?;
+    // The whole batch is one transaction: give it a page cache that holds the indexes it
+    // grows, or SQLite spills dirty pages to the WAL again and again (back to the default
+    // when done).
+    sqlx::query("PRAGMA cache_size = -524288")
+        .execute(&mut *conn)
+        .await?;
+    let written = commit_batch_sql(&mut conn, batch_id, list_id, records, problems, counts, on_progress).await;
+    sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {}", crate::SQLITE_CACHE_SIZE)))
+        .execute(&mut *conn)
+        .await?;
+    written
+}
+
+async fn commit_batch_sql(
+    conn: &mut AnyConnection,
+    batch_id: i64,
+    list_id: i64,
+    records: &[NewSourceRecord],
+    problems: &[Problem],
+    counts: BatchCounts,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Written> {
+    use sqlx::Connection;
+    let engine = Engine::Sqlite;
+    let mut tx = conn.begin().await?;
     let existing: HashMap<String, i64> =
         sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
             .bind(list_id)
@@ -372,18 +411,10 @@ pub async fn commit_batch(
     }
     // New records go in many to a statement: one round trip per chunk, not per row.
     for chunk in fresh.chunks(INSERT_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|k| {
-                let cols: Vec<String> = (1..=per_row)
-                    .map(|c| format!("${}", k * per_row + c))
-                    .collect();
-                format!("({})", cols.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO source_records (list_id, source_id, imported_at, {}) VALUES {}",
             RECORD_FIELDS.join(", "),
-            rows.join(", ")
+            values_placeholders(engine, chunk.len(), per_row)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {
@@ -398,22 +429,9 @@ pub async fn commit_batch(
         on_progress((written.updated + written.inserted) as u64);
     }
     for chunk in problems.chunks(INSERT_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|k| {
-                let b = k * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) VALUES {}",
-            rows.join(", ")
+            values_placeholders(engine, chunk.len(), 5)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in chunk {
