@@ -145,7 +145,7 @@ impl Store {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                              PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                             PRAGMA cache_size = -65536;",
+                             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
                             )
                             .await?;
                             Ok(())

@@ -180,6 +180,64 @@ pub(super) async fn commit_batch(
         written.updated = done.rows_affected() as i64;
     }
     let updated = written.updated as u64;
+    // A bulk load into a table no larger than itself: take off the secondary indexes and the
+    // foreign keys, stream the rows, then build and check them again in bulk (PostgreSQL's
+    // "populating a database" advice: per-row index inserts and foreign-key triggers cost
+    // several times the COPY itself). Inside the transaction: a killed import restores them
+    // with everything else. The table is locked against readers until the batch commits.
+    let rebuild = if fresh.len() >= super::BULK_ROWS {
+        let max_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM source_records")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        max_id <= fresh.len() as i64
+    } else {
+        false
+    };
+    let mut rebuilds: Vec<String> = Vec::new();
+    if rebuild {
+        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+            .execute(&mut *tx)
+            .await?;
+        let foreign_keys: Vec<(String, String)> = sqlx::query(
+            "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+             WHERE conrelid = 'source_records'::regclass AND contype = 'f' ORDER BY conname",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        // Indexes that back no constraint (the primary key and UNIQUE stay).
+        let indexes: Vec<(String, String)> = sqlx::query(
+            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indexrelid \
+             WHERE i.indrelid = 'source_records'::regclass \
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) \
+             ORDER BY c.relname",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        for (name, def) in &foreign_keys {
+            sqlx::query(AssertSqlSafe(format!(
+                "ALTER TABLE source_records DROP CONSTRAINT \"{name}\""
+            )))
+            .execute(&mut *tx)
+            .await?;
+            rebuilds.push(format!(
+                "ALTER TABLE source_records ADD CONSTRAINT \"{name}\" {def}"
+            ));
+        }
+        for (name, def) in indexes {
+            sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+                .execute(&mut *tx)
+                .await?;
+            rebuilds.push(def);
+        }
+    }
     written.inserted = copy_in(
         &mut *tx,
         &format!("COPY source_records (list_id, source_id, imported_at, {fields}) FROM STDIN"),
@@ -197,6 +255,9 @@ pub(super) async fn commit_batch(
     )
     .await? as i64;
     on_progress((written.updated + written.inserted) as u64);
+    for sql in rebuilds {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+    }
     copy_in(
         &mut *tx,
         "COPY import_problems (batch_id, row_number, severity, code, detail) FROM STDIN",
