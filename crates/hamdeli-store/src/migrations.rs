@@ -32,6 +32,13 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_persons_households.sql"),
         include_str!("../migrations/postgres/0004_persons_households.sql"),
     ),
+    // 5 is taken by needs and campaigns (issue 4).
+    (
+        6,
+        "import_perf",
+        include_str!("../migrations/sqlite/0006_import_perf.sql"),
+        include_str!("../migrations/postgres/0006_import_perf.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

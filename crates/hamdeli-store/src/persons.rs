@@ -261,13 +261,17 @@ async fn update_through_temp(
     pairs_int: Option<&[(i64, i64)]>,
     update: &str,
 ) -> Result<()> {
-    let value_type = if pairs_text.is_some() {
-        "TEXT"
+    // One table name per value type: a statement cached for one must never be reused for the
+    // other (PostgreSQL fixed the parameter types when it prepared it, and would read a
+    // number's bytes as text).
+    let (table, value_type) = if pairs_text.is_some() {
+        ("link_pairs_text", "TEXT")
     } else {
-        "BIGINT"
+        ("link_pairs_int", "BIGINT")
     };
+    let update = update.replace("link_pairs", table);
     sqlx::query(AssertSqlSafe(format!(
-        "CREATE TEMPORARY TABLE link_pairs (k BIGINT PRIMARY KEY NOT NULL, v {value_type})"
+        "CREATE TEMPORARY TABLE {table} (k BIGINT PRIMARY KEY NOT NULL, v {value_type})"
     )))
     .execute(&mut **tx)
     .await?;
@@ -278,7 +282,7 @@ async fn update_through_temp(
     for start in (0..len).step_by(CHUNK) {
         let end = (start + CHUNK).min(len);
         let sql = format!(
-            "INSERT INTO link_pairs (k, v) VALUES {}",
+            "INSERT INTO {table} (k, v) VALUES {}",
             values_placeholders(engine, end - start, 2)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -294,10 +298,10 @@ async fn update_through_temp(
         }
         q.execute(&mut **tx).await?;
     }
-    sqlx::query(AssertSqlSafe(update.to_owned()))
+    sqlx::query(AssertSqlSafe(update))
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DROP TABLE link_pairs")
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
         .execute(&mut **tx)
         .await?;
     Ok(())
