@@ -490,11 +490,24 @@ pub async fn search(
     };
     let (scope, scope_text, scope_int) = scope_sql(filter, binds.len() + 1);
     let limit_param = binds.len() + 1 + usize::from(scope_text.is_some() || scope_int.is_some());
-    let sql = format!(
-        "SELECT {HIT_COLUMNS} FROM persons p WHERE p.merged_into IS NULL AND p.id IN \
-         (SELECT r.person_id FROM source_records r WHERE {matching} AND r.person_id IS NOT NULL) \
-         AND {scope} ORDER BY p.id LIMIT ${limit_param}"
-    );
+    let sql = match store.engine() {
+        Engine::Sqlite => format!(
+            "SELECT {HIT_COLUMNS} FROM persons p WHERE p.merged_into IS NULL AND p.id IN \
+             (SELECT r.person_id FROM source_records r WHERE {matching} AND r.person_id IS NOT NULL) \
+             AND {scope} ORDER BY p.id LIMIT ${limit_param}"
+        ),
+        // PostgreSQL would merge-join the matches with an ordered walk of all persons, which
+        // for a name of a few dozen records scattered over a million persons reads most of the
+        // table. Walk the matching person ids in order instead and look each one up (LATERAL
+        // with LIMIT keeps it a nested loop that stops at the limit).
+        Engine::Postgres => format!(
+            "SELECT {HIT_COLUMNS} FROM (SELECT DISTINCT r.person_id AS pid FROM source_records r \
+             WHERE {matching} AND r.person_id IS NOT NULL ORDER BY r.person_id) m \
+             CROSS JOIN LATERAL (SELECT * FROM persons p WHERE p.id = m.pid \
+             AND p.merged_into IS NULL AND {scope} LIMIT 1) p \
+             ORDER BY m.pid LIMIT ${limit_param}"
+        ),
+    };
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in binds {
         q = q.bind(b);
