@@ -5,7 +5,8 @@
 #
 #   bench/import.sh [--rows 1000000] [--csv FILE] [--data-dir DIR] [--database-url postgres://…]
 #
-# Without --database-url: SQLite in DIR (default /tmp/hamdeli-bench/sqlite, recreated). With a
+# Without --database-url: SQLite in DIR (default /tmp/hamdeli-bench/sqlite, recreated; with
+# PostgreSQL DIR defaults to /tmp/hamdeli-bench/postgres and holds the secret key). With a
 # PostgreSQL URL the database is dropped and created again (psql must reach the server).
 # The CSV (default /tmp/hamdeli-bench/people-1m.csv) is generated once by the synthetic
 # population example (organisations' noisy lists, then clean population rows).
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 ROWS=1000000
 CSV=
-DATA_DIR=/tmp/hamdeli-bench/sqlite
+DATA_DIR=
 DB_URL=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,6 +26,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+# The data directory also holds the server's secret key (PostgreSQL runs too).
+if [ -z "$DATA_DIR" ]; then
+  if [ -n "$DB_URL" ]; then DATA_DIR=/tmp/hamdeli-bench/postgres; else DATA_DIR=/tmp/hamdeli-bench/sqlite; fi
+fi
 CSV=${CSV:-/tmp/hamdeli-bench/people-$((ROWS / 1000))k.csv}
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}

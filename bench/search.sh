@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA_DIR=/tmp/hamdeli-bench/sqlite
+DATA_DIR=
 DB_URL=
 CSV=/tmp/hamdeli-bench/people-1m.csv
 DURATION=20s
@@ -29,6 +29,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+# The data directory also holds the server's secret key (PostgreSQL runs too).
+if [ -z "$DATA_DIR" ]; then
+  if [ -n "$DB_URL" ]; then DATA_DIR=/tmp/hamdeli-bench/postgres; else DATA_DIR=/tmp/hamdeli-bench/sqlite; fi
+fi
 
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
 cargo build --release -p hamdeli >&2
