@@ -8,7 +8,7 @@
 # Without --database-url: SQLite in DIR (default /tmp/hamdeli-bench/sqlite, recreated; with
 # PostgreSQL DIR defaults to /tmp/hamdeli-bench/postgres and holds the secret key). With a
 # PostgreSQL URL the database is dropped and created again (psql must reach the server).
-# The CSV (default /tmp/hamdeli-bench/people-1m.csv) is generated once by the synthetic
+# The CSV (default /tmp/hamdeli-bench/people-<ROWS/1000>k.csv) is generated once by the synthetic
 # population example (organisations' noisy lists, then clean population rows).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 DATA_DIR=
 DB_URL=
-CSV=/tmp/hamdeli-bench/people-1m.csv
+CSV=/tmp/hamdeli-bench/people-1000k.csv
 DURATION=20s
 CONNECTIONS=8
 PORT=18080
