@@ -256,6 +256,9 @@ mod tests {
             values_placeholders(Engine::Postgres, 2, 2),
             "($1, $2), ($3, $4)"
         );
-        assert_eq!(values_placeholders(Engine::Sqlite, 2, 3), "(?, ?, ?), (?, ?, ?)");
+        assert_eq!(
+            values_placeholders(Engine::Sqlite, 2, 3),
+            "(?, ?, ?), (?, ?, ?)"
+        );
     }
 }

@@ -358,10 +358,27 @@ pub async fn commit_batch(
     sqlx::query("PRAGMA cache_size = -524288")
         .execute(&mut *conn)
         .await?;
-    let written = commit_batch_sql(&mut conn, batch_id, list_id, records, problems, counts, on_progress).await;
-    sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {}", crate::SQLITE_CACHE_SIZE)))
-        .execute(&mut *conn)
-        .await?;
+    let written = commit_batch_sql(
+        &mut conn,
+        batch_id,
+        list_id,
+        records,
+        problems,
+        counts,
+        on_progress,
+    )
+    .await;
+    // The batch's outcome stands whatever this says; a connection left with the large cache
+    // is closed rather than returned to the pool.
+    let reset = sqlx::query(AssertSqlSafe(format!(
+        "PRAGMA cache_size = {}",
+        crate::SQLITE_CACHE_SIZE
+    )))
+    .execute(&mut *conn)
+    .await;
+    if reset.is_err() {
+        let _ = conn.close().await;
+    }
     written
 }
 

@@ -17,7 +17,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: bench_csv OUT.csv [ROWS] [SEED]");
         std::process::exit(2);
     };
-    let rows: usize = args.next().map(|n| n.parse()).transpose()?.unwrap_or(1_000_000);
+    let rows: usize = args
+        .next()
+        .map(|n| n.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
     let mut options = SynthOptions {
         people: rows,
         ..SynthOptions::default()

@@ -20,7 +20,10 @@ fn put_text(buf: &mut String, v: Option<&str>) {
         buf.push_str("\\N");
         return;
     };
-    if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         buf.push_str(s);
         return;
     }
@@ -149,8 +152,10 @@ pub(super) async fn commit_batch(
             .execute(&mut *tx)
             .await?;
         copy_in(
-            &mut *tx,
-            &format!("COPY import_stage (id, list_id, source_id, imported_at, {fields}) FROM STDIN"),
+            &mut tx,
+            &format!(
+                "COPY import_stage (id, list_id, source_id, imported_at, {fields}) FROM STDIN"
+            ),
             &updates,
             |buf, (id, r)| {
                 put_int(buf, Some(*id));
@@ -239,7 +244,7 @@ pub(super) async fn commit_batch(
         }
     }
     written.inserted = copy_in(
-        &mut *tx,
+        &mut tx,
         &format!("COPY source_records (list_id, source_id, imported_at, {fields}) FROM STDIN"),
         &fresh,
         |buf, r| {
@@ -259,7 +264,7 @@ pub(super) async fn commit_batch(
         sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
     }
     copy_in(
-        &mut *tx,
+        &mut tx,
         "COPY import_problems (batch_id, row_number, severity, code, detail) FROM STDIN",
         problems,
         |buf, p| {
@@ -293,7 +298,8 @@ pub(super) async fn commit_batch(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    conn.close().await?;
+    // Committed: a failure to say goodbye must not report the batch as failed.
+    let _ = conn.close().await;
     Ok(written)
 }
 
@@ -315,6 +321,9 @@ mod tests {
         let mut b = String::new();
         put_record(&mut b, &NewSourceRecord::default(), 7);
         assert!(b.ends_with('\n'));
-        assert_eq!(b.trim_end_matches('\n').split('\t').count(), RECORD_FIELDS.len());
+        assert_eq!(
+            b.trim_end_matches('\n').split('\t').count(),
+            RECORD_FIELDS.len()
+        );
     }
 }

@@ -358,12 +358,11 @@ async fn a_bulk_batch_rebuilds_indexes_and_a_failed_one_leaves_nothing() {
         .unwrap();
     assert_eq!((w.inserted, w.updated), (n, 0));
     assert_eq!(source_records_schema(&app.store).await, schema);
-    let (address, phone): (String, String) = sqlx::query_as(
-        "SELECT address, phone FROM source_records WHERE source_id = 's59999'",
-    )
-    .fetch_one(app.store.pool())
-    .await
-    .unwrap();
+    let (address, phone): (String, String) =
+        sqlx::query_as("SELECT address, phone FROM source_records WHERE source_id = 's59999'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
     assert_eq!(address, "tab\there, backslash \\ and\nnewline");
     assert_eq!(phone, "09120059999");
 
