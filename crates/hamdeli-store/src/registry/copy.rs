@@ -299,6 +299,16 @@ pub(super) async fn commit_batch(
     .await?;
     tx.commit().await?;
     // Committed: a failure to say goodbye must not report the batch as failed.
+    if rebuild {
+        // Statistics for the new rows, so the planner does not plan searches for an empty
+        // table (best effort: the batch is committed).
+        if let Err(e) = sqlx::query("ANALYZE source_records")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::warn!("analyze after a bulk import failed: {e}");
+        }
+    }
     let _ = conn.close().await;
     Ok(written)
 }
