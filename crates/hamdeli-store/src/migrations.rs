@@ -38,6 +38,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_needs_distribution.sql"),
         include_str!("../migrations/postgres/0005_needs_distribution.sql"),
     ),
+    (
+        6,
+        "import_perf",
+        include_str!("../migrations/sqlite/0006_import_perf.sql"),
+        include_str!("../migrations/postgres/0006_import_perf.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

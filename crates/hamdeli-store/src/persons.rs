@@ -8,7 +8,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use hamdeli_domain::PlaceFilter;
 
-use crate::{Result, Store, StoreError, Tx, now_millis};
+use crate::{Engine, Result, Store, StoreError, Tx, now_millis, values_placeholders};
 
 /// A source record as linkage reads it.
 #[derive(Debug, Clone, Default)]
@@ -167,17 +167,10 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
             .map(|i| first + i)
             .collect();
         for (chunk_no, chunk) in ids.chunks(CHUNK).enumerate() {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|k| {
-                    let b = k * 11;
-                    let cols: Vec<String> = (1..=11).map(|c| format!("${}", b + c)).collect();
-                    format!("({})", cols.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO persons (id, created_at, updated_at, national_code, first_name, \
                  last_name, father_name, birth_date, gender, phone, province_code) VALUES {}",
-                values.join(", ")
+                values_placeholders(store.engine(), chunk.len(), 11)
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));
             for (k, id) in chunk.iter().enumerate() {
@@ -209,7 +202,7 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
                 .zip(&plan.new_person_display)
                 .filter_map(|(id, d)| d.county_code.clone().map(|c| (*id, c)))
                 .collect();
-            set_counties(&mut tx, &counties).await?;
+            set_counties(&mut tx, store.engine(), &counties).await?;
         }
         if store.engine() == crate::Engine::Postgres {
             sqlx::query(
@@ -230,7 +223,7 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         assign.push((*record, *person));
         refresh.push(*person);
     }
-    assign_records(&mut tx, &assign).await?;
+    assign_records(&mut tx, store.engine(), &assign).await?;
     for r in &plan.reviews {
         sqlx::query(
             "INSERT INTO link_reviews (record_a, record_b, probability_bp, evidence, reason, \
@@ -253,6 +246,20 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         refresh_person(&mut tx, *p).await?;
     }
     tx.commit().await?;
+    if store.engine() == Engine::Postgres && assign.len() >= crate::registry::BULK_ROWS {
+        // Linking a bulk load rewrote every record once (person_id): until a vacuum, index
+        // scans wade through the dead row versions and the planner has no statistics for the
+        // new rows (registry search went from 6 ms to over a second at 1M records). Autovacuum
+        // would get there in its own time; do it now (outside any transaction, best effort).
+        for table in ["source_records", "persons"] {
+            let vacuum = sqlx::raw_sql(AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+                .execute(store.pool())
+                .await;
+            if let Err(e) = vacuum {
+                tracing::warn!("vacuum of {table} after linking failed: {e}");
+            }
+        }
+    }
     Ok(LinkApplied {
         persons_created: plan.new_persons.len() as i64,
         records_joined: plan.joins.len() as i64,
@@ -263,17 +270,20 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
 /// Many (id, value) pairs through a temporary table, then one UPDATE.
 async fn update_through_temp(
     tx: &mut Tx,
+    engine: Engine,
     pairs_text: Option<&[(i64, String)]>,
     pairs_int: Option<&[(i64, i64)]>,
     update: &str,
 ) -> Result<()> {
-    // One table name per value type: PostgreSQL's prepared INSERT keeps the parameter types
-    // of the table it was first prepared against.
+    // One table name per value type: a statement cached for one must never be reused for the
+    // other (PostgreSQL fixed the parameter types when it prepared it, and would read a
+    // number's bytes as text).
     let (table, value_type) = if pairs_text.is_some() {
         ("link_pairs_text", "TEXT")
     } else {
         ("link_pairs_int", "BIGINT")
     };
+    let update = update.replace("link_pairs", table);
     sqlx::query(AssertSqlSafe(format!(
         "CREATE TEMPORARY TABLE {table} (k BIGINT PRIMARY KEY NOT NULL, v {value_type})"
     )))
@@ -285,10 +295,10 @@ async fn update_through_temp(
         .unwrap_or(0);
     for start in (0..len).step_by(CHUNK) {
         let end = (start + CHUNK).min(len);
-        let values: Vec<String> = (0..end - start)
-            .map(|k| format!("(${}, ${})", 2 * k + 1, 2 * k + 2))
-            .collect();
-        let sql = format!("INSERT INTO {table} (k, v) VALUES {}", values.join(", "));
+        let sql = format!(
+            "INSERT INTO {table} (k, v) VALUES {}",
+            values_placeholders(engine, end - start, 2)
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         if let Some(p) = pairs_text {
             for (k, v) in &p[start..end] {
@@ -302,7 +312,7 @@ async fn update_through_temp(
         }
         q.execute(&mut **tx).await?;
     }
-    sqlx::query(AssertSqlSafe(update.replace("link_pairs", table)))
+    sqlx::query(AssertSqlSafe(update))
         .execute(&mut **tx)
         .await?;
     sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
@@ -311,12 +321,13 @@ async fn update_through_temp(
     Ok(())
 }
 
-async fn assign_records(tx: &mut Tx, assign: &[(i64, i64)]) -> Result<()> {
+async fn assign_records(tx: &mut Tx, engine: Engine, assign: &[(i64, i64)]) -> Result<()> {
     if assign.is_empty() {
         return Ok(());
     }
     update_through_temp(
         tx,
+        engine,
         None,
         Some(assign),
         "UPDATE source_records SET person_id = \
@@ -326,12 +337,13 @@ async fn assign_records(tx: &mut Tx, assign: &[(i64, i64)]) -> Result<()> {
     .await
 }
 
-async fn set_counties(tx: &mut Tx, counties: &[(i64, String)]) -> Result<()> {
+async fn set_counties(tx: &mut Tx, engine: Engine, counties: &[(i64, String)]) -> Result<()> {
     if counties.is_empty() {
         return Ok(());
     }
     update_through_temp(
         tx,
+        engine,
         Some(counties),
         None,
         "UPDATE persons SET county_code = \
@@ -492,11 +504,24 @@ pub async fn search(
     };
     let (scope, scope_text, scope_int) = scope_sql(filter, binds.len() + 1);
     let limit_param = binds.len() + 1 + usize::from(scope_text.is_some() || scope_int.is_some());
-    let sql = format!(
-        "SELECT {HIT_COLUMNS} FROM persons p WHERE p.merged_into IS NULL AND p.id IN \
-         (SELECT r.person_id FROM source_records r WHERE {matching} AND r.person_id IS NOT NULL) \
-         AND {scope} ORDER BY p.id LIMIT ${limit_param}"
-    );
+    let sql = match store.engine() {
+        Engine::Sqlite => format!(
+            "SELECT {HIT_COLUMNS} FROM persons p WHERE p.merged_into IS NULL AND p.id IN \
+             (SELECT r.person_id FROM source_records r WHERE {matching} AND r.person_id IS NOT NULL) \
+             AND {scope} ORDER BY p.id LIMIT ${limit_param}"
+        ),
+        // PostgreSQL would merge-join the matches with an ordered walk of all persons, which
+        // for a name of a few dozen records scattered over a million persons reads most of the
+        // table. Walk the matching person ids in order instead and look each one up (LATERAL
+        // with LIMIT keeps it a nested loop that stops at the limit).
+        Engine::Postgres => format!(
+            "SELECT {HIT_COLUMNS} FROM (SELECT DISTINCT r.person_id AS pid FROM source_records r \
+             WHERE {matching} AND r.person_id IS NOT NULL ORDER BY r.person_id) m \
+             CROSS JOIN LATERAL (SELECT * FROM persons p WHERE p.id = m.pid \
+             AND p.merged_into IS NULL AND {scope} LIMIT 1) p \
+             ORDER BY m.pid LIMIT ${limit_param}"
+        ),
+    };
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in binds {
         q = q.bind(b);

@@ -9,7 +9,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{AnyConnection, Result, Store, StoreError, now_millis};
+use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis, values_placeholders};
+
+mod copy;
 
 pub const LIST_KINDS: [&str; 3] = ["support", "survey", "reference"];
 
@@ -318,6 +320,10 @@ fn bind_record<'q>(
 /// PostgreSQL's 65,535 bind parameters.
 const INSERT_CHUNK: usize = 1000;
 
+/// New records from which an SQLite batch rebuilds the indexes of `source_records` instead of
+/// growing them row by row (when the table holds no more rows than the batch adds).
+pub(crate) const BULK_ROWS: usize = 50_000;
+
 /// Writes a batch's accepted records and its problems in one transaction and marks it
 /// committed. A record whose `source_id` the list already has is updated in place (keeping
 /// its person); a new one is inserted.
@@ -333,7 +339,61 @@ pub async fn commit_batch(
     if counts.rows_in != counts.rows_accepted + counts.rows_rejected {
         return Err(StoreError::Invalid("import-counts-inconsistent"));
     }
-    let mut tx = store.begin().await?;
+    if store.engine() == Engine::Postgres {
+        return copy::commit_batch(
+            store,
+            batch_id,
+            list_id,
+            records,
+            problems,
+            counts,
+            on_progress,
+        )
+        .await;
+    }
+    let mut conn = store.pool().acquire().await?;
+    // The whole batch is one transaction: give it a page cache that holds the indexes it
+    // grows, or SQLite spills dirty pages to the WAL again and again (back to the default
+    // when done).
+    sqlx::query("PRAGMA cache_size = -524288")
+        .execute(&mut *conn)
+        .await?;
+    let written = commit_batch_sql(
+        &mut conn,
+        batch_id,
+        list_id,
+        records,
+        problems,
+        counts,
+        on_progress,
+    )
+    .await;
+    // The batch's outcome stands whatever this says; a connection left with the large cache
+    // is closed rather than returned to the pool.
+    let reset = sqlx::query(AssertSqlSafe(format!(
+        "PRAGMA cache_size = {}",
+        crate::SQLITE_CACHE_SIZE
+    )))
+    .execute(&mut *conn)
+    .await;
+    if reset.is_err() {
+        let _ = conn.close().await;
+    }
+    written
+}
+
+async fn commit_batch_sql(
+    conn: &mut AnyConnection,
+    batch_id: i64,
+    list_id: i64,
+    records: &[NewSourceRecord],
+    problems: &[Problem],
+    counts: BatchCounts,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Written> {
+    use sqlx::Connection;
+    let engine = Engine::Sqlite;
+    let mut tx = conn.begin().await?;
     let existing: HashMap<String, i64> =
         sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
             .bind(list_id)
@@ -370,20 +430,42 @@ pub async fn commit_batch(
             on_progress(written.updated as u64);
         }
     }
+    // A bulk load into a table no larger than itself: drop the secondary indexes and build
+    // them again after the rows are in (a sort instead of a million random B-tree inserts).
+    // Inside the transaction, so a killed import leaves them as they were; other connections
+    // read the last committed state (WAL) meanwhile.
+    let rebuild = if fresh.len() >= BULK_ROWS {
+        let max_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM source_records")
+            .fetch_one(&mut *tx)
+            .await?
+            .get(0);
+        max_id <= fresh.len() as i64
+    } else {
+        false
+    };
+    let mut indexes: Vec<(String, String)> = Vec::new();
+    if rebuild {
+        indexes = sqlx::query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
+             AND tbl_name = 'source_records' AND sql IS NOT NULL ORDER BY name",
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+        for (name, _) in &indexes {
+            sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     // New records go in many to a statement: one round trip per chunk, not per row.
     for chunk in fresh.chunks(INSERT_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|k| {
-                let cols: Vec<String> = (1..=per_row)
-                    .map(|c| format!("${}", k * per_row + c))
-                    .collect();
-                format!("({})", cols.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO source_records (list_id, source_id, imported_at, {}) VALUES {}",
             RECORD_FIELDS.join(", "),
-            rows.join(", ")
+            values_placeholders(engine, chunk.len(), per_row)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {
@@ -397,23 +479,15 @@ pub async fn commit_batch(
         written.inserted += chunk.len() as i64;
         on_progress((written.updated + written.inserted) as u64);
     }
+    for (_, sql) in &indexes {
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .execute(&mut *tx)
+            .await?;
+    }
     for chunk in problems.chunks(INSERT_CHUNK) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|k| {
-                let b = k * 5;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5
-                )
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) VALUES {}",
-            rows.join(", ")
+            values_placeholders(engine, chunk.len(), 5)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for p in chunk {

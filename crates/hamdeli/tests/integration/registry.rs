@@ -268,3 +268,124 @@ async fn a_partner_imports_its_list_in_the_browser_with_a_per_row_report() {
             .contains("هیچ ستون شناخته‌شده‌ای نیست")
     );
 }
+
+/// Indexes and foreign keys of `source_records`, as the engine lists them.
+async fn source_records_schema(store: &hamdeli_store::Store) -> Vec<String> {
+    let sql = match store.engine() {
+        hamdeli_store::Engine::Sqlite => {
+            "SELECT name || ': ' || COALESCE(sql, '') FROM sqlite_master \
+             WHERE tbl_name = 'source_records' AND type = 'index' ORDER BY name"
+        }
+        hamdeli_store::Engine::Postgres => {
+            "SELECT indexname || ': ' || indexdef FROM pg_indexes \
+             WHERE tablename = 'source_records' \
+             UNION ALL SELECT conname::text || ': ' || pg_get_constraintdef(oid) \
+             FROM pg_constraint WHERE conrelid = 'source_records'::regclass AND contype = 'f' \
+             ORDER BY 1"
+        }
+    };
+    sqlx::query_scalar(sql)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_bulk_batch_rebuilds_indexes_and_a_failed_one_leaves_nothing() {
+    let app = spawn_app().await;
+    let org = hamdeli_store::organisations::id_by_name(&app.store, "کمیته امداد (نمایشی)")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    let list = registry::ensure_list(
+        &mut conn,
+        NewList {
+            organisation_id: org,
+            name: "bulk".into(),
+            list_kind: "support".into(),
+            province_code: None,
+            county_code: None,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let schema = source_records_schema(&app.store).await;
+    assert!(schema.len() >= 6, "{schema:?}");
+    let n = 60_000;
+    let records: Vec<NewSourceRecord> = (0..n)
+        .map(|i| {
+            let mut r = record(&format!("s{i}"), i + 2, "زهرا");
+            r.phone = Some(format!("0912{:07}", i));
+            r.province_code = Some("23".into());
+            r.county_code = Some("2301".into());
+            r.address = Some("tab\there, backslash \\ and\nnewline".into());
+            r
+        })
+        .collect();
+    let counts = |n: i64| BatchCounts {
+        rows_in: n,
+        rows_accepted: n,
+        rows_with_warnings: 0,
+        rows_rejected: 0,
+    };
+
+    // A bulk batch whose last row repeats a source id fails as a whole: no rows, the indexes
+    // and foreign keys as they were.
+    let mut bad = records.clone();
+    bad.push(record("s0", n + 2, "تکراری"));
+    let b0 = registry::begin_batch(&app.store, list.id, "bad.csv", "csv", None)
+        .await
+        .unwrap();
+    assert!(
+        registry::commit_batch(&app.store, b0, list.id, &bad, &[], counts(n + 1), &|_| {})
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        registry::record_count(&app.store, list.id).await.unwrap(),
+        0
+    );
+    assert_eq!(source_records_schema(&app.store).await, schema);
+
+    let b1 = registry::begin_batch(&app.store, list.id, "bulk.csv", "csv", None)
+        .await
+        .unwrap();
+    let w = registry::commit_batch(&app.store, b1, list.id, &records, &[], counts(n), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((w.inserted, w.updated), (n, 0));
+    assert_eq!(source_records_schema(&app.store).await, schema);
+    let (address, phone): (String, String) =
+        sqlx::query_as("SELECT address, phone FROM source_records WHERE source_id = 's59999'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(address, "tab\there, backslash \\ and\nnewline");
+    assert_eq!(phone, "09120059999");
+
+    // Again with a few new rows: the existing ones update in place (the bulk path's staging
+    // table on PostgreSQL), the new ones are inserted.
+    let mut again = records[..100].to_vec();
+    again[0].first_name = Some("مریم".into());
+    again.push(record("new", n + 2, "فاطمه"));
+    let b2 = registry::begin_batch(&app.store, list.id, "again.csv", "csv", None)
+        .await
+        .unwrap();
+    let w = registry::commit_batch(&app.store, b2, list.id, &again, &[], counts(101), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!((w.inserted, w.updated), (1, 100));
+    assert_eq!(
+        registry::record_count(&app.store, list.id).await.unwrap(),
+        n + 1
+    );
+    let first: String =
+        sqlx::query_scalar("SELECT first_name FROM source_records WHERE source_id = 's0'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(first, "مریم");
+}
