@@ -760,25 +760,12 @@ pub async fn sync_imported_support(store: &Store, period_of: fn(i64) -> String) 
         .collect();
     let mut tx = store.begin().await?;
     for chunk in items.chunks(INSERT_CHUNK) {
-        let mut sql = String::from(
+        // `?` on SQLite: sqlx finds `$N` by a linear search, quadratic in a long statement.
+        let sql = format!(
             "INSERT INTO support_ledger (source_record_id, person_id, organisation_id, need_type, \
-             amount, period, at, source) VALUES ",
+             amount, period, at, source) VALUES {}",
+            crate::values_placeholders(store.engine(), chunk.len(), 8)
         );
-        for i in 0..chunk.len() {
-            let b = i * 6;
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, 0, ${}, ${}, 'import')",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6
-            ));
-        }
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (rec, person, org, t, at) in chunk {
             q = q
@@ -786,8 +773,10 @@ pub async fn sync_imported_support(store: &Store, period_of: fn(i64) -> String) 
                 .bind(*person)
                 .bind(*org)
                 .bind(*t)
+                .bind(0i64)
                 .bind(period_of(*at))
-                .bind(*at);
+                .bind(*at)
+                .bind("import");
         }
         q.execute(&mut *tx).await?;
     }

@@ -155,7 +155,10 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
     assert!(table.contains("سبد غذایی"));
     let csv = expert.get("/needs?by=county&format=csv").await;
     assert_eq!(csv.status(), StatusCode::OK);
-    assert!(csv.text().await.unwrap().contains(",12,12,36,0,33"), "a closed need is not outstanding");
+    assert!(
+        csv.text().await.unwrap().contains(",12,12,36,0,33"),
+        "a closed need is not outstanding"
+    );
 
     // The needs identity card shows the score indicator by indicator.
     let (status, card) = expert
