@@ -338,6 +338,36 @@ pub async fn commit(
     window: Window,
     by: Option<i64>,
 ) -> Result<Committed> {
+    match commit_once(store, campaign, resource, policy, window, by).await {
+        // Another commit held the same rows (a PostgreSQL deadlock or serialisation failure,
+        // SQLite busy): nothing was written; the user runs the dry run again.
+        Err(StoreError::Db(e)) if lost_a_race(&e) => {
+            Err(StoreError::Conflict("allocation-needs-changed"))
+        }
+        other => other,
+    }
+}
+
+fn lost_a_race(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            matches!(
+                d.code().as_deref(),
+                Some("40P01" | "40001" | "5" | "6" | "517")
+            ) || d.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+async fn commit_once(
+    store: &Store,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+    by: Option<i64>,
+) -> Result<Committed> {
     if campaign.status != "active" {
         return Err(StoreError::Invalid("allocation-campaign-closed"));
     }
