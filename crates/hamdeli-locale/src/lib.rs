@@ -150,6 +150,15 @@ static EN_DECIMAL: LazyLock<DecimalFormatter> = LazyLock::new(|| {
         .expect("compiled data has English")
 });
 
+/// The Jalali year and month of an instant in Iran (`1405-09`): the period the support ledger
+/// and the reports group by.
+pub fn jalali_year_month(unix_millis: i64) -> String {
+    match jalali(clock::iran_today(unix_millis)) {
+        Some((y, m, _)) => format!("{y}-{m:02}"),
+        None => String::new(),
+    }
+}
+
 /// A whole number with the locale's digits and grouping: `۱۲٬۳۴۵` or `12,345`.
 pub fn format_int(locale: Locale, n: i64) -> String {
     let formatter = match locale {

@@ -102,6 +102,35 @@ pub fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> 
         .into_response()
 }
 
+/// The format a table page was asked to download in (`?format=csv|xlsx`), if any.
+pub fn requested(format: Option<&str>) -> Option<&'static str> {
+    match format {
+        Some("csv") => Some("csv"),
+        Some("xlsx") => Some("xlsx"),
+        _ => None,
+    }
+}
+
+/// A table as a download named `{stem}.{format}`: CSV, or XLSX with `sheet` as its sheet name
+/// (right to left when `rtl`).
+pub fn table(
+    format: &str,
+    stem: &str,
+    sheet: &str,
+    headers: &[String],
+    rows: &[Vec<Cell>],
+    rtl: bool,
+) -> Result<Response, crate::error::AppError> {
+    let name = format!("{stem}.{format}");
+    if format == "csv" {
+        Ok(download(csv_bytes(headers, rows), CSV, &name))
+    } else {
+        let bytes = xlsx_bytes(sheet, headers, rows, rtl)
+            .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        Ok(download(bytes, XLSX, &name))
+    }
+}
+
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 pub const CSV: &str = "text/csv; charset=utf-8";
 

@@ -31,15 +31,6 @@ pub struct DistributionReport {
     pub imported_support: i64,
 }
 
-/// The Jalali year-month of an instant (Iran time).
-pub fn period_of(millis: i64) -> String {
-    let day = hamdeli_locale::clock::iran_today(millis);
-    match hamdeli_locale::jalali(day) {
-        Some((y, m, _)) => format!("{y}-{m:02}"),
-        None => String::new(),
-    }
-}
-
 /// A small deterministic mix of an id, for choosing demo values without a random generator.
 fn mix(id: i64, salt: i64) -> i64 {
     let mut x = (id as u64) ^ (salt as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -220,7 +211,7 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
     }
 
     // Deliveries: most of the Tehran batch delivered with the recipient's code, a few failed.
-    let period = period_of(hamdeli_store::now_millis());
+    let period = hamdeli_locale::jalali_year_month(hamdeli_store::now_millis());
     let pending =
         distribution::allocations(store, &hamdeli_domain::PlaceFilter::All, "pending", 600).await?;
     for a in pending {
@@ -241,7 +232,8 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
             Outcome::Failed { .. } => report.failed += 1,
         }
     }
-    report.imported_support = distribution::sync_imported_support(store, period_of).await?;
+    report.imported_support =
+        distribution::sync_imported_support(store, hamdeli_locale::jalali_year_month).await?;
     Ok(report)
 }
 

@@ -18,7 +18,7 @@ use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
-use crate::pages::registry::PlaceNames;
+use crate::pages::registry::{PlaceNames, audit_event};
 use crate::pages::{FormData, html, see_other};
 use crate::view::{Loc, Shell};
 
@@ -63,29 +63,6 @@ impl TypeNames {
     pub(crate) fn all(&self) -> &[NeedType] {
         &self.0
     }
-}
-
-async fn audit_event(
-    state: &AppState,
-    ctx: &Ctx,
-    action: &'static str,
-    target_kind: &'static str,
-    target_id: String,
-    detail: serde_json::Value,
-) -> Result<(), AppError> {
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
-        &ctx.audit_actor(),
-        audit::Event {
-            action,
-            target_kind,
-            target_id,
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// A person the principal may work with for needs (scoped like the registry).
@@ -201,11 +178,7 @@ pub(crate) fn parse_amount(s: &str) -> Option<i64> {
     let digits: String = s
         .chars()
         .filter(|c| !matches!(c, ',' | '٬' | '،' | ' ' | '\u{200c}' | '_'))
-        .map(|c| match c {
-            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10).unwrap_or(c),
-            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10).unwrap_or(c),
-            c => c,
-        })
+        .map(hamdeli_text::digits::fold_digit)
         .collect();
     if digits.is_empty() || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -360,7 +333,7 @@ pub async fn table(
         NeedGroup::Zone => l.tv("zone", g),
         NeedGroup::Type => types.of(g),
     };
-    if let Some(fmt) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+    if let Some(fmt) = export::requested(q.format.as_deref()) {
         let headers = vec![
             l.t(&format!("needs-by-{}", group.code())),
             l.t("field-need-type"),
@@ -393,23 +366,14 @@ pub async fn table(
             serde_json::json!({ "format": fmt, "by": group.code() }),
         )
         .await?;
-        let name = format!("needs-{}.{fmt}", group.code());
-        return if fmt == "csv" {
-            Ok(export::download(
-                export::csv_bytes(&headers, &cells),
-                export::CSV,
-                &name,
-            ))
-        } else {
-            let bytes = export::xlsx_bytes(
-                &l.t("needs-title"),
-                &headers,
-                &cells,
-                ctx.locale == hamdeli_locale::Locale::Fa,
-            )
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(export::download(bytes, export::XLSX, &name))
-        };
+        return export::table(
+            fmt,
+            &format!("needs-{}", group.code()),
+            &l.t("needs-title"),
+            &headers,
+            &cells,
+            ctx.locale == hamdeli_locale::Locale::Fa,
+        );
     }
     // The chart: outstanding need per group (all types together), largest first.
     let mut by_group: Vec<(String, i64)> = vec![];
@@ -657,15 +621,6 @@ pub struct DeliveryForm {
     note: String,
 }
 
-/// The Jalali year-month of an instant (Iran time), as the support ledger files periods.
-pub(crate) fn period_of(millis: i64) -> String {
-    let day = hamdeli_locale::clock::iran_today(millis);
-    match hamdeli_locale::jalali(day) {
-        Some((y, m, _)) => format!("{y}-{m:02}"),
-        None => String::new(),
-    }
-}
-
 pub async fn record_delivery(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -691,7 +646,7 @@ pub async fn record_delivery(
         &state.store,
         id,
         &outcome,
-        &period_of(hamdeli_store::now_millis()),
+        &hamdeli_locale::jalali_year_month(hamdeli_store::now_millis()),
         p.user_id,
     )
     .await?;
@@ -736,14 +691,13 @@ pub async fn double_service(
     let p = ctx.require()?;
     p.authorize(Action::ManageNeeds)?;
     let l = Loc(ctx.locale);
-    distribution::sync_imported_support(&state.store, period_of).await?;
+    distribution::sync_imported_support(&state.store, hamdeli_locale::jalali_year_month).await?;
     let period: String = q
         .period
         .as_deref()
         .map(|s| {
             s.chars()
-                .map(|c| match c {
-                    '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10).unwrap_or(c),
+                .map(|c| match hamdeli_text::digits::fold_digit(c) {
                     '/' => '-',
                     c => c,
                 })
@@ -751,7 +705,9 @@ pub async fn double_service(
                 .collect()
         })
         .filter(|s: &String| !s.is_empty())
-        .unwrap_or_else(|| period_of(hamdeli_store::now_millis())[..4].to_owned());
+        .unwrap_or_else(|| {
+            hamdeli_locale::jalali_year_month(hamdeli_store::now_millis())[..4].to_owned()
+        });
     let rows = distribution::double_service(&state.store, &p.place_filter(), &period).await?;
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
@@ -764,7 +720,7 @@ pub async fn double_service(
         serde_json::json!({ "rows": rows.len(), "format": q.format }),
     )
     .await?;
-    if let Some(fmt) = q.format.as_deref().filter(|f| *f == "csv" || *f == "xlsx") {
+    if let Some(fmt) = export::requested(q.format.as_deref()) {
         let headers = vec![
             l.t("field-person"),
             l.t("field-name"),
@@ -794,23 +750,14 @@ pub async fn double_service(
                 ]
             })
             .collect();
-        let name = format!("double-service-{period}.{fmt}");
-        return if fmt == "csv" {
-            Ok(export::download(
-                export::csv_bytes(&headers, &cells),
-                export::CSV,
-                &name,
-            ))
-        } else {
-            let bytes = export::xlsx_bytes(
-                &l.t("double-title"),
-                &headers,
-                &cells,
-                ctx.locale == hamdeli_locale::Locale::Fa,
-            )
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(export::download(bytes, export::XLSX, &name))
-        };
+        return export::table(
+            fmt,
+            &format!("double-service-{period}"),
+            &l.t("double-title"),
+            &headers,
+            &cells,
+            ctx.locale == hamdeli_locale::Locale::Fa,
+        );
     }
     html(DoublePage {
         shell: Shell::new(&ctx, l.t("double-title")),

@@ -21,7 +21,7 @@ use crate::export::{self, Cell};
 use crate::pages::{FormData, html, see_other};
 use crate::view::{Loc, Shell};
 
-async fn audit_event(
+pub(crate) async fn audit_event(
     state: &AppState,
     ctx: &Ctx,
     action: &'static str,
@@ -642,26 +642,14 @@ pub async fn coverage_page(
                 serde_json::json!({ "format": query.format, "province": province }),
             )
             .await?;
-            return if query.format.as_deref() == Some("csv") {
-                Ok(export::download(
-                    export::csv_bytes(&headers, &rows),
-                    export::CSV,
-                    &format!("coverage-{}.csv", by.as_str()),
-                ))
-            } else {
-                let bytes = export::xlsx_bytes(
-                    &l.t("coverage-title"),
-                    &headers,
-                    &rows,
-                    ctx.locale == hamdeli_locale::Locale::Fa,
-                )
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-                Ok(export::download(
-                    bytes,
-                    export::XLSX,
-                    &format!("coverage-{}.xlsx", by.as_str()),
-                ))
-            };
+            return export::table(
+                query.format.as_deref().unwrap_or("xlsx"),
+                &format!("coverage-{}", by.as_str()),
+                &l.t("coverage-title"),
+                &headers,
+                &rows,
+                ctx.locale == hamdeli_locale::Locale::Fa,
+            );
         }
         _ => {}
     }
@@ -766,23 +754,14 @@ pub async fn outreach(
                 ]
             })
             .collect();
-        let name = format!("outreach-{county}.{format}");
-        return if format == "csv" {
-            Ok(export::download(
-                export::csv_bytes(&headers, &cells),
-                export::CSV,
-                &name,
-            ))
-        } else {
-            let bytes = export::xlsx_bytes(
-                &l.t("outreach-title"),
-                &headers,
-                &cells,
-                ctx.locale == hamdeli_locale::Locale::Fa,
-            )
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(export::download(bytes, export::XLSX, &name))
-        };
+        return export::table(
+            format,
+            &format!("outreach-{county}"),
+            &l.t("outreach-title"),
+            &headers,
+            &cells,
+            ctx.locale == hamdeli_locale::Locale::Fa,
+        );
     }
     html(OutreachPage {
         shell: Shell::new(&ctx, l.t("outreach-title")),
