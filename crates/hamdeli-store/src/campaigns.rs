@@ -502,10 +502,8 @@ pub async fn destinations(
     campaign: i64,
     resource: Option<&str>,
 ) -> Result<Vec<Destination>> {
-    let big = |e: &str| match store.engine() {
-        crate::Engine::Postgres => format!("CAST({e} AS BIGINT)"),
-        crate::Engine::Sqlite => e.to_owned(),
-    };
+    // Sums are NUMERIC on PostgreSQL, which the Any driver cannot read: always BIGINT.
+    let big = |e: &str| format!("CAST({e} AS BIGINT)");
     let sql = format!(
         "SELECT a.province_code, a.zone, a.need_type, COUNT(*), {units}, {delivered} \
          FROM allocations a JOIN allocation_batches b ON b.id = a.batch_id \

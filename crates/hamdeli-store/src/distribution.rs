@@ -618,7 +618,8 @@ pub async fn allocation_in_scope(store: &Store, filter: &PlaceFilter, id: i64) -
 /// What happened at the door.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    /// Delivered; proof is the recipient's code, or a note when the code cannot be had.
+    /// Delivered; proof is the recipient's code (ASCII digits), or a note when the code
+    /// cannot be had.
     Delivered {
         code: Option<String>,
         note: Option<String>,
@@ -661,7 +662,7 @@ pub async fn record_delivery(
         Outcome::Delivered { code, note } => {
             let note = note.clone().filter(|n| !n.trim().is_empty());
             match code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-                Some(c) if hamdeli_text_digits(c) != expected => {
+                Some(c) if c != expected => {
                     return Err(StoreError::Invalid("delivery-code-wrong"));
                 }
                 Some(_) => {}
@@ -739,18 +740,6 @@ pub async fn record_delivery(
     .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// ASCII digits of a typed code (Persian and Arabic-Indic digits folded).
-fn hamdeli_text_digits(s: &str) -> String {
-    s.chars()
-        .filter_map(|c| match c {
-            '0'..='9' => Some(c),
-            '۰'..='۹' => char::from_digit(c as u32 - '۰' as u32, 10),
-            '٠'..='٩' => char::from_digit(c as u32 - '٠' as u32, 10),
-            _ => None,
-        })
-        .collect()
 }
 
 /// The code the recipient gives, for the office to send to her (staff only).
@@ -924,10 +913,8 @@ pub struct PublicCell {
 }
 
 pub async fn public_cells(store: &Store) -> Result<Vec<PublicCell>> {
-    let big = |e: &str| match store.engine() {
-        crate::Engine::Postgres => format!("CAST({e} AS BIGINT)"),
-        crate::Engine::Sqlite => e.to_owned(),
-    };
+    // Sums are NUMERIC on PostgreSQL, which the Any driver cannot read: always BIGINT.
+    let big = |e: &str| format!("CAST({e} AS BIGINT)");
     let sql = format!(
         "SELECT COALESCE(n.province_code, ''), n.need_type, COUNT(DISTINCT n.person_id), \
          COUNT(DISTINCT CASE WHEN a.status = 'delivered' THEN a.person_id END), \
@@ -1022,10 +1009,5 @@ mod tests {
             sql_text(Some("x'); DROP TABLE needs; --")),
             "'x''); DROP TABLE needs; --'"
         );
-    }
-
-    #[test]
-    fn typed_codes_fold_digits() {
-        assert_eq!(hamdeli_text_digits("۱۲۳ ۴۵۶"), "123456");
     }
 }

@@ -9,7 +9,7 @@ use hamdeli_domain::needs::{
     DEFAULT_NEED_TYPES, HouseholdFacts, Indicator, NeedStatus, Urgency, Weights,
 };
 
-use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis};
+use crate::{AnyConnection, Result, Store, StoreError, now_millis};
 
 /// Seeds the need types and the weights the national office starts with (never overwrites).
 pub async fn ensure_defaults(store: &Store) -> Result<()> {
@@ -520,10 +520,8 @@ pub async fn table(
     group: NeedGroup,
 ) -> Result<Vec<NeedTableRow>> {
     let (clause, binds, org) = need_where(filter, q);
-    let big = |e: &str| match store.engine() {
-        Engine::Postgres => format!("CAST({e} AS BIGINT)"),
-        Engine::Sqlite => e.to_owned(),
-    };
+    // Sums are NUMERIC on PostgreSQL, which the Any driver cannot read: always BIGINT.
+    let big = |e: &str| format!("CAST({e} AS BIGINT)");
     let sql = format!(
         "SELECT {g} AS grp, n.need_type, COUNT(*), COUNT(DISTINCT n.person_id), {amount}, {alloc}, {out} \
          FROM needs n WHERE {clause} GROUP BY {g}, n.need_type ORDER BY 1, 2",

@@ -621,6 +621,14 @@ pub struct DeliveryForm {
     note: String,
 }
 
+/// The recipient's code as typed: any digit script, spaces and dashes tolerated.
+fn delivery_code_typed(s: &str) -> String {
+    hamdeli_text::digits::fold_digits(s)
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect()
+}
+
 pub async fn record_delivery(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -634,7 +642,7 @@ pub async fn record_delivery(
     }
     let outcome = match form.outcome.as_str() {
         "delivered" => Outcome::Delivered {
-            code: Some(form.code.clone()).filter(|c| !c.trim().is_empty()),
+            code: Some(delivery_code_typed(&form.code)).filter(|c| !c.is_empty()),
             note: Some(form.note.clone()).filter(|n| !n.trim().is_empty()),
         },
         "failed" => Outcome::Failed {
@@ -771,7 +779,13 @@ pub async fn double_service(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_amount;
+    use super::{delivery_code_typed, parse_amount};
+
+    #[test]
+    fn typed_codes_fold_digits() {
+        assert_eq!(delivery_code_typed("۱۲۳ ۴۵۶"), "123456");
+        assert_eq!(delivery_code_typed("  "), "");
+    }
 
     #[test]
     fn amounts_in_any_digits_with_grouping() {
