@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::linkage::{self, LinkReport};
 use hamdeli_ingest::{CleanRecord, ReadReport, Warning};
-use hamdeli_store::registry::{self, BatchCounts, NewSourceRecord, Problem, Written};
+use hamdeli_store::registry::{self, BatchCounts, BatchInput, NewSourceRecord, Problem, Written};
 use hamdeli_store::{Store, geo};
 use hamdeli_text::name_key;
 
@@ -275,8 +275,10 @@ pub async fn begin(
     Ok(registry::begin_batch(store, list_id, file_name, format, created_by).await?)
 }
 
-/// Writes a prepared import as the batch (one transaction), then links its new records into
-/// the registry. A failure while writing leaves the batch marked failed and nothing written.
+/// Links a prepared import in memory against the registry, then writes the batch with the
+/// persons of its new records (one transaction), then files what linkage left for the
+/// registry's older records and the review queue. A failure before or while writing leaves
+/// the batch marked failed and nothing written.
 pub async fn run(
     store: &Store,
     batch: i64,
@@ -286,36 +288,63 @@ pub async fn run(
     link_options: Option<&LinkOptions>,
 ) -> Result<Outcome> {
     let total = outcome.records.len() as u64;
+    let started = std::time::Instant::now();
+    let planned = match link_options {
+        Some(options) => {
+            progress.set(Stage::Linking, 0, total);
+            match linkage::plan_batch(store, list_id, &outcome.records, options).await {
+                Ok(plan) => Some(plan),
+                Err(e) => {
+                    progress.set(Stage::Failed, 0, total);
+                    registry::fail_batch(store, batch, &e.to_string()).await?;
+                    return Err(e);
+                }
+            }
+        }
+        // Linking deferred (bulk loads): the records wait without a person for `hamdeli relink`.
+        None => None,
+    };
+    let linked_at = std::time::Instant::now();
     progress.set(Stage::Writing, 0, total);
     let on_row = |n: u64| progress.done.store(n, Ordering::Relaxed);
-    match registry::commit_batch(
-        store,
-        batch,
-        list_id,
-        &outcome.records,
-        &outcome.problems,
-        outcome.counts,
-        &on_row,
-    )
-    .await
-    {
-        Ok(written) => {
-            outcome.batch_id = Some(batch);
-            outcome.written = written;
-        }
-        Err(e) => {
-            progress.set(Stage::Failed, 0, total);
-            registry::fail_batch(store, batch, &e.to_string()).await?;
-            return Err(e.into());
-        }
-    }
-    let Some(link_options) = link_options else {
-        // Linking deferred (bulk loads): the records wait without a person for `hamdeli relink`.
+    let mut planned = planned;
+    let input = BatchInput {
+        records: std::mem::take(&mut outcome.records),
+        problems: std::mem::take(&mut outcome.problems),
+        links: planned.as_mut().map(|p| std::mem::take(&mut p.links)),
+    };
+    let committed =
+        match registry::commit_linked_batch(store, batch, list_id, input, outcome.counts, &on_row)
+            .await
+        {
+            Ok((committed, input)) => {
+                outcome.batch_id = Some(batch);
+                outcome.written = committed.written;
+                outcome.records = input.records;
+                outcome.problems = input.problems;
+                if let (Some(plan), Some(links)) = (planned.as_mut(), input.links) {
+                    plan.links = links;
+                }
+                tracing::info!(
+                    batch,
+                    records = total,
+                    link_s = (linked_at - started).as_secs_f64(),
+                    write_s = linked_at.elapsed().as_secs_f64(),
+                    "import batch written"
+                );
+                committed
+            }
+            Err(e) => {
+                progress.set(Stage::Failed, 0, total);
+                registry::fail_batch(store, batch, &e.to_string()).await?;
+                return Err(e.into());
+            }
+        };
+    let Some(plan) = planned else {
         progress.set(Stage::Done, total, total);
         return Ok(outcome);
     };
-    progress.set(Stage::Linking, 0, total);
-    match linkage::link_new_records(store, Some(batch), link_options).await {
+    match linkage::finish_batch(store, batch, plan, &committed).await {
         Ok(report) => {
             registry::record_link_result(
                 store,
@@ -329,7 +358,8 @@ pub async fn run(
             progress.set(Stage::Done, total, total);
         }
         Err(e) => {
-            // The records are in; they stay without a person until the next linkage run.
+            // The batch and its records' persons are in; older records stay without a person
+            // until the next linkage run.
             progress.set(Stage::Failed, 0, total);
             return Err(e);
         }

@@ -66,6 +66,9 @@ impl Engine {
 pub enum StoreError {
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+    /// From the SQLite bulk writer (rusqlite on a connection of its own).
+    #[error(transparent)]
+    Bulk(#[from] rusqlite::Error),
     #[error("not found")]
     NotFound,
     /// A uniqueness rule the user can fix (the code is a catalog message id).
@@ -92,10 +95,6 @@ impl StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
-
-/// SQLite page cache of each pooled connection, in KiB when negative (64 MiB: a registry of a
-/// million persons searches from memory instead of re-reading index pages).
-pub(crate) const SQLITE_CACHE_SIZE: i64 = -65536;
 
 /// The storage handle the rest of the system holds; cheap to clone.
 #[derive(Clone)]
@@ -145,6 +144,9 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(8)
                     .after_connect(|conn, _meta| {
+                        // The page cache (cache_size, KiB when negative) is 64 MiB: a registry
+                        // of a million persons searches from memory instead of re-reading index
+                        // pages.
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
@@ -195,6 +197,15 @@ impl Store {
             .log_statements(tracing::log::LevelFilter::Trace)
             .log_slow_statements(tracing::log::LevelFilter::Debug, Duration::from_secs(5));
         Ok(sqlx::PgConnection::connect_with(&options).await?)
+    }
+
+    /// The SQLite database file (for the bulk writer's connection of its own).
+    pub(crate) fn sqlite_path(&self) -> Result<std::path::PathBuf> {
+        if self.engine != Engine::Sqlite {
+            return Err(StoreError::Invalid("engine-not-sqlite"));
+        }
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)?;
+        Ok(options.get_filename().to_path_buf())
     }
 
     pub async fn begin(&self) -> Result<Tx> {

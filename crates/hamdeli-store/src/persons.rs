@@ -90,6 +90,8 @@ pub struct LinkPlan {
     pub new_person_display: Vec<PersonDisplay>,
     pub joins: Vec<(i64, i64)>,
     pub reviews: Vec<NewReview>,
+    /// Existing persons whose display values to choose again (records joined them otherwise).
+    pub refresh: Vec<i64>,
     pub batch_id: Option<i64>,
 }
 
@@ -223,6 +225,7 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         assign.push((*record, *person));
         refresh.push(*person);
     }
+    refresh.extend(&plan.refresh);
     assign_records(&mut tx, store.engine(), &assign).await?;
     for r in &plan.reviews {
         sqlx::query(

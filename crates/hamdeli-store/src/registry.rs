@@ -9,9 +9,10 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis, values_placeholders};
+use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis};
 
 mod copy;
+mod sqlite_bulk;
 
 pub const LIST_KINDS: [&str; 3] = ["support", "survey", "reference"];
 
@@ -286,43 +287,89 @@ const RECORD_FIELDS: [&str; 23] = [
     "support_since",
 ];
 
-fn bind_record<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    r: &NewSourceRecord,
-    batch_id: i64,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    q.bind(r.national_code.clone())
-        .bind(r.national_code_raw.clone())
-        .bind(r.honorific.clone())
-        .bind(r.first_name.clone())
-        .bind(r.last_name.clone())
-        .bind(r.father_name.clone())
-        .bind(r.first_key.clone())
-        .bind(r.last_key.clone())
-        .bind(r.father_key.clone())
-        .bind(r.birth_date.clone())
-        .bind(r.birth_year_jalali)
-        .bind(r.gender.clone())
-        .bind(r.phone.clone())
-        .bind(r.province_code.clone())
-        .bind(r.county_code.clone())
-        .bind(r.province_raw.clone())
-        .bind(r.county_raw.clone())
-        .bind(r.address.clone())
-        .bind(r.zone.clone())
-        .bind(r.extra.clone())
-        .bind(batch_id)
-        .bind(r.row_number)
-        .bind(r.support_since.clone())
+/// The person a record of a batch belongs to, decided before the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonRef {
+    /// Linked later (or already has one: a record the list had is updated in place).
+    Unlinked,
+    Existing(i64),
+    /// The batch's `new_persons[k]`.
+    New(u32),
 }
 
-/// Rows per multi-row INSERT: 26 parameters a row stays under SQLite's 32,766 and
-/// PostgreSQL's 65,535 bind parameters.
-const INSERT_CHUNK: usize = 1000;
+/// Linkage decided in memory before a batch is written: each new record goes in with its
+/// person, and the persons the batch makes go in with it (no second pass that rewrites every
+/// record of a bulk load).
+#[derive(Debug, Clone, Default)]
+pub struct BatchLinks {
+    /// One per record of the batch, in the same order.
+    pub person_of: Vec<PersonRef>,
+    pub new_persons: Vec<crate::persons::PersonDisplay>,
+}
 
-/// New records from which an SQLite batch rebuilds the indexes of `source_records` instead of
+/// What writing a batch did, with the ids it handed out.
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    pub written: Written,
+    /// The id of every record of the batch, in the batch's order.
+    pub record_ids: Vec<i64>,
+    /// The id of the batch's `new_persons[0]` (the others follow in order).
+    pub first_person_id: i64,
+}
+
+/// New records from which a batch rebuilds the indexes of `source_records` instead of
 /// growing them row by row (when the table holds no more rows than the batch adds).
 pub(crate) const BULK_ROWS: usize = 50_000;
+
+/// A batch's records split by what the write does with them.
+pub(crate) struct Split {
+    /// Records the list already has, updated in place: (their id, index in the batch).
+    pub updates: Vec<(i64, usize)>,
+    /// New records (indexes in the batch).
+    pub fresh: Vec<usize>,
+}
+
+/// Splits a batch into updates and new records. A record planned as new that the list has
+/// meanwhile is a conflict: another import of the same list won the race, and linkage must
+/// be decided again.
+pub(crate) fn split_fresh(
+    records: &[NewSourceRecord],
+    existing: &HashMap<String, i64>,
+    links: Option<&BatchLinks>,
+) -> Result<Split> {
+    if let Some(l) = links
+        && l.person_of.len() != records.len()
+    {
+        return Err(StoreError::Invalid("import-links-inconsistent"));
+    }
+    let mut updates = Vec::new();
+    let mut fresh = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        match existing.get(&r.source_id) {
+            Some(id) => {
+                if links.is_some_and(|l| l.person_of[i] != PersonRef::Unlinked) {
+                    return Err(StoreError::Conflict("import-list-changed"));
+                }
+                updates.push((*id, i));
+            }
+            None => fresh.push(i),
+        }
+    }
+    Ok(Split { updates, fresh })
+}
+
+/// The person id a new record is written with.
+pub(crate) fn person_id_of(
+    links: Option<&BatchLinks>,
+    index: usize,
+    first_person_id: i64,
+) -> Option<i64> {
+    match links.map(|l| l.person_of[index]) {
+        Some(PersonRef::Existing(p)) => Some(p),
+        Some(PersonRef::New(k)) => Some(first_person_id + i64::from(k)),
+        _ => None,
+    }
+}
 
 /// Writes a batch's accepted records and its problems in one transaction and marks it
 /// committed. A record whose `source_id` the list already has is updated in place (keeping
@@ -336,187 +383,52 @@ pub async fn commit_batch(
     counts: BatchCounts,
     on_progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<Written> {
+    let input = BatchInput {
+        records: records.to_vec(),
+        problems: problems.to_vec(),
+        links: None,
+    };
+    let (committed, _) =
+        commit_linked_batch(store, batch_id, list_id, input, counts, on_progress).await?;
+    Ok(committed.written)
+}
+
+/// What a batch writes: its records, its per-row problems and, when linkage was decided
+/// before the write, the persons of its new records. Handed back after the write.
+#[derive(Debug, Default)]
+pub struct BatchInput {
+    pub records: Vec<NewSourceRecord>,
+    pub problems: Vec<Problem>,
+    pub links: Option<BatchLinks>,
+}
+
+/// [`commit_batch`] with the batch's persons: new records are written with their person and
+/// the new persons in the same transaction. The input comes back with the outcome.
+pub async fn commit_linked_batch(
+    store: &Store,
+    batch_id: i64,
+    list_id: i64,
+    input: BatchInput,
+    counts: BatchCounts,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(Committed, BatchInput)> {
     if counts.rows_in != counts.rows_accepted + counts.rows_rejected {
         return Err(StoreError::Invalid("import-counts-inconsistent"));
     }
     if store.engine() == Engine::Postgres {
-        return copy::commit_batch(
-            store,
-            batch_id,
-            list_id,
-            records,
-            problems,
-            counts,
-            on_progress,
-        )
-        .await;
+        let committed =
+            copy::commit_batch(store, batch_id, list_id, &input, counts, on_progress).await?;
+        return Ok((committed, input));
     }
-    let mut conn = store.pool().acquire().await?;
-    // The whole batch is one transaction: give it a page cache that holds the indexes it
-    // grows, or SQLite spills dirty pages to the WAL again and again (back to the default
-    // when done).
-    sqlx::query("PRAGMA cache_size = -524288")
-        .execute(&mut *conn)
-        .await?;
-    let written = commit_batch_sql(
-        &mut conn,
+    sqlite_bulk::commit_batch(
+        store.sqlite_path()?,
         batch_id,
         list_id,
-        records,
-        problems,
+        input,
         counts,
         on_progress,
     )
-    .await;
-    // The batch's outcome stands whatever this says; a connection left with the large cache
-    // is closed rather than returned to the pool.
-    let reset = sqlx::query(AssertSqlSafe(format!(
-        "PRAGMA cache_size = {}",
-        crate::SQLITE_CACHE_SIZE
-    )))
-    .execute(&mut *conn)
-    .await;
-    if reset.is_err() {
-        let _ = conn.close().await;
-    }
-    written
-}
-
-async fn commit_batch_sql(
-    conn: &mut AnyConnection,
-    batch_id: i64,
-    list_id: i64,
-    records: &[NewSourceRecord],
-    problems: &[Problem],
-    counts: BatchCounts,
-    on_progress: &(dyn Fn(u64) + Send + Sync),
-) -> Result<Written> {
-    use sqlx::Connection;
-    let engine = Engine::Sqlite;
-    let mut tx = conn.begin().await?;
-    let existing: HashMap<String, i64> =
-        sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
-            .bind(list_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-            .collect();
-    let now = now_millis();
-    let per_row = RECORD_FIELDS.len() + 3;
-    let assignments: Vec<String> = RECORD_FIELDS
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{f} = ${}", i + 3))
-        .collect();
-    let update_sql = format!(
-        "UPDATE source_records SET imported_at = $2, {} WHERE id = $1",
-        assignments.join(", ")
-    );
-    let mut written = Written::default();
-    let mut fresh: Vec<&NewSourceRecord> = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        match existing.get(&r.source_id) {
-            Some(id) => {
-                let q = sqlx::query(AssertSqlSafe(update_sql.clone()))
-                    .bind(*id)
-                    .bind(now);
-                bind_record(q, r, batch_id).execute(&mut *tx).await?;
-                written.updated += 1;
-            }
-            None => fresh.push(r),
-        }
-        if i % 1000 == 999 {
-            on_progress(written.updated as u64);
-        }
-    }
-    // A bulk load into a table no larger than itself: drop the secondary indexes and build
-    // them again after the rows are in (a sort instead of a million random B-tree inserts).
-    // Inside the transaction, so a killed import leaves them as they were; other connections
-    // read the last committed state (WAL) meanwhile.
-    let rebuild = if fresh.len() >= BULK_ROWS {
-        let max_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM source_records")
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-        max_id <= fresh.len() as i64
-    } else {
-        false
-    };
-    let mut indexes: Vec<(String, String)> = Vec::new();
-    if rebuild {
-        indexes = sqlx::query(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' \
-             AND tbl_name = 'source_records' AND sql IS NOT NULL ORDER BY name",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-        for (name, _) in &indexes {
-            sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
-    // New records go in many to a statement: one round trip per chunk, not per row.
-    for chunk in fresh.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO source_records (list_id, source_id, imported_at, {}) VALUES {}",
-            RECORD_FIELDS.join(", "),
-            values_placeholders(engine, chunk.len(), per_row)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for r in chunk {
-            q = bind_record(
-                q.bind(list_id).bind(r.source_id.clone()).bind(now),
-                r,
-                batch_id,
-            );
-        }
-        q.execute(&mut *tx).await?;
-        written.inserted += chunk.len() as i64;
-        on_progress((written.updated + written.inserted) as u64);
-    }
-    for (_, sql) in &indexes {
-        sqlx::query(AssertSqlSafe(sql.clone()))
-            .execute(&mut *tx)
-            .await?;
-    }
-    for chunk in problems.chunks(INSERT_CHUNK) {
-        let sql = format!(
-            "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) VALUES {}",
-            values_placeholders(engine, chunk.len(), 5)
-        );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for p in chunk {
-            q = q
-                .bind(batch_id)
-                .bind(p.row_number)
-                .bind(p.severity.clone())
-                .bind(p.code.clone())
-                .bind(p.detail.clone());
-        }
-        q.execute(&mut *tx).await?;
-    }
-    sqlx::query(
-        "UPDATE import_batches SET status = 'committed', rows_in = $2, rows_accepted = $3, \
-         rows_with_warnings = $4, rows_rejected = $5, rows_inserted = $6, rows_updated = $7, \
-         finished_at = $8 WHERE id = $1",
-    )
-    .bind(batch_id)
-    .bind(counts.rows_in)
-    .bind(counts.rows_accepted)
-    .bind(counts.rows_with_warnings)
-    .bind(counts.rows_rejected)
-    .bind(written.inserted)
-    .bind(written.updated)
-    .bind(now_millis())
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(written)
+    .await
 }
 
 /// What linking the batch into the registry did.
@@ -571,6 +483,18 @@ pub async fn problems_of(store: &Store, batch_id: i64, limit: i64) -> Result<Vec
             detail: r.get(3),
         })
         .collect())
+}
+
+/// The `source_id`s the list already has (a re-import updates those records in place).
+pub async fn source_ids_of(
+    store: &Store,
+    list_id: i64,
+) -> Result<std::collections::HashSet<String>> {
+    let rows = sqlx::query("SELECT source_id FROM source_records WHERE list_id = $1")
+        .bind(list_id)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 pub async fn record_count(store: &Store, list_id: i64) -> Result<i64> {

@@ -8,7 +8,11 @@ use std::collections::HashMap;
 use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
-use super::{BatchCounts, NewSourceRecord, Problem, RECORD_FIELDS, Written};
+use super::{
+    BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, Split, Written,
+    person_id_of, split_fresh,
+};
+use crate::persons::PersonDisplay;
 use crate::{Result, Store, now_millis};
 
 /// Bytes of COPY text per message to the server.
@@ -116,17 +120,93 @@ async fn copy_in<T>(
     Ok(copy.finish().await?)
 }
 
+/// Drops the table's foreign keys and the indexes that back no constraint, returning the
+/// statements that make them again (checked in bulk when they run).
+async fn drop_indexes_and_keys(conn: &mut PgConnection, table: &str) -> Result<Vec<String>> {
+    let foreign_keys: Vec<(String, String)> = sqlx::query(
+        "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
+         WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    // Indexes that back no constraint (the primary key and UNIQUE stay).
+    let indexes: Vec<(String, String)> = sqlx::query(
+        "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
+         JOIN pg_class c ON c.oid = i.indexrelid \
+         WHERE i.indrelid = $1::regclass \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) \
+         ORDER BY c.relname",
+    )
+    .bind(table)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect();
+    let mut rebuilds = Vec::new();
+    for (name, def) in &foreign_keys {
+        sqlx::query(AssertSqlSafe(format!(
+            "ALTER TABLE {table} DROP CONSTRAINT \"{name}\""
+        )))
+        .execute(&mut *conn)
+        .await?;
+        rebuilds.push(format!(
+            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {def}"
+        ));
+    }
+    for (name, def) in indexes {
+        sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
+            .execute(&mut *conn)
+            .await?;
+        rebuilds.push(def);
+    }
+    Ok(rebuilds)
+}
+
+fn put_person(buf: &mut String, id: i64, now: i64, p: &PersonDisplay) {
+    put_int(buf, Some(id));
+    buf.push('\t');
+    put_int(buf, Some(now));
+    buf.push('\t');
+    put_int(buf, Some(now));
+    for v in [
+        &p.national_code,
+        &p.first_name,
+        &p.last_name,
+        &p.father_name,
+        &p.birth_date,
+        &p.gender,
+        &p.phone,
+        &p.province_code,
+        &p.county_code,
+    ] {
+        buf.push('\t');
+        put_text(buf, v.as_deref());
+    }
+    buf.push('\n');
+}
+
 pub(super) async fn commit_batch(
     store: &Store,
     batch_id: i64,
     list_id: i64,
-    records: &[NewSourceRecord],
-    problems: &[Problem],
+    input: &BatchInput,
     counts: BatchCounts,
     on_progress: &(dyn Fn(u64) + Send + Sync),
-) -> Result<Written> {
+) -> Result<Committed> {
+    let records = &input.records;
+    let links = input.links.as_ref();
     let mut conn = store.pg_connection().await?;
     let mut tx = conn.begin().await?;
+    // Ids are handed out here (so records go in with their person in one COPY): no other
+    // writer may take ids meanwhile. Readers go on.
+    sqlx::query("LOCK TABLE source_records, persons IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
     let existing: HashMap<String, i64> =
         sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
             .bind(list_id)
@@ -135,15 +215,68 @@ pub(super) async fn commit_batch(
             .iter()
             .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
             .collect();
+    let Split { updates, fresh } = split_fresh(records, &existing, links)?;
+    let first_record_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM source_records")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    let first_person_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM persons")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
     let now = now_millis();
-    let mut updates: Vec<(i64, &NewSourceRecord)> = Vec::new();
-    let mut fresh: Vec<&NewSourceRecord> = Vec::new();
-    for r in records {
-        match existing.get(&r.source_id) {
-            Some(id) => updates.push((*id, r)),
-            None => fresh.push(r),
+    let new_persons = links.map(|l| l.new_persons.as_slice()).unwrap_or(&[]);
+    if !new_persons.is_empty() {
+        let rebuild_persons = new_persons.len() >= super::BULK_ROWS
+            && first_person_id - 1 <= new_persons.len() as i64;
+        let rebuilds = if rebuild_persons {
+            sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+                .execute(&mut *tx)
+                .await?;
+            drop_indexes_and_keys(&mut tx, "persons").await?
+        } else {
+            Vec::new()
+        };
+        let numbered: Vec<(i64, &PersonDisplay)> = new_persons
+            .iter()
+            .enumerate()
+            .map(|(k, p)| (first_person_id + k as i64, p))
+            .collect();
+        copy_in(
+            &mut tx,
+            "COPY persons (id, created_at, updated_at, national_code, first_name, last_name, \
+             father_name, birth_date, gender, phone, province_code, county_code) FROM STDIN",
+            &numbered,
+            |buf, (id, p)| put_person(buf, *id, now, p),
+            |_| {},
+        )
+        .await?;
+        for sql in rebuilds {
+            sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
         }
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('persons', 'id'), (SELECT MAX(id) FROM persons))",
+        )
+        .execute(&mut *tx)
+        .await?;
     }
+    let mut record_ids = vec![0i64; records.len()];
+    let updates: Vec<(i64, &NewSourceRecord)> = updates
+        .iter()
+        .map(|&(id, i)| {
+            record_ids[i] = id;
+            (id, &records[i])
+        })
+        .collect();
+    let fresh: Vec<(i64, usize)> = fresh
+        .iter()
+        .enumerate()
+        .map(|(k, &i)| {
+            let id = first_record_id + k as i64;
+            record_ids[i] = id;
+            (id, i)
+        })
+        .collect();
     let fields = RECORD_FIELDS.join(", ");
     let mut written = Written::default();
     if !updates.is_empty() {
@@ -190,75 +323,46 @@ pub(super) async fn commit_batch(
     // "populating a database" advice: per-row index inserts and foreign-key triggers cost
     // several times the COPY itself). Inside the transaction: a killed import restores them
     // with everything else. The table is locked against readers until the batch commits.
-    let rebuild = if fresh.len() >= super::BULK_ROWS {
-        let max_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM source_records")
-            .fetch_one(&mut *tx)
-            .await?
-            .get(0);
-        max_id <= fresh.len() as i64
-    } else {
-        false
-    };
+    let rebuild = fresh.len() >= super::BULK_ROWS && first_record_id - 1 <= fresh.len() as i64;
     let mut rebuilds: Vec<String> = Vec::new();
     if rebuild {
         sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
             .execute(&mut *tx)
             .await?;
-        let foreign_keys: Vec<(String, String)> = sqlx::query(
-            "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
-             WHERE conrelid = 'source_records'::regclass AND contype = 'f' ORDER BY conname",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-        // Indexes that back no constraint (the primary key and UNIQUE stay).
-        let indexes: Vec<(String, String)> = sqlx::query(
-            "SELECT c.relname::text, pg_get_indexdef(i.indexrelid) FROM pg_index i \
-             JOIN pg_class c ON c.oid = i.indexrelid \
-             WHERE i.indrelid = 'source_records'::regclass \
-             AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) \
-             ORDER BY c.relname",
-        )
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
-        for (name, def) in &foreign_keys {
-            sqlx::query(AssertSqlSafe(format!(
-                "ALTER TABLE source_records DROP CONSTRAINT \"{name}\""
-            )))
-            .execute(&mut *tx)
-            .await?;
-            rebuilds.push(format!(
-                "ALTER TABLE source_records ADD CONSTRAINT \"{name}\" {def}"
-            ));
-        }
-        for (name, def) in indexes {
-            sqlx::query(AssertSqlSafe(format!("DROP INDEX \"{name}\"")))
-                .execute(&mut *tx)
-                .await?;
-            rebuilds.push(def);
-        }
+        rebuilds = drop_indexes_and_keys(&mut tx, "source_records").await?;
     }
     written.inserted = copy_in(
         &mut tx,
-        &format!("COPY source_records (list_id, source_id, imported_at, {fields}) FROM STDIN"),
+        &format!(
+            "COPY source_records (id, list_id, source_id, imported_at, person_id, {fields}) \
+             FROM STDIN"
+        ),
         &fresh,
-        |buf, r| {
+        |buf, &(id, i)| {
+            let r = &records[i];
+            put_int(buf, Some(id));
+            buf.push('\t');
             put_int(buf, Some(list_id));
             buf.push('\t');
             put_text(buf, Some(&r.source_id));
             buf.push('\t');
             put_int(buf, Some(now));
             buf.push('\t');
+            put_int(buf, person_id_of(links, i, first_person_id));
+            buf.push('\t');
             put_record(buf, r, batch_id);
         },
         |n| on_progress(updated + n as u64),
     )
     .await? as i64;
+    if written.inserted > 0 {
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('source_records', 'id'), \
+             (SELECT MAX(id) FROM source_records))",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     on_progress((written.updated + written.inserted) as u64);
     for sql in rebuilds {
         sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
@@ -266,7 +370,7 @@ pub(super) async fn commit_batch(
     copy_in(
         &mut tx,
         "COPY import_problems (batch_id, row_number, severity, code, detail) FROM STDIN",
-        problems,
+        &input.problems,
         |buf, p| {
             put_int(buf, Some(batch_id));
             buf.push('\t');
@@ -299,10 +403,10 @@ pub(super) async fn commit_batch(
     .await?;
     tx.commit().await?;
     // Committed: a failure to say goodbye must not report the batch as failed.
-    if rebuild {
+    if rebuild || new_persons.len() >= super::BULK_ROWS {
         // Statistics for the new rows, so the planner does not plan searches for an empty
         // table (best effort: the batch is committed).
-        if let Err(e) = sqlx::query("ANALYZE source_records")
+        if let Err(e) = sqlx::query("ANALYZE source_records, persons")
             .execute(&mut conn)
             .await
         {
@@ -310,7 +414,11 @@ pub(super) async fn commit_batch(
         }
     }
     let _ = conn.close().await;
-    Ok(written)
+    Ok(Committed {
+        written,
+        record_ids,
+        first_person_id,
+    })
 }
 
 #[cfg(test)]
