@@ -3,7 +3,9 @@
 
 use reqwest::StatusCode;
 
+use hamdeli_registry::import;
 use hamdeli_store::persons::{self, LinkPlan, NewReview};
+use hamdeli_store::registry::{self, BatchCounts, NewList, NewSourceRecord};
 
 use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
 
@@ -482,5 +484,229 @@ async fn coverage_counts_gaps_and_double_coverage_and_exports_safely() {
     assert_eq!(
         relief.get("/registry/coverage").await.status(),
         StatusCode::FORBIDDEN
+    );
+}
+
+/// Records for the store, as the import makes them.
+fn stored(source_id: &str, code: Option<String>, first: &str, last: &str) -> NewSourceRecord {
+    NewSourceRecord {
+        source_id: source_id.into(),
+        national_code: code,
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        first_key: Some(hamdeli_text::name_key(first)),
+        last_key: Some(hamdeli_text::name_key(last)),
+        father_name: Some("علی".into()),
+        birth_date: Some("1981-08-03".into()),
+        gender: Some("female".into()),
+        province_code: Some("23".into()),
+        county_code: Some("2301".into()),
+        extra: "{}".into(),
+        ..Default::default()
+    }
+}
+
+fn outcome(records: Vec<NewSourceRecord>) -> import::Outcome {
+    let n = records.len() as i64;
+    import::Outcome {
+        batch_id: None,
+        counts: BatchCounts {
+            rows_in: n,
+            rows_accepted: n,
+            rows_with_warnings: 0,
+            rows_rejected: 0,
+        },
+        written: Default::default(),
+        problems: Vec::new(),
+        records,
+        link: None,
+    }
+}
+
+async fn list_of(app: &TestApp, org: i64, name: &str) -> i64 {
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    registry::ensure_list(
+        &mut conn,
+        NewList {
+            organisation_id: org,
+            name: name.into(),
+            list_kind: "support".into(),
+            province_code: None,
+            county_code: None,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn person_of(app: &TestApp, source_id: &str) -> Option<i64> {
+    sqlx::query_scalar("SELECT person_id FROM source_records WHERE source_id = $1")
+        .bind(source_id.to_owned())
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// An import links its records in memory before writing them: new records go in with their
+/// person, records a deferred load left without a person join the same persons afterwards, and
+/// a record that joins an existing person keeps that person's id.
+#[tokio::test]
+async fn a_linked_import_writes_records_with_their_persons_and_links_older_unlinked_records() {
+    let app = spawn_app().await;
+    let relief = org(&app, RELIEF).await;
+    let options = hamdeli_link::LinkOptions {
+        u_samples: 10_000,
+        ..Default::default()
+    };
+    let progress = import::Progress::default();
+    // A linked list first: a crowd for the model to learn from, and Sara (code 2000).
+    let firsts = ["مریم", "فاطمه", "زهرا", "سارا", "لیلا", "نرگس", "مینا"];
+    let lasts = ["احمدی", "رضایی", "کریمی", "حسینی", "موسوی", "جعفری"];
+    let mut crowd = Vec::new();
+    for (i, f) in firsts.iter().enumerate() {
+        for (j, l) in lasts.iter().enumerate() {
+            let mut r = stored(
+                &format!("c{i}{j}"),
+                Some(code(3000 + (i * 10 + j) as u64)),
+                f,
+                l,
+            );
+            r.birth_date = Some(format!("19{}-0{}-1{}", 60 + i, 1 + j, i));
+            r.phone = Some(format!("0912{:07}", i * 10 + j));
+            crowd.push(r);
+        }
+    }
+    crowd.push(stored("sara", Some(code(2000)), "سارا", "کاظمی"));
+    let first_list = list_of(&app, relief, "نخست").await;
+    let done = import::commit(
+        &app.store,
+        first_list,
+        "a.csv",
+        "csv",
+        None,
+        outcome(crowd.clone()),
+        &progress,
+        Some(&options),
+    )
+    .await
+    .unwrap();
+    let link = done.link.expect("linked");
+    assert_eq!(link.applied.persons_created, crowd.len() as i64);
+    let sara = person_of(&app, "sara")
+        .await
+        .expect("written with a person");
+
+    // A deferred load: Zahra (code 2001) waits without a person.
+    let deferred = list_of(&app, relief, "معوق").await;
+    import::commit(
+        &app.store,
+        deferred,
+        "b.csv",
+        "csv",
+        None,
+        outcome(vec![stored("zahra-old", Some(code(2001)), "زهرا", "نوری")]),
+        &progress,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(person_of(&app, "zahra-old").await, None);
+
+    // The linked import: Zahra again (joins the deferred record in one new person), Sara again
+    // (joins her existing person), and Mina, new.
+    let third = list_of(&app, relief, "سوم").await;
+    let done = import::commit(
+        &app.store,
+        third,
+        "c.csv",
+        "csv",
+        None,
+        outcome(vec![
+            stored("zahra-new", Some(code(2001)), "زهرا", "نوري"),
+            stored("sara-again", Some(code(2000)), "سارا", "كاظمي"),
+            stored("mina", Some(code(2002)), "مینا", "صالحی"),
+        ]),
+        &progress,
+        Some(&options),
+    )
+    .await
+    .unwrap();
+    let link = done.link.expect("linked");
+    assert_eq!(link.applied.persons_created, 2, "{link:?}");
+    assert_eq!(link.applied.records_joined, 1, "{link:?}");
+    assert_eq!(person_of(&app, "sara-again").await, Some(sara));
+    let zahra = person_of(&app, "zahra-new").await.expect("a person");
+    assert_eq!(person_of(&app, "zahra-old").await, Some(zahra));
+    assert_ne!(zahra, sara);
+    let mina = person_of(&app, "mina").await.expect("a person");
+    assert!(mina != zahra && mina != sara);
+    let (shown_code, shown_last): (Option<String>, Option<String>) =
+        sqlx::query_as("SELECT national_code, last_name FROM persons WHERE id = $1")
+            .bind(zahra)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(shown_code, Some(code(2001)));
+    assert_eq!(
+        shown_last.as_deref(),
+        Some("نوری"),
+        "the older record's values come first"
+    );
+    let batch = registry::batch(&app.store, done.batch_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((batch.persons_created, batch.records_joined), (2, 1));
+
+    // A batch planned against a list that meanwhile got one of its records is refused whole.
+    let planned = hamdeli_registry::linkage::plan_batch(
+        &app.store,
+        third,
+        &[stored("late", Some(code(2003)), "لیلا", "امینی")],
+        &options,
+    )
+    .await
+    .unwrap();
+    import::commit(
+        &app.store,
+        third,
+        "d.csv",
+        "csv",
+        None,
+        outcome(vec![stored("late", Some(code(2003)), "لیلا", "امینی")]),
+        &progress,
+        None,
+    )
+    .await
+    .unwrap();
+    let before = registry::record_count(&app.store, third).await.unwrap();
+    let b = registry::begin_batch(&app.store, third, "e.csv", "csv", None)
+        .await
+        .unwrap();
+    let refused = registry::commit_linked_batch(
+        &app.store,
+        b,
+        third,
+        registry::BatchInput {
+            records: vec![stored("late", Some(code(2003)), "لیلا", "امینی")],
+            problems: Vec::new(),
+            links: Some(planned.links),
+        },
+        outcome(Vec::new()).counts,
+        &|_| {},
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(hamdeli_store::StoreError::Conflict("import-list-changed"))
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        registry::record_count(&app.store, third).await.unwrap(),
+        before
     );
 }
