@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 use anyhow::Result;
+use rayon::prelude::*;
 
 use hamdeli_link::LinkOptions;
 use serde::Serialize;
@@ -86,9 +87,25 @@ fn extra_json(extra: &[(String, String)]) -> String {
     serde_json::Value::Object(map).to_string()
 }
 
-fn to_store(rec: &CleanRecord, places: &Places, warnings: &mut Vec<Warning>) -> NewSourceRecord {
-    let (province_code, county_code) =
-        places.resolve(rec.province.as_deref(), rec.county.as_deref());
+/// A place name resolved once per distinct spelling: a list of a million rows names a few
+/// hundred places.
+type PlaceMemo = HashMap<(Option<String>, Option<String>), (Option<String>, Option<String>)>;
+
+fn to_store(
+    rec: CleanRecord,
+    places: &Places,
+    memo: &mut PlaceMemo,
+    warnings: &mut Vec<Warning>,
+) -> NewSourceRecord {
+    let key = (rec.province.clone(), rec.county.clone());
+    let (province_code, county_code) = match memo.get(&key) {
+        Some(resolved) => resolved.clone(),
+        None => {
+            let resolved = places.resolve(rec.province.as_deref(), rec.county.as_deref());
+            memo.insert(key, resolved.clone());
+            resolved
+        }
+    };
     if rec.province.is_some() && province_code.is_none() {
         warnings.push(Warning {
             field: hamdeli_ingest::Field::Province,
@@ -104,29 +121,29 @@ fn to_store(rec: &CleanRecord, places: &Places, warnings: &mut Vec<Warning>) -> 
         });
     }
     NewSourceRecord {
-        source_id: rec.source_id.clone(),
         row_number: rec.row as i64,
-        national_code: rec.national_code.clone(),
-        national_code_raw: rec.national_code_raw.clone(),
-        honorific: rec.honorific.clone(),
-        first_name: rec.first_name.clone(),
-        last_name: rec.last_name.clone(),
-        father_name: rec.father_name.clone(),
-        first_key: rec.first_key.clone(),
-        last_key: rec.last_key.clone(),
-        father_key: rec.father_key.clone(),
         birth_date: rec.birth.and_then(|b| b.iso()).map(|d| d.to_string()),
         birth_year_jalali: rec.birth.and_then(|b| b.jalali_year()).map(i64::from),
         gender: rec.gender.map(|g| g.as_str().to_owned()),
-        phone: rec.phone.clone(),
         province_code,
         county_code,
-        province_raw: rec.province.clone(),
-        county_raw: rec.county.clone(),
-        address: rec.address.clone(),
         zone: None,
         extra: extra_json(&rec.extra),
         support_since: support_since(&rec.extra),
+        source_id: rec.source_id,
+        national_code: rec.national_code,
+        national_code_raw: rec.national_code_raw,
+        honorific: rec.honorific,
+        first_name: rec.first_name,
+        last_name: rec.last_name,
+        father_name: rec.father_name,
+        first_key: rec.first_key,
+        last_key: rec.last_key,
+        father_key: rec.father_key,
+        phone: rec.phone,
+        province_raw: rec.province,
+        county_raw: rec.county,
+        address: rec.address,
     }
 }
 
@@ -164,14 +181,23 @@ pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
     let mut problems = Vec::new();
     let mut records = Vec::with_capacity(report.accepted.len());
     let mut warned = 0;
-    for (rec, mut warnings) in report.accepted {
-        let stored = to_store(&rec, places, &mut warnings);
+    // In parallel, a slice of rows per task, each with its own memo of places.
+    let typed: Vec<(NewSourceRecord, Vec<Warning>)> = report
+        .accepted
+        .into_par_iter()
+        .with_min_len(4096)
+        .map_init(PlaceMemo::new, |memo, (rec, mut warnings)| {
+            let stored = to_store(rec, places, memo, &mut warnings);
+            (stored, warnings)
+        })
+        .collect();
+    for (stored, warnings) in typed {
         if !warnings.is_empty() {
             warned += 1;
         }
         for w in warnings {
             problems.push(Problem {
-                row_number: rec.row as i64,
+                row_number: stored.row_number,
                 severity: "warning".into(),
                 code: w.code.into(),
                 detail: w.value,

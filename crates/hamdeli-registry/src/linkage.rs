@@ -328,13 +328,8 @@ pub async fn finish_batch(
     })
 }
 
-/// Records in the order the registry holds them: existing ones by id, then a batch's new ones
-/// (named `-(index + 1)`) in file order.
-fn record_order(id: i64) -> (bool, i64) {
-    (id < 0, id.abs())
-}
-
-/// The decisions, without touching the database (so they can be tested alone).
+/// The decisions, without touching the database (so they can be tested alone). `rows` come in
+/// registry order: existing records by id, then a batch's new records in file order.
 pub fn plan(
     rows: &[LinkRow],
     separations: &HashSet<(i64, i64)>,
@@ -380,11 +375,14 @@ pub fn plan(
         }
     }
     let mut separated_from: HashMap<u32, Vec<u32>> = HashMap::new();
-    let index_of: HashMap<i64, u32> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id, i as u32))
-        .collect();
+    let index_of: HashMap<i64, u32> = if separations.is_empty() {
+        HashMap::new()
+    } else {
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| (r.id, i as u32))
+            .collect()
+    };
     for (a, b) in separations {
         if let (Some(&x), Some(&y)) = (index_of.get(a), index_of.get(b)) {
             separated_from.entry(x).or_default().push(y);
@@ -447,7 +445,10 @@ pub fn plan(
     }
 
     let mut plan = LinkPlan::default();
-    let mut grouped: HashMap<u32, Vec<i64>> = HashMap::new();
+    // Rows are in registry order, so groups made in row order list their records oldest
+    // first and come out ordered by their oldest record: the same registry, the same persons.
+    let mut group_of_root: Vec<u32> = vec![u32::MAX; n];
+    let mut groups: Vec<Vec<u32>> = Vec::new();
     for i in 0..n as u32 {
         if !is_new[i as usize] {
             continue;
@@ -455,18 +456,23 @@ pub fn plan(
         let root = comps.find(i);
         match comps.person[root as usize] {
             Some(person) => plan.joins.push((rows[i as usize].id, person)),
-            None => grouped.entry(root).or_default().push(rows[i as usize].id),
+            None => {
+                let g = &mut group_of_root[root as usize];
+                if *g == u32::MAX {
+                    *g = groups.len() as u32;
+                    groups.push(Vec::new());
+                }
+                groups[*g as usize].push(i);
+            }
         }
     }
-    let mut new_persons: Vec<Vec<i64>> = grouped.into_values().collect();
-    for p in &mut new_persons {
-        p.sort_unstable_by_key(|&id| record_order(id));
-    }
-    new_persons.sort_unstable_by_key(|p| record_order(p[0]));
-    let row_of: HashMap<i64, &LinkRow> = rows.iter().map(|r| (r.id, r)).collect();
-    plan.new_person_display = new_persons
+    plan.new_person_display = groups
         .iter()
-        .map(|records| PersonDisplay::of(records.iter().map(|id| row_of[id])))
+        .map(|members| PersonDisplay::of(members.iter().map(|&i| &rows[i as usize])))
+        .collect();
+    let new_persons: Vec<Vec<i64>> = groups
+        .iter()
+        .map(|members| members.iter().map(|&i| rows[i as usize].id).collect())
         .collect();
     plan.new_persons = new_persons;
     plan.reviews = reviews;

@@ -200,6 +200,9 @@ pub(super) async fn commit_batch(
 ) -> Result<Committed> {
     let records = &input.records;
     let links = input.links.as_ref();
+    let started = std::time::Instant::now();
+    let mut laps: Vec<(&str, f64)> = Vec::new();
+    let mut lap = |name| laps.push((name, started.elapsed().as_secs_f64()));
     let mut conn = store.pg_connection().await?;
     let mut tx = conn.begin().await?;
     // Ids are handed out here (so records go in with their person in one COPY): no other
@@ -260,6 +263,7 @@ pub(super) async fn commit_batch(
         .execute(&mut *tx)
         .await?;
     }
+    lap("persons");
     let mut record_ids = vec![0i64; records.len()];
     let updates: Vec<(i64, &NewSourceRecord)> = updates
         .iter()
@@ -364,8 +368,16 @@ pub(super) async fn commit_batch(
         .await?;
     }
     on_progress((written.updated + written.inserted) as u64);
+    lap("records");
     for sql in rebuilds {
-        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .execute(&mut *tx)
+            .await?;
+        lap(if sql.starts_with("ALTER") {
+            "key"
+        } else {
+            "index"
+        });
     }
     copy_in(
         &mut tx,
@@ -401,7 +413,9 @@ pub(super) async fn commit_batch(
     .bind(now_millis())
     .execute(&mut *tx)
     .await?;
+    lap("problems");
     tx.commit().await?;
+    lap("commit");
     // Committed: a failure to say goodbye must not report the batch as failed.
     if rebuild || new_persons.len() >= super::BULK_ROWS {
         // Statistics for the new rows, so the planner does not plan searches for an empty
@@ -413,6 +427,8 @@ pub(super) async fn commit_batch(
             tracing::warn!("analyze after a bulk import failed: {e}");
         }
     }
+    lap("analyze");
+    tracing::debug!("postgres batch write: {laps:?}");
     let _ = conn.close().await;
     Ok(Committed {
         written,

@@ -143,13 +143,45 @@ async fn reimporting_a_list_updates_by_source_id_and_keeps_provenance() {
         3
     );
 
+    // A county that is not in the reference table is refused (on SQLite the bulk writer checks
+    // references per distinct value, on PostgreSQL the foreign key does), and nothing is written.
+    let b5 = registry::begin_batch(&app.store, list.id, "bad-place.csv", "csv", None)
+        .await
+        .unwrap();
+    let mut nowhere = record("e", 2, "سارا");
+    nowhere.county_code = Some("9999".into());
+    let one = BatchCounts {
+        rows_in: 2,
+        rows_accepted: 2,
+        rows_with_warnings: 0,
+        rows_rejected: 0,
+    };
+    assert!(
+        registry::commit_batch(
+            &app.store,
+            b5,
+            list.id,
+            &[record("f", 3, "لیلا"), nowhere],
+            &[],
+            one,
+            &|_| {}
+        )
+        .await
+        .is_err()
+    );
+    assert_eq!(
+        registry::record_count(&app.store, list.id).await.unwrap(),
+        3
+    );
+
     // A batch interrupted before commit is marked failed and left no rows.
     let b4 = registry::begin_batch(&app.store, list.id, "killed.csv", "csv", None)
         .await
         .unwrap();
+    // b3, b5 (refused above, never marked by an import run) and b4.
     assert_eq!(
         registry::fail_abandoned_batches(&app.store).await.unwrap(),
-        2
+        3
     );
     let killed = registry::batch(&app.store, b4).await.unwrap().unwrap();
     assert_eq!(killed.status, BatchStatus::Failed);
