@@ -92,6 +92,9 @@ pub fn read_source(
     // normalising names, checking codes and dates — is most of the work).
     let mut rows = source.rows;
     let mut read = 0u64;
+    // Accepted rows a chunk at a time, joined once at the end: a growing vector of a million
+    // records would copy them over and over as it doubles.
+    let mut accepted_chunks: Vec<Vec<(CleanRecord, Vec<Warning>)>> = Vec::new();
     loop {
         let chunk: Vec<RawRow> = rows.by_ref().take(PARALLEL_CHUNK).collect();
         if chunk.is_empty() {
@@ -104,6 +107,7 @@ pub fn read_source(
             .into_par_iter()
             .map(|raw| map_row(mapping, raw).and_then(validate))
             .collect();
+        let mut accepted = Vec::with_capacity(typed.len());
         for outcome in typed {
             match outcome {
                 Ok((rec, warnings)) => {
@@ -114,12 +118,17 @@ pub fn read_source(
                             detail: rec.source_id,
                         });
                     } else {
-                        report.accepted.push((rec, warnings));
+                        accepted.push((rec, warnings));
                     }
                 }
                 Err(reject) => report.rejected.push(reject),
             }
         }
+        accepted_chunks.push(accepted);
+    }
+    report.accepted = Vec::with_capacity(accepted_chunks.iter().map(Vec::len).sum());
+    for chunk in accepted_chunks {
+        report.accepted.extend(chunk);
     }
     Ok(report)
 }

@@ -179,10 +179,9 @@ pub struct Outcome {
 /// Turns a read report into store records and the per-row problems (warnings and rejects).
 pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
     let mut problems = Vec::new();
-    let mut records = Vec::with_capacity(report.accepted.len());
     let mut warned = 0;
     // In parallel, a slice of rows per task, each with its own memo of places.
-    let typed: Vec<(NewSourceRecord, Vec<Warning>)> = report
+    let (records, warnings): (Vec<NewSourceRecord>, Vec<Vec<Warning>>) = report
         .accepted
         .into_par_iter()
         .with_min_len(4096)
@@ -190,8 +189,8 @@ pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
             let stored = to_store(rec, places, memo, &mut warnings);
             (stored, warnings)
         })
-        .collect();
-    for (stored, warnings) in typed {
+        .unzip();
+    for (stored, warnings) in records.iter().zip(warnings) {
         if !warnings.is_empty() {
             warned += 1;
         }
@@ -203,7 +202,6 @@ pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
                 detail: w.value,
             });
         }
-        records.push(stored);
     }
     for r in &report.rejected {
         problems.push(Problem {

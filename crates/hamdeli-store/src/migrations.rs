@@ -44,6 +44,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_import_perf.sql"),
         include_str!("../migrations/postgres/0006_import_perf.sql"),
     ),
+    (
+        7,
+        "import_indexes",
+        include_str!("../migrations/sqlite/0007_import_indexes.sql"),
+        include_str!("../migrations/postgres/0007_import_indexes.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

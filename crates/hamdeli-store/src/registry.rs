@@ -358,6 +358,44 @@ pub(crate) fn split_fresh(
     Ok(Split { updates, fresh })
 }
 
+/// The distinct values a batch refers to in other tables, so a bulk writer can check each once
+/// instead of a foreign-key check per row.
+#[derive(Debug, Default)]
+pub(crate) struct References {
+    pub provinces: Vec<String>,
+    pub counties: Vec<String>,
+    /// Existing persons records join.
+    pub persons: Vec<i64>,
+}
+
+impl References {
+    pub(crate) fn of(records: &[NewSourceRecord], links: Option<&BatchLinks>) -> References {
+        use std::collections::BTreeSet;
+        let mut provinces: BTreeSet<&str> = BTreeSet::new();
+        let mut counties: BTreeSet<&str> = BTreeSet::new();
+        for r in records {
+            provinces.extend(r.province_code.as_deref());
+            counties.extend(r.county_code.as_deref());
+        }
+        let mut persons: BTreeSet<i64> = BTreeSet::new();
+        if let Some(l) = links {
+            for p in &l.new_persons {
+                provinces.extend(p.province_code.as_deref());
+                counties.extend(p.county_code.as_deref());
+            }
+            persons.extend(l.person_of.iter().filter_map(|p| match p {
+                PersonRef::Existing(id) => Some(*id),
+                _ => None,
+            }));
+        }
+        References {
+            provinces: provinces.into_iter().map(str::to_owned).collect(),
+            counties: counties.into_iter().map(str::to_owned).collect(),
+            persons: persons.into_iter().collect(),
+        }
+    }
+}
+
 /// The person id a new record is written with.
 pub(crate) fn person_id_of(
     links: Option<&BatchLinks>,

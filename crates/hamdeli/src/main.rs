@@ -753,9 +753,14 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         };
         println!("  {h:<24} -> {target}");
     }
+    let prepare_started = std::time::Instant::now();
     let places = hamdeli_registry::import::Places::load(&store).await?;
     let format = read.format.name();
     let prepared = hamdeli_registry::import::prepare(read, &places);
+    tracing::debug!(
+        prepare_s = prepare_started.elapsed().as_secs_f64(),
+        "import prepared"
+    );
     if dry_run {
         println!("sample rows as parsed:");
         for r in prepared.records.iter().take(5) {

@@ -9,7 +9,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::{
-    BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, Split, Written,
+    BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, References, Split, Written,
     person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
@@ -120,8 +120,45 @@ async fn copy_in<T>(
     Ok(copy.finish().await?)
 }
 
+/// Refuses a batch that refers to a list, batch, place or person that does not exist: checked
+/// once per distinct value, because the bulk path puts the foreign keys back without scanning
+/// a million rows to validate them (`NOT VALID`; they hold for every later write).
+async fn check_references(
+    conn: &mut PgConnection,
+    list_id: i64,
+    batch_id: i64,
+    refs: &References,
+) -> Result<()> {
+    let found: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM source_lists WHERE id = $1), \
+         (SELECT COUNT(*) FROM import_batches WHERE id = $2), \
+         (SELECT COUNT(*) FROM provinces WHERE code = ANY($3)), \
+         (SELECT COUNT(*) FROM counties WHERE code = ANY($4)), \
+         (SELECT COUNT(*) FROM persons WHERE id = ANY($5))",
+    )
+    .bind(list_id)
+    .bind(batch_id)
+    .bind(&refs.provinces)
+    .bind(&refs.counties)
+    .bind(&refs.persons)
+    .fetch_one(&mut *conn)
+    .await?;
+    let wanted = (
+        1,
+        1,
+        refs.provinces.len() as i64,
+        refs.counties.len() as i64,
+        refs.persons.len() as i64,
+    );
+    if found == wanted {
+        Ok(())
+    } else {
+        Err(crate::StoreError::Invalid("import-unknown-reference"))
+    }
+}
+
 /// Drops the table's foreign keys and the indexes that back no constraint, returning the
-/// statements that make them again (checked in bulk when they run).
+/// statements that make them again (the keys `NOT VALID`: see [`check_references`]).
 async fn drop_indexes_and_keys(conn: &mut PgConnection, table: &str) -> Result<Vec<String>> {
     let foreign_keys: Vec<(String, String)> = sqlx::query(
         "SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint \
@@ -154,8 +191,10 @@ async fn drop_indexes_and_keys(conn: &mut PgConnection, table: &str) -> Result<V
         )))
         .execute(&mut *conn)
         .await?;
+        // A key an earlier bulk load put back already reads "… NOT VALID".
+        let def = def.trim_end_matches(" NOT VALID");
         rebuilds.push(format!(
-            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {def}"
+            "ALTER TABLE {table} ADD CONSTRAINT \"{name}\" {def} NOT VALID"
         ));
     }
     for (name, def) in indexes {
@@ -219,6 +258,7 @@ pub(super) async fn commit_batch(
             .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
             .collect();
     let Split { updates, fresh } = split_fresh(records, &existing, links)?;
+    check_references(&mut tx, list_id, batch_id, &References::of(records, links)).await?;
     let first_record_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM source_records")
         .fetch_one(&mut *tx)
         .await?

@@ -15,8 +15,8 @@ use std::time::Duration;
 use rusqlite::{Connection, Statement, TransactionBehavior};
 
 use super::{
-    BULK_ROWS, BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, Split, Written,
-    person_id_of, split_fresh,
+    BULK_ROWS, BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, References,
+    Split, Written, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, StoreError, now_millis};
@@ -136,27 +136,7 @@ fn check_references(
     records: &[NewSourceRecord],
     links: Option<&super::BatchLinks>,
 ) -> Result<()> {
-    use std::collections::BTreeSet;
-    let mut provinces: BTreeSet<&str> = BTreeSet::new();
-    let mut counties: BTreeSet<&str> = BTreeSet::new();
-    for r in records {
-        provinces.extend(r.province_code.as_deref());
-        counties.extend(r.county_code.as_deref());
-    }
-    if let Some(l) = links {
-        for p in &l.new_persons {
-            provinces.extend(p.province_code.as_deref());
-            counties.extend(p.county_code.as_deref());
-        }
-    }
-    let persons: BTreeSet<i64> = links
-        .into_iter()
-        .flat_map(|l| &l.person_of)
-        .filter_map(|p| match p {
-            super::PersonRef::Existing(id) => Some(*id),
-            _ => None,
-        })
-        .collect();
+    let refs = References::of(records, links);
     let all_exist = |sql: &str, keys: Vec<&dyn rusqlite::ToSql>| -> rusqlite::Result<bool> {
         let mut st = conn.prepare(sql)?;
         for key in keys {
@@ -173,18 +153,24 @@ fn check_references(
         )?
         && all_exist(
             "SELECT 1 FROM provinces WHERE code = ?1",
-            provinces
+            refs.provinces
                 .iter()
                 .map(|c| c as &dyn rusqlite::ToSql)
                 .collect(),
         )?
         && all_exist(
             "SELECT 1 FROM counties WHERE code = ?1",
-            counties.iter().map(|c| c as &dyn rusqlite::ToSql).collect(),
+            refs.counties
+                .iter()
+                .map(|c| c as &dyn rusqlite::ToSql)
+                .collect(),
         )?
         && all_exist(
             "SELECT 1 FROM persons WHERE id = ?1",
-            persons.iter().map(|p| p as &dyn rusqlite::ToSql).collect(),
+            refs.persons
+                .iter()
+                .map(|p| p as &dyn rusqlite::ToSql)
+                .collect(),
         )?;
     if all_there {
         Ok(())

@@ -301,7 +301,8 @@ async fn a_partner_imports_its_list_in_the_browser_with_a_per_row_report() {
     );
 }
 
-/// Indexes and foreign keys of `source_records`, as the engine lists them.
+/// Indexes and foreign keys of `source_records`, as the engine lists them (a key a bulk load
+/// put back without re-checking old rows, `NOT VALID` on PostgreSQL, is the same key).
 async fn source_records_schema(store: &hamdeli_store::Store) -> Vec<String> {
     let sql = match store.engine() {
         hamdeli_store::Engine::Sqlite => {
@@ -311,7 +312,8 @@ async fn source_records_schema(store: &hamdeli_store::Store) -> Vec<String> {
         hamdeli_store::Engine::Postgres => {
             "SELECT indexname || ': ' || indexdef FROM pg_indexes \
              WHERE tablename = 'source_records' \
-             UNION ALL SELECT conname::text || ': ' || pg_get_constraintdef(oid) \
+             UNION ALL SELECT conname::text || ': ' || \
+             replace(pg_get_constraintdef(oid), ' NOT VALID', '') \
              FROM pg_constraint WHERE conrelid = 'source_records'::regclass AND contype = 'f' \
              ORDER BY 1"
         }
@@ -345,7 +347,7 @@ async fn a_bulk_batch_rebuilds_indexes_and_a_failed_one_leaves_nothing() {
     .unwrap();
     drop(conn);
     let schema = source_records_schema(&app.store).await;
-    assert!(schema.len() >= 6, "{schema:?}");
+    assert!(schema.len() >= 5, "{schema:?}");
     let n = 60_000;
     let records: Vec<NewSourceRecord> = (0..n)
         .map(|i| {
@@ -390,6 +392,12 @@ async fn a_bulk_batch_rebuilds_indexes_and_a_failed_one_leaves_nothing() {
         .unwrap();
     assert_eq!((w.inserted, w.updated), (n, 0));
     assert_eq!(source_records_schema(&app.store).await, schema);
+    // The foreign keys hold again for every later write.
+    let dangling =
+        sqlx::query("UPDATE source_records SET county_code = '9999' WHERE source_id = 's0'")
+            .execute(app.store.pool())
+            .await;
+    assert!(dangling.is_err(), "{dangling:?}");
     let (address, phone): (String, String) =
         sqlx::query_as("SELECT address, phone FROM source_records WHERE source_id = 's59999'")
             .fetch_one(app.store.pool())
