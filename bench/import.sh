@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Import throughput (issue 3, "Figures"): a 1M-row CSV imported with `hamdeli import
-# --defer-link` into a fresh registry, then `hamdeli relink`; prints rows/s for the import alone
-# and for import + relink (end to end). Leaves the registry in place for bench/search.sh.
+# Import throughput (issue 3, "Figures"): a 1M-row CSV imported into a fresh registry by
+# `hamdeli import`, which reads, links in memory and writes records with their persons (end to
+# end); then, into another fresh registry, `hamdeli import --defer-link` (file to committed
+# rows, no persons) followed by `hamdeli relink`. Prints rows/s and peak memory of each. Leaves
+# the second registry (linked by relink) in place for bench/search.sh.
 #
 #   bench/import.sh [--rows 1000000] [--csv FILE] [--data-dir DIR] [--database-url postgres://…]
 #
@@ -43,32 +45,52 @@ LINES=$(($(wc -l <"$CSV") - 1))
 
 ENGINE=sqlite
 DB_ARGS=(--data-dir "$DATA_DIR")
-rm -rf "$DATA_DIR"
-mkdir -p "$DATA_DIR"
 if [ -n "$DB_URL" ]; then
   ENGINE=postgres
   DB_ARGS+=(--database-url "$DB_URL")
   DB_NAME=${DB_URL##*/}
   DB_NAME=${DB_NAME%%\?*}
   ADMIN_URL=${DB_URL%/*}/postgres
-  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME" -c "CREATE DATABASE $DB_NAME" >&2
 fi
 
-# Users and organisations only (no demo population).
-"$HAMDELI" "${DB_ARGS[@]}" demo --people 0 >/dev/null
+fresh_registry() {
+  rm -rf "$DATA_DIR"
+  mkdir -p "$DATA_DIR"
+  if [ -n "$DB_URL" ]; then
+    psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB_NAME" -c "CREATE DATABASE $DB_NAME" >&2
+  fi
+  # Users and organisations only (no demo population).
+  "$HAMDELI" "${DB_ARGS[@]}" demo --people 0 >/dev/null
+}
 
-now() { date +%s.%N; }
-t0=$(now)
-"$HAMDELI" "${DB_ARGS[@]}" import --organisation 1 --list bench --file "$CSV" --defer-link \
-  --report "$DATA_DIR/import-report.csv" 2>"$DATA_DIR/import.log" | grep -E '^(rows in|batch)'
-t1=$(now)
-"$HAMDELI" "${DB_ARGS[@]}" relink
-t2=$(now)
+# Wall seconds and peak resident MB of a command, appended to $TIMES as "seconds megabytes".
+timed() {
+  /usr/bin/time -f "%e %M" -o "$TIMES.one" "$@"
+  awk '{ printf "%s %.0f\n", $1, $2 / 1024 }' "$TIMES.one" >>"$TIMES"
+}
+TIMES=$(mktemp)
+LOGS=$(mktemp -d)
 
-awk -v rows="$LINES" -v a="$t0" -v b="$t1" -v c="$t2" -v engine="$ENGINE" -v cores="$(nproc)" 'BEGIN {
-  printf "engine %s, %d cores, %d rows\n", engine, cores, rows
-  printf "import (--defer-link):   %6.1f s  %8.0f rows/s\n", b - a, rows / (b - a)
-  printf "relink:                  %6.1f s  %8.0f rows/s\n", c - b, rows / (c - b)
-  printf "end to end (both):       %6.1f s  %8.0f rows/s\n", c - a, rows / (c - a)
-}'
-sed 's/\x1b\[K//g' "$DATA_DIR/import.log" | tr '\r' '\n' | grep -E 'rows in [0-9.]+ s|^written' >&2 || true
+fresh_registry
+timed "$HAMDELI" "${DB_ARGS[@]}" import --organisation 1 --list bench --file "$CSV" \
+  --report "$DATA_DIR/import-report.csv" 2>"$LOGS/import-linked.log" | grep -E '^(rows in|batch|linked)'
+
+fresh_registry
+timed "$HAMDELI" "${DB_ARGS[@]}" import --organisation 1 --list bench --file "$CSV" --defer-link \
+  --report "$DATA_DIR/import-report.csv" 2>"$LOGS/import.log" | grep -E '^(rows in|batch)'
+timed "$HAMDELI" "${DB_ARGS[@]}" relink
+
+awk -v rows="$LINES" -v engine="$ENGINE" -v cores="$(nproc)" '
+  { t[NR] = $1; m[NR] = $2 }
+  END {
+    printf "engine %s, %d cores, %d rows\n", engine, cores, rows
+    printf "import, linked (end to end):  %6.1f s  %8.0f rows/s  peak %5d MB\n", t[1], rows / t[1], m[1]
+    printf "import --defer-link:          %6.1f s  %8.0f rows/s  peak %5d MB\n", t[2], rows / t[2], m[2]
+    printf "relink:                       %6.1f s  %8.0f rows/s  peak %5d MB\n", t[3], rows / t[3], m[3]
+    printf "defer-link import + relink:   %6.1f s  %8.0f rows/s\n", t[2] + t[3], rows / (t[2] + t[3])
+  }' "$TIMES"
+rm -f "$TIMES" "$TIMES.one"
+for log in import-linked import; do
+  sed 's/\x1b\[K//g' "$LOGS/$log.log" | tr '\r' '\n' | grep -E 'rows in [0-9.]+ s|^written' >&2 || true
+done
+rm -rf "$LOGS"

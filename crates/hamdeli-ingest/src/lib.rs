@@ -66,71 +66,115 @@ impl ReadReport {
 /// Rows typed in parallel at a time.
 const PARALLEL_CHUNK: usize = 16_384;
 
+/// The rows of one chunk of a file, typed: accepted (with warnings) and rejected, in file order.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    pub accepted: Vec<(CleanRecord, Vec<Warning>)>,
+    pub rejected: Vec<Reject>,
+}
+
+/// An opened source whose header is recognised, read a chunk at a time (so a caller can write
+/// one chunk while the next is read).
+pub struct ChunkReader {
+    pub format: FileFormat,
+    pub mapping: ColumnMapping,
+    rows: Box<dyn Iterator<Item = RawRow> + Send>,
+    seen_ids: FxHashSet<String>,
+    read: u64,
+}
+
+impl ChunkReader {
+    pub fn new(source: Source) -> Result<ChunkReader, IngestError> {
+        let mapping = ColumnMapping::from_headers(source.headers);
+        if !mapping
+            .columns
+            .iter()
+            .any(|c| matches!(c, Column::Field(_)))
+        {
+            return Err(IngestError::NoKnownColumns);
+        }
+        Ok(ChunkReader {
+            format: source.format,
+            mapping,
+            rows: source.rows,
+            seen_ids: FxHashSet::default(),
+            read: 0,
+        })
+    }
+
+    /// Rows read so far.
+    pub fn rows_read(&self) -> u64 {
+        self.read
+    }
+
+    /// The next [`PARALLEL_CHUNK`] rows, parsed in file order and typed in parallel (typing —
+    /// normalising names, checking codes and dates — is most of the work); `None` at the end.
+    /// A `source_id` the file already had is rejected as a duplicate.
+    pub fn next_chunk(&mut self) -> Option<Chunk> {
+        let raw: Vec<RawRow> = self.rows.by_ref().take(PARALLEL_CHUNK).collect();
+        if raw.is_empty() {
+            return None;
+        }
+        self.read += raw.len() as u64;
+        let mapping = &self.mapping;
+        let typed: Vec<_> = raw
+            .into_par_iter()
+            .map(|raw| map_row(mapping, raw).and_then(validate))
+            .collect();
+        let has_ids = self.mapping.has(Field::SourceId);
+        let mut chunk = Chunk {
+            accepted: Vec::with_capacity(typed.len()),
+            rejected: Vec::new(),
+        };
+        for outcome in typed {
+            match outcome {
+                Ok((rec, warnings)) => {
+                    if has_ids && !self.seen_ids.insert(rec.source_id.clone()) {
+                        chunk.rejected.push(Reject {
+                            row: rec.row,
+                            code: "source_id.duplicate",
+                            detail: rec.source_id,
+                        });
+                    } else {
+                        chunk.accepted.push((rec, warnings));
+                    }
+                }
+                Err(reject) => chunk.rejected.push(reject),
+            }
+        }
+        Some(chunk)
+    }
+}
+
 /// Reads and validates every row of an opened source. `progress` is called every
 /// [`PARALLEL_CHUNK`] rows.
 pub fn read_source(
     source: Source,
     mut progress: impl FnMut(u64),
 ) -> Result<ReadReport, IngestError> {
-    let mapping = ColumnMapping::from_headers(source.headers);
-    if !mapping
-        .columns
-        .iter()
-        .any(|c| matches!(c, Column::Field(_)))
-    {
-        return Err(IngestError::NoKnownColumns);
-    }
-    let mut report = ReadReport {
-        format: source.format,
-        mapping,
-        accepted: Vec::new(),
-        rejected: Vec::new(),
-    };
-    let mut seen_ids: FxHashSet<String> = FxHashSet::default();
-    let has_ids = report.mapping.has(Field::SourceId);
-    // Rows are parsed in file order and typed in parallel, a chunk at a time (typing —
-    // normalising names, checking codes and dates — is most of the work).
-    let mut rows = source.rows;
-    let mut read = 0u64;
+    let mut reader = ChunkReader::new(source)?;
     // Accepted rows a chunk at a time, joined once at the end: a growing vector of a million
     // records would copy them over and over as it doubles.
-    let mut accepted_chunks: Vec<Vec<(CleanRecord, Vec<Warning>)>> = Vec::new();
+    let mut accepted_chunks = Vec::new();
+    let mut rejected = Vec::new();
     loop {
-        let chunk: Vec<RawRow> = rows.by_ref().take(PARALLEL_CHUNK).collect();
-        if chunk.is_empty() {
+        progress(reader.rows_read());
+        let Some(chunk) = reader.next_chunk() else {
             break;
-        }
-        progress(read);
-        read += chunk.len() as u64;
-        let mapping = &report.mapping;
-        let typed: Vec<_> = chunk
-            .into_par_iter()
-            .map(|raw| map_row(mapping, raw).and_then(validate))
-            .collect();
-        let mut accepted = Vec::with_capacity(typed.len());
-        for outcome in typed {
-            match outcome {
-                Ok((rec, warnings)) => {
-                    if has_ids && !seen_ids.insert(rec.source_id.clone()) {
-                        report.rejected.push(Reject {
-                            row: rec.row,
-                            code: "source_id.duplicate",
-                            detail: rec.source_id,
-                        });
-                    } else {
-                        accepted.push((rec, warnings));
-                    }
-                }
-                Err(reject) => report.rejected.push(reject),
-            }
-        }
-        accepted_chunks.push(accepted);
+        };
+        accepted_chunks.push(chunk.accepted);
+        rejected.extend(chunk.rejected);
     }
-    report.accepted = Vec::with_capacity(accepted_chunks.iter().map(Vec::len).sum());
+    let mut accepted = Vec::with_capacity(accepted_chunks.iter().map(Vec::len).sum());
     for chunk in accepted_chunks {
-        report.accepted.extend(chunk);
+        accepted.extend(chunk);
     }
-    Ok(report)
+    Ok(ReadReport {
+        format: reader.format,
+        mapping: reader.mapping,
+        accepted,
+        rejected,
+    })
 }
 
 /// Opens, reads and validates a file.

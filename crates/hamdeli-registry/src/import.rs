@@ -12,8 +12,10 @@ use hamdeli_link::LinkOptions;
 use serde::Serialize;
 
 use crate::linkage::{self, LinkReport};
-use hamdeli_ingest::{CleanRecord, ReadReport, Warning};
-use hamdeli_store::registry::{self, BatchCounts, BatchInput, NewSourceRecord, Problem, Written};
+use hamdeli_ingest::{ChunkReader, CleanRecord, ReadReport, Warning};
+use hamdeli_store::registry::{
+    self, BatchChunk, BatchCounts, BatchInput, NewSourceRecord, Problem, Written,
+};
 use hamdeli_store::{Store, geo};
 use hamdeli_text::name_key;
 
@@ -178,11 +180,28 @@ pub struct Outcome {
 
 /// Turns a read report into store records and the per-row problems (warnings and rejects).
 pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
+    let (records, problems, counts) = prepare_rows(report.accepted, report.rejected, places);
+    Outcome {
+        batch_id: None,
+        counts,
+        written: Written::default(),
+        problems,
+        records,
+        link: None,
+    }
+}
+
+/// Store records, per-row problems in row order and counts for typed rows (a whole file or a
+/// chunk of one).
+fn prepare_rows(
+    accepted: Vec<(CleanRecord, Vec<Warning>)>,
+    rejected: Vec<hamdeli_ingest::Reject>,
+    places: &Places,
+) -> (Vec<NewSourceRecord>, Vec<Problem>, BatchCounts) {
     let mut problems = Vec::new();
     let mut warned = 0;
     // In parallel, a slice of rows per task, each with its own memo of places.
-    let (records, warnings): (Vec<NewSourceRecord>, Vec<Vec<Warning>>) = report
-        .accepted
+    let (records, warnings): (Vec<NewSourceRecord>, Vec<Vec<Warning>>) = accepted
         .into_par_iter()
         .with_min_len(4096)
         .map_init(PlaceMemo::new, |memo, (rec, mut warnings)| {
@@ -203,29 +222,99 @@ pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
             });
         }
     }
-    for r in &report.rejected {
+    let rows_rejected = rejected.len() as i64;
+    for r in rejected {
         problems.push(Problem {
             row_number: r.row as i64,
             severity: "rejected".into(),
             code: r.code.into(),
-            detail: r.detail.clone(),
+            detail: r.detail,
         });
     }
     problems.sort_by_key(|p| p.row_number);
     let counts = BatchCounts {
-        rows_in: (records.len() + report.rejected.len()) as i64,
+        rows_in: records.len() as i64 + rows_rejected,
         rows_accepted: records.len() as i64,
         rows_with_warnings: warned,
-        rows_rejected: report.rejected.len() as i64,
+        rows_rejected,
     };
-    Outcome {
-        batch_id: None,
-        counts,
-        written: Written::default(),
-        problems,
-        records,
-        link: None,
+    (records, problems, counts)
+}
+
+/// Reads a file and writes it as one new batch of the list at the same time, a chunk at a
+/// time, without linking: for bulk loads (`hamdeli import --defer-link`; `hamdeli relink`
+/// makes the persons). Writing overlaps reading and only a few chunks are held in memory. The
+/// outcome has the counts and every per-row problem, not the records.
+pub async fn stream_unlinked(
+    store: &Store,
+    list_id: i64,
+    file_name: &str,
+    created_by: Option<i64>,
+    reader: ChunkReader,
+    places: Places,
+    progress: &Progress,
+) -> Result<Outcome> {
+    let batch = begin(store, list_id, file_name, reader.format.name(), created_by).await?;
+    progress.set(Stage::Writing, 0, 0);
+    let (chunks, received) = tokio::sync::mpsc::channel(2);
+    let reading = tokio::task::spawn_blocking(move || read_into(reader, &places, chunks));
+    let on_row = |n: u64| progress.done.store(n, Ordering::Relaxed);
+    let written = registry::commit_streamed_batch(store, batch, list_id, received, &on_row).await;
+    // The reader stops when the writer goes away (its sends fail), so this join is prompt.
+    let read = match reading.await {
+        Ok(read) => read,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(anyhow::anyhow!("reading stopped: {e}")),
+    };
+    let outcome = match (written, read) {
+        (Ok(written), Ok((problems, counts))) => Outcome {
+            batch_id: Some(batch),
+            counts,
+            written,
+            problems,
+            records: Vec::new(),
+            link: None,
+        },
+        (Err(e), _) => {
+            progress.set(Stage::Failed, 0, 0);
+            registry::fail_batch(store, batch, &e.to_string()).await?;
+            return Err(e.into());
+        }
+        (Ok(_), Err(e)) => {
+            progress.set(Stage::Failed, 0, 0);
+            registry::fail_batch(store, batch, &e.to_string()).await?;
+            return Err(e);
+        }
+    };
+    let total = outcome.counts.rows_accepted as u64;
+    progress.set(Stage::Done, total, total);
+    Ok(outcome)
+}
+
+/// The reading side of [`stream_unlinked`]: typed, prepared chunks into the channel, then the
+/// file's counts. Returns every per-row problem and the counts.
+fn read_into(
+    mut reader: ChunkReader,
+    places: &Places,
+    chunks: tokio::sync::mpsc::Sender<BatchChunk>,
+) -> Result<(Vec<Problem>, BatchCounts)> {
+    let mut all_problems = Vec::new();
+    let mut counts = BatchCounts::default();
+    while let Some(chunk) = reader.next_chunk() {
+        let (records, problems, c) = prepare_rows(chunk.accepted, chunk.rejected, places);
+        counts.rows_in += c.rows_in;
+        counts.rows_accepted += c.rows_accepted;
+        counts.rows_with_warnings += c.rows_with_warnings;
+        counts.rows_rejected += c.rows_rejected;
+        all_problems.extend(problems.iter().cloned());
+        chunks
+            .blocking_send(BatchChunk::Rows { records, problems })
+            .map_err(|_| anyhow::anyhow!("the batch writer stopped"))?;
     }
+    chunks
+        .blocking_send(BatchChunk::End(counts))
+        .map_err(|_| anyhow::anyhow!("the batch writer stopped"))?;
+    Ok((all_problems, counts))
 }
 
 /// Where a running import is; shared between the task doing it and the pages showing it.

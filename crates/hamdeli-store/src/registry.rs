@@ -431,6 +431,39 @@ pub async fn commit_batch(
     Ok(committed.written)
 }
 
+/// A piece of a batch written while the file is still being read.
+#[derive(Debug)]
+pub enum BatchChunk {
+    Rows {
+        records: Vec<NewSourceRecord>,
+        problems: Vec<Problem>,
+    },
+    /// The whole file's counts: the batch commits on this, and only if they add up.
+    End(BatchCounts),
+}
+
+/// Writes a batch as its chunks arrive (bulk loads whose records are linked later): the write
+/// overlaps the reading, and no more than a few chunks are held in memory. One transaction,
+/// committed on [`BatchChunk::End`]; if the sender goes away first nothing is written. New
+/// records are inserted, records the list already has are updated in place.
+pub async fn commit_streamed_batch(
+    store: &Store,
+    batch_id: i64,
+    list_id: i64,
+    chunks: tokio::sync::mpsc::Receiver<BatchChunk>,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Written> {
+    match store.engine() {
+        Engine::Postgres => {
+            copy::commit_stream(store, batch_id, list_id, chunks, on_progress).await
+        }
+        Engine::Sqlite => {
+            sqlite_bulk::commit_stream(store.sqlite_path()?, batch_id, list_id, chunks, on_progress)
+                .await
+        }
+    }
+}
+
 /// What a batch writes: its records, its per-row problems and, when linkage was decided
 /// before the write, the persons of its new records. Handed back after the write.
 #[derive(Debug, Default)]

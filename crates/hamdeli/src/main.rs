@@ -701,51 +701,33 @@ fn explain(e: hamdeli_store::StoreError) -> anyhow::Error {
     }
 }
 
-struct ImportArgs<'a> {
-    organisation: &'a str,
-    list: &'a str,
-    kind: &'a str,
-    file: &'a std::path::Path,
-    dry_run: bool,
-    report_path: Option<&'a std::path::Path>,
-    defer_link: bool,
+/// The name an import batch records for its file.
+fn file_name_of(file: &std::path::Path) -> String {
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
-async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
-    use std::io::Write;
-    let ImportArgs {
-        organisation,
-        list,
-        kind,
-        file,
-        dry_run,
-        report_path,
-        defer_link,
-    } = *args;
-    let store = open_store(config).await?;
-    let org_id = match organisation.parse::<i64>() {
-        Ok(id) => hamdeli_store::organisations::by_id(&store, id)
-            .await?
-            .map(|o| o.id),
-        Err(_) => hamdeli_store::organisations::id_by_name(&store, organisation).await?,
-    }
-    .with_context(|| format!("no organisation {organisation:?}"))?;
-    let started = std::time::Instant::now();
-    let read = hamdeli_ingest::read_all(file, |n| {
-        if n > 0 {
-            eprint!("\rreading {}: {n} rows\x1b[K", file.display());
+/// Redraws an import's progress bar on standard error until aborted.
+fn draw_progress(
+    progress: std::sync::Arc<hamdeli_registry::import::Progress>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let (stage, done, total) = progress.snapshot();
+            hamdeli::progress::draw(stage.code(), done, total);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
     })
-    .with_context(|| format!("reading {}", file.display()))?;
-    eprintln!(
-        "\rreading {}: {} rows in {:.1} s",
-        file.display(),
-        read.rows_in(),
-        started.elapsed().as_secs_f64()
-    );
-    println!("format: {}", serde_json::to_string(&read.format)?);
+}
+
+fn print_columns(
+    format: &hamdeli_ingest::FileFormat,
+    mapping: &hamdeli_ingest::ColumnMapping,
+) -> Result<()> {
+    println!("format: {}", serde_json::to_string(format)?);
     println!("columns:");
-    for (h, c) in read.mapping.headers.iter().zip(&read.mapping.columns) {
+    for (h, c) in mapping.headers.iter().zip(&mapping.columns) {
         let target = match c {
             hamdeli_ingest::Column::Field(f) => f.canonical().to_owned(),
             hamdeli_ingest::Column::Extra(_) => "(extra attribute)".to_owned(),
@@ -753,89 +735,70 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         };
         println!("  {h:<24} -> {target}");
     }
-    let prepare_started = std::time::Instant::now();
-    let places = hamdeli_registry::import::Places::load(&store).await?;
-    let format = read.format.name();
-    let prepared = hamdeli_registry::import::prepare(read, &places);
-    tracing::debug!(
-        prepare_s = prepare_started.elapsed().as_secs_f64(),
-        "import prepared"
+    Ok(())
+}
+
+/// The organisation's list an import from the command line goes to (created when new).
+async fn ensure_cli_list(
+    store: &hamdeli_store::Store,
+    org_id: i64,
+    list: &str,
+    kind: &str,
+) -> Result<hamdeli_store::registry::SourceList> {
+    let mut tx = store.begin().await?;
+    let list = hamdeli_store::registry::ensure_list(
+        &mut tx,
+        hamdeli_store::registry::NewList {
+            organisation_id: org_id,
+            name: list.to_owned(),
+            list_kind: kind.to_owned(),
+            province_code: None,
+            county_code: None,
+            created_by: None,
+        },
+    )
+    .await
+    .map_err(explain)?;
+    tx.commit().await?;
+    Ok(list)
+}
+
+/// `hamdeli import --defer-link`: the file is written while it is read, chunk by chunk.
+async fn stream_unlinked_import(
+    store: &hamdeli_store::Store,
+    org_id: i64,
+    args: &ImportArgs<'_>,
+    started: std::time::Instant,
+) -> Result<()> {
+    let file = args.file;
+    let reader = hamdeli_ingest::open(file)
+        .and_then(hamdeli_ingest::ChunkReader::new)
+        .with_context(|| format!("reading {}", file.display()))?;
+    print_columns(&reader.format, &reader.mapping)?;
+    let places = hamdeli_registry::import::Places::load(store).await?;
+    let list = ensure_cli_list(store, org_id, args.list, args.kind).await?;
+    let name = file_name_of(file);
+    let progress = std::sync::Arc::new(hamdeli_registry::import::Progress::default());
+    let ticker = draw_progress(progress.clone());
+    let result = hamdeli_registry::import::stream_unlinked(
+        store, list.id, &name, None, reader, places, &progress,
+    )
+    .await;
+    ticker.abort();
+    let (stage, done, total) = progress.snapshot();
+    hamdeli::progress::draw(stage.code(), done, total);
+    eprintln!(
+        "\nread and written in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
-    if dry_run {
-        println!("sample rows as parsed:");
-        for r in prepared.records.iter().take(5) {
-            println!(
-                "  row {}: id={} code={} name={} {} birth={} phone={} place={}/{}",
-                r.row_number,
-                r.source_id,
-                r.national_code.as_deref().unwrap_or("-"),
-                r.first_name.as_deref().unwrap_or("-"),
-                r.last_name.as_deref().unwrap_or("-"),
-                r.birth_date.as_deref().unwrap_or("-"),
-                r.phone.as_deref().unwrap_or("-"),
-                r.province_code.as_deref().unwrap_or("-"),
-                r.county_code.as_deref().unwrap_or("-"),
-            );
-        }
-    }
-    let outcome = if dry_run {
-        prepared
-    } else {
-        let mut tx = store.begin().await?;
-        let list = hamdeli_store::registry::ensure_list(
-            &mut tx,
-            hamdeli_store::registry::NewList {
-                organisation_id: org_id,
-                name: list.to_owned(),
-                list_kind: kind.to_owned(),
-                province_code: None,
-                county_code: None,
-                created_by: None,
-            },
-        )
-        .await
-        .map_err(explain)?;
-        tx.commit().await?;
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let progress = std::sync::Arc::new(hamdeli_registry::import::Progress::default());
-        let ticker = {
-            let progress = progress.clone();
-            tokio::spawn(async move {
-                loop {
-                    let (stage, done, total) = progress.snapshot();
-                    hamdeli::progress::draw(stage.code(), done, total);
-                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                }
-            })
-        };
-        let link_options = hamdeli_link::LinkOptions::default();
-        let written_at = std::time::Instant::now();
-        let result = hamdeli_registry::import::commit(
-            &store,
-            list.id,
-            &name,
-            format,
-            None,
-            prepared,
-            &progress,
-            (!defer_link).then_some(&link_options),
-        )
-        .await;
-        eprintln!(
-            "\nwritten{} in {:.1} s (whole import {:.1} s)",
-            if defer_link { "" } else { " and linked" },
-            written_at.elapsed().as_secs_f64(),
-            started.elapsed().as_secs_f64()
-        );
-        ticker.abort();
-        let (stage, done, total) = progress.snapshot();
-        hamdeli::progress::draw(stage.code(), done, total);
-        eprintln!();
-        result?
-    };
+    print_outcome(&result?, args.report_path)
+}
+
+fn print_outcome(
+    outcome: &hamdeli_registry::import::Outcome,
+    report_path: Option<&std::path::Path>,
+) -> Result<()> {
+    use std::io::Write;
     let c = outcome.counts;
     println!(
         "rows in {} = accepted {} (with warnings {}) + rejected {}",
@@ -887,5 +850,111 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         w.flush()?;
         println!("per-row report written to {}", path.display());
     }
+    Ok(())
+}
+
+struct ImportArgs<'a> {
+    organisation: &'a str,
+    list: &'a str,
+    kind: &'a str,
+    file: &'a std::path::Path,
+    dry_run: bool,
+    report_path: Option<&'a std::path::Path>,
+    defer_link: bool,
+}
+
+async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
+    let ImportArgs {
+        organisation,
+        list,
+        kind,
+        file,
+        dry_run,
+        report_path,
+        defer_link,
+    } = *args;
+    let store = open_store(config).await?;
+    let org_id = match organisation.parse::<i64>() {
+        Ok(id) => hamdeli_store::organisations::by_id(&store, id)
+            .await?
+            .map(|o| o.id),
+        Err(_) => hamdeli_store::organisations::id_by_name(&store, organisation).await?,
+    }
+    .with_context(|| format!("no organisation {organisation:?}"))?;
+    let started = std::time::Instant::now();
+    if defer_link && !dry_run {
+        return stream_unlinked_import(&store, org_id, args, started).await;
+    }
+    let read = hamdeli_ingest::read_all(file, |n| {
+        if n > 0 {
+            eprint!("\rreading {}: {n} rows\x1b[K", file.display());
+        }
+    })
+    .with_context(|| format!("reading {}", file.display()))?;
+    eprintln!(
+        "\rreading {}: {} rows in {:.1} s",
+        file.display(),
+        read.rows_in(),
+        started.elapsed().as_secs_f64()
+    );
+    print_columns(&read.format, &read.mapping)?;
+    let prepare_started = std::time::Instant::now();
+    let places = hamdeli_registry::import::Places::load(&store).await?;
+    let format = read.format.name();
+    let prepared = hamdeli_registry::import::prepare(read, &places);
+    tracing::debug!(
+        prepare_s = prepare_started.elapsed().as_secs_f64(),
+        "import prepared"
+    );
+    if dry_run {
+        println!("sample rows as parsed:");
+        for r in prepared.records.iter().take(5) {
+            println!(
+                "  row {}: id={} code={} name={} {} birth={} phone={} place={}/{}",
+                r.row_number,
+                r.source_id,
+                r.national_code.as_deref().unwrap_or("-"),
+                r.first_name.as_deref().unwrap_or("-"),
+                r.last_name.as_deref().unwrap_or("-"),
+                r.birth_date.as_deref().unwrap_or("-"),
+                r.phone.as_deref().unwrap_or("-"),
+                r.province_code.as_deref().unwrap_or("-"),
+                r.county_code.as_deref().unwrap_or("-"),
+            );
+        }
+    }
+    let outcome = if dry_run {
+        prepared
+    } else {
+        let list = ensure_cli_list(&store, org_id, list, kind).await?;
+        let name = file_name_of(file);
+        let progress = std::sync::Arc::new(hamdeli_registry::import::Progress::default());
+        let ticker = draw_progress(progress.clone());
+        let link_options = hamdeli_link::LinkOptions::default();
+        let written_at = std::time::Instant::now();
+        let result = hamdeli_registry::import::commit(
+            &store,
+            list.id,
+            &name,
+            format,
+            None,
+            prepared,
+            &progress,
+            (!defer_link).then_some(&link_options),
+        )
+        .await;
+        eprintln!(
+            "\nwritten{} in {:.1} s (whole import {:.1} s)",
+            if defer_link { "" } else { " and linked" },
+            written_at.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        );
+        ticker.abort();
+        let (stage, done, total) = progress.snapshot();
+        hamdeli::progress::draw(stage.code(), done, total);
+        eprintln!();
+        result?
+    };
+    print_outcome(&outcome, report_path)?;
     Ok(())
 }

@@ -9,8 +9,8 @@ use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::{
-    BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, References, Split, Written,
-    person_id_of, split_fresh,
+    BatchChunk, BatchCounts, BatchInput, Committed, NewSourceRecord, Problem, RECORD_FIELDS,
+    References, Split, Written, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, Store, now_millis};
@@ -249,14 +249,7 @@ pub(super) async fn commit_batch(
     sqlx::query("LOCK TABLE source_records, persons IN SHARE ROW EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await?;
-    let existing: HashMap<String, i64> =
-        sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
-            .bind(list_id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
-            .collect();
+    let existing = list_records(&mut tx, list_id).await?;
     let Split { updates, fresh } = split_fresh(records, &existing, links)?;
     check_references(&mut tx, list_id, batch_id, &References::of(records, links)).await?;
     let first_record_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM source_records")
@@ -321,46 +314,10 @@ pub(super) async fn commit_batch(
             (id, i)
         })
         .collect();
-    let fields = RECORD_FIELDS.join(", ");
-    let mut written = Written::default();
-    if !updates.is_empty() {
-        // Records the list already has keep their id (and person): staged, then one UPDATE.
-        sqlx::query("CREATE TEMPORARY TABLE import_stage (LIKE source_records) ON COMMIT DROP")
-            .execute(&mut *tx)
-            .await?;
-        copy_in(
-            &mut tx,
-            &format!(
-                "COPY import_stage (id, list_id, source_id, imported_at, {fields}) FROM STDIN"
-            ),
-            &updates,
-            |buf, (id, r)| {
-                put_int(buf, Some(*id));
-                buf.push('\t');
-                put_int(buf, Some(list_id));
-                buf.push('\t');
-                put_text(buf, Some(&r.source_id));
-                buf.push('\t');
-                put_int(buf, Some(now));
-                buf.push('\t');
-                put_record(buf, r, batch_id);
-            },
-            |n| on_progress(n as u64),
-        )
-        .await?;
-        let assignments: Vec<String> = RECORD_FIELDS
-            .iter()
-            .map(|f| format!("{f} = st.{f}"))
-            .collect();
-        let done = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE source_records s SET imported_at = st.imported_at, {} \
-             FROM import_stage st WHERE s.id = st.id",
-            assignments.join(", ")
-        )))
-        .execute(&mut *tx)
-        .await?;
-        written.updated = done.rows_affected() as i64;
-    }
+    let mut written = Written {
+        updated: update_existing(&mut tx, list_id, batch_id, now, &updates, on_progress).await?,
+        ..Default::default()
+    };
     let updated = written.updated as u64;
     // A bulk load into a table no larger than itself: take off the secondary indexes and the
     // foreign keys, stream the rows, then build and check them again in bulk (PostgreSQL's
@@ -368,44 +325,24 @@ pub(super) async fn commit_batch(
     // several times the COPY itself). Inside the transaction: a killed import restores them
     // with everything else. The table is locked against readers until the batch commits.
     let rebuild = fresh.len() >= super::BULK_ROWS && first_record_id - 1 <= fresh.len() as i64;
-    let mut rebuilds: Vec<String> = Vec::new();
-    if rebuild {
-        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
-            .execute(&mut *tx)
-            .await?;
-        rebuilds = drop_indexes_and_keys(&mut tx, "source_records").await?;
-    }
+    let rebuilds = if rebuild {
+        drop_for_bulk(&mut tx).await?
+    } else {
+        Vec::new()
+    };
     written.inserted = copy_in(
         &mut tx,
-        &format!(
-            "COPY source_records (id, list_id, source_id, imported_at, person_id, {fields}) \
-             FROM STDIN"
-        ),
+        &copy_records_into("source_records"),
         &fresh,
         |buf, &(id, i)| {
-            let r = &records[i];
-            put_int(buf, Some(id));
-            buf.push('\t');
-            put_int(buf, Some(list_id));
-            buf.push('\t');
-            put_text(buf, Some(&r.source_id));
-            buf.push('\t');
-            put_int(buf, Some(now));
-            buf.push('\t');
-            put_int(buf, person_id_of(links, i, first_person_id));
-            buf.push('\t');
-            put_record(buf, r, batch_id);
+            let person = person_id_of(links, i, first_person_id);
+            put_new_record(buf, id, list_id, now, person, &records[i], batch_id);
         },
         |n| on_progress(updated + n as u64),
     )
     .await? as i64;
     if written.inserted > 0 {
-        sqlx::query(
-            "SELECT setval(pg_get_serial_sequence('source_records', 'id'), \
-             (SELECT MAX(id) FROM source_records))",
-        )
-        .execute(&mut *tx)
-        .await?;
+        follow_record_ids(&mut tx).await?;
     }
     on_progress((written.updated + written.inserted) as u64);
     lap("records");
@@ -419,10 +356,141 @@ pub(super) async fn commit_batch(
             "index"
         });
     }
+    mark_committed(&mut tx, batch_id, &input.problems, counts, written).await?;
+    lap("problems");
+    tx.commit().await?;
+    lap("commit");
+    // Committed: a failure to say goodbye must not report the batch as failed.
+    if rebuild || new_persons.len() >= super::BULK_ROWS {
+        analyze_after_bulk(&mut conn).await;
+    }
+    lap("analyze");
+    tracing::debug!("postgres batch write: {laps:?}");
+    let _ = conn.close().await;
+    Ok(Committed {
+        written,
+        record_ids,
+        first_person_id,
+    })
+}
+
+/// The list's records: `source_id` to id.
+async fn list_records(conn: &mut PgConnection, list_id: i64) -> Result<HashMap<String, i64>> {
+    Ok(
+        sqlx::query("SELECT source_id, id FROM source_records WHERE list_id = $1")
+            .bind(list_id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1)))
+            .collect(),
+    )
+}
+
+/// `COPY` of records with their ids and persons into `table` (lines by [`put_new_record`]).
+fn copy_records_into(table: &str) -> String {
+    format!(
+        "COPY {table} (id, list_id, source_id, imported_at, person_id, {}) FROM STDIN",
+        RECORD_FIELDS.join(", ")
+    )
+}
+
+fn put_new_record(
+    buf: &mut String,
+    id: i64,
+    list_id: i64,
+    now: i64,
+    person: Option<i64>,
+    r: &NewSourceRecord,
+    batch_id: i64,
+) {
+    put_int(buf, Some(id));
+    buf.push('\t');
+    put_int(buf, Some(list_id));
+    buf.push('\t');
+    put_text(buf, Some(&r.source_id));
+    buf.push('\t');
+    put_int(buf, Some(now));
+    buf.push('\t');
+    put_int(buf, person);
+    buf.push('\t');
+    put_record(buf, r, batch_id);
+}
+
+/// The id sequence of `source_records` past the ids a batch handed out itself.
+async fn follow_record_ids(conn: &mut PgConnection) -> Result<()> {
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('source_records', 'id'), \
+         (SELECT MAX(id) FROM source_records))",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the list already has keep their id (and person): staged, then one UPDATE. The
+/// rows updated.
+async fn update_existing(
+    conn: &mut PgConnection,
+    list_id: i64,
+    batch_id: i64,
+    now: i64,
+    updates: &[(i64, &NewSourceRecord)],
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<i64> {
+    if updates.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query("CREATE TEMPORARY TABLE import_stage (LIKE source_records) ON COMMIT DROP")
+        .execute(&mut *conn)
+        .await?;
+    // The staged person is never read: the UPDATE below leaves each record's person alone.
     copy_in(
-        &mut tx,
+        &mut *conn,
+        &copy_records_into("import_stage"),
+        updates,
+        |buf, (id, r)| put_new_record(buf, *id, list_id, now, None, r, batch_id),
+        |n| on_progress(n as u64),
+    )
+    .await?;
+    let assignments: Vec<String> = RECORD_FIELDS
+        .iter()
+        .map(|f| format!("{f} = st.{f}"))
+        .collect();
+    let done = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE source_records s SET imported_at = st.imported_at, {} \
+         FROM import_stage st WHERE s.id = st.id",
+        assignments.join(", ")
+    )))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() as i64)
+}
+
+/// Takes the secondary indexes and foreign keys of `source_records` off for a bulk load; the
+/// statements that put them back.
+async fn drop_for_bulk(conn: &mut PgConnection) -> Result<Vec<String>> {
+    sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+        .execute(&mut *conn)
+        .await?;
+    drop_indexes_and_keys(conn, "source_records").await
+}
+
+/// Writes the per-row problems and marks the batch committed (the caller commits).
+async fn mark_committed(
+    conn: &mut PgConnection,
+    batch_id: i64,
+    problems: &[Problem],
+    counts: BatchCounts,
+    written: Written,
+) -> Result<()> {
+    if counts.rows_accepted != written.inserted + written.updated {
+        return Err(crate::StoreError::Invalid("import-counts-inconsistent"));
+    }
+    copy_in(
+        &mut *conn,
         "COPY import_problems (batch_id, row_number, severity, code, detail) FROM STDIN",
-        &input.problems,
+        problems,
         |buf, p| {
             put_int(buf, Some(batch_id));
             buf.push('\t');
@@ -451,30 +519,131 @@ pub(super) async fn commit_batch(
     .bind(written.inserted)
     .bind(written.updated)
     .bind(now_millis())
-    .execute(&mut *tx)
+    .execute(&mut *conn)
     .await?;
-    lap("problems");
-    tx.commit().await?;
-    lap("commit");
-    // Committed: a failure to say goodbye must not report the batch as failed.
-    if rebuild || new_persons.len() >= super::BULK_ROWS {
-        // Statistics for the new rows, so the planner does not plan searches for an empty
-        // table (best effort: the batch is committed).
-        if let Err(e) = sqlx::query("ANALYZE source_records, persons")
-            .execute(&mut conn)
-            .await
-        {
-            tracing::warn!("analyze after a bulk import failed: {e}");
-        }
+    Ok(())
+}
+
+/// Statistics for a bulk load's new rows, so the planner does not plan searches for an empty
+/// table (after commit; best effort).
+async fn analyze_after_bulk(conn: &mut PgConnection) {
+    if let Err(e) = sqlx::query("ANALYZE source_records, persons")
+        .execute(&mut *conn)
+        .await
+    {
+        tracing::warn!("analyze after a bulk import failed: {e}");
     }
-    lap("analyze");
-    tracing::debug!("postgres batch write: {laps:?}");
-    let _ = conn.close().await;
-    Ok(Committed {
-        written,
-        record_ids,
-        first_person_id,
+}
+
+/// Streams a batch into `source_records` as its chunks arrive, in one transaction: new records
+/// go through one `COPY` that stays open while the file is read; records the list already has
+/// are staged and updated after it. References are checked once per distinct value at the end.
+pub(super) async fn commit_stream(
+    store: &Store,
+    batch_id: i64,
+    list_id: i64,
+    mut chunks: tokio::sync::mpsc::Receiver<BatchChunk>,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Written> {
+    let mut conn = store.pg_connection().await?;
+    let mut tx = conn.begin().await?;
+    sqlx::query("LOCK TABLE source_records IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let mut existing = list_records(&mut tx, list_id).await?;
+    let mut next_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM source_records")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    // How many rows are coming is not known yet: rebuilding the indexes of a small table is
+    // cheap whatever the batch, so a small table gets the bulk path.
+    let rebuild = next_id - 1 <= super::BULK_ROWS as i64;
+    let rebuilds = if rebuild {
+        drop_for_bulk(&mut tx).await?
+    } else {
+        Vec::new()
+    };
+    let now = now_millis();
+    let mut written = Written::default();
+    let mut updates: Vec<(i64, NewSourceRecord)> = Vec::new();
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut all_records_refs = References::default();
+    let mut copy = tx.copy_in_raw(&copy_records_into("source_records")).await?;
+    let mut buf = String::with_capacity(SEND_BYTES + 64 * 1024);
+    let counts = loop {
+        match chunks.recv().await {
+            Some(BatchChunk::Rows {
+                records,
+                problems: more,
+            }) => {
+                let refs = References::of(&records, None);
+                all_records_refs.provinces.extend(refs.provinces);
+                all_records_refs.counties.extend(refs.counties);
+                for r in records {
+                    if let Some(&id) = existing.get(&r.source_id) {
+                        updates.push((id, r));
+                        continue;
+                    }
+                    put_new_record(&mut buf, next_id, list_id, now, None, &r, batch_id);
+                    existing.insert(r.source_id, next_id);
+                    next_id += 1;
+                    written.inserted += 1;
+                    if buf.len() >= SEND_BYTES {
+                        copy.send(buf.as_bytes()).await?;
+                        buf.clear();
+                        on_progress(written.inserted as u64);
+                    }
+                }
+                problems.extend(more);
+            }
+            Some(BatchChunk::End(counts)) => break counts,
+            None => {
+                // Dropping the transaction rolls it back; the COPY is abandoned with it.
+                let _ = copy.abort("import interrupted").await;
+                return Err(crate::StoreError::Invalid("import-interrupted"));
+            }
+        }
+    };
+    if !buf.is_empty() {
+        copy.send(buf.as_bytes()).await?;
+    }
+    copy.finish().await?;
+    let copied = std::time::Instant::now();
+    on_progress(written.inserted as u64);
+    if written.inserted > 0 {
+        follow_record_ids(&mut tx).await?;
+    }
+    let updates: Vec<(i64, &NewSourceRecord)> = updates.iter().map(|(id, r)| (*id, r)).collect();
+    let inserted = written.inserted as u64;
+    written.updated = update_existing(&mut tx, list_id, batch_id, now, &updates, &|n| {
+        on_progress(inserted + n)
     })
+    .await?;
+    all_records_refs.provinces.sort_unstable();
+    all_records_refs.provinces.dedup();
+    all_records_refs.counties.sort_unstable();
+    all_records_refs.counties.dedup();
+    check_references(&mut tx, list_id, batch_id, &all_records_refs).await?;
+    let checked = copied.elapsed();
+    for sql in rebuilds {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+    }
+    let rebuilt = copied.elapsed();
+    mark_committed(&mut tx, batch_id, &problems, counts, written).await?;
+    tx.commit().await?;
+    let committed = copied.elapsed();
+    if rebuild {
+        analyze_after_bulk(&mut conn).await;
+    }
+    tracing::debug!(
+        update_and_check_s = checked.as_secs_f64(),
+        rebuild_s = (rebuilt - checked).as_secs_f64(),
+        commit_s = (committed - rebuilt).as_secs_f64(),
+        analyze_s = (copied.elapsed() - committed).as_secs_f64(),
+        "postgres streamed batch after its copy"
+    );
+    let _ = conn.close().await;
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -15,13 +15,38 @@ use std::time::Duration;
 use rusqlite::{Connection, Statement, TransactionBehavior};
 
 use super::{
-    BULK_ROWS, BatchCounts, BatchInput, Committed, NewSourceRecord, RECORD_FIELDS, References,
-    Split, Written, person_id_of, split_fresh,
+    BULK_ROWS, BatchChunk, BatchCounts, BatchInput, BatchLinks, Committed, NewSourceRecord,
+    Problem, RECORD_FIELDS, References, Split, Written, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, StoreError, now_millis};
 
-/// Writes the batch on a blocking thread, reporting rows written to `on_progress` meanwhile.
+/// Runs a writer on a blocking thread, reporting the rows it has written to `on_progress`
+/// meanwhile.
+async fn on_blocking_thread<T: Send + 'static>(
+    work: impl FnOnce(&AtomicU64) -> T + Send + 'static,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<T> {
+    let done = Arc::new(AtomicU64::new(0));
+    let counter = done.clone();
+    let mut task = tokio::task::spawn_blocking(move || work(&counter));
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            joined = &mut task => {
+                on_progress(done.load(Ordering::Relaxed));
+                return match joined {
+                    Ok(v) => Ok(v),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(_) => Err(StoreError::Invalid("import-interrupted")),
+                };
+            }
+            _ = tick.tick() => on_progress(done.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+/// Writes the batch (records, persons, problems) in one transaction.
 pub(super) async fn commit_batch(
     path: PathBuf,
     batch_id: i64,
@@ -30,27 +55,30 @@ pub(super) async fn commit_batch(
     counts: BatchCounts,
     on_progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(Committed, BatchInput)> {
-    let done = Arc::new(AtomicU64::new(0));
-    let counter = done.clone();
-    let mut task = tokio::task::spawn_blocking(move || {
-        let outcome = write(&path, batch_id, list_id, &input, counts, &counter);
-        (outcome, input)
-    });
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
-    loop {
-        tokio::select! {
-            joined = &mut task => {
-                on_progress(done.load(Ordering::Relaxed));
-                let (outcome, input) = match joined {
-                    Ok(v) => v,
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    Err(_) => return Err(StoreError::Invalid("import-interrupted")),
-                };
-                return outcome.map(|c| (c, input));
-            }
-            _ = tick.tick() => on_progress(done.load(Ordering::Relaxed)),
-        }
-    }
+    let (outcome, input) = on_blocking_thread(
+        move |done| {
+            let outcome = write(&path, batch_id, list_id, &input, counts, done);
+            (outcome, input)
+        },
+        on_progress,
+    )
+    .await?;
+    outcome.map(|c| (c, input))
+}
+
+/// Writes a batch as its chunks arrive, in one transaction.
+pub(super) async fn commit_stream(
+    path: PathBuf,
+    batch_id: i64,
+    list_id: i64,
+    mut chunks: tokio::sync::mpsc::Receiver<BatchChunk>,
+    on_progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Written> {
+    on_blocking_thread(
+        move |done| write_stream(&path, batch_id, list_id, &mut chunks, done),
+        on_progress,
+    )
+    .await?
 }
 
 /// Binds a record's [`RECORD_FIELDS`] from parameter `first` on.
@@ -212,6 +240,215 @@ fn insert_persons(
     Ok(())
 }
 
+/// Opens the bulk connection: a page cache that holds the indexes the batch grows (or SQLite
+/// spills dirty pages to the WAL again and again within the one transaction), helper threads
+/// for the index sorts, and references checked per distinct value ([`check_references`])
+/// instead of a foreign-key check per row.
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; \
+         PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; PRAGMA threads = 4;",
+    )?;
+    Ok(conn)
+}
+
+/// One batch's transaction on the bulk connection.
+struct BatchWriter<'c> {
+    tx: rusqlite::Transaction<'c>,
+    list_id: i64,
+    batch_id: i64,
+    now: i64,
+    /// The list's records before the batch: `source_id` to id.
+    existing: HashMap<String, i64>,
+    next_record_id: i64,
+    /// Rows in `source_records` before the batch (ids are handed out densely).
+    rows_before: i64,
+    written: Written,
+    /// Secondary indexes taken off for a bulk load, to build again before commit.
+    dropped_indexes: Vec<String>,
+    done: &'c AtomicU64,
+}
+
+impl<'c> BatchWriter<'c> {
+    fn begin(
+        conn: &'c mut Connection,
+        list_id: i64,
+        batch_id: i64,
+        done: &'c AtomicU64,
+    ) -> Result<BatchWriter<'c>> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing: HashMap<String, i64> = tx
+            .prepare("SELECT source_id, id FROM source_records WHERE list_id = ?1")?
+            .query_map([list_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let next_record_id: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM source_records",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(BatchWriter {
+            tx,
+            list_id,
+            batch_id,
+            now: now_millis(),
+            existing,
+            rows_before: next_record_id - 1,
+            next_record_id,
+            written: Written::default(),
+            dropped_indexes: Vec::new(),
+            done,
+        })
+    }
+
+    /// Inserts the batch's new persons; the id of the first.
+    fn persons(&self, new_persons: &[PersonDisplay]) -> Result<i64> {
+        let first_person_id: i64 =
+            self.tx
+                .query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM persons", [], |r| {
+                    r.get(0)
+                })?;
+        let rebuild =
+            new_persons.len() >= BULK_ROWS && first_person_id - 1 <= new_persons.len() as i64;
+        let indexes = if rebuild {
+            drop_indexes(&self.tx, "persons")?
+        } else {
+            Vec::new()
+        };
+        insert_persons(&self.tx, first_person_id, new_persons, self.now)?;
+        for sql in &indexes {
+            self.tx.execute(sql, [])?;
+        }
+        Ok(first_person_id)
+    }
+
+    /// Takes the secondary indexes of `source_records` off until [`BatchWriter::commit`]: a
+    /// bulk load sorts once per index instead of a million random B-tree inserts.
+    fn drop_record_indexes(&mut self) -> Result<()> {
+        if self.dropped_indexes.is_empty() {
+            self.dropped_indexes = drop_indexes(&self.tx, "source_records")?;
+        }
+        Ok(())
+    }
+
+    /// Writes records: those the list already has are updated in place (keeping id and
+    /// person), new ones are inserted with their person. Fills `record_ids` (batch order).
+    fn records(
+        &mut self,
+        records: &[NewSourceRecord],
+        links: Option<&BatchLinks>,
+        first_person_id: i64,
+        record_ids: &mut [i64],
+    ) -> Result<()> {
+        let Split { updates, fresh } = split_fresh(records, &self.existing, links)?;
+        check_references(&self.tx, self.list_id, self.batch_id, records, links)?;
+        if !updates.is_empty() {
+            let assignments: Vec<String> = RECORD_FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| format!("{f} = ?{}", i + 3))
+                .collect();
+            let mut st = self.tx.prepare(&format!(
+                "UPDATE source_records SET imported_at = ?2, {} WHERE id = ?1",
+                assignments.join(", ")
+            ))?;
+            for &(id, i) in &updates {
+                st.raw_bind_parameter(1, id)?;
+                st.raw_bind_parameter(2, self.now)?;
+                bind_record(&mut st, 3, &records[i], self.batch_id)?;
+                st.raw_execute()?;
+                record_ids[i] = id;
+                self.written.updated += 1;
+            }
+        }
+        let mut st = self.tx.prepare(&format!(
+            "INSERT INTO source_records (id, list_id, source_id, imported_at, person_id, {}) \
+             VALUES ({})",
+            RECORD_FIELDS.join(", "),
+            numbered(1, RECORD_FIELDS.len() + 5)
+        ))?;
+        st.raw_bind_parameter(2, self.list_id)?;
+        st.raw_bind_parameter(4, self.now)?;
+        for (k, &i) in fresh.iter().enumerate() {
+            let r = &records[i];
+            let id = self.next_record_id;
+            st.raw_bind_parameter(1, id)?;
+            st.raw_bind_parameter(3, r.source_id.as_str())?;
+            st.raw_bind_parameter(5, person_id_of(links, i, first_person_id))?;
+            bind_record(&mut st, 6, r, self.batch_id)?;
+            st.raw_execute()?;
+            // A later chunk repeating this source_id is an update (the reader refuses
+            // duplicates within a file; this keeps the writer right without it).
+            self.existing.insert(r.source_id.clone(), id);
+            record_ids[i] = id;
+            self.next_record_id += 1;
+            self.written.inserted += 1;
+            if k % 1024 == 1023 {
+                self.done.store(
+                    (self.written.inserted + self.written.updated) as u64,
+                    Ordering::Relaxed,
+                );
+            }
+        }
+        self.done.store(
+            (self.written.inserted + self.written.updated) as u64,
+            Ordering::Relaxed,
+        );
+        Ok(())
+    }
+
+    /// Builds the indexes again, writes the per-row problems, marks the batch committed and
+    /// commits.
+    fn commit(self, problems: &[Problem], counts: BatchCounts) -> Result<Written> {
+        let started = std::time::Instant::now();
+        for sql in &self.dropped_indexes {
+            self.tx.execute(sql, [])?;
+        }
+        let indexed = started.elapsed();
+        {
+            let mut st = self.tx.prepare(
+                "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            st.raw_bind_parameter(1, self.batch_id)?;
+            for p in problems {
+                st.raw_bind_parameter(2, p.row_number)?;
+                st.raw_bind_parameter(3, p.severity.as_str())?;
+                st.raw_bind_parameter(4, p.code.as_str())?;
+                st.raw_bind_parameter(5, p.detail.as_str())?;
+                st.raw_execute()?;
+            }
+        }
+        let written = self.written;
+        if counts.rows_accepted != written.inserted + written.updated {
+            return Err(StoreError::Invalid("import-counts-inconsistent"));
+        }
+        self.tx.execute(
+            "UPDATE import_batches SET status = 'committed', rows_in = ?2, rows_accepted = ?3, \
+             rows_with_warnings = ?4, rows_rejected = ?5, rows_inserted = ?6, rows_updated = ?7, \
+             finished_at = ?8 WHERE id = ?1",
+            rusqlite::params![
+                self.batch_id,
+                counts.rows_in,
+                counts.rows_accepted,
+                counts.rows_with_warnings,
+                counts.rows_rejected,
+                written.inserted,
+                written.updated,
+                now_millis()
+            ],
+        )?;
+        self.tx.commit()?;
+        tracing::debug!(
+            index_s = indexed.as_secs_f64(),
+            commit_s = (started.elapsed() - indexed).as_secs_f64(),
+            "sqlite batch committed"
+        );
+        Ok(written)
+    }
+}
+
 fn write(
     path: &Path,
     batch_id: i64,
@@ -222,151 +459,57 @@ fn write(
 ) -> Result<Committed> {
     let records = &input.records;
     let links = input.links.as_ref();
-    let mut conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    // A page cache that holds the indexes the batch grows, or SQLite spills dirty pages to the
-    // WAL again and again within the one transaction; helper threads for the index sorts;
-    // references checked per distinct value ([`check_references`]), not per row.
-    conn.execute_batch(
-        "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; \
-         PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; PRAGMA threads = 4;",
-    )?;
-    let started = std::time::Instant::now();
-    let mut laps: Vec<(&str, f64)> = Vec::new();
-    let mut lap = |name| laps.push((name, started.elapsed().as_secs_f64()));
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let existing: HashMap<String, i64> = tx
-        .prepare("SELECT source_id, id FROM source_records WHERE list_id = ?1")?
-        .query_map([list_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let Split { updates, fresh } = split_fresh(records, &existing, links)?;
-    check_references(&tx, list_id, batch_id, records, links)?;
-    let first_record_id: i64 = tx.query_row(
-        "SELECT COALESCE(MAX(id), 0) + 1 FROM source_records",
-        [],
-        |r| r.get(0),
-    )?;
-    let first_person_id: i64 =
-        tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM persons", [], |r| {
-            r.get(0)
-        })?;
-    let now = now_millis();
-
-    let new_persons = links.map(|l| l.new_persons.as_slice()).unwrap_or(&[]);
-    let rebuild_persons =
-        new_persons.len() >= BULK_ROWS && first_person_id - 1 <= new_persons.len() as i64;
-    let person_indexes = if rebuild_persons {
-        drop_indexes(&tx, "persons")?
-    } else {
-        Vec::new()
-    };
-    insert_persons(&tx, first_person_id, new_persons, now)?;
-    for sql in &person_indexes {
-        tx.execute(sql, [])?;
+    let mut conn = open(path)?;
+    let mut w = BatchWriter::begin(&mut conn, list_id, batch_id, done)?;
+    let first_person_id = w.persons(links.map(|l| l.new_persons.as_slice()).unwrap_or(&[]))?;
+    let fresh = records
+        .iter()
+        .filter(|r| !w.existing.contains_key(&r.source_id))
+        .count() as i64;
+    if fresh >= BULK_ROWS as i64 && w.rows_before <= fresh {
+        w.drop_record_indexes()?;
     }
-    lap("persons");
-
-    let mut written = Written::default();
     let mut record_ids = vec![0i64; records.len()];
-    // Records the list already has keep their id and their person.
-    if !updates.is_empty() {
-        let assignments: Vec<String> = RECORD_FIELDS
-            .iter()
-            .enumerate()
-            .map(|(i, f)| format!("{f} = ?{}", i + 3))
-            .collect();
-        let mut st = tx.prepare(&format!(
-            "UPDATE source_records SET imported_at = ?2, {} WHERE id = ?1",
-            assignments.join(", ")
-        ))?;
-        for &(id, i) in &updates {
-            st.raw_bind_parameter(1, id)?;
-            st.raw_bind_parameter(2, now)?;
-            bind_record(&mut st, 3, &records[i], batch_id)?;
-            st.raw_execute()?;
-            record_ids[i] = id;
-            written.updated += 1;
-            done.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    let rebuild = fresh.len() >= BULK_ROWS && first_record_id - 1 <= fresh.len() as i64;
-    let record_indexes = if rebuild {
-        drop_indexes(&tx, "source_records")?
-    } else {
-        Vec::new()
-    };
-    {
-        let mut st = tx.prepare(&format!(
-            "INSERT INTO source_records (id, list_id, source_id, imported_at, person_id, {}) \
-             VALUES ({})",
-            RECORD_FIELDS.join(", "),
-            numbered(1, RECORD_FIELDS.len() + 5)
-        ))?;
-        st.raw_bind_parameter(2, list_id)?;
-        st.raw_bind_parameter(4, now)?;
-        for (k, &i) in fresh.iter().enumerate() {
-            let r = &records[i];
-            let id = first_record_id + k as i64;
-            st.raw_bind_parameter(1, id)?;
-            st.raw_bind_parameter(3, r.source_id.as_str())?;
-            st.raw_bind_parameter(5, person_id_of(links, i, first_person_id))?;
-            bind_record(&mut st, 6, r, batch_id)?;
-            st.raw_execute()?;
-            record_ids[i] = id;
-            written.inserted += 1;
-            if k % 1024 == 1023 {
-                done.fetch_add(1024, Ordering::Relaxed);
-            }
-        }
-        done.store(
-            (written.inserted + written.updated) as u64,
-            Ordering::Relaxed,
-        );
-    }
-    lap("records");
-    for sql in &record_indexes {
-        tx.execute(sql, [])?;
-    }
-    lap("indexes");
-    {
-        let mut st = tx.prepare(
-            "INSERT INTO import_problems (batch_id, row_number, severity, code, detail) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        st.raw_bind_parameter(1, batch_id)?;
-        for p in &input.problems {
-            st.raw_bind_parameter(2, p.row_number)?;
-            st.raw_bind_parameter(3, p.severity.as_str())?;
-            st.raw_bind_parameter(4, p.code.as_str())?;
-            st.raw_bind_parameter(5, p.detail.as_str())?;
-            st.raw_execute()?;
-        }
-    }
-    tx.execute(
-        "UPDATE import_batches SET status = 'committed', rows_in = ?2, rows_accepted = ?3, \
-         rows_with_warnings = ?4, rows_rejected = ?5, rows_inserted = ?6, rows_updated = ?7, \
-         finished_at = ?8 WHERE id = ?1",
-        rusqlite::params![
-            batch_id,
-            counts.rows_in,
-            counts.rows_accepted,
-            counts.rows_with_warnings,
-            counts.rows_rejected,
-            written.inserted,
-            written.updated,
-            now_millis()
-        ],
-    )?;
-    lap("problems");
-    tx.commit()?;
-    lap("commit");
-    tracing::debug!("sqlite batch write: {laps:?}");
+    w.records(records, links, first_person_id, &mut record_ids)?;
+    let written = w.commit(&input.problems, counts)?;
     Ok(Committed {
         written,
         record_ids,
         first_person_id,
     })
+}
+
+/// Writes a batch as its chunks arrive (the file is still being read), in one transaction that
+/// commits on [`BatchChunk::End`]; a closed channel without it rolls everything back.
+fn write_stream(
+    path: &Path,
+    batch_id: i64,
+    list_id: i64,
+    chunks: &mut tokio::sync::mpsc::Receiver<BatchChunk>,
+    done: &AtomicU64,
+) -> Result<Written> {
+    let mut conn = open(path)?;
+    let mut w = BatchWriter::begin(&mut conn, list_id, batch_id, done)?;
+    // How many rows are coming is not known yet: rebuilding the indexes of a small table is
+    // cheap whatever the batch, so a small table gets the bulk path.
+    if w.rows_before <= BULK_ROWS as i64 {
+        w.drop_record_indexes()?;
+    }
+    let mut problems = Vec::new();
+    loop {
+        match chunks.blocking_recv() {
+            Some(BatchChunk::Rows {
+                records,
+                problems: more,
+            }) => {
+                let mut ids = vec![0i64; records.len()];
+                w.records(&records, None, 0, &mut ids)?;
+                problems.extend(more);
+            }
+            Some(BatchChunk::End(counts)) => return w.commit(&problems, counts),
+            None => return Err(StoreError::Invalid("import-interrupted")),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -295,6 +295,32 @@ fn import_reports_every_row_and_reimport_updates() {
         ok && out.contains("0 inserted, 2 updated"),
         "re-import updates by source_id: {out}"
     );
+    // A bulk load written while it is read, linked afterwards: the same per-row report.
+    let bulk = [
+        "import",
+        "--organisation",
+        "سازمان بهزیستی (نمایشی)",
+        "--list",
+        "انبوه",
+        "--defer-link",
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    let (ok, out) = hamdeli(&dir.0, &bulk);
+    assert!(
+        ok && out.contains("rows in 3 = accepted 2 (with warnings 1) + rejected 1")
+            && out.contains("2 inserted, 0 updated")
+            && out.contains("row 4: rejected (identity.missing)"),
+        "{out}"
+    );
+    let (ok, out) = hamdeli(&dir.0, &bulk);
+    assert!(ok && out.contains("0 inserted, 2 updated"), "{out}");
+    let (ok, out) = hamdeli(&dir.0, &["relink"]);
+    assert!(
+        ok && out.contains("linked 2 records without a person")
+            && out.contains("2 joined existing persons"),
+        "{out}"
+    );
     let (ok, out) = hamdeli(
         &dir.0,
         &[

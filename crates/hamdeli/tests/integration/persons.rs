@@ -5,9 +5,9 @@ use reqwest::StatusCode;
 
 use hamdeli_registry::import;
 use hamdeli_store::persons::{self, LinkPlan, NewReview};
-use hamdeli_store::registry::{self, BatchCounts, NewList, NewSourceRecord};
+use hamdeli_store::registry::{self, BatchCounts, NewSourceRecord};
 
-use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
+use crate::support::{Client, TestApp, new_list, spawn_app, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
@@ -523,24 +523,6 @@ fn outcome(records: Vec<NewSourceRecord>) -> import::Outcome {
     }
 }
 
-async fn list_of(app: &TestApp, org: i64, name: &str) -> i64 {
-    let mut conn = app.store.pool().acquire().await.unwrap();
-    registry::ensure_list(
-        &mut conn,
-        NewList {
-            organisation_id: org,
-            name: name.into(),
-            list_kind: "support".into(),
-            province_code: None,
-            county_code: None,
-            created_by: None,
-        },
-    )
-    .await
-    .unwrap()
-    .id
-}
-
 async fn person_of(app: &TestApp, source_id: &str) -> Option<i64> {
     sqlx::query_scalar("SELECT person_id FROM source_records WHERE source_id = $1")
         .bind(source_id.to_owned())
@@ -555,7 +537,6 @@ async fn person_of(app: &TestApp, source_id: &str) -> Option<i64> {
 #[tokio::test]
 async fn a_linked_import_writes_records_with_their_persons_and_links_older_unlinked_records() {
     let app = spawn_app().await;
-    let relief = org(&app, RELIEF).await;
     let options = hamdeli_link::LinkOptions {
         u_samples: 10_000,
         ..Default::default()
@@ -579,7 +560,7 @@ async fn a_linked_import_writes_records_with_their_persons_and_links_older_unlin
         }
     }
     crowd.push(stored("sara", Some(code(2000)), "سارا", "کاظمی"));
-    let first_list = list_of(&app, relief, "نخست").await;
+    let first_list = new_list(&app.store, RELIEF, "نخست").await.id;
     let done = import::commit(
         &app.store,
         first_list,
@@ -599,7 +580,7 @@ async fn a_linked_import_writes_records_with_their_persons_and_links_older_unlin
         .expect("written with a person");
 
     // A deferred load: Zahra (code 2001) waits without a person.
-    let deferred = list_of(&app, relief, "معوق").await;
+    let deferred = new_list(&app.store, RELIEF, "معوق").await.id;
     import::commit(
         &app.store,
         deferred,
@@ -616,7 +597,7 @@ async fn a_linked_import_writes_records_with_their_persons_and_links_older_unlin
 
     // The linked import: Zahra again (joins the deferred record in one new person), Sara again
     // (joins her existing person), and Mina, new.
-    let third = list_of(&app, relief, "سوم").await;
+    let third = new_list(&app.store, RELIEF, "سوم").await.id;
     let done = import::commit(
         &app.store,
         third,

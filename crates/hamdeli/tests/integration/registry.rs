@@ -2,9 +2,9 @@
 
 use reqwest::StatusCode;
 
-use hamdeli_store::registry::{self, BatchCounts, BatchStatus, NewList, NewSourceRecord, Problem};
+use hamdeli_store::registry::{self, BatchCounts, BatchStatus, NewSourceRecord, Problem};
 
-use crate::support::spawn_app;
+use crate::support::{new_list, spawn_app};
 
 fn record(source_id: &str, row: i64, first: &str) -> NewSourceRecord {
     NewSourceRecord {
@@ -21,25 +21,7 @@ fn record(source_id: &str, row: i64, first: &str) -> NewSourceRecord {
 #[tokio::test]
 async fn reimporting_a_list_updates_by_source_id_and_keeps_provenance() {
     let app = spawn_app().await;
-    let org = hamdeli_store::organisations::id_by_name(&app.store, "کمیته امداد (نمایشی)")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut conn = app.store.pool().acquire().await.unwrap();
-    let list = registry::ensure_list(
-        &mut conn,
-        NewList {
-            organisation_id: org,
-            name: "مستمری‌بگیران".into(),
-            list_kind: "support".into(),
-            province_code: None,
-            county_code: None,
-            created_by: None,
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    let list = new_list(&app.store, "کمیته امداد (نمایشی)", "مستمری‌بگیران").await;
 
     let b1 = registry::begin_batch(&app.store, list.id, "list.csv", "csv", None)
         .await
@@ -327,25 +309,7 @@ async fn source_records_schema(store: &hamdeli_store::Store) -> Vec<String> {
 #[tokio::test]
 async fn a_bulk_batch_rebuilds_indexes_and_a_failed_one_leaves_nothing() {
     let app = spawn_app().await;
-    let org = hamdeli_store::organisations::id_by_name(&app.store, "کمیته امداد (نمایشی)")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut conn = app.store.pool().acquire().await.unwrap();
-    let list = registry::ensure_list(
-        &mut conn,
-        NewList {
-            organisation_id: org,
-            name: "bulk".into(),
-            list_kind: "support".into(),
-            province_code: None,
-            county_code: None,
-            created_by: None,
-        },
-    )
-    .await
-    .unwrap();
-    drop(conn);
+    let list = new_list(&app.store, "کمیته امداد (نمایشی)", "bulk").await;
     let schema = source_records_schema(&app.store).await;
     assert!(schema.len() >= 5, "{schema:?}");
     let n = 60_000;
@@ -428,4 +392,114 @@ async fn a_bulk_batch_rebuilds_indexes_and_a_failed_one_leaves_nothing() {
             .await
             .unwrap();
     assert_eq!(first, "مریم");
+}
+
+async fn stream_csv(
+    store: &hamdeli_store::Store,
+    list_id: i64,
+    csv: &str,
+) -> anyhow::Result<hamdeli_registry::import::Outcome> {
+    use hamdeli_registry::import;
+    let reader =
+        hamdeli_ingest::ChunkReader::new(hamdeli_ingest::from_bytes(csv.as_bytes().to_vec())?)?;
+    let places = import::Places::load(store).await?;
+    import::stream_unlinked(
+        store,
+        list_id,
+        "bulk.csv",
+        None,
+        reader,
+        places,
+        &import::Progress::default(),
+    )
+    .await
+}
+
+/// A bulk load written while the file is read: the same per-row report, updates by source id
+/// on a second load, and nothing written when the reading side goes away or the counts do not
+/// add up.
+#[tokio::test]
+async fn a_streamed_batch_reports_every_row_and_a_broken_stream_leaves_nothing() {
+    let app = spawn_app().await;
+    let list = new_list(&app.store, "کمیته امداد (نمایشی)", "انبوه").await;
+    let csv = "source_id,national_code,first_name,last_name,province,county\n\
+               a,0010350829,زهرا,احمدی,تهران,ری\n\
+               b,10350829,مریم,کریمی,اصفهان,کاشان\n\
+               c,,,,تهران,\n";
+    let first = stream_csv(&app.store, list.id, csv).await.unwrap();
+    assert_eq!(
+        (
+            first.counts.rows_in,
+            first.counts.rows_accepted,
+            first.counts.rows_rejected
+        ),
+        (3, 2, 1)
+    );
+    assert_eq!((first.written.inserted, first.written.updated), (2, 0));
+    let codes: Vec<(i64, &str)> = first
+        .problems
+        .iter()
+        .map(|p| (p.row_number, p.code.as_str()))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(3, "national_code.padded"), (4, "identity.missing")]
+    );
+    let batch = registry::batch(&app.store, first.batch_id.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(batch.status, BatchStatus::Committed);
+    assert_eq!((batch.rows_in, batch.rows_inserted), (3, 2));
+    let county: Option<String> =
+        sqlx::query_scalar("SELECT county_code FROM source_records WHERE source_id = 'b'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert!(county.is_some(), "places resolve while streaming");
+    let again = stream_csv(&app.store, list.id, csv).await.unwrap();
+    assert_eq!((again.written.inserted, again.written.updated), (0, 2));
+
+    // The reading side goes away after a chunk: nothing of it stays.
+    let b = registry::begin_batch(&app.store, list.id, "cut.csv", "csv", None)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.send(registry::BatchChunk::Rows {
+        records: vec![record("cut", 2, "سارا")],
+        problems: Vec::new(),
+    })
+    .await
+    .unwrap();
+    drop(tx);
+    assert!(
+        registry::commit_streamed_batch(&app.store, b, list.id, rx, &|_| {})
+            .await
+            .is_err()
+    );
+    // Counts that do not match the rows sent are refused.
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tx.send(registry::BatchChunk::Rows {
+        records: vec![record("odd", 2, "لیلا")],
+        problems: Vec::new(),
+    })
+    .await
+    .unwrap();
+    tx.send(registry::BatchChunk::End(BatchCounts {
+        rows_in: 5,
+        rows_accepted: 5,
+        rows_with_warnings: 0,
+        rows_rejected: 0,
+    }))
+    .await
+    .unwrap();
+    assert!(
+        registry::commit_streamed_batch(&app.store, b, list.id, rx, &|_| {})
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        registry::record_count(&app.store, list.id).await.unwrap(),
+        2
+    );
 }

@@ -313,3 +313,29 @@ pub async fn wait_for_batch(store: &hamdeli_store::Store, location: &str) -> i64
     }
     panic!("batch {id} did not finish");
 }
+
+/// A support list of the demo organisation of this name, created for a test.
+pub async fn new_list(
+    store: &Store,
+    organisation: &str,
+    name: &str,
+) -> hamdeli_store::registry::SourceList {
+    let org = hamdeli_store::organisations::id_by_name(store, organisation)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut conn = store.pool().acquire().await.unwrap();
+    hamdeli_store::registry::ensure_list(
+        &mut conn,
+        hamdeli_store::registry::NewList {
+            organisation_id: org,
+            name: name.into(),
+            list_kind: "support".into(),
+            province_code: None,
+            county_code: None,
+            created_by: None,
+        },
+    )
+    .await
+    .unwrap()
+}
