@@ -154,6 +154,12 @@ const CHUNK: usize = 1000;
 /// person it touched. New persons and record assignments go many rows to a statement, so a
 /// million records link in seconds rather than minutes.
 pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
+    let moves = plan.new_persons.iter().map(Vec::len).sum::<usize>() + plan.joins.len();
+    if moves >= crate::registry::BULK_ROWS
+        && plan.new_person_display.len() == plan.new_persons.len()
+    {
+        return apply_plan_in_bulk(store, plan).await;
+    }
     let mut tx = store.begin().await?;
     let now = now_millis();
     let mut assign: Vec<(i64, i64)> = Vec::new();
@@ -225,8 +231,51 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         assign.push((*record, *person));
         refresh.push(*person);
     }
-    refresh.extend(&plan.refresh);
     assign_records(&mut tx, store.engine(), &assign).await?;
+    queue_reviews_and_refresh(&mut tx, plan, refresh, now).await?;
+    tx.commit().await?;
+    if assign.len() >= crate::registry::BULK_ROWS {
+        vacuum_after_bulk_link(store).await;
+    }
+    Ok(LinkApplied {
+        persons_created: plan.new_persons.len() as i64,
+        records_joined: plan.joins.len() as i64,
+        reviews_opened: plan.reviews.len() as i64,
+    })
+}
+
+/// A plan that moves many records, through the bulk writers: the persons and every record's
+/// person in one transaction (COPY and one joined UPDATE on PostgreSQL, prepared statements on
+/// SQLite, the indexes that hold the person rebuilt by sorting), then the review queue and the
+/// display values of existing persons that records joined.
+async fn apply_plan_in_bulk(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
+    use crate::registry::PersonRef;
+    let mut assign = Vec::with_capacity(plan.joins.len() + plan.new_persons.len());
+    for (k, records) in plan.new_persons.iter().enumerate() {
+        assign.extend(records.iter().map(|r| (*r, PersonRef::New(k as u32))));
+    }
+    assign.extend(plan.joins.iter().map(|&(r, p)| (r, PersonRef::Existing(p))));
+    crate::registry::assign_persons(store, plan.new_person_display.clone(), assign).await?;
+    let mut tx = store.begin().await?;
+    let refresh = plan.joins.iter().map(|&(_, p)| p).collect();
+    queue_reviews_and_refresh(&mut tx, plan, refresh, now_millis()).await?;
+    tx.commit().await?;
+    vacuum_after_bulk_link(store).await;
+    Ok(LinkApplied {
+        persons_created: plan.new_persons.len() as i64,
+        records_joined: plan.joins.len() as i64,
+        reviews_opened: plan.reviews.len() as i64,
+    })
+}
+
+/// The plan's pairs into the review queue, and the display values of the persons given (and
+/// the plan's own) chosen again.
+async fn queue_reviews_and_refresh(
+    tx: &mut Tx,
+    plan: &LinkPlan,
+    mut refresh: Vec<i64>,
+    now: i64,
+) -> Result<()> {
     for r in &plan.reviews {
         sqlx::query(
             "INSERT INTO link_reviews (record_a, record_b, probability_bp, evidence, reason, \
@@ -240,34 +289,34 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
         .bind(r.reason)
         .bind(plan.batch_id)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
+    refresh.extend(&plan.refresh);
     refresh.sort_unstable();
     refresh.dedup();
     for p in &refresh {
-        refresh_person(&mut tx, *p).await?;
+        refresh_person(tx, *p).await?;
     }
-    tx.commit().await?;
-    if store.engine() == Engine::Postgres && assign.len() >= crate::registry::BULK_ROWS {
-        // Linking a bulk load rewrote every record once (person_id): until a vacuum, index
-        // scans wade through the dead row versions and the planner has no statistics for the
-        // new rows (registry search went from 6 ms to over a second at 1M records). Autovacuum
-        // would get there in its own time; do it now (outside any transaction, best effort).
-        for table in ["source_records", "persons"] {
-            let vacuum = sqlx::raw_sql(AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
-                .execute(store.pool())
-                .await;
-            if let Err(e) = vacuum {
-                tracing::warn!("vacuum of {table} after linking failed: {e}");
-            }
+    Ok(())
+}
+
+/// Linking a bulk load rewrote every record once (person_id): on PostgreSQL, until a vacuum,
+/// index scans wade through the dead row versions and the planner has no statistics for the
+/// new rows (registry search went from 6 ms to over a second at 1M records). Autovacuum would
+/// get there in its own time; do it now (outside any transaction, best effort).
+async fn vacuum_after_bulk_link(store: &Store) {
+    if store.engine() != Engine::Postgres {
+        return;
+    }
+    for table in ["source_records", "persons"] {
+        let vacuum = sqlx::raw_sql(AssertSqlSafe(format!("VACUUM (ANALYZE) {table}")))
+            .execute(store.pool())
+            .await;
+        if let Err(e) = vacuum {
+            tracing::warn!("vacuum of {table} after linking failed: {e}");
         }
     }
-    Ok(LinkApplied {
-        persons_created: plan.new_persons.len() as i64,
-        records_joined: plan.joins.len() as i64,
-        reviews_opened: plan.reviews.len() as i64,
-    })
 }
 
 /// Many (id, value) pairs through a temporary table, then one UPDATE.

@@ -464,6 +464,20 @@ pub async fn commit_streamed_batch(
     }
 }
 
+/// Creates persons and points records at them (`PersonRef::New(k)` is `persons[k]`), in one
+/// transaction, with the bulk writers: linking the records of a bulk load afterwards. The id
+/// of the first new person.
+pub async fn assign_persons(
+    store: &Store,
+    persons: Vec<crate::persons::PersonDisplay>,
+    assign: Vec<(i64, PersonRef)>,
+) -> Result<i64> {
+    match store.engine() {
+        Engine::Postgres => copy::assign_persons(store, &persons, &assign).await,
+        Engine::Sqlite => sqlite_bulk::assign_persons(store.sqlite_path()?, persons, assign).await,
+    }
+}
+
 /// What a batch writes: its records, its per-row problems and, when linkage was decided
 /// before the write, the persons of its new records. Handed back after the write.
 #[derive(Debug, Default)]

@@ -9,8 +9,8 @@ use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::{
-    BatchChunk, BatchCounts, BatchInput, Committed, NewSourceRecord, Problem, RECORD_FIELDS,
-    References, Split, Written, person_id_of, split_fresh,
+    BatchChunk, BatchCounts, BatchInput, Committed, NewSourceRecord, PersonRef, Problem,
+    RECORD_FIELDS, References, Split, Written, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, Store, now_millis};
@@ -262,40 +262,7 @@ pub(super) async fn commit_batch(
         .get(0);
     let now = now_millis();
     let new_persons = links.map(|l| l.new_persons.as_slice()).unwrap_or(&[]);
-    if !new_persons.is_empty() {
-        let rebuild_persons = new_persons.len() >= super::BULK_ROWS
-            && first_person_id - 1 <= new_persons.len() as i64;
-        let rebuilds = if rebuild_persons {
-            sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
-                .execute(&mut *tx)
-                .await?;
-            drop_indexes_and_keys(&mut tx, "persons").await?
-        } else {
-            Vec::new()
-        };
-        let numbered: Vec<(i64, &PersonDisplay)> = new_persons
-            .iter()
-            .enumerate()
-            .map(|(k, p)| (first_person_id + k as i64, p))
-            .collect();
-        copy_in(
-            &mut tx,
-            "COPY persons (id, created_at, updated_at, national_code, first_name, last_name, \
-             father_name, birth_date, gender, phone, province_code, county_code) FROM STDIN",
-            &numbered,
-            |buf, (id, p)| put_person(buf, *id, now, p),
-            |_| {},
-        )
-        .await?;
-        for sql in rebuilds {
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
-        }
-        sqlx::query(
-            "SELECT setval(pg_get_serial_sequence('persons', 'id'), (SELECT MAX(id) FROM persons))",
-        )
-        .execute(&mut *tx)
-        .await?;
-    }
+    copy_persons(&mut tx, first_person_id, now, new_persons).await?;
     lap("persons");
     let mut record_ids = vec![0i64; records.len()];
     let updates: Vec<(i64, &NewSourceRecord)> = updates
@@ -533,6 +500,129 @@ async fn analyze_after_bulk(conn: &mut PgConnection) {
     {
         tracing::warn!("analyze after a bulk import failed: {e}");
     }
+}
+
+/// New persons with the ids from `first_id` on (a bulk load into a small table rebuilds the
+/// table's indexes and keys after), and the id sequence past them.
+async fn copy_persons(
+    conn: &mut PgConnection,
+    first_id: i64,
+    now: i64,
+    persons: &[PersonDisplay],
+) -> Result<()> {
+    if persons.is_empty() {
+        return Ok(());
+    }
+    let rebuild = persons.len() >= super::BULK_ROWS && first_id - 1 <= persons.len() as i64;
+    let rebuilds = if rebuild {
+        sqlx::query("SET LOCAL maintenance_work_mem = '256MB'")
+            .execute(&mut *conn)
+            .await?;
+        drop_indexes_and_keys(conn, "persons").await?
+    } else {
+        Vec::new()
+    };
+    let numbered: Vec<(i64, &PersonDisplay)> = persons
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (first_id + k as i64, p))
+        .collect();
+    copy_in(
+        &mut *conn,
+        "COPY persons (id, created_at, updated_at, national_code, first_name, last_name, \
+         father_name, birth_date, gender, phone, province_code, county_code) FROM STDIN",
+        &numbered,
+        |buf, (id, p)| put_person(buf, *id, now, p),
+        |_| {},
+    )
+    .await?;
+    for sql in rebuilds {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    }
+    sqlx::query(
+        "SELECT setval(pg_get_serial_sequence('persons', 'id'), (SELECT MAX(id) FROM persons))",
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates persons and points records at them (new or existing persons), in one transaction:
+/// linking records a bulk load left without a person (`hamdeli relink`). Assignments are
+/// staged with COPY and applied by one `UPDATE … FROM`; many of them take the secondary
+/// indexes and keys of `source_records` off meanwhile (every updated row would otherwise get
+/// a new entry in each). The id of the first new person.
+pub(crate) async fn assign_persons(
+    store: &Store,
+    persons: &[PersonDisplay],
+    assign: &[(i64, PersonRef)],
+) -> Result<i64> {
+    let mut conn = store.pg_connection().await?;
+    let mut tx = conn.begin().await?;
+    sqlx::query("LOCK TABLE source_records, persons IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let first_person_id: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM persons")
+        .fetch_one(&mut *tx)
+        .await?
+        .get(0);
+    copy_persons(&mut tx, first_person_id, now_millis(), persons).await?;
+    let pairs: Vec<(i64, i64)> = assign
+        .iter()
+        .filter_map(|&(record, person)| match person {
+            PersonRef::New(k) => Some((record, first_person_id + i64::from(k))),
+            PersonRef::Existing(p) => Some((record, p)),
+            PersonRef::Unlinked => None,
+        })
+        .collect();
+    let existing: Vec<i64> = assign
+        .iter()
+        .filter_map(|(_, p)| match p {
+            PersonRef::Existing(p) => Some(*p),
+            _ => None,
+        })
+        .collect::<std::collections::BTreeSet<i64>>()
+        .into_iter()
+        .collect();
+    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE id = ANY($1)")
+        .bind(&existing)
+        .fetch_one(&mut *tx)
+        .await?;
+    if found != existing.len() as i64 {
+        return Err(crate::StoreError::Invalid("import-unknown-reference"));
+    }
+    sqlx::query("CREATE TEMPORARY TABLE relink_assign (k BIGINT, v BIGINT) ON COMMIT DROP")
+        .execute(&mut *tx)
+        .await?;
+    copy_in(
+        &mut tx,
+        "COPY relink_assign (k, v) FROM STDIN",
+        &pairs,
+        |buf, (k, v)| {
+            put_int(buf, Some(*k));
+            buf.push('\t');
+            put_int(buf, Some(*v));
+            buf.push('\n');
+        },
+        |_| {},
+    )
+    .await?;
+    let rebuilds = if pairs.len() >= super::BULK_ROWS {
+        drop_for_bulk(&mut tx).await?
+    } else {
+        Vec::new()
+    };
+    sqlx::query(
+        "UPDATE source_records s SET person_id = a.v FROM relink_assign a WHERE s.id = a.k",
+    )
+    .execute(&mut *tx)
+    .await?;
+    for sql in rebuilds {
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    let _ = conn.close().await;
+    Ok(first_person_id)
 }
 
 /// Streams a batch into `source_records` as its chunks arrive, in one transaction: new records

@@ -16,7 +16,7 @@ use rusqlite::{Connection, Statement, TransactionBehavior};
 
 use super::{
     BULK_ROWS, BatchChunk, BatchCounts, BatchInput, BatchLinks, Committed, NewSourceRecord,
-    Problem, RECORD_FIELDS, References, Split, Written, person_id_of, split_fresh,
+    PersonRef, Problem, RECORD_FIELDS, References, Split, Written, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, StoreError, now_millis};
@@ -64,6 +64,72 @@ pub(super) async fn commit_batch(
     )
     .await?;
     outcome.map(|c| (c, input))
+}
+
+/// Creates persons and points records at them (new or existing persons), in one transaction:
+/// linking records a bulk load left without a person (`hamdeli relink`). The id of the first
+/// new person.
+pub(crate) async fn assign_persons(
+    path: PathBuf,
+    persons: Vec<PersonDisplay>,
+    assign: Vec<(i64, PersonRef)>,
+) -> Result<i64> {
+    on_blocking_thread(
+        move |_| write_assignments(&path, &persons, &assign),
+        &|_| {},
+    )
+    .await?
+}
+
+fn write_assignments(
+    path: &Path,
+    persons: &[PersonDisplay],
+    assign: &[(i64, PersonRef)],
+) -> Result<i64> {
+    let mut conn = open(path)?;
+    // Every record's person checked as it is set (a lookup by primary key, cheap next to the
+    // update itself).
+    conn.execute_batch("PRAGMA foreign_keys = ON;")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let first_person_id: i64 =
+        tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM persons", [], |r| {
+            r.get(0)
+        })?;
+    let now = now_millis();
+    let person_indexes =
+        if persons.len() >= BULK_ROWS && first_person_id - 1 <= persons.len() as i64 {
+            drop_indexes(&tx, "persons")?
+        } else {
+            Vec::new()
+        };
+    insert_persons(&tx, first_person_id, persons, now)?;
+    for sql in &person_indexes {
+        tx.execute(sql, [])?;
+    }
+    // Only the indexes that hold the person change; many moves rebuild them by sorting.
+    let record_indexes = if assign.len() >= BULK_ROWS {
+        drop_indexes_on(&tx, "source_records", "person_id")?
+    } else {
+        Vec::new()
+    };
+    {
+        let mut st = tx.prepare("UPDATE source_records SET person_id = ?2 WHERE id = ?1")?;
+        for &(record, person) in assign {
+            let person = match person {
+                PersonRef::New(k) => first_person_id + i64::from(k),
+                PersonRef::Existing(p) => p,
+                PersonRef::Unlinked => continue,
+            };
+            st.raw_bind_parameter(1, record)?;
+            st.raw_bind_parameter(2, person)?;
+            st.raw_execute()?;
+        }
+    }
+    for sql in &record_indexes {
+        tx.execute(sql, [])?;
+    }
+    tx.commit()?;
+    Ok(first_person_id)
 }
 
 /// Writes a batch as its chunks arrive, in one transaction.
@@ -141,12 +207,17 @@ fn numbered(from: usize, n: usize) -> String {
 /// bulk load sorts once per index instead of a million random B-tree inserts. Inside the
 /// transaction, so a failed batch leaves them as they were.
 fn drop_indexes(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    drop_indexes_on(conn, table, "")
+}
+
+/// [`drop_indexes`] for the indexes whose definition mentions `column` (all when empty).
+fn drop_indexes_on(conn: &Connection, table: &str, column: &str) -> rusqlite::Result<Vec<String>> {
     let indexes: Vec<(String, String)> = conn
         .prepare(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 \
-             AND sql IS NOT NULL ORDER BY name",
+             AND sql IS NOT NULL AND instr(sql, ?2) > 0 ORDER BY name",
         )?
-        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([table, column], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (name, _) in &indexes {
         conn.execute(&format!("DROP INDEX \"{name}\""), [])?;
