@@ -61,6 +61,8 @@ fresh_registry() {
   fi
   # Users and organisations only (no demo population).
   "$HAMDELI" "${DB_ARGS[@]}" demo --people 0 >/dev/null
+  # Each timed run starts with the earlier runs' writes on disk, not still being flushed.
+  sync
 }
 
 # Wall seconds and peak resident MB of a command, appended to $TIMES as "seconds megabytes".
@@ -78,6 +80,7 @@ timed "$HAMDELI" "${DB_ARGS[@]}" import --organisation 1 --list bench --file "$C
 fresh_registry
 timed "$HAMDELI" "${DB_ARGS[@]}" import --organisation 1 --list bench --file "$CSV" --defer-link \
   --report "$DATA_DIR/import-report.csv" 2>"$LOGS/import.log" | grep -E '^(rows in|batch)'
+sync
 timed "$HAMDELI" "${DB_ARGS[@]}" relink
 
 awk -v rows="$LINES" -v engine="$ENGINE" -v cores="$(nproc)" '
