@@ -300,6 +300,25 @@ struct BatchPage {
     organisation: String,
     problems: Vec<Problem>,
     job: Option<JobView>,
+    /// Why a failed batch failed, as a catalog message id.
+    failure: Option<&'static str>,
+}
+
+/// The message for a failed batch's stored error (the store's codes, or the restart marker).
+fn failure_message(row: &BatchRow) -> Option<&'static str> {
+    if row.batch.status != registry::BatchStatus::Failed {
+        return None;
+    }
+    let error = row.batch.error.as_deref().unwrap_or("");
+    Some(if error.contains("import-list-changed") {
+        "import-failure-list-changed"
+    } else if error.contains("import-unknown-reference") {
+        "import-failure-unknown-reference"
+    } else if error.contains("interrupted") {
+        "import-failure-interrupted"
+    } else {
+        "import-failure-other"
+    })
 }
 
 /// A running import as the progress bar shows it.
@@ -378,6 +397,7 @@ pub async fn show(
     html(BatchPage {
         shell: Shell::new(&ctx, l.t("import-batch-title")),
         l,
+        failure: failure_message(&row),
         row,
         organisation,
         problems,

@@ -540,3 +540,46 @@ async fn a_streamed_batch_reports_every_row_and_a_broken_stream_leaves_nothing()
         2
     );
 }
+
+/// A failed batch's page says why in the user's language, and that nothing was written.
+#[tokio::test]
+async fn a_failed_batch_page_says_why() {
+    let app = spawn_app().await;
+    let list = new_list(&app.store, "کمیته امداد (نمایشی)", "ناموفق").await;
+    let b = registry::begin_batch(&app.store, list.id, "late.csv", "csv", None)
+        .await
+        .unwrap();
+    registry::fail_batch(&app.store, b, "conflict: import-list-changed")
+        .await
+        .unwrap();
+    let admin = app.login("admin").await;
+    let (status, html) = admin.get_text(&format!("/registry/imports/{b}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("data-testid=\"batch-failure\"")
+            && html.contains("همین فهرست در این میان از راه دیگری به‌روز شد"),
+        "{html}"
+    );
+    // A committed batch has no such notice.
+    let ok = registry::begin_batch(&app.store, list.id, "ok.csv", "csv", None)
+        .await
+        .unwrap();
+    registry::commit_batch(
+        &app.store,
+        ok,
+        list.id,
+        &[record("z", 2, "زهرا")],
+        &[],
+        BatchCounts {
+            rows_in: 1,
+            rows_accepted: 1,
+            rows_with_warnings: 0,
+            rows_rejected: 0,
+        },
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    let (_, html) = admin.get_text(&format!("/registry/imports/{ok}")).await;
+    assert!(!html.contains("batch-failure"), "{html}");
+}
