@@ -117,6 +117,21 @@ pub struct PersonDisplay {
 }
 
 impl PersonDisplay {
+    /// The values in `registry::PERSON_FIELDS` order.
+    pub(crate) fn values(&self) -> [Option<&str>; 9] {
+        [
+            self.national_code.as_deref(),
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.father_name.as_deref(),
+            self.birth_date.as_deref(),
+            self.gender.as_deref(),
+            self.phone.as_deref(),
+            self.province_code.as_deref(),
+            self.county_code.as_deref(),
+        ]
+    }
+
     /// From a person's records in id order: each value from the oldest record that has it; the
     /// place from the newest record that has a county (or else a province).
     pub fn of<'a>(records: impl IntoIterator<Item = &'a LinkRow> + Clone) -> PersonDisplay {

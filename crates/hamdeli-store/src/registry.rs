@@ -287,6 +287,51 @@ const RECORD_FIELDS: [&str; 23] = [
     "support_since",
 ];
 
+/// One column value as the bulk writers write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Value<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+}
+
+impl NewSourceRecord {
+    /// The record's values in [`RECORD_FIELDS`] order (the one place that order is spelled
+    /// out for values; both bulk writers use it).
+    pub(crate) fn values(&self, batch_id: i64) -> [Value<'_>; RECORD_FIELDS.len()] {
+        use Value::{Int, Text};
+        [
+            Text(self.national_code.as_deref()),
+            Text(self.national_code_raw.as_deref()),
+            Text(self.honorific.as_deref()),
+            Text(self.first_name.as_deref()),
+            Text(self.last_name.as_deref()),
+            Text(self.father_name.as_deref()),
+            Text(self.first_key.as_deref()),
+            Text(self.last_key.as_deref()),
+            Text(self.father_key.as_deref()),
+            Text(self.birth_date.as_deref()),
+            Int(self.birth_year_jalali),
+            Text(self.gender.as_deref()),
+            Text(self.phone.as_deref()),
+            Text(self.province_code.as_deref()),
+            Text(self.county_code.as_deref()),
+            Text(self.province_raw.as_deref()),
+            Text(self.county_raw.as_deref()),
+            Text(self.address.as_deref()),
+            Text(self.zone.as_deref()),
+            Text(Some(&self.extra)),
+            Int(Some(batch_id)),
+            Int(Some(self.row_number)),
+            Text(self.support_since.as_deref()),
+        ]
+    }
+}
+
+/// Columns of `persons` the bulk writers fill after id and times, in [`PersonDisplay::values`]
+/// order.
+pub(crate) const PERSON_FIELDS: &str = "national_code, first_name, last_name, father_name, \
+     birth_date, gender, phone, province_code, county_code";
+
 /// The person a record of a batch belongs to, decided before the write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PersonRef {

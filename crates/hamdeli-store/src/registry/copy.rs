@@ -9,8 +9,8 @@ use sqlx::postgres::PgConnection;
 use sqlx::{AssertSqlSafe, Connection, Row};
 
 use super::{
-    BatchChunk, BatchCounts, BatchInput, Committed, NewSourceRecord, PersonRef, Problem,
-    RECORD_FIELDS, References, Split, Written, person_id_of, split_fresh,
+    BatchChunk, BatchCounts, BatchInput, Committed, NewSourceRecord, PERSON_FIELDS, PersonRef,
+    Problem, RECORD_FIELDS, References, Split, Value, Written, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, Store, now_millis};
@@ -54,45 +54,15 @@ fn put_int(buf: &mut String, v: Option<i64>) {
 
 /// The record's columns in [`RECORD_FIELDS`] order, tab-separated, ending the line.
 fn put_record(buf: &mut String, r: &NewSourceRecord, batch_id: i64) {
-    let texts_before_year = [
-        &r.national_code,
-        &r.national_code_raw,
-        &r.honorific,
-        &r.first_name,
-        &r.last_name,
-        &r.father_name,
-        &r.first_key,
-        &r.last_key,
-        &r.father_key,
-        &r.birth_date,
-    ];
-    for v in texts_before_year {
-        put_text(buf, v.as_deref());
-        buf.push('\t');
+    for (i, v) in r.values(batch_id).into_iter().enumerate() {
+        if i > 0 {
+            buf.push('\t');
+        }
+        match v {
+            Value::Text(t) => put_text(buf, t),
+            Value::Int(n) => put_int(buf, n),
+        }
     }
-    put_int(buf, r.birth_year_jalali);
-    buf.push('\t');
-    let texts_after_year = [
-        &r.gender,
-        &r.phone,
-        &r.province_code,
-        &r.county_code,
-        &r.province_raw,
-        &r.county_raw,
-        &r.address,
-        &r.zone,
-    ];
-    for v in texts_after_year {
-        put_text(buf, v.as_deref());
-        buf.push('\t');
-    }
-    put_text(buf, Some(&r.extra));
-    buf.push('\t');
-    put_int(buf, Some(batch_id));
-    buf.push('\t');
-    put_int(buf, Some(r.row_number));
-    buf.push('\t');
-    put_text(buf, r.support_since.as_deref());
     buf.push('\n');
 }
 
@@ -212,19 +182,9 @@ fn put_person(buf: &mut String, id: i64, now: i64, p: &PersonDisplay) {
     put_int(buf, Some(now));
     buf.push('\t');
     put_int(buf, Some(now));
-    for v in [
-        &p.national_code,
-        &p.first_name,
-        &p.last_name,
-        &p.father_name,
-        &p.birth_date,
-        &p.gender,
-        &p.phone,
-        &p.province_code,
-        &p.county_code,
-    ] {
+    for v in p.values() {
         buf.push('\t');
-        put_text(buf, v.as_deref());
+        put_text(buf, v);
     }
     buf.push('\n');
 }
@@ -529,8 +489,7 @@ async fn copy_persons(
         .collect();
     copy_in(
         &mut *conn,
-        "COPY persons (id, created_at, updated_at, national_code, first_name, last_name, \
-         father_name, birth_date, gender, phone, province_code, county_code) FROM STDIN",
+        &format!("COPY persons (id, created_at, updated_at, {PERSON_FIELDS}) FROM STDIN"),
         &numbered,
         |buf, (id, p)| put_person(buf, *id, now, p),
         |_| {},

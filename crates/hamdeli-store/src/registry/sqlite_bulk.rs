@@ -16,7 +16,8 @@ use rusqlite::{Connection, Statement, TransactionBehavior};
 
 use super::{
     BULK_ROWS, BatchChunk, BatchCounts, BatchInput, BatchLinks, Committed, NewSourceRecord,
-    PersonRef, Problem, RECORD_FIELDS, References, Split, Written, person_id_of, split_fresh,
+    PERSON_FIELDS, PersonRef, Problem, RECORD_FIELDS, References, Split, Value, Written,
+    person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, StoreError, now_millis};
@@ -154,44 +155,12 @@ fn bind_record(
     r: &NewSourceRecord,
     batch_id: i64,
 ) -> rusqlite::Result<()> {
-    let texts_before_year = [
-        &r.national_code,
-        &r.national_code_raw,
-        &r.honorific,
-        &r.first_name,
-        &r.last_name,
-        &r.father_name,
-        &r.first_key,
-        &r.last_key,
-        &r.father_key,
-        &r.birth_date,
-    ];
-    let mut at = first;
-    for v in texts_before_year {
-        st.raw_bind_parameter(at, v.as_deref())?;
-        at += 1;
+    for (k, v) in r.values(batch_id).into_iter().enumerate() {
+        match v {
+            Value::Text(t) => st.raw_bind_parameter(first + k, t)?,
+            Value::Int(n) => st.raw_bind_parameter(first + k, n)?,
+        }
     }
-    st.raw_bind_parameter(at, r.birth_year_jalali)?;
-    at += 1;
-    let texts_after_year = [
-        &r.gender,
-        &r.phone,
-        &r.province_code,
-        &r.county_code,
-        &r.province_raw,
-        &r.county_raw,
-        &r.address,
-        &r.zone,
-    ];
-    for v in texts_after_year {
-        st.raw_bind_parameter(at, v.as_deref())?;
-        at += 1;
-    }
-    st.raw_bind_parameter(at, r.extra.as_str())?;
-    st.raw_bind_parameter(at + 1, batch_id)?;
-    st.raw_bind_parameter(at + 2, r.row_number)?;
-    st.raw_bind_parameter(at + 3, r.support_since.as_deref())?;
-    debug_assert_eq!(at + 3 - first + 1, RECORD_FIELDS.len());
     Ok(())
 }
 
@@ -284,27 +253,16 @@ fn insert_persons(
     persons: &[PersonDisplay],
     now: i64,
 ) -> rusqlite::Result<()> {
-    let mut st = conn.prepare(
-        "INSERT INTO persons (id, created_at, updated_at, national_code, first_name, last_name, \
-         father_name, birth_date, gender, phone, province_code, county_code) \
-         VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+    let mut st = conn.prepare(&format!(
+        "INSERT INTO persons (id, created_at, updated_at, {PERSON_FIELDS}) \
+             VALUES (?1, ?2, ?2, {})",
+        numbered(3, 9)
+    ))?;
     for (k, p) in persons.iter().enumerate() {
         st.raw_bind_parameter(1, first_id + k as i64)?;
         st.raw_bind_parameter(2, now)?;
-        let values = [
-            &p.national_code,
-            &p.first_name,
-            &p.last_name,
-            &p.father_name,
-            &p.birth_date,
-            &p.gender,
-            &p.phone,
-            &p.province_code,
-            &p.county_code,
-        ];
-        for (j, v) in values.into_iter().enumerate() {
-            st.raw_bind_parameter(3 + j, v.as_deref())?;
+        for (j, v) in p.values().into_iter().enumerate() {
+            st.raw_bind_parameter(3 + j, v)?;
         }
         st.raw_execute()?;
     }
