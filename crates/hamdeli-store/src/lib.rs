@@ -85,6 +85,9 @@ pub enum StoreError {
     ReferenceData(String),
     #[error("password hashing: {0}")]
     Hashing(String),
+    /// The audit entry of a read could not be committed (the read is refused with it).
+    #[error("audit log unavailable")]
+    AuditUnavailable,
 }
 
 impl StoreError {
@@ -104,6 +107,8 @@ pub struct Store {
     /// The URL it was opened with (may hold a password: never printed), for the engine-native
     /// connections bulk loads use (PostgreSQL `COPY`, which the `Any` driver cannot do).
     url: std::sync::Arc<str>,
+    /// Audit entries of reads, written in groups (see `audit::record_read`).
+    read_audit: std::sync::Arc<audit::ReadAppender>,
 }
 
 impl std::fmt::Debug for Store {
@@ -168,6 +173,7 @@ impl Store {
             pool,
             engine,
             url: url.into(),
+            read_audit: Default::default(),
         })
     }
 

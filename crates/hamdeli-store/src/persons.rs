@@ -547,7 +547,8 @@ fn hit(r: &sqlx::any::AnyRow) -> PersonHit {
     }
 }
 
-/// Persons with a source record matching the key, inside the scope.
+/// Persons with a source record matching the key, inside the scope: ordered by person id, or
+/// by first name then person id for a last name alone.
 pub async fn search(
     store: &Store,
     filter: &PlaceFilter,
@@ -571,7 +572,30 @@ pub async fn search(
     };
     let (scope, scope_text, scope_int) = scope_sql(filter, binds.len() + 1);
     let limit_param = binds.len() + 1 + usize::from(scope_text.is_some() || scope_int.is_some());
+    let by_last_name_only = matches!(
+        key,
+        SearchKey::Name {
+            first_key: None,
+            ..
+        }
+    );
     let sql = match store.engine() {
+        // A last name alone can match tens of thousands of records: walk its index entries
+        // in (first name, person) order and stop at the limit instead of collecting them all
+        // to sort by person id. A person with several records comes once: SQLite's DISTINCT
+        // filters while walking (CROSS JOIN keeps the records as the outer loop);
+        // PostgreSQL's cannot be ordered by a column it does not return, so it fetches double
+        // the limit and the first of each person is kept below.
+        Engine::Sqlite if by_last_name_only => format!(
+            "SELECT DISTINCT {HIT_COLUMNS} FROM source_records r CROSS JOIN persons p \
+             ON p.id = r.person_id WHERE {matching} AND p.merged_into IS NULL AND {scope} \
+             ORDER BY r.first_key, r.person_id LIMIT ${limit_param}"
+        ),
+        Engine::Postgres if by_last_name_only => format!(
+            "SELECT {HIT_COLUMNS} FROM source_records r JOIN persons p ON p.id = r.person_id \
+             WHERE {matching} AND p.merged_into IS NULL AND {scope} \
+             ORDER BY r.first_key, r.person_id LIMIT ${limit_param}"
+        ),
         Engine::Sqlite => format!(
             "SELECT {HIT_COLUMNS} FROM persons p WHERE p.merged_into IS NULL AND p.id IN \
              (SELECT r.person_id FROM source_records r WHERE {matching} AND r.person_id IS NOT NULL) \
@@ -599,8 +623,16 @@ pub async fn search(
     if let Some(o) = scope_int {
         q = q.bind(o);
     }
-    let rows = q.bind(limit).fetch_all(store.pool()).await?;
-    Ok(rows.iter().map(hit).collect())
+    let fetch = if by_last_name_only && store.engine() == Engine::Postgres {
+        limit * 2
+    } else {
+        limit
+    };
+    let rows = q.bind(fetch).fetch_all(store.pool()).await?;
+    let mut seen = std::collections::HashSet::new();
+    let mut hits: Vec<PersonHit> = rows.iter().map(hit).filter(|h| seen.insert(h.id)).collect();
+    hits.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(hits)
 }
 
 /// Whether the person is inside the scope (and not merged away).

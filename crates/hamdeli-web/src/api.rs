@@ -352,9 +352,8 @@ async fn search_persons(
     let key = hamdeli_registry::search::parse_query(&q.q)
         .ok_or(AppError::BadRequest("registry-search-label"))?;
     let hits = hamdeli_store::persons::search(&state.store, &p.place_filter(), &key, 50).await?;
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
+    audit::record_read(
+        &state.store,
         &ctx.audit_actor(),
         audit::Event {
             action: "registry.search",
@@ -398,9 +397,8 @@ async fn get_person(
         Some((h, m)) => (Some(h), m),
         None => (None, Vec::new()),
     };
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
+    audit::record_read(
+        &state.store,
         &ctx.audit_actor(),
         audit::Event {
             action: "person.read",
@@ -472,9 +470,8 @@ async fn coverage_outreach(
     )))?;
     let rows =
         hamdeli_store::coverage::outreach(&state.store, &p.place_filter(), &county, 5000).await?;
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
+    audit::record_read(
+        &state.store,
         &ctx.audit_actor(),
         audit::Event {
             action: "coverage.outreach",

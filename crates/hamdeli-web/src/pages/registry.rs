@@ -29,9 +29,8 @@ pub(crate) async fn audit_event(
     target_id: String,
     detail: serde_json::Value,
 ) -> Result<(), AppError> {
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
+    audit::record_read(
+        &state.store,
         &ctx.audit_actor(),
         audit::Event {
             action,

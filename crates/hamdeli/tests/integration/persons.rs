@@ -82,6 +82,27 @@ fn lists() -> (String, String) {
     (relief, welfare)
 }
 
+/// Imports both lists of `lists()` through the web upload, as the partners; returns the two
+/// organisations' ids.
+async fn import_both_lists(app: &TestApp) -> (i64, i64) {
+    let (relief_csv, welfare_csv) = lists();
+    let relief = app.login("relief.partner").await;
+    let welfare = app.login("welfare.partner").await;
+    let relief_org = org(app, RELIEF).await;
+    let welfare_org = org(app, WELFARE).await;
+    import(&relief, app, relief_org, "مستمری", "support", &relief_csv).await;
+    import(
+        &welfare,
+        app,
+        welfare_org,
+        "زنان سرپرست",
+        "support",
+        &welfare_csv,
+    )
+    .await;
+    (relief_org, welfare_org)
+}
+
 #[tokio::test]
 async fn imports_link_into_stable_persons_found_by_search_in_any_digits() {
     let app = spawn_app().await;
@@ -189,6 +210,61 @@ async fn imports_link_into_stable_persons_found_by_search_in_any_digits() {
     // Donors cannot search at all.
     let donor = app.login("donor").await;
     assert_eq!(donor.get("/registry").await.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_last_name_search_lists_each_person_once_by_first_name_and_every_search_is_audited() {
+    let app = spawn_app().await;
+    import_both_lists(&app).await;
+
+    // Six people are named احمدی, each with a relief and a welfare record (ي in the latter).
+    let admin = app.login("admin").await;
+    let (status, body) = admin.get_text("/api/v1/persons?q=احمدي").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let names: Vec<&str> = hits
+        .iter()
+        .map(|h| h["first_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["زهرا", "سمیه", "فاطمه", "لیلا", "مریم", "نرگس"],
+        "each person once, by first name"
+    );
+    assert!(hits.iter().all(|h| h["records"] == 2), "{body}");
+
+    // Sixteen searches at once: every one answered and every one in the audit log.
+    let before: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'registry.search'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let mut searches = tokio::task::JoinSet::new();
+    for i in 0..16u64 {
+        let (http, url) = (
+            admin.http.clone(),
+            format!("{}/api/v1/persons?q={}", admin.base, code(1000 + i)),
+        );
+        searches.spawn(async move { http.get(url).send().await.unwrap().status() });
+    }
+    while let Some(status) = searches.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    let after: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'registry.search'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(after - before, 16);
+
+    // A search whose audit entry cannot be written is refused, not answered unaudited.
+    sqlx::query("ALTER TABLE audit_log RENAME TO audit_log_away")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (status, body) = admin.get_text("/api/v1/persons?q=احمدي").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(!body.contains("زهرا"), "{body}");
 }
 
 #[tokio::test]
@@ -373,21 +449,7 @@ async fn review_merge_separate_and_split_are_audited_and_never_undone_by_linkage
 #[tokio::test]
 async fn coverage_counts_gaps_and_double_coverage_and_exports_safely() {
     let app = spawn_app().await;
-    let (relief_csv, welfare_csv) = lists();
-    let relief = app.login("relief.partner").await;
-    let welfare = app.login("welfare.partner").await;
-    let relief_org = org(&app, RELIEF).await;
-    let welfare_org = org(&app, WELFARE).await;
-    import(&relief, &app, relief_org, "مستمری", "support", &relief_csv).await;
-    import(
-        &welfare,
-        &app,
-        welfare_org,
-        "زنان سرپرست",
-        "support",
-        &welfare_csv,
-    )
-    .await;
+    let (relief_org, welfare_org) = import_both_lists(&app).await;
     // Both programmes give cash: the ten on both lists are covered twice by the same kind.
     let mut conn = app.store.pool().acquire().await.unwrap();
     for (org_id, name) in [(relief_org, "مستمری"), (welfare_org, "زنان سرپرست")] {
@@ -481,6 +543,7 @@ async fn coverage_counts_gaps_and_double_coverage_and_exports_safely() {
     let isfahan = app.login("isfahan.officer").await;
     let (_, html) = isfahan.get_text("/registry/coverage").await;
     assert!(!html.contains("data-code=\"23"), "{html}");
+    let relief = app.login("relief.partner").await;
     assert_eq!(
         relief.get("/registry/coverage").await.status(),
         StatusCode::FORBIDDEN
