@@ -18,7 +18,7 @@ use hamdeli_domain::PlaceFilter;
 use hamdeli_domain::needs::{HouseholdFacts, NeedStatus, Urgency, Weights, score};
 
 use crate::campaigns::{Campaign, MONEY};
-use crate::{AnyConnection, Result, Store, StoreError, ledger, now_millis};
+use crate::{AnyConnection, Result, Store, StoreError, Tx, ledger, now_millis};
 
 /// The time window of "already received" and double service: Unix millis, both inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -628,16 +628,16 @@ pub enum Outcome {
     Failed { note: String },
 }
 
-/// Records a delivery once (a second attempt is a conflict). A delivery enters the support
-/// ledger under `period` (Jalali year-month).
+/// Records a delivery once (a second attempt is a conflict), in the caller's transaction (which
+/// also takes its audit entry). A delivery enters the support ledger under `period` (Jalali
+/// year-month).
 pub async fn record_delivery(
-    store: &Store,
+    tx: &mut Tx,
     allocation: i64,
     outcome: &Outcome,
     period: &str,
     by: Option<i64>,
 ) -> Result<()> {
-    let mut tx = store.begin().await?;
     let row = sqlx::query(
         "SELECT a.delivery_code, a.person_id, a.need_type, a.units, a.need_id, b.campaign_id, \
          b.resource, c.organisation_id, a.county_code FROM allocations a \
@@ -645,7 +645,7 @@ pub async fn record_delivery(
          WHERE a.id = $1",
     )
     .bind(allocation)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or(StoreError::NotFound)?;
     let expected: String = row.get(0);
@@ -689,7 +689,7 @@ pub async fn record_delivery(
     .bind(now)
     .bind(note)
     .bind(allocation)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
     if changed == 0 {
@@ -707,7 +707,7 @@ pub async fn record_delivery(
         .bind(period.to_owned())
         .bind(now)
         .bind(allocation)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     } else {
         sqlx::query(
@@ -718,7 +718,7 @@ pub async fn record_delivery(
         .bind(units)
         .bind(now)
         .bind(need_id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query(
             "UPDATE campaign_pools SET allocated = allocated - $1 WHERE campaign_id = $2 AND resource = $3",
@@ -726,11 +726,11 @@ pub async fn record_delivery(
         .bind(units)
         .bind(campaign)
         .bind(resource)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     ledger::append(
-        &mut tx,
+        tx,
         "delivery",
         &serde_json::json!({
             "campaign": campaign, "status": status, "county": county,
@@ -738,7 +738,6 @@ pub async fn record_delivery(
         }),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -226,7 +226,9 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
         } else {
             continue;
         };
-        distribution::record_delivery(store, a.id, &outcome, &period, admin).await?;
+        let mut tx = store.begin().await?;
+        distribution::record_delivery(&mut tx, a.id, &outcome, &period, admin).await?;
+        tx.commit().await?;
         match outcome {
             Outcome::Delivered { .. } => report.delivered += 1,
             Outcome::Failed { .. } => report.failed += 1,

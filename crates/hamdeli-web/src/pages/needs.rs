@@ -650,23 +650,27 @@ pub async fn record_delivery(
         },
         _ => return Err(AppError::BadRequest("form-invalid")),
     };
+    let mut tx = state.store.begin().await?;
     distribution::record_delivery(
-        &state.store,
+        &mut tx,
         id,
         &outcome,
         &hamdeli_locale::jalali_year_month(hamdeli_store::now_millis()),
         p.user_id,
     )
     .await?;
-    audit_event(
-        &state,
-        &ctx,
-        "delivery.record",
-        "allocation",
-        id.to_string(),
-        serde_json::json!({ "outcome": form.outcome, "with_code": !form.code.trim().is_empty() }),
+    audit::record(
+        &mut tx,
+        &ctx.audit_actor(),
+        audit::Event {
+            action: "delivery.record",
+            target_kind: "allocation",
+            target_id: id.to_string(),
+            detail: serde_json::json!({ "outcome": form.outcome, "with_code": !form.code.trim().is_empty() }),
+        },
     )
     .await?;
+    tx.commit().await?;
     Ok(see_other("/deliveries"))
 }
 

@@ -346,6 +346,19 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let audited = |id: i64| {
+        let store = app.store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'delivery.record' AND target_id = $1",
+            )
+            .bind(id.to_string())
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(audited(*a0).await, 0, "a refused delivery is not audited");
     let r = expert
         .post_form(
             &format!("/deliveries/{a0}"),
@@ -353,6 +366,11 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        audited(*a0).await,
+        1,
+        "the delivery and its audit entry commit together"
+    );
     assert_eq!(
         scalar(
             &app.store,
