@@ -328,15 +328,30 @@ pub struct Committed {
 /// Rows per multi-row INSERT of allocations (14 values each, under both engines' limits).
 const INSERT_CHUNK: usize = 2000;
 
+/// Who commits an allocation: the user's id, and the audit log's actor when the commit is
+/// audited (a person's action; the demo and benchmarks pass none).
+pub struct CommittedBy<'a> {
+    pub user: Option<i64>,
+    pub audit: Option<&'a crate::audit::Actor<'a>>,
+}
+
+impl CommittedBy<'_> {
+    /// A commit by a program (the demo, a benchmark), not audited.
+    pub fn unaudited(user: Option<i64>) -> Self {
+        CommittedBy { user, audit: None }
+    }
+}
+
 /// Recomputes the plan inside one transaction and writes it: the batch, its allocations, the
-/// needs and the pool moved with guarded updates, and a transparency entry by area and type.
+/// needs and the pool moved with guarded updates, a transparency entry by area and type, and
+/// the audit entry.
 pub async fn commit(
     store: &Store,
     campaign: &Campaign,
     resource: &str,
     policy: Policy,
     window: Window,
-    by: Option<i64>,
+    by: CommittedBy<'_>,
 ) -> Result<Committed> {
     match commit_once(store, campaign, resource, policy, window, by).await {
         // Another commit held the same rows (a PostgreSQL deadlock or serialisation failure,
@@ -366,7 +381,7 @@ async fn commit_once(
     resource: &str,
     policy: Policy,
     window: Window,
-    by: Option<i64>,
+    by: CommittedBy<'_>,
 ) -> Result<Committed> {
     if campaign.status != "active" {
         return Err(StoreError::Invalid("allocation-campaign-closed"));
@@ -413,7 +428,7 @@ async fn commit_once(
     .bind(plan.pool)
     .bind(plan.total)
     .bind(plan.eligible)
-    .bind(by)
+    .bind(by.user)
     .bind(now)
     .fetch_one(&mut *tx)
     .await?
@@ -494,6 +509,20 @@ async fn commit_once(
         }),
     )
     .await?;
+    if let Some(actor) = by.audit {
+        crate::audit::record(
+            &mut tx,
+            actor,
+            crate::audit::Event {
+                action: "allocation.commit",
+                target_kind: "allocation_batch",
+                target_id: batch_id.to_string(),
+                detail: serde_json::json!({ "campaign": campaign.id, "resource": resource,
+                    "total": plan.total, "allocations": given.len() }),
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Committed {
         batch_id,

@@ -56,7 +56,15 @@ pub async fn allocation_commit(store: &Store, requests: usize) -> Result<String>
     let plan = distribution::dry_run(store, &c, "food", Policy::WaterFill, window).await?;
     let dry = t.elapsed();
     let t = Instant::now();
-    let done = distribution::commit(store, &c, "food", Policy::WaterFill, window, None).await?;
+    let done = distribution::commit(
+        store,
+        &c,
+        "food",
+        Policy::WaterFill,
+        window,
+        distribution::CommittedBy::unaudited(None),
+    )
+    .await?;
     let commit = t.elapsed();
     Ok(format!(
         "allocation commit on {engine}: {requests} verified needs ({needed} units), pool {pool}\n  \

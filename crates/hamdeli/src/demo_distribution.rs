@@ -203,7 +203,16 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
         let c = campaigns::get(store, campaign)
             .await?
             .ok_or_else(|| anyhow::anyhow!("demo campaign {campaign} vanished"))?;
-        match distribution::commit(store, &c, resource, Policy::WaterFill, window, admin).await {
+        match distribution::commit(
+            store,
+            &c,
+            resource,
+            Policy::WaterFill,
+            window,
+            distribution::CommittedBy::unaudited(admin),
+        )
+        .await
+        {
             Ok(done) => report.allocations += done.allocations,
             Err(hamdeli_store::StoreError::Invalid(_)) => {}
             Err(e) => return Err(e.into()),

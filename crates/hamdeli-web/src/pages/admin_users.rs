@@ -275,9 +275,8 @@ pub async fn show(
 ) -> Result<Response, AppError> {
     let p = ctx.require()?;
     let user = managed_user(&state, p, id).await?;
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
+    audit::record_read(
+        &state.store,
         &ctx.audit_actor(),
         Event {
             action: "user.read",
@@ -287,7 +286,6 @@ pub async fn show(
         },
     )
     .await?;
-    drop(conn);
     let notice = q.saved.map(|_| Loc(ctx.locale).t("saved"));
     show_page(&state, &ctx, user, None, notice).await
 }

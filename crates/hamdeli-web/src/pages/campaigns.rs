@@ -608,24 +608,16 @@ pub async fn allocate_commit(
     let c = campaign(&state, id).await?;
     p.authorize(Action::ManageCampaign(&c.owner()))?;
     let policy = policy_of(Some(&form.policy));
-    let done = distribution::commit(
+    let actor = ctx.audit_actor();
+    distribution::commit(
         &state.store,
         &c,
         &form.resource,
         policy,
         window_of(&c),
-        p.user_id,
-    )
-    .await?;
-    let mut conn = state.store.pool().acquire().await?;
-    audit::record(
-        &mut conn,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "allocation.commit",
-            target_kind: "allocation_batch",
-            target_id: done.batch_id.to_string(),
-            detail: serde_json::json!({ "campaign": id, "resource": form.resource, "total": done.total, "allocations": done.allocations }),
+        distribution::CommittedBy {
+            user: p.user_id,
+            audit: Some(&actor),
         },
     )
     .await?;

@@ -319,6 +319,19 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
         )
         .await;
     assert_eq!(again.status(), StatusCode::BAD_REQUEST, "the pool is spent");
+    assert_eq!(
+        scalar(
+            &app.store,
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'allocation.commit' AND target_id = \
+             (SELECT CAST(MAX(id) AS TEXT) FROM allocation_batches WHERE campaign_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM audit_log o WHERE o.action = 'allocation.commit' \
+             AND o.target_id <> audit_log.target_id)",
+            campaign
+        )
+        .await,
+        1,
+        "the commit is audited in its transaction, the refused one not at all"
+    );
 
     // Deliveries: a wrong code is refused; the right one enters the support ledger; a failed
     // delivery gives the units back to the need and the pool.
@@ -614,8 +627,15 @@ async fn concurrent_allocations_never_exceed_a_need_or_spend_a_donation_twice() 
             let c = campaigns::get(&store, campaign).await.unwrap().unwrap();
             let mut given = 0;
             for _ in 0..5 {
-                match distribution::commit(&store, &c, "food", Policy::WaterFill, window, None)
-                    .await
+                match distribution::commit(
+                    &store,
+                    &c,
+                    "food",
+                    Policy::WaterFill,
+                    window,
+                    distribution::CommittedBy::unaudited(None),
+                )
+                .await
                 {
                     Ok(done) => given += done.total,
                     Err(StoreError::Conflict(_)) | Err(StoreError::Invalid(_)) => {}
