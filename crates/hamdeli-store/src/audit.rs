@@ -4,12 +4,10 @@
 
 use serde::Serialize;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Row};
+use tokio::sync::{mpsc, oneshot};
 
 use hamdeli_domain::Principal;
-
-use sqlx::AnyPool;
-use tokio::sync::{mpsc, oneshot};
 
 use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis, values_placeholders};
 
@@ -29,6 +27,7 @@ pub struct Actor<'a> {
 }
 
 /// One audit row as bound to the INSERT, in the column order of `COLUMNS`.
+#[derive(Clone)]
 struct NewEntry {
     at: i64,
     user_id: Option<i64>,
@@ -148,15 +147,29 @@ async fn append_reads(pool: AnyPool, engine: Engine, mut queue: mpsc::UnboundedR
     while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
         let (entries, done): (Vec<NewEntry>, Vec<oneshot::Sender<bool>>) =
             group.drain(..).map(|p| (p.entry, p.done)).unzip();
-        let count = entries.len();
-        let committed = match write_group(&pool, engine, entries).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, entries = count, "audit entries of reads not written");
-                false
+        if entries.len() > 1 {
+            let copies: Vec<NewEntry> = entries.to_vec();
+            match write_group(&pool, engine, copies).await {
+                Ok(()) => {
+                    for d in done {
+                        let _ = d.send(true);
+                    }
+                    continue;
+                }
+                // One entry must not sink the others: try each alone.
+                Err(e) => {
+                    tracing::warn!(error = %e, entries = entries.len(), "audit group refused")
+                }
             }
-        };
-        for d in done {
+        }
+        for (entry, d) in entries.into_iter().zip(done) {
+            let committed = match write_group(&pool, engine, vec![entry]).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "audit entry of a read not written");
+                    false
+                }
+            };
             let _ = d.send(committed);
         }
     }
