@@ -50,6 +50,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_import_indexes.sql"),
         include_str!("../migrations/postgres/0007_import_indexes.sql"),
     ),
+    (
+        8,
+        "persons_national_code",
+        include_str!("../migrations/sqlite/0008_persons_national_code.sql"),
+        include_str!("../migrations/postgres/0008_persons_national_code.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
