@@ -71,8 +71,14 @@ fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Finds the CSRF token a request presents: header, query string or urlencoded form field.
-/// The body is read and put back so the handler still sees it.
+/// How much of a multipart body the CSRF check reads to find the `_csrf` field, which the form
+/// places first; the rest of the body is handed on unread.
+const MULTIPART_PEEK: usize = 16 * 1024;
+
+/// Finds the CSRF token a request presents: the `x-csrf-token` header, the `_csrf` field of an
+/// urlencoded form, or the `_csrf` field that comes first in a multipart form. Never the query
+/// string (it ends up in logs, histories and `Referer` headers). A form body is read and put
+/// back so the handler still sees it; of a multipart body only its first part is read.
 async fn presented_csrf(req: Request) -> Result<(Request, Option<String>), AppError> {
     if let Some(v) = req
         .headers()
@@ -82,21 +88,16 @@ async fn presented_csrf(req: Request) -> Result<(Request, Option<String>), AppEr
         let token = v.to_owned();
         return Ok((req, Some(token)));
     }
-    let from_query = req.uri().query().and_then(|q| {
-        form_urlencoded_pairs(q)
-            .into_iter()
-            .find(|(k, _)| k == csrf::FORM_FIELD)
-            .map(|(_, v)| v)
-    });
-    if from_query.is_some() {
-        return Ok((req, from_query));
-    }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(boundary) = multipart_boundary(&content_type) {
+        return peek_multipart(req, &boundary).await;
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return Ok((req, None));
     }
     let (parts, body) = req.into_parts();
@@ -123,7 +124,8 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let is_api = path.starts_with("/api/");
     let client = client_addr(&req);
 
-    // Who is asking: an API key wins over a session cookie.
+    // Who is asking: on an API route an API key wins over a session cookie; elsewhere a bearer
+    // header is ignored (pages are for people with sessions, and their forms need CSRF tokens).
     let bearer = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -146,6 +148,137 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
             Err(e) => return AppError::from(e).render(state.config.default_locale, is_api, &path),
         }
     } else if let Some(token) = cookies::get(&headers, cookies::SESSION) {
+/// The boundary of a `multipart/form-data` content type.
+fn multipart_boundary(content_type: &str) -> Option<String> {
+    let (mime, params) = content_type.split_once(';')?;
+    if !mime.trim().eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    params.split(';').find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("boundary")
+            .then(|| v.trim().trim_matches('"').to_owned())
+            .filter(|b| !b.is_empty())
+    })
+}
+
+/// What the start of a multipart body says about its first part.
+#[derive(Debug, PartialEq)]
+enum FirstPart {
+    /// More bytes are needed.
+    Incomplete,
+    /// The first part is the `_csrf` field with this value.
+    Csrf(String),
+    /// The first part is something else (or the body is malformed).
+    Other,
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn first_part(buf: &[u8], boundary: &str) -> FirstPart {
+    let opening = format!("--{boundary}\r\n");
+    // A preamble before the first boundary is allowed; browsers send none.
+    let Some(start) = find(buf, opening.as_bytes()) else {
+        return if buf.len() < MULTIPART_PEEK {
+            FirstPart::Incomplete
+        } else {
+            FirstPart::Other
+        };
+    };
+    let rest = &buf[start + opening.len()..];
+    let Some(head_end) = find(rest, b"\r\n\r\n") else {
+        return FirstPart::Incomplete;
+    };
+    let Ok(head) = std::str::from_utf8(&rest[..head_end]) else {
+        return FirstPart::Other;
+    };
+    let is_csrf = head.split("\r\n").any(|line| {
+        line.split_once(':').is_some_and(|(name, value)| {
+            name.trim().eq_ignore_ascii_case("content-disposition")
+                && value.split(';').any(|p| {
+                    p.split_once('=').is_some_and(|(k, v)| {
+                        k.trim() == "name" && v.trim().trim_matches('"') == csrf::FORM_FIELD
+                    })
+                })
+        })
+    });
+    if !is_csrf {
+        return FirstPart::Other;
+    }
+    let value = &rest[head_end + 4..];
+    let closing = format!("\r\n--{boundary}");
+    match find(value, closing.as_bytes()) {
+        Some(end) => match std::str::from_utf8(&value[..end]) {
+            Ok(v) => FirstPart::Csrf(v.trim().to_owned()),
+            Err(_) => FirstPart::Other,
+        },
+        None => FirstPart::Incomplete,
+    }
+}
+
+/// Reads a multipart body only as far as its first part, then hands on a body that yields the
+/// bytes read and then the rest of the original body (still under the body limit).
+async fn peek_multipart(req: Request, boundary: &str) -> Result<(Request, Option<String>), AppError> {
+    use http_body::Body as _;
+    let (parts, mut body) = req.into_parts();
+    let mut read: Vec<u8> = Vec::new();
+    let mut token = None;
+    loop {
+        match first_part(&read, boundary) {
+            FirstPart::Csrf(t) => {
+                token = Some(t);
+                break;
+            }
+            FirstPart::Other => break,
+            FirstPart::Incomplete if read.len() >= MULTIPART_PEEK => break,
+            FirstPart::Incomplete => {}
+        }
+        let frame = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Err(_)) => return Err(AppError::PayloadTooLarge),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    read.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    let body = Body::new(Prefixed {
+        prefix: Some(read.into()),
+        rest: body,
+    });
+    Ok((Request::from_parts(parts, body), token))
+}
+
+/// A body that yields `prefix`, then `rest`.
+struct Prefixed {
+    prefix: Option<axum::body::Bytes>,
+    rest: Body,
+}
+
+impl http_body::Body for Prefixed {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(prefix) = self.prefix.take().filter(|p| !p.is_empty()) {
+            return std::task::Poll::Ready(Some(Ok(http_body::Frame::data(prefix))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.as_ref().is_none_or(|p| p.is_empty()) && self.rest.is_end_stream()
+    }
+}
+
         match sessions::user_for_token(&state.store, &token).await {
             Ok(Some(u)) => {
                 principal = Some(u.principal());
@@ -160,6 +293,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let locale = cookies::get(&headers, cookies::LANG)
         .and_then(|l| Locale::parse(&l))
         .or_else(|| user.as_ref().and_then(|u| Locale::parse(&u.locale)))
+        .filter(|_| is_api)
         .or_else(|| {
             headers
                 .get(ACCEPT_LANGUAGE)

@@ -15,6 +15,7 @@ mod assets;
 pub mod context;
 mod cookies;
 pub mod csrf;
+pub mod envelope;
 mod error;
 pub mod export;
 mod ops;
@@ -34,6 +35,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     pub default_locale: hamdeli_locale::Locale,
 }
+    /// Proxies whose `X-Forwarded-For` names the client (none by default: the peer address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
 #[derive(Clone)]
 pub struct AppState {
@@ -60,7 +63,8 @@ impl AppState {
     }
 }
 
-/// Every route of the application, pages and API, behind the context and metrics layers.
+/// Every route of the application, pages and API, behind the context and metrics layers, in the
+/// envelope (compression, security headers, a request span without the query string).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(pages::router())
@@ -76,7 +80,9 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             64 * 1024 * 1024,
         ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::compression::CompressionLayer::new().compress_when(envelope::compressible()))
+        .layer(axum::middleware::from_fn(envelope::security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(envelope::span_for))
         .with_state(state)
 }
 

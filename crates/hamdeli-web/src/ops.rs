@@ -1,10 +1,17 @@
 //! Operations: liveness, readiness, Prometheus metrics.
+//!
+//! `/metrics` answers only the national admin's session or a direct connection from this machine
+//! (a loopback peer, and no `Forwarded`, `X-Forwarded-For` or `X-Real-IP` header: a request a
+//! proxy relays is not direct); anyone else gets 404.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
@@ -13,6 +20,7 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::AppState;
+use crate::context::Ctx;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,7 +51,31 @@ fn handle() -> &'static PrometheusHandle {
     })
 }
 
-async fn metrics() -> Response {
+/// Headers a proxy adds when it relays a request.
+const FORWARDING: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
+/// Whether the request came straight from this machine, not through a proxy.
+fn is_direct_local(peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
+    peer.is_some_and(|p| p.ip().is_loopback()) && !FORWARDING.iter().any(|h| headers.contains_key(*h))
+}
+
+/// May this request read the metrics?
+fn may_read_metrics(ctx: &Ctx, peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
+    let admin = ctx
+        .principal
+        .as_ref()
+        .is_some_and(|p| p.role == hamdeli_domain::Role::NationalAdmin);
+    admin || is_direct_local(peer, headers)
+}
+
+async fn metrics(ctx: Ctx, req: Request) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| *a);
+    if !may_read_metrics(&ctx, peer, req.headers()) {
+        return crate::error::AppError::NotFound.into_response();
+    }
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         handle().render(),
@@ -68,4 +100,24 @@ pub async fn track_metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("hamdeli_http_request_duration_seconds", &labels)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_direct_local_requests_are_local() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let local6: SocketAddr = "[::1]:5000".parse().unwrap();
+        let remote: SocketAddr = "203.0.113.7:5000".parse().unwrap();
+        let none = HeaderMap::new();
+        assert!(is_direct_local(Some(local), &none));
+        assert!(is_direct_local(Some(local6), &none));
+        assert!(!is_direct_local(Some(remote), &none));
+        assert!(!is_direct_local(None, &none));
+        let mut relayed = HeaderMap::new();
+        relayed.insert("x-forwarded-for", "203.0.113.7".parse().unwrap());
+        assert!(!is_direct_local(Some(local), &relayed));
+    }
 }
