@@ -343,8 +343,8 @@ impl CommittedBy<'_> {
 }
 
 /// Recomputes the plan inside one transaction and writes it: the batch, its allocations, the
-/// needs and the pool moved with guarded updates, a transparency entry by area and type, and
-/// the audit entry.
+/// needs and the pool moved with guarded updates, its allocations queued for the transparency
+/// log's daily aggregates, and the audit entry.
 pub async fn commit(
     store: &Store,
     campaign: &Campaign,
@@ -479,36 +479,8 @@ async fn commit_once(
     if updated != given.len() as u64 {
         return Err(StoreError::Conflict("allocation-needs-changed"));
     }
-    // The public entry: by province, zone and need type, never by person.
-    let mut cells: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
-    for l in &given {
-        let c = &l.candidate;
-        let e = cells
-            .entry((
-                c.province_code.clone().unwrap_or_default(),
-                c.zone.clone().unwrap_or_default(),
-                c.need_type.clone(),
-            ))
-            .or_default();
-        e.0 += 1;
-        e.1 += l.units;
-    }
-    ledger::append(
-        &mut tx,
-        "allocation",
-        &serde_json::json!({
-            "campaign": campaign.id,
-            "batch": batch_id,
-            "resource": resource,
-            "policy": plan.policy,
-            "total": plan.total,
-            "allocations": given.len(),
-            "by_area": cells.iter().map(|((p, z, t), (n, u))| serde_json::json!({
-                "province": p, "zone": z, "need_type": t, "allocations": n, "units": u
-            })).collect::<Vec<_>>(),
-        }),
-    )
-    .await?;
+    // The public log counts the batch in its day's aggregate (no cell under five), never alone.
+    ledger::queue_allocation_batch(&mut tx, batch_id, now).await?;
     if let Some(actor) = by.audit {
         crate::audit::record(
             &mut tx,
@@ -669,7 +641,7 @@ pub async fn record_delivery(
 ) -> Result<()> {
     let row = sqlx::query(
         "SELECT a.delivery_code, a.person_id, a.need_type, a.units, a.need_id, b.campaign_id, \
-         b.resource, c.organisation_id, a.county_code FROM allocations a \
+         b.resource, c.organisation_id FROM allocations a \
          JOIN allocation_batches b ON b.id = a.batch_id JOIN campaigns c ON c.id = b.campaign_id \
          WHERE a.id = $1",
     )
@@ -685,7 +657,6 @@ pub async fn record_delivery(
     let campaign: i64 = row.get(5);
     let resource: String = row.get(6);
     let organisation: Option<i64> = row.get(7);
-    let county: Option<String> = row.get(8);
     let now = now_millis();
     let (status, note) = match outcome {
         Outcome::Delivered { code, note } => {
@@ -758,15 +729,8 @@ pub async fn record_delivery(
         .execute(&mut **tx)
         .await?;
     }
-    ledger::append(
-        tx,
-        "delivery",
-        &serde_json::json!({
-            "campaign": campaign, "status": status, "county": county,
-            "need_type": need_type, "units": units, "count": 1,
-        }),
-    )
-    .await?;
+    // The public log counts it in its day's aggregate (no cell under five), never alone.
+    ledger::queue_delivery(tx, allocation, now).await?;
     Ok(())
 }
 

@@ -56,6 +56,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_persons_national_code.sql"),
         include_str!("../migrations/postgres/0008_persons_national_code.sql"),
     ),
+    (
+        11,
+        "ledger",
+        include_str!("../migrations/sqlite/0011_ledger.sql"),
+        include_str!("../migrations/postgres/0011_ledger.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
