@@ -26,8 +26,8 @@ pub enum Action<'a> {
     ViewOrganisation(i64),
     /// List users and open the admin pages.
     ManageUsers,
-    /// Open, change, reset or deactivate an existing user whose scope is this.
-    ManageUser(&'a Scope),
+    /// Open, change, reset or deactivate an existing user who has this role and scope.
+    ManageUser(Role, &'a Scope),
     /// Create or change a user with this role and scope.
     AssignRole(Role, &'a Scope),
     /// Read the audit log.
@@ -99,10 +99,14 @@ impl Principal {
             Action::ManageUsers => {
                 matches!(self.role, Role::NationalAdmin | Role::ProvincialOfficer)
             }
-            Action::ManageUser(scope) => match self.role {
+            // A provincial officer manages the county experts of the province, never another
+            // officer (of the same province or not) nor anyone above.
+            Action::ManageUser(role, scope) => match self.role {
                 Role::NationalAdmin => true,
                 Role::ProvincialOfficer => {
-                    scope.province().is_some() && scope.province() == self.scope.province()
+                    *role == Role::CountyExpert
+                        && scope.province().is_some()
+                        && scope.province() == self.scope.province()
                 }
                 _ => false,
             },
@@ -257,9 +261,13 @@ mod tests {
         assert!(p.allows(&Action::AssignRole(Role::CountyExpert, &home)));
         assert!(!p.allows(&Action::AssignRole(Role::CountyExpert, &away)));
         assert!(!p.allows(&Action::AssignRole(Role::NationalAdmin, &Scope::Country)));
-        assert!(p.allows(&Action::ManageUser(&home)));
-        assert!(!p.allows(&Action::ManageUser(&away)));
-        assert!(!p.allows(&Action::ManageUser(&Scope::Country)));
+        assert!(p.allows(&Action::ManageUser(Role::CountyExpert, &home)));
+        assert!(!p.allows(&Action::ManageUser(Role::CountyExpert, &away)));
+        assert!(!p.allows(&Action::ManageUser(Role::NationalAdmin, &Scope::Country)));
+        let fellow_officer = Scope::Province {
+            province: "23".into(),
+        };
+        assert!(!p.allows(&Action::ManageUser(Role::ProvincialOfficer, &fellow_officer)));
     }
 
     #[test]

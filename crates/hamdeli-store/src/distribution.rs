@@ -148,6 +148,14 @@ pub async fn candidates(
         (None, Some(p)) => ("AND n.province_code = $3", Some(p.clone())),
         _ => ("AND ($3 = '')", Some(String::new())),
     };
+    // A partner organisation's campaign reaches only persons it holds a record of: it never
+    // learns of (nor allocates to) people another organisation listed.
+    let reach = if campaign.organisation_id.is_some() {
+        "AND EXISTS (SELECT 1 FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
+         WHERE so.person_id = n.person_id AND lo.organisation_id = $4)"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT n.id, n.person_id, p.first_name, p.last_name, n.need_type, n.amount, n.allocated, \
          n.status, n.urgency, n.province_code, n.county_code, n.zone, \
@@ -157,7 +165,7 @@ pub async fn candidates(
             AND s.need_type = n.need_type AND s.at BETWEEN $1 AND $2 \
             AND s.organisation_id IS NOT NULL AND ($4 < 0 OR s.organisation_id <> $4)) \
          FROM needs n JOIN persons p ON p.id = n.person_id \
-         WHERE n.need_type IN ({type_list}) AND n.status <> 'closed' {area} ORDER BY n.id"
+         WHERE n.need_type IN ({type_list}) AND n.status <> 'closed' {area} {reach} ORDER BY n.id"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(window.from)

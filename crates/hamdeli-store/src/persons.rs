@@ -479,22 +479,31 @@ pub async fn refresh_person(tx: &mut Tx, person: i64) -> Result<()> {
 
 /// How one person sits in the scope filter, as SQL over the alias `p`.
 fn scope_sql(filter: &PlaceFilter, first_param: usize) -> (String, Option<String>, Option<i64>) {
+    scope_sql_on("p", filter, first_param)
+}
+
+/// How one person sits in the scope filter, as SQL over the persons alias `alias`.
+fn scope_sql_on(
+    alias: &str,
+    filter: &PlaceFilter,
+    first_param: usize,
+) -> (String, Option<String>, Option<i64>) {
     match filter {
         PlaceFilter::All => ("1 = 1".into(), None, None),
         PlaceFilter::Province(code) => (
-            format!("p.province_code = ${first_param}"),
+            format!("{alias}.province_code = ${first_param}"),
             Some(code.clone()),
             None,
         ),
         PlaceFilter::County(code) => (
-            format!("p.county_code = ${first_param}"),
+            format!("{alias}.county_code = ${first_param}"),
             Some(code.clone()),
             None,
         ),
         PlaceFilter::Organisation(org) => (
             format!(
                 "EXISTS (SELECT 1 FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
-                 WHERE so.person_id = p.id AND lo.organisation_id = ${first_param})"
+                 WHERE so.person_id = {alias}.id AND lo.organisation_id = ${first_param})"
             ),
             None,
             Some(*org),
@@ -724,6 +733,9 @@ pub struct SourceRecordView {
     pub county_code: Option<String>,
     pub address: Option<String>,
     pub support_since: Option<String>,
+    /// Set by the application layer when the reader may see only that this record exists
+    /// and which organisation holds it (its fields are then emptied).
+    pub withheld: bool,
 }
 
 const RECORD_VIEW: &str = "SELECT r.id, r.person_id, o.id, o.name_fa, o.name_en, l.id, l.name, \
@@ -765,6 +777,7 @@ fn record_view(r: &sqlx::any::AnyRow) -> SourceRecordView {
         county_code: r.get(25),
         address: r.get(26),
         support_since: r.get(27),
+        withheld: false,
     }
 }
 
@@ -775,6 +788,18 @@ pub async fn records_of(store: &Store, person: i64) -> Result<Vec<SourceRecordVi
         .fetch_all(store.pool())
         .await?;
     Ok(rows.iter().map(record_view).collect())
+}
+
+/// The person a record belongs to now (after merges), if it is linked.
+pub async fn person_of(store: &Store, record: i64) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT COALESCE(p.merged_into, p.id) FROM source_records r JOIN persons p ON p.id = r.person_id \
+         WHERE r.id = $1",
+    )
+    .bind(record)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(row.map(|r| r.get(0)))
 }
 
 pub async fn record(store: &Store, id: i64) -> Result<Option<SourceRecordView>> {
@@ -907,9 +932,11 @@ pub async fn reviews(
     limit: i64,
 ) -> Result<Vec<Review>> {
     let (scope, text, int) = scope_sql(filter, 2);
+    let (scope_b, _, _) = scope_sql_on("q", filter, 2);
     let sql = format!(
         "SELECT {REVIEW_COLUMNS} FROM link_reviews v JOIN source_records ra ON ra.id = v.record_a \
-         JOIN persons p ON p.id = ra.person_id WHERE v.status = $1 AND {scope} \
+         JOIN persons p ON p.id = ra.person_id JOIN source_records rb ON rb.id = v.record_b \
+         JOIN persons q ON q.id = rb.person_id WHERE v.status = $1 AND {scope} AND {scope_b} \
          ORDER BY v.probability_bp DESC, v.id LIMIT ${}",
         if text.is_some() || int.is_some() {
             3
@@ -930,9 +957,11 @@ pub async fn reviews(
 
 pub async fn review_count(store: &Store, filter: &PlaceFilter, status: &str) -> Result<i64> {
     let (scope, text, int) = scope_sql(filter, 2);
+    let (scope_b, _, _) = scope_sql_on("q", filter, 2);
     let sql = format!(
         "SELECT COUNT(*) FROM link_reviews v JOIN source_records ra ON ra.id = v.record_a \
-         JOIN persons p ON p.id = ra.person_id WHERE v.status = $1 AND {scope}"
+         JOIN persons p ON p.id = ra.person_id JOIN source_records rb ON rb.id = v.record_b \
+         JOIN persons q ON q.id = rb.person_id WHERE v.status = $1 AND {scope} AND {scope_b}"
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(status.to_owned());
     if let Some(s) = text {

@@ -220,7 +220,7 @@ async fn list_users(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Vec<
     let list = users::list(&state.store, &p.place_filter()).await?;
     Ok(Json(
         list.into_iter()
-            .filter(|u| p.allows(&Action::ManageUser(&u.scope)))
+            .filter(|u| p.allows(&Action::ManageUser(u.role, &u.scope)))
             .collect(),
     ))
 }
@@ -286,21 +286,31 @@ pub struct LedgerEntry {
 
 #[derive(Serialize, ToSchema)]
 pub struct LedgerPage {
+    /// The hashing rule (docs/transparency.md): `hamdeli-ledger-v1`.
+    pub rule: &'static str,
     pub head: LedgerHead,
-    /// Newest first.
+    /// Oldest first with `after`; otherwise newest first.
     pub entries: Vec<LedgerEntry>,
+    /// The cursor of the next page in the same order (`after=` or `before=` it); absent on the
+    /// last page.
+    pub next: Option<i64>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams, Default)]
 #[serde(default)]
 struct LedgerParams {
-    /// Entries older than this sequence number (paging).
+    /// Entries after this sequence number, oldest first (`after=0`: from the first entry; the way
+    /// to read the whole chain and verify it).
+    after: Option<i64>,
+    /// Entries older than this sequence number, newest first (without `after`).
     before: Option<i64>,
     /// At most this many (1–1000, default 100).
     limit: Option<i64>,
 }
 
-/// The public transparency log (JSON feed), newest first, with the current head hash.
+/// The public transparency log (JSON feed) with the current head hash: newest first, or from
+/// any point oldest first (`after`), a page at a time (`next`). Days that have closed since the
+/// last read get their aggregates appended first.
 #[utoipa::path(get, path = "/api/v1/transparency", tag = "transparency",
     params(LedgerParams),
     responses((status = 200, body = LedgerPage)))]
@@ -308,11 +318,28 @@ async fn transparency_feed(
     State(state): State<AppState>,
     Query(q): Query<LedgerParams>,
 ) -> Result<Json<LedgerPage>, AppError> {
-    let (entries, hash) = hamdeli_store::ledger::head(&state.store).await?;
-    let list =
-        hamdeli_store::ledger::recent(&state.store, q.before, q.limit.unwrap_or(100)).await?;
+    use hamdeli_store::ledger;
+    if let Err(e) = ledger::publish_closed_days(&state.store, hamdeli_store::now_millis()).await {
+        tracing::warn!(error = %e, "closing the transparency log's days failed; serving it as is");
+    }
+    let (entries, hash) = ledger::head(&state.store).await?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let (list, next) = match q.after {
+        Some(after) => {
+            let list = ledger::after(&state.store, after.max(0), limit).await?;
+            let last = list.last().map(|e| e.seq);
+            (list, last.filter(|s| *s < entries))
+        }
+        None => {
+            let list = ledger::recent(&state.store, q.before, limit).await?;
+            let last = list.last().map(|e| e.seq);
+            (list, last.filter(|s| *s > 1))
+        }
+    };
     Ok(Json(LedgerPage {
+        rule: "hamdeli-ledger-v1",
         head: LedgerHead { entries, hash },
+        next,
         entries: list
             .into_iter()
             .map(|e| LedgerEntry {
@@ -347,22 +374,11 @@ async fn search_persons(
     ctx: Ctx,
     Query(q): Query<PersonSearchParams>,
 ) -> Result<Json<Vec<hamdeli_store::persons::PersonHit>>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::SearchRegistry)?;
+    let caller = crate::use_case::caller(&ctx)?;
+    caller.principal.authorize(Action::SearchRegistry)?;
     let key = hamdeli_registry::search::parse_query(&q.q)
         .ok_or(AppError::BadRequest("registry-search-label"))?;
-    let hits = hamdeli_store::persons::search(&state.store, &p.place_filter(), &key, 50).await?;
-    audit::record_read(
-        &state.store,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "registry.search",
-            target_kind: "search",
-            target_id: String::new(),
-            detail: serde_json::json!({ "kind": crate::pages::search_kind(&key), "results": hits.len(), "api": true }),
-        },
-    )
-    .await?;
+    let hits = hamdeli_app::registry::search(&state.store, &caller, &key, 50).await?;
     Ok(Json(hits))
 }
 
@@ -384,33 +400,23 @@ async fn get_person(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Json<PersonDetail>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::SearchRegistry)?;
-    let person = hamdeli_store::persons::person(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !hamdeli_store::persons::in_scope(&state.store, &p.place_filter(), id).await? {
-        return Err(AppError::NotFound);
-    }
-    let records = hamdeli_store::persons::records_of(&state.store, id).await?;
-    let (household, members) = match hamdeli_store::persons::household_of(&state.store, id).await? {
+    use hamdeli_app::registry::{PersonRead, read_person};
+    let caller = crate::use_case::caller(&ctx)?;
+    let view = match read_person(&state.store, &caller, id).await? {
+        PersonRead::Person(view) => *view,
+        // A person merged away answers with the survivor.
+        PersonRead::MergedInto(to) => match read_person(&state.store, &caller, to).await? {
+            PersonRead::Person(view) => *view,
+            PersonRead::MergedInto(_) => return Err(AppError::NotFound),
+        },
+    };
+    let (household, members) = match view.household {
         Some((h, m)) => (Some(h), m),
         None => (None, Vec::new()),
     };
-    audit::record_read(
-        &state.store,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "person.read",
-            target_kind: "person",
-            target_id: id.to_string(),
-            detail: serde_json::json!({ "records": records.len(), "api": true }),
-        },
-    )
-    .await?;
     Ok(Json(PersonDetail {
-        person,
-        records,
+        person: view.person,
+        records: view.records,
         household,
         members,
     }))

@@ -98,6 +98,19 @@ impl From<StoreError> for AppError {
     }
 }
 
+impl From<hamdeli_app::Error> for AppError {
+    fn from(e: hamdeli_app::Error) -> Self {
+        match e {
+            hamdeli_app::Error::Denied => AppError::Forbidden,
+            hamdeli_app::Error::NotFound => AppError::NotFound,
+            hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id) => {
+                AppError::BadRequest(id)
+            }
+            hamdeli_app::Error::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<Denied> for AppError {
     fn from(_: Denied) -> Self {
         AppError::Forbidden

@@ -14,7 +14,10 @@ use hamdeli_store::organisations::Organisation;
 use hamdeli_store::users::{self, NewUser, User};
 use hamdeli_store::{StoreError, geo, organisations};
 
+use hamdeli_app::users as users_app;
+
 use crate::AppState;
+use crate::use_case::caller;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::pages::account::bad;
@@ -221,18 +224,6 @@ pub struct ShowQuery {
     saved: Option<String>,
 }
 
-/// Loads a user the principal may manage; out of scope is refused before anything is read.
-async fn managed_user(state: &AppState, p: &Principal, id: i64) -> Result<User, AppError> {
-    p.authorize(Action::ManageUsers)?;
-    let user = users::by_id(&state.store, id).await?;
-    match user {
-        Some(u) if p.allows(&Action::ManageUser(&u.scope)) => Ok(u),
-        Some(_) => Err(AppError::Forbidden),
-        None if p.role == Role::NationalAdmin => Err(AppError::NotFound),
-        None => Err(AppError::Forbidden),
-    }
-}
-
 async fn show_page(
     state: &AppState,
     ctx: &Ctx,
@@ -273,19 +264,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let user = managed_user(&state, p, id).await?;
-    audit::record_read(
-        &state.store,
-        &ctx.audit_actor(),
-        Event {
-            action: "user.read",
-            target_kind: "user",
-            target_id: id.to_string(),
-            detail: json!({}),
-        },
-    )
-    .await?;
+    let user = users_app::read_user(&state.store, &caller(&ctx)?, id).await?;
     let notice = q.saved.map(|_| Loc(ctx.locale).t("saved"));
     show_page(&state, &ctx, user, None, notice).await
 }
@@ -296,40 +275,20 @@ pub async fn change_role(
     Path(id): Path<i64>,
     FormData(form): FormData<UserForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?.clone();
-    let user = managed_user(&state, &p, id).await?;
+    let caller = caller(&ctx)?;
+    let user = users_app::managed_user(&state.store, &caller, id).await?;
     let l = Loc(ctx.locale);
     let (role, scope) = match role_and_scope(&state, &form).await {
         Ok(x) => x,
         Err(msg) => return bad(show_page(&state, &ctx, user, Some(l.t(msg)), None).await),
     };
-    p.authorize(Action::AssignRole(role, &scope))?;
-    let mut tx = state.store.begin().await?;
-    if let Err(e) = users::update_role_and_scope(&mut tx, id, role, &scope).await {
-        drop(tx);
-        return match e {
-            StoreError::Invalid(msg) => {
-                bad(show_page(&state, &ctx, user, Some(l.t(msg)), None).await)
-            }
-            e => Err(e.into()),
-        };
+    match users_app::change_role(&state.store, &caller, id, role, &scope).await {
+        Ok(()) => Ok(see_other(&format!("/admin/users/{id}?saved=1"))),
+        Err(hamdeli_app::Error::Invalid(msg)) => {
+            bad(show_page(&state, &ctx, user, Some(l.t(msg)), None).await)
+        }
+        Err(e) => Err(e.into()),
     }
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: "user.update_role",
-            target_kind: "user",
-            target_id: id.to_string(),
-            detail: json!({
-                "from": { "role": user.role.as_str(), "scope": user.scope.label() },
-                "to": { "role": role.as_str(), "scope": scope.label() },
-            }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/admin/users/{id}?saved=1")))
 }
 
 #[derive(Deserialize, Default)]
@@ -344,32 +303,16 @@ pub async fn reset_password(
     Path(id): Path<i64>,
     FormData(form): FormData<ResetForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?.clone();
-    let user = managed_user(&state, &p, id).await?;
+    let caller = caller(&ctx)?;
+    let user = users_app::managed_user(&state.store, &caller, id).await?;
     let l = Loc(ctx.locale);
-    let mut tx = state.store.begin().await?;
-    if let Err(e) = users::set_password(&mut tx, id, form.password).await {
-        drop(tx);
-        return match e {
-            StoreError::Invalid(msg) => {
-                bad(show_page(&state, &ctx, user, Some(l.t(msg)), None).await)
-            }
-            e => Err(e.into()),
-        };
+    match users_app::reset_password(&state.store, &caller, id, form.password).await {
+        Ok(()) => Ok(see_other(&format!("/admin/users/{id}?saved=1"))),
+        Err(hamdeli_app::Error::Invalid(msg)) => {
+            bad(show_page(&state, &ctx, user, Some(l.t(msg)), None).await)
+        }
+        Err(e) => Err(e.into()),
     }
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: "user.reset_password",
-            target_kind: "user",
-            target_id: id.to_string(),
-            detail: json!({}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/admin/users/{id}?saved=1")))
 }
 
 #[derive(Deserialize, Default)]
@@ -384,37 +327,14 @@ pub async fn set_active(
     Path(id): Path<i64>,
     FormData(form): FormData<ActiveForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?.clone();
-    let user = managed_user(&state, &p, id).await?;
-    if p.user_id == Some(id) {
-        let l = Loc(ctx.locale);
-        return bad(show_page(
-            &state,
-            &ctx,
-            user,
-            Some(l.t("user-cannot-deactivate-self")),
-            None,
-        )
-        .await);
+    let caller = caller(&ctx)?;
+    let user = users_app::managed_user(&state.store, &caller, id).await?;
+    match users_app::set_active(&state.store, &caller, id, form.active == "1").await {
+        Ok(()) => Ok(see_other(&format!("/admin/users/{id}?saved=1"))),
+        Err(hamdeli_app::Error::Invalid(msg)) => {
+            let l = Loc(ctx.locale);
+            bad(show_page(&state, &ctx, user, Some(l.t(msg)), None).await)
+        }
+        Err(e) => Err(e.into()),
     }
-    let active = form.active == "1";
-    let mut tx = state.store.begin().await?;
-    users::set_active(&mut tx, id, active).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: if active {
-                "user.activate"
-            } else {
-                "user.deactivate"
-            },
-            target_kind: "user",
-            target_id: id.to_string(),
-            detail: json!({}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/admin/users/{id}?saved=1")))
 }

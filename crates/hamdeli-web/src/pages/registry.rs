@@ -14,7 +14,10 @@ use hamdeli_store::persons::{
 };
 use hamdeli_store::{audit, geo};
 
+use hamdeli_app::registry;
+
 use crate::AppState;
+use crate::use_case::caller;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
@@ -92,31 +95,22 @@ struct SearchPage {
     may_coverage: bool,
 }
 
+/// Handles the GET /registry route.
 pub async fn search(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(query): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
+    let caller = caller(&ctx)?;
+    let p = caller.principal;
     p.authorize(Action::SearchRegistry)?;
     let l = Loc(ctx.locale);
     let filter = p.place_filter();
     let key = hamdeli_registry::search::parse_query(&query.q);
     let hits = match &key {
-        Some(key) => persons::search(&state.store, &filter, key, 50).await?,
+        Some(key) => registry::search(&state.store, &caller, key, 50).await?,
         None => Vec::new(),
     };
-    if let Some(key) = &key {
-        audit_event(
-            &state,
-            &ctx,
-            "registry.search",
-            "search",
-            String::new(),
-            serde_json::json!({ "kind": search_kind(key), "results": hits.len() }),
-        )
-        .await?;
-    }
     html(SearchPage {
         shell: Shell::new(&ctx, l.t("registry-title")),
         l,
@@ -128,14 +122,6 @@ pub async fn search(
         may_review: p.allows(&Action::ReviewLinks),
         may_coverage: p.allows(&Action::ViewCoverage),
     })
-}
-
-pub(crate) fn search_kind(key: &persons::SearchKey) -> &'static str {
-    match key {
-        persons::SearchKey::NationalCode(_) => "national_code",
-        persons::SearchKey::Phone(_) => "phone",
-        persons::SearchKey::Name { .. } => "name",
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,49 +143,37 @@ struct PersonPage {
     score_total: i64,
 }
 
-/// The person if the principal may read it; a person merged away leads to the survivor.
-async fn readable_person(state: &AppState, p: &Principal, id: i64) -> Result<Person, AppError> {
-    p.authorize(Action::SearchRegistry)?;
-    let person = persons::person(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !persons::in_scope(&state.store, &p.place_filter(), person.id).await? {
-        // Outside the scope looks the same as absent.
-        return Err(AppError::NotFound);
-    }
-    Ok(person)
-}
-
+/// Handles the GET /registry/persons/{id} route.
 pub async fn person(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let person = readable_person(&state, p, id).await?;
-    if let Some(to) = person.merged_into {
-        return Ok(see_other(&format!("/registry/persons/{to}")));
-    }
+    let caller = caller(&ctx)?;
+    let p = caller.principal;
+    let view = match registry::read_person(&state.store, &caller, id).await? {
+        registry::PersonRead::MergedInto(to) => {
+            return Ok(see_other(&format!("/registry/persons/{to}")));
+        }
+        registry::PersonRead::Person(view) => *view,
+    };
     let l = Loc(ctx.locale);
-    let records = persons::records_of(&state.store, id).await?;
-    let coverage = records
+    let coverage = view
+        .records
         .iter()
         .filter(|r| r.list_kind == "support")
         .cloned()
         .collect();
-    let household = persons::household_of(&state.store, id).await?;
-    let facts = hamdeli_store::needs::facts_of_person(&state.store, id).await?;
-    let weights = hamdeli_store::needs::weights(&state.store).await?;
-    let score = hamdeli_domain::needs::score(&facts, &weights);
-    audit_event(
-        &state,
-        &ctx,
-        "person.read",
-        "person",
-        id.to_string(),
-        serde_json::json!({ "records": records.len() }),
-    )
-    .await?;
+    // The score reads the household: offices only (a partner does not see the household).
+    let (score_total, score) = if view.partial || p.scope.organisation().is_some() {
+        (0, Vec::new())
+    } else {
+        let facts = hamdeli_store::needs::facts_of_person(&state.store, id).await?;
+        let weights = hamdeli_store::needs::weights(&state.store).await?;
+        let score = hamdeli_domain::needs::score(&facts, &weights);
+        (score.total, crate::pages::needs::score_rows(l, &score))
+    };
+    let person = view.person;
     let title = format!(
         "{} {}",
         person.first_name.as_deref().unwrap_or(""),
@@ -209,14 +183,14 @@ pub async fn person(
         shell: Shell::new(&ctx, title),
         l,
         person,
-        records,
-        household,
+        records: view.records,
+        household: view.household,
         coverage,
         places: PlaceNames::load(&state, l).await?,
         may_review: p.allows(&Action::ReviewLinks),
         may_needs: p.allows(&Action::ManageNeeds),
-        score_total: score.total,
-        score: crate::pages::needs::score_rows(l, &score),
+        score_total,
+        score,
     })
 }
 
@@ -225,39 +199,15 @@ pub struct SplitForm {
     record: i64,
 }
 
-/// Takes one record out of the person into a person of its own.
+/// Handles the POST /registry/persons/{id}/split route: takes one record out of the person
+/// into a person of its own.
 pub async fn split(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
     FormData(form): FormData<SplitForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ReviewLinks)?;
-    readable_person(&state, p, id).await?;
-    let record = persons::record(&state.store, form.record)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if record.person_id != Some(id) {
-        return Err(AppError::BadRequest("split-record-not-of-person"));
-    }
-    let mut tx = state.store.begin().await?;
-    let new_person = persons::split_record(&mut tx, form.record, p.user_id).await?;
-    let Some(new_person) = new_person else {
-        return Err(AppError::BadRequest("split-only-record"));
-    };
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "person.split",
-            target_kind: "person",
-            target_id: id.to_string(),
-            detail: serde_json::json!({ "record": form.record, "new_person": new_person }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let new_person = registry::split(&state.store, &caller(&ctx)?, id, form.record).await?;
     Ok(see_other(&format!("/registry/persons/{new_person}")))
 }
 
@@ -301,16 +251,14 @@ pub struct ReviewRow {
     pub percent: String,
 }
 
-async fn review_row(state: &AppState, l: Loc, review: Review) -> Result<ReviewRow, AppError> {
-    let a = persons::record(&state.store, review.record_a).await?;
-    let b = persons::record(&state.store, review.record_b).await?;
-    let percent = l.digits(&format!("{:.0}", review.probability_bp as f64 / 100.0));
-    Ok(ReviewRow {
-        review,
-        a,
-        b,
+fn review_row(l: Loc, view: registry::ReviewView) -> ReviewRow {
+    let percent = l.digits(&format!("{:.0}", view.review.probability_bp as f64 / 100.0));
+    ReviewRow {
+        review: view.review,
+        a: Some(view.a),
+        b: Some(view.b),
         percent,
-    })
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -329,30 +277,26 @@ struct ReviewsPage {
     open: i64,
 }
 
+/// Handles the GET /registry/reviews route.
 pub async fn reviews(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(query): Query<ReviewsQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ReviewLinks)?;
+    let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
     let status = match query.status.as_deref() {
         Some("merged") => "merged",
         Some("separated") => "separated",
         _ => "open",
     };
-    let filter = p.place_filter();
-    let mut rows = Vec::new();
-    for r in persons::reviews(&state.store, &filter, status, 100).await? {
-        rows.push(review_row(&state, l, r).await?);
-    }
+    let (views, open) = registry::reviews(&state.store, &caller, status, 100).await?;
     html(ReviewsPage {
         shell: Shell::new(&ctx, l.t("reviews-title")),
         l,
         status: status.to_owned(),
-        rows,
-        open: persons::review_count(&state.store, &filter, "open").await?,
+        rows: views.into_iter().map(|v| review_row(l, v)).collect(),
+        open,
     })
 }
 
@@ -367,33 +311,15 @@ struct ReviewPage {
     error: Option<String>,
 }
 
-async fn readable_review(state: &AppState, p: &Principal, id: i64) -> Result<Review, AppError> {
-    p.authorize(Action::ReviewLinks)?;
-    let review = persons::review_by_id(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let a = persons::record(&state.store, review.record_a)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let in_scope = match a.person_id {
-        Some(person) => persons::in_scope(&state.store, &p.place_filter(), person).await?,
-        None => false,
-    };
-    if !in_scope {
-        return Err(AppError::NotFound);
-    }
-    Ok(review)
-}
-
 async fn review_page(
     state: &AppState,
     ctx: &Ctx,
-    review: Review,
+    view: registry::ReviewView,
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
-    let evidence = evidence_lines(l, &review.evidence);
-    let row = review_row(state, l, review).await?;
+    let evidence = evidence_lines(l, &view.review.evidence);
+    let row = review_row(l, view);
     let response = html(ReviewPage {
         shell: Shell::new(ctx, l.t("review-title")),
         l,
@@ -409,94 +335,52 @@ async fn review_page(
     }
 }
 
+/// Handles the GET /registry/reviews/{id} route.
 pub async fn review(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let review = readable_review(&state, p, id).await?;
-    audit_event(
-        &state,
-        &ctx,
-        "review.read",
-        "link_review",
-        id.to_string(),
-        serde_json::json!({ "records": [review.record_a, review.record_b] }),
-    )
-    .await?;
-    review_page(&state, &ctx, review, None).await
+    let view = registry::read_review(&state.store, &caller(&ctx)?, id).await?;
+    review_page(&state, &ctx, view, None).await
 }
 
+/// Handles the POST /registry/reviews/{id}/merge route.
 pub async fn merge(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let review = readable_review(&state, p, id).await?;
-    let l = Loc(ctx.locale);
-    let mut tx = state.store.begin().await?;
-    match persons::merge_review(&mut tx, &review, p.user_id).await? {
-        Ok(person) => {
-            audit::record(
-                &mut tx,
-                &ctx.audit_actor(),
-                audit::Event {
-                    action: "review.merge",
-                    target_kind: "link_review",
-                    target_id: id.to_string(),
-                    detail: serde_json::json!({
-                        "records": [review.record_a, review.record_b], "person": person
-                    }),
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(see_other(&format!("/registry/persons/{person}")))
-        }
+    let caller = caller(&ctx)?;
+    match registry::merge(&state.store, &caller, id).await? {
+        Ok(person) => Ok(see_other(&format!("/registry/persons/{person}"))),
         Err(refusal) => {
-            drop(tx);
-            let review = persons::review_by_id(&state.store, id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            review_page(&state, &ctx, review, Some(l.t(refusal.code()))).await
+            let l = Loc(ctx.locale);
+            let view = registry::read_review(&state.store, &caller, id).await?;
+            review_page(&state, &ctx, view, Some(l.t(refusal.code()))).await
         }
     }
 }
 
+/// Handles the POST /registry/reviews/{id}/separate route.
 pub async fn separate(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let review = readable_review(&state, p, id).await?;
-    let l = Loc(ctx.locale);
-    let mut tx = state.store.begin().await?;
-    if !persons::separate_review(&mut tx, &review, p.user_id).await? {
-        drop(tx);
-        return review_page(
-            &state,
-            &ctx,
-            review,
-            Some(l.t(persons::MergeRefusal::Decided.code())),
-        )
-        .await;
+    let caller = caller(&ctx)?;
+    if registry::separate(&state.store, &caller, id).await? {
+        return Ok(see_other("/registry/reviews"));
     }
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "review.separate",
-            target_kind: "link_review",
-            target_id: id.to_string(),
-            detail: serde_json::json!({ "records": [review.record_a, review.record_b] }),
-        },
+    let l = Loc(ctx.locale);
+    let view = registry::read_review(&state.store, &caller, id).await?;
+    review_page(
+        &state,
+        &ctx,
+        view,
+        Some(l.t(persons::MergeRefusal::Decided.code())),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other("/registry/reviews"))
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------

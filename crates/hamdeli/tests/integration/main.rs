@@ -9,6 +9,7 @@ mod distribution;
 mod ledger;
 mod persons;
 mod registry;
+mod scope;
 mod schema;
 mod shell;
 mod support;

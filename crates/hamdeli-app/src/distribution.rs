@@ -1,0 +1,64 @@
+//! Allocation of a campaign's pool: the dry run and the commit, for the campaign's owner.
+//!
+//! A campaign reaches the verified needs of its area; a partner organisation's campaign only
+//! those of persons the organisation holds a record of (the store's `candidates` applies it),
+//! so its allocation page never lists people it has no record of.
+
+use hamdeli_domain::Action;
+use hamdeli_store::Store;
+use hamdeli_store::campaigns::{self, Campaign};
+use hamdeli_alloc::Policy;
+use hamdeli_store::distribution::{self, Committed, Plan, Window};
+
+use crate::{Caller, Error, Result};
+
+/// The campaign if the principal runs it.
+pub async fn managed_campaign(store: &Store, caller: &Caller<'_>, id: i64) -> Result<Campaign> {
+    let c = campaigns::get(store, id).await?.ok_or(Error::NotFound)?;
+    caller
+        .principal
+        .authorize(Action::ManageCampaign(&c.owner()))?;
+    Ok(c)
+}
+
+/// The plan over the database as it is now; nothing written.
+pub async fn dry_run(
+    store: &Store,
+    caller: &Caller<'_>,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+) -> Result<Plan> {
+    caller
+        .principal
+        .authorize(Action::ManageCampaign(&campaign.owner()))?;
+    Ok(distribution::dry_run(store, campaign, resource, policy, window).await?)
+}
+
+/// Recomputes the plan and writes it in one transaction with its audit entry.
+pub async fn commit(
+    store: &Store,
+    caller: &Caller<'_>,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+) -> Result<Committed> {
+    caller
+        .principal
+        .authorize(Action::ManageCampaign(&campaign.owner()))?;
+    let actor = caller.actor();
+    Ok(distribution::commit(
+        store,
+        campaign,
+        resource,
+        policy,
+        window,
+        distribution::CommittedBy {
+            user: caller.principal.user_id,
+            audit: Some(&actor),
+        },
+    )
+    .await?)
+}

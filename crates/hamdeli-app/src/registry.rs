@@ -1,0 +1,350 @@
+//! The registry's use cases: search, a person's page, the review queue (read, merge,
+//! separate) and splitting a record out of a person.
+//!
+//! What a partner organisation reads follows from the records it originated, never from what
+//! it can claim by uploading: it finds only persons it holds a record of; of such a person it
+//! reads its own records in full, and of another organisation's records only that a match
+//! exists and with which organisation — more where that organisation's sharing rule says
+//! "full". Its view of the person (name, birth date, phone …) is built from the records it
+//! may read, and the household (gathered from every organisation) is not shown to it.
+
+use hamdeli_domain::{Action, PlaceFilter, Principal};
+use hamdeli_store::persons::{
+    self, Household, Member, MergeRefusal, Person, PersonHit, Review, SearchKey, SourceRecordView,
+};
+use hamdeli_store::{Store, sharing};
+
+use crate::{Caller, Error, Result, audit_read, audit_write};
+
+/// Which organisations' records a principal reads in full; `None` is every organisation.
+async fn readable_organisations(store: &Store, p: &Principal) -> Result<Option<Vec<i64>>> {
+    match p.place_filter() {
+        PlaceFilter::Organisation(org) => {
+            let mut orgs = sharing::sharing_in_full_with(store, org).await?;
+            orgs.push(org);
+            Ok(Some(orgs))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// A record the principal may not read in full keeps only where it came from.
+fn withhold(mut r: SourceRecordView) -> SourceRecordView {
+    r.withheld = true;
+    r.source_id = String::new();
+    r.national_code = None;
+    r.national_code_raw = None;
+    r.honorific = None;
+    r.first_name = None;
+    r.last_name = None;
+    r.father_name = None;
+    r.birth_date = None;
+    r.gender = None;
+    r.phone = None;
+    r.province_code = None;
+    r.county_code = None;
+    r.address = None;
+    r.support_since = None;
+    r.row_number = 0;
+    r
+}
+
+fn first_of(records: &[SourceRecordView], f: impl Fn(&SourceRecordView) -> &Option<String>) -> Option<String> {
+    records
+        .iter()
+        .filter(|r| !r.withheld)
+        .filter_map(|r| f(r).clone())
+        .find(|v| !v.is_empty())
+}
+
+/// The person as the readable records show it.
+fn person_from_records(mut person: Person, records: &[SourceRecordView]) -> Person {
+    person.national_code = first_of(records, |r| &r.national_code);
+    person.first_name = first_of(records, |r| &r.first_name);
+    person.last_name = first_of(records, |r| &r.last_name);
+    person.father_name = first_of(records, |r| &r.father_name);
+    person.birth_date = first_of(records, |r| &r.birth_date);
+    person.gender = first_of(records, |r| &r.gender);
+    person.phone = first_of(records, |r| &r.phone);
+    person.province_code = first_of(records, |r| &r.province_code);
+    person.county_code = first_of(records, |r| &r.county_code);
+    person.zone = None;
+    person
+}
+
+/// Registry search inside the principal's scope; audited (kind of key and count, never the key).
+pub async fn search(
+    store: &Store,
+    caller: &Caller<'_>,
+    key: &SearchKey,
+    limit: i64,
+) -> Result<Vec<PersonHit>> {
+    let p = caller.principal;
+    p.authorize(Action::SearchRegistry)?;
+    let mut hits = persons::search(store, &p.place_filter(), key, limit).await?;
+    if let Some(orgs) = readable_organisations(store, p).await? {
+        for hit in &mut hits {
+            let records = records_for(store, hit.id, Some(&orgs)).await?;
+            hit.national_code = first_of(&records, |r| &r.national_code);
+            hit.first_name = first_of(&records, |r| &r.first_name);
+            hit.last_name = first_of(&records, |r| &r.last_name);
+            hit.father_name = first_of(&records, |r| &r.father_name);
+            hit.birth_date = first_of(&records, |r| &r.birth_date);
+            hit.province_code = first_of(&records, |r| &r.province_code);
+            hit.county_code = first_of(&records, |r| &r.county_code);
+        }
+    }
+    audit_read(
+        store,
+        caller,
+        "registry.search",
+        "search",
+        String::new(),
+        serde_json::json!({ "kind": search_kind(key), "results": hits.len() }),
+    )
+    .await?;
+    Ok(hits)
+}
+
+pub fn search_kind(key: &SearchKey) -> &'static str {
+    match key {
+        SearchKey::NationalCode(_) => "national_code",
+        SearchKey::Phone(_) => "phone",
+        SearchKey::Name { .. } => "name",
+    }
+}
+
+async fn records_for(
+    store: &Store,
+    person: i64,
+    readable: Option<&[i64]>,
+) -> Result<Vec<SourceRecordView>> {
+    let records = persons::records_of(store, person).await?;
+    Ok(match readable {
+        None => records,
+        Some(orgs) => records
+            .into_iter()
+            .map(|r| {
+                if orgs.contains(&r.organisation_id) {
+                    r
+                } else {
+                    withhold(r)
+                }
+            })
+            .collect(),
+    })
+}
+
+/// The person if the principal may read it (outside the scope looks the same as absent).
+async fn person_in_scope(store: &Store, p: &Principal, id: i64) -> Result<Person> {
+    p.authorize(Action::SearchRegistry)?;
+    let person = persons::person(store, id).await?.ok_or(Error::NotFound)?;
+    if !persons::in_scope(store, &p.place_filter(), person.id).await? {
+        return Err(Error::NotFound);
+    }
+    Ok(person)
+}
+
+/// A person as the principal may see it.
+#[derive(Debug, Clone)]
+pub struct PersonView {
+    pub person: Person,
+    /// Every record linked to the person: in full, or `withheld` (only its organisation and list).
+    pub records: Vec<SourceRecordView>,
+    /// The household, for offices only.
+    pub household: Option<(Household, Vec<Member>)>,
+    /// True when some records are withheld from this principal.
+    pub partial: bool,
+}
+
+/// What a person's page shows: found in scope, followed to the survivor when merged (the
+/// caller redirects), audited.
+pub enum PersonRead {
+    MergedInto(i64),
+    Person(Box<PersonView>),
+}
+
+pub async fn read_person(store: &Store, caller: &Caller<'_>, id: i64) -> Result<PersonRead> {
+    let p = caller.principal;
+    let person = person_in_scope(store, p, id).await?;
+    if let Some(to) = person.merged_into {
+        return Ok(PersonRead::MergedInto(to));
+    }
+    let readable = readable_organisations(store, p).await?;
+    let records = records_for(store, id, readable.as_deref()).await?;
+    let partial = records.iter().any(|r| r.withheld);
+    let (person, household) = if readable.is_some() {
+        (person_from_records(person, &records), None)
+    } else {
+        (person, persons::household_of(store, id).await?)
+    };
+    audit_read(
+        store,
+        caller,
+        "person.read",
+        "person",
+        id.to_string(),
+        serde_json::json!({ "records": records.len(), "withheld": records.iter().filter(|r| r.withheld).count() }),
+    )
+    .await?;
+    Ok(PersonRead::Person(Box::new(PersonView {
+        person,
+        records,
+        household,
+        partial,
+    })))
+}
+
+/// A review with both its records; only when both records' persons are in the scope.
+#[derive(Debug, Clone)]
+pub struct ReviewView {
+    pub review: Review,
+    pub a: SourceRecordView,
+    pub b: SourceRecordView,
+}
+
+async fn review_in_scope(store: &Store, p: &Principal, id: i64) -> Result<ReviewView> {
+    p.authorize(Action::ReviewLinks)?;
+    let review = persons::review_by_id(store, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let filter = p.place_filter();
+    for record in [review.record_a, review.record_b] {
+        let Some(person) = persons::person_of(store, record).await? else {
+            return Err(Error::NotFound);
+        };
+        if !persons::in_scope(store, &filter, person).await? {
+            return Err(Error::NotFound);
+        }
+    }
+    let a = persons::record(store, review.record_a)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let b = persons::record(store, review.record_b)
+        .await?
+        .ok_or(Error::NotFound)?;
+    Ok(ReviewView { review, a, b })
+}
+
+/// Reviews of the principal's scope (both sides inside it), most probable first.
+pub async fn reviews(
+    store: &Store,
+    caller: &Caller<'_>,
+    status: &str,
+    limit: i64,
+) -> Result<(Vec<ReviewView>, i64)> {
+    let p = caller.principal;
+    p.authorize(Action::ReviewLinks)?;
+    let filter = p.place_filter();
+    let mut out = Vec::new();
+    for review in persons::reviews(store, &filter, status, limit).await? {
+        let a = persons::record(store, review.record_a).await?;
+        let b = persons::record(store, review.record_b).await?;
+        if let (Some(a), Some(b)) = (a, b) {
+            out.push(ReviewView { review, a, b });
+        }
+    }
+    let open = persons::review_count(store, &filter, "open").await?;
+    audit_read(
+        store,
+        caller,
+        "review.list",
+        "link_review",
+        String::new(),
+        serde_json::json!({ "status": status, "results": out.len() }),
+    )
+    .await?;
+    Ok((out, open))
+}
+
+pub async fn read_review(store: &Store, caller: &Caller<'_>, id: i64) -> Result<ReviewView> {
+    let view = review_in_scope(store, caller.principal, id).await?;
+    audit_read(
+        store,
+        caller,
+        "review.read",
+        "link_review",
+        id.to_string(),
+        serde_json::json!({ "records": [view.review.record_a, view.review.record_b] }),
+    )
+    .await?;
+    Ok(view)
+}
+
+/// Merges the two persons of a review; refused unless both are in the scope.
+pub async fn merge(
+    store: &Store,
+    caller: &Caller<'_>,
+    id: i64,
+) -> Result<std::result::Result<i64, MergeRefusal>> {
+    let view = review_in_scope(store, caller.principal, id).await?;
+    let mut tx = store.begin().await?;
+    match persons::merge_review(&mut tx, &view.review, caller.principal.user_id).await? {
+        Ok(person) => {
+            audit_write(
+                &mut tx,
+                caller,
+                "review.merge",
+                "link_review",
+                id.to_string(),
+                serde_json::json!({
+                    "records": [view.review.record_a, view.review.record_b], "person": person
+                }),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Ok(person))
+        }
+        Err(refusal) => Ok(Err(refusal)),
+    }
+}
+
+/// Marks a review's two records as different people; refused unless both are in the scope.
+/// False when the review was already decided.
+pub async fn separate(store: &Store, caller: &Caller<'_>, id: i64) -> Result<bool> {
+    let view = review_in_scope(store, caller.principal, id).await?;
+    let mut tx = store.begin().await?;
+    let done = persons::separate_review(&mut tx, &view.review, caller.principal.user_id).await?;
+    if !done {
+        return Ok(false);
+    }
+    audit_write(
+        &mut tx,
+        caller,
+        "review.separate",
+        "link_review",
+        id.to_string(),
+        serde_json::json!({ "records": [view.review.record_a, view.review.record_b] }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Takes one record out of a person into a person of its own; returns the new person.
+pub async fn split(store: &Store, caller: &Caller<'_>, person: i64, record: i64) -> Result<i64> {
+    let p = caller.principal;
+    p.authorize(Action::ReviewLinks)?;
+    person_in_scope(store, p, person).await?;
+    let r = persons::record(store, record)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if r.person_id != Some(person) {
+        return Err(Error::Invalid("split-record-not-of-person"));
+    }
+    let mut tx = store.begin().await?;
+    let Some(new_person) = persons::split_record(&mut tx, record, p.user_id).await? else {
+        return Err(Error::Invalid("split-only-record"));
+    };
+    audit_write(
+        &mut tx,
+        caller,
+        "person.split",
+        "person",
+        person.to_string(),
+        serde_json::json!({ "record": record, "new_person": new_person }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(new_person)
+}
