@@ -13,6 +13,35 @@ use crate::{AnyConnection, Result, Store, StoreError, ledger, now_millis};
 /// The pool resource of money; goods pools are named by their need type.
 pub const MONEY: &str = "money";
 
+/// The most one pledge of money may be: 100 billion rials (10 billion tomans). With the caps on a
+/// donor's open pledges below, no sum of pledges a page shows comes near an integer's limit.
+pub const MAX_PLEDGE_RIALS: i64 = 100_000_000_000;
+
+/// The most one pledge of goods may be, in units.
+pub const MAX_PLEDGE_UNITS: i64 = 1_000_000;
+
+/// How many pledges a donor may have open (pledged, not yet received) on one campaign.
+pub const MAX_OPEN_PLEDGES: i64 = 10;
+
+/// How much a donor's open pledges on one campaign may add up to, as a multiple of one
+/// pledge's cap ([`max_pledge`]): 500 billion rials of money, 5 million units of goods.
+pub const MAX_OPEN_PLEDGE_MULTIPLE: i64 = 5;
+
+/// The cap of one pledge (and of one receipt) of `resource`.
+pub fn max_pledge(resource: &str) -> i64 {
+    if resource == MONEY {
+        MAX_PLEDGE_RIALS
+    } else {
+        MAX_PLEDGE_UNITS
+    }
+}
+
+/// `a + b` for amounts of money or goods, refused with a message id instead of overflowing.
+pub fn add_amounts(a: i64, b: i64) -> Result<i64> {
+    a.checked_add(b)
+        .ok_or(StoreError::Invalid("money-sum-too-large"))
+}
+
 #[derive(Debug, Clone)]
 pub struct NewCampaign {
     pub title: String,
@@ -188,21 +217,24 @@ pub async fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> Resu
     Ok(())
 }
 
-/// The pools of a campaign: money first, then its need types in order.
+/// The pools of a campaign: money first, then its need types in order. What was pledged is a
+/// sum that saturates at the largest integer instead of failing (see [`crate::saturating_sum`]).
 pub async fn pools(store: &Store, campaign: i64) -> Result<Vec<CampaignPool>> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT cp.resource, COALESCE(ct.goal_units, 0), \
-         (SELECT CAST(COALESCE(SUM(pl.amount), 0) AS BIGINT) FROM pledges pl WHERE pl.campaign_id = cp.campaign_id \
+         (SELECT {pledged} FROM pledges pl WHERE pl.campaign_id = cp.campaign_id \
             AND pl.resource = cp.resource AND pl.status <> 'cancelled'), \
          cp.received, cp.allocated \
          FROM campaign_pools cp \
          LEFT JOIN campaign_need_types ct ON ct.campaign_id = cp.campaign_id AND ct.need_type = cp.resource \
          LEFT JOIN need_types t ON t.code = cp.resource \
          WHERE cp.campaign_id = $1 ORDER BY CASE cp.resource WHEN 'money' THEN -1 ELSE COALESCE(t.sort, 0) END",
-    )
-    .bind(campaign)
-    .fetch_all(store.pool())
-    .await?;
+        pledged = crate::saturating_sum(store.engine(), "pl.amount"),
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(campaign)
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows
         .iter()
         .map(|r| CampaignPool {
@@ -319,6 +351,11 @@ fn pledge_from_row(r: &sqlx::any::AnyRow) -> Pledge {
 }
 
 /// A donor's pledge to an active campaign, of money or of goods of a type the campaign serves.
+/// One pledge is at most [`max_pledge`]; a donor has at most [`MAX_OPEN_PLEDGES`] open pledges
+/// on a campaign, adding up to at most [`MAX_OPEN_PLEDGE_MULTIPLE`] × [`max_pledge`] — checked
+/// in the caller's transaction with the donor's row locked, so parallel pledges of one donor
+/// cannot both pass. A pledge is a promise: it enters the public transparency log only when it
+/// is received (a donation with a receipt, see [`receive`]).
 pub async fn pledge(
     conn: &mut AnyConnection,
     campaign: i64,
@@ -328,6 +365,14 @@ pub async fn pledge(
 ) -> Result<i64> {
     if amount <= 0 {
         return Err(StoreError::Invalid("pledge-amount-positive"));
+    }
+    let cap = max_pledge(resource);
+    if amount > cap {
+        return Err(StoreError::Invalid(if resource == MONEY {
+            "pledge-too-large"
+        } else {
+            "pledge-too-large-units"
+        }));
     }
     let ok = sqlx::query(
         "SELECT COUNT(*) FROM campaigns c JOIN campaign_pools cp ON cp.campaign_id = c.id \
@@ -341,6 +386,32 @@ pub async fn pledge(
     if ok == 0 {
         return Err(StoreError::Invalid("pledge-campaign-closed"));
     }
+    // The donor's row locked until commit (a row lock on PostgreSQL; SQLite's write
+    // transaction holds the database already): one donor's pledges are checked one at a time.
+    let donor_found = sqlx::query("UPDATE donors SET id = id WHERE id = $1")
+        .bind(donor)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    if donor_found == 0 {
+        return Err(StoreError::NotFound);
+    }
+    // Bounded by the caps: at most MAX_OPEN_PLEDGES × max_pledge, far inside an integer.
+    let open = sqlx::query(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM pledges \
+         WHERE campaign_id = $1 AND donor_id = $2 AND status = 'pledged'",
+    )
+    .bind(campaign)
+    .bind(donor)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (open_count, open_sum): (i64, i64) = (open.get(0), open.get(1));
+    if open_count >= MAX_OPEN_PLEDGES {
+        return Err(StoreError::Invalid("pledge-open-too-many"));
+    }
+    if add_amounts(open_sum, amount)? > cap * MAX_OPEN_PLEDGE_MULTIPLE {
+        return Err(StoreError::Invalid("pledge-open-too-much"));
+    }
     let id: i64 = sqlx::query(
         "INSERT INTO pledges (campaign_id, donor_id, resource, amount, status, created_at) \
          VALUES ($1, $2, $3, $4, 'pledged', $5) RETURNING id",
@@ -353,12 +424,6 @@ pub async fn pledge(
     .fetch_one(&mut *conn)
     .await?
     .get(0);
-    ledger::append(
-        conn,
-        "pledge",
-        &serde_json::json!({ "campaign": campaign, "pledge": id, "resource": resource, "amount": amount }),
-    )
-    .await?;
     Ok(id)
 }
 
@@ -385,6 +450,13 @@ pub async fn receive(
         .ok_or(StoreError::NotFound)?;
     let campaign: i64 = row.get(0);
     let resource: String = row.get(1);
+    if received_amount > max_pledge(&resource) {
+        return Err(StoreError::Invalid(if resource == MONEY {
+            "pledge-too-large"
+        } else {
+            "pledge-too-large-units"
+        }));
+    }
     let code = receipt_code(rand::random::<u64>());
     let now = now_millis();
     let changed = sqlx::query(
@@ -403,14 +475,21 @@ pub async fn receive(
     if changed == 0 {
         return Err(StoreError::Conflict("pledge-already-received"));
     }
-    sqlx::query(
-        "UPDATE campaign_pools SET received = received + $1 WHERE campaign_id = $2 AND resource = $3",
+    // Checked addition in SQL: the pool grows only while it stays inside an integer.
+    let grown = sqlx::query(
+        "UPDATE campaign_pools SET received = received + $1 \
+         WHERE campaign_id = $2 AND resource = $3 AND received <= $4 - $1",
     )
     .bind(received_amount)
     .bind(campaign)
     .bind(resource.clone())
+    .bind(i64::MAX)
     .execute(&mut *conn)
-    .await?;
+    .await?
+    .rows_affected();
+    if grown == 0 {
+        return Err(StoreError::Invalid("money-sum-too-large"));
+    }
     let entry = ledger::append(
         conn,
         "donation",

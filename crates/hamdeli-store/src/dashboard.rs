@@ -21,7 +21,10 @@ pub async fn counts(store: &Store, filter: &PlaceFilter) -> Result<Counts> {
     let provinces = geo::provinces(store, filter).await?;
     let mut counties = 0;
     for p in &provinces {
-        counties += geo::counties_of(store, &p.code, filter).await?.len() as i64;
+        counties = i64::saturating_add(
+            counties,
+            geo::counties_of(store, &p.code, filter).await?.len() as i64,
+        );
     }
     let active_sessions: i64 = match filter {
         PlaceFilter::All => sqlx::query("SELECT COUNT(*) FROM sessions WHERE expires_at > $1")
@@ -34,7 +37,10 @@ pub async fn counts(store: &Store, filter: &PlaceFilter) -> Result<Counts> {
     Ok(Counts {
         population_1395: match filter {
             PlaceFilter::All | PlaceFilter::Province(_) => {
-                provinces.iter().map(|p| p.population_1395).sum()
+                // Saturating: a figure on the dashboard, never a panic on overflow.
+                provinces
+                    .iter()
+                    .fold(0i64, |sum, p| sum.saturating_add(p.population_1395))
             }
             _ => 0,
         },

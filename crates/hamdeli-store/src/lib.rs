@@ -37,6 +37,11 @@ pub use sqlx::{Any, AnyConnection, Row, Transaction};
 
 pub type Tx = Transaction<'static, Any>;
 
+/// How long a SQLite writer waits for the write lock before it fails with "database is locked":
+/// the pool's connections and the bulk writer's alike. Long enough for a bulk import of a large
+/// list (which holds the lock for its one transaction) to finish while pledges wait.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
     Sqlite,
@@ -109,6 +114,12 @@ pub struct Store {
     url: std::sync::Arc<str>,
     /// Audit entries of reads, written in groups (see `audit::record_read`).
     read_audit: std::sync::Arc<audit::ReadAppender>,
+    /// Who the import batches this handle begins act for, when their own transactions write
+    /// their audit entries (the command line's system principal; see [`Store::acting_as`]).
+    batch_actor: Option<std::sync::Arc<registry::BatchActor>>,
+    /// The task that keeps this process's running batches' heartbeat fresh (started with the
+    /// first batch).
+    heartbeat: std::sync::Arc<std::sync::OnceLock<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -153,20 +164,27 @@ impl Store {
                         // of a million persons searches from memory instead of re-reading index
                         // pages.
                         Box::pin(async move {
-                            conn.execute(
+                            let pragmas = format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                             PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
-                             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
-                            )
-                            .await?;
+                                 PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+                                SQLITE_BUSY_TIMEOUT.as_millis()
+                            );
+                            conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                             Ok(())
                         })
                     })
             }
             Engine::Postgres => AnyPoolOptions::new().max_connections(16),
         };
+        // A request waiting for one of SQLite's connections waits as long as one waiting for its
+        // write lock (the connections may all be queued on it).
+        let acquire_timeout = match engine {
+            Engine::Sqlite => SQLITE_BUSY_TIMEOUT,
+            Engine::Postgres => Duration::from_secs(30),
+        };
         let pool = pool_options
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(acquire_timeout)
             .connect_with(options)
             .await?;
         Ok(Store {
@@ -174,6 +192,8 @@ impl Store {
             engine,
             url: url.into(),
             read_audit: Default::default(),
+            batch_actor: None,
+            heartbeat: Default::default(),
         })
     }
 
@@ -186,6 +206,25 @@ impl Store {
 
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// This handle, with the import batches it begins acting for `actor`: their commit and
+    /// their failure write the audit entry in the batch's own transaction (the command line,
+    /// which has no signed-in user, acts as a named system principal).
+    pub fn acting_as(mut self, actor: registry::BatchActor) -> Store {
+        self.batch_actor = Some(std::sync::Arc::new(actor));
+        self
+    }
+
+    pub(crate) fn batch_actor(&self) -> Option<&registry::BatchActor> {
+        self.batch_actor.as_deref()
+    }
+
+    /// Starts the heartbeat of this process's running batches once.
+    pub(crate) fn ensure_heartbeat(&self) {
+        self.heartbeat.get_or_init(|| {
+            tokio::spawn(registry::heartbeat(self.pool.clone()));
+        });
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -214,8 +253,17 @@ impl Store {
         Ok(options.get_filename().to_path_buf())
     }
 
+    /// A write transaction. On SQLite it begins `IMMEDIATE`: it takes the database's write lock
+    /// at once, waiting for it up to [`SQLITE_BUSY_TIMEOUT`], so concurrent writers queue. A
+    /// deferred transaction reads first and upgrades to a writer on its first write; when
+    /// another writer committed meanwhile SQLite cannot upgrade it and fails at once with
+    /// "database is locked" (SQLITE_BUSY, no busy handler), which under load was every other
+    /// import and one pledge in five. On PostgreSQL an ordinary `BEGIN`.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// A cheap round trip, for `/readyz`.
@@ -235,6 +283,20 @@ pub fn now_millis() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// `SUM(expr)` of integers as a BIGINT that never fails: 0 for no rows, the largest integer when
+/// the true sum is larger. PostgreSQL sums BIGINTs as NUMERIC (exact) and clamps it; SQLite's
+/// SUM fails with "integer overflow", so it adds with TOTAL (exact below 2^53, about 9·10^15 —
+/// beyond any sum the caps on pledges allow) and CAST clamps. For pages and API answers that
+/// must show a figure rather than fail because someone pledged absurd amounts.
+pub(crate) fn saturating_sum(engine: Engine, expr: &str) -> String {
+    match engine {
+        Engine::Postgres => {
+            format!("CAST(LEAST(COALESCE(SUM({expr}), 0), 9223372036854775807) AS BIGINT)")
+        }
+        Engine::Sqlite => format!("CAST(TOTAL({expr}) AS INTEGER)"),
+    }
 }
 
 /// `0`/`1` flag columns, stored as integers on both engines.

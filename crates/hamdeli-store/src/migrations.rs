@@ -62,6 +62,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_ledger.sql"),
         include_str!("../migrations/postgres/0011_ledger.sql"),
     ),
+    (
+        12,
+        "batches",
+        include_str!("../migrations/sqlite/0012_batches.sql"),
+        include_str!("../migrations/postgres/0012_batches.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

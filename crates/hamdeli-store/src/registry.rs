@@ -4,8 +4,9 @@
 //! is killed leaves no partial batch, only a batch row marked failed.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -165,7 +166,131 @@ fn batch_from_row(r: &AnyRow) -> Batch {
     }
 }
 
-/// Opens a batch (committed at once, so progress pages can show it while the import runs).
+/// This process's boot id: random, made once per process start. A running batch records the
+/// boot that writes it, so a sweep can tell the batches of a process that is gone from those of
+/// one that is alive (several servers and command-line imports may share one database).
+pub fn boot_id() -> &'static str {
+    static BOOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BOOT.get_or_init(|| crate::tokens::random_token()[..16].to_owned())
+}
+
+/// How often a process says its running batches are alive.
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
+
+/// A running batch whose owner has not said it is alive for this long is interrupted.
+pub const STALE_AFTER: Duration = Duration::from_secs(180);
+
+/// Who an import acts for, kept on the batch when the batch's own transactions write its audit
+/// entries (`import.commit` with the commit, `import.failed` with the failure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchActor {
+    pub user_id: Option<i64>,
+    pub api_key_id: Option<i64>,
+    /// The name the audit log shows (`cli:<os user>` for the command line).
+    pub actor: String,
+    pub scope: String,
+    pub client_addr: String,
+}
+
+impl BatchActor {
+    /// The command line's system principal: `cli:<os user>`, acting for the whole country
+    /// (whoever runs it holds the database).
+    pub fn command_line(os_user: &str) -> BatchActor {
+        let user = if os_user.trim().is_empty() {
+            "unknown"
+        } else {
+            os_user.trim()
+        };
+        BatchActor {
+            user_id: None,
+            api_key_id: None,
+            actor: format!("cli:{user}"),
+            scope: "country".into(),
+            client_addr: "cli".into(),
+        }
+    }
+
+    /// The actor of a principal acting from `client_addr`.
+    pub fn of_principal(p: &hamdeli_domain::Principal, client_addr: &str) -> BatchActor {
+        BatchActor {
+            user_id: p.user_id,
+            api_key_id: p.api_key_id,
+            actor: p.name.clone(),
+            scope: p.scope.label(),
+            client_addr: client_addr.to_owned(),
+        }
+    }
+}
+
+/// The one INSERT of an audit entry the batch writers share (SQLite reads `$N` as numbered
+/// parameters too, so rusqlite, the `Any` driver and PostgreSQL take the same text).
+pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_log (at, actor_user_id, \
+     actor_api_key_id, actor, action, target_kind, target_id, scope, client_addr, detail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// A batch's audit entry, as bound to [`AUDIT_INSERT`].
+pub(crate) struct BatchAuditEntry {
+    pub at: i64,
+    pub actor: BatchActor,
+    pub action: &'static str,
+    pub batch_id: i64,
+    pub detail: String,
+}
+
+impl BatchAuditEntry {
+    /// The entry for a batch whose stored actor is `stored` (none when the batch has none: the
+    /// web import writes its own).
+    pub(crate) fn of(
+        stored: Option<&str>,
+        action: &'static str,
+        batch_id: i64,
+        detail: serde_json::Value,
+    ) -> Option<BatchAuditEntry> {
+        let actor: BatchActor = serde_json::from_str(stored?).ok()?;
+        Some(BatchAuditEntry {
+            at: now_millis(),
+            actor,
+            action,
+            batch_id,
+            detail: detail.to_string(),
+        })
+    }
+
+    pub(crate) async fn write_any(self, conn: &mut AnyConnection) -> Result<()> {
+        sqlx::query(AUDIT_INSERT)
+            .bind(self.at)
+            .bind(self.actor.user_id)
+            .bind(self.actor.api_key_id)
+            .bind(self.actor.actor)
+            .bind(self.action)
+            .bind("import_batch")
+            .bind(self.batch_id.to_string())
+            .bind(self.actor.scope)
+            .bind(self.actor.client_addr)
+            .bind(self.detail)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The detail of a committed batch's `import.commit` entry (the web import's keys).
+pub(crate) fn commit_detail(
+    organisation: i64,
+    list_id: i64,
+    counts: BatchCounts,
+    written: Written,
+) -> serde_json::Value {
+    serde_json::json!({
+        "organisation": organisation, "list": list_id, "rows_in": counts.rows_in,
+        "accepted": counts.rows_accepted, "rejected": counts.rows_rejected,
+        "inserted": written.inserted, "updated": written.updated,
+    })
+}
+
+/// Opens a batch (committed at once, so progress pages can show it while the import runs),
+/// owned by this process (its boot id and a fresh heartbeat) and acting for the store's batch
+/// actor, if it has one.
 pub async fn begin_batch(
     store: &Store,
     list_id: i64,
@@ -173,18 +298,54 @@ pub async fn begin_batch(
     file_format: &str,
     created_by: Option<i64>,
 ) -> Result<i64> {
+    let actor = store
+        .batch_actor()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|_| StoreError::Invalid("import-actor-invalid"))?;
+    let now = now_millis();
     let row = sqlx::query(
-        "INSERT INTO import_batches (list_id, file_name, file_format, status, created_by, started_at) \
-         VALUES ($1, $2, $3, 'running', $4, $5) RETURNING id",
+        "INSERT INTO import_batches (list_id, file_name, file_format, status, created_by, \
+         started_at, owner_boot, heartbeat_at, audit_actor) \
+         VALUES ($1, $2, $3, 'running', $4, $5, $6, $5, $7) RETURNING id",
     )
     .bind(list_id)
     .bind(file_name.to_owned())
     .bind(file_format.to_owned())
     .bind(created_by)
-    .bind(now_millis())
+    .bind(now)
+    .bind(boot_id())
+    .bind(actor)
     .fetch_one(store.pool())
     .await?;
+    store.ensure_heartbeat();
     Ok(row.get(0))
+}
+
+/// Keeps the heartbeat of this process's running batches fresh until the pool closes. A beat
+/// that cannot be written (SQLite's write lock held by a long bulk write) is tried again at the
+/// next one; [`STALE_AFTER`] is several beats.
+pub(crate) async fn heartbeat(pool: sqlx::AnyPool) {
+    let mut tick = tokio::time::interval(HEARTBEAT_EVERY);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        let beat = sqlx::query(
+            "UPDATE import_batches SET heartbeat_at = $1 WHERE status = 'running' AND owner_boot = $2",
+        )
+        .bind(now_millis())
+        .bind(boot_id())
+        .execute(&pool)
+        .await;
+        match beat {
+            Ok(_) => {}
+            Err(sqlx::Error::PoolClosed) => return,
+            Err(e) => tracing::warn!(error = %e, "import heartbeat not written"),
+        }
+    }
 }
 
 pub async fn batch(store: &Store, id: i64) -> Result<Option<Batch>> {
@@ -195,16 +356,57 @@ pub async fn batch(store: &Store, id: i64) -> Result<Option<Batch>> {
     Ok(row.as_ref().map(batch_from_row))
 }
 
-/// Batches a server stopped in the middle of: their data never committed; say so.
+/// Every batch still running, whoever owns it, marked failed as "interrupted" (their data never
+/// committed): only for a database no other process writes to (tests, a one-laptop office
+/// after a crash). Servers and imports call [`fail_interrupted_batches`].
 pub async fn fail_abandoned_batches(store: &Store) -> Result<u64> {
-    let done = sqlx::query(
+    fail_running(store, None).await
+}
+
+/// Batches left running by a process that is gone — another boot than this process's, whose
+/// heartbeat is older than `stale_after` — marked failed as "interrupted", with their
+/// `import.failed` audit entry when the batch writes its own. A batch another live process is
+/// writing keeps running (its heartbeat is fresh). At start-up of `serve` and `import`, and
+/// every [`HEARTBEAT_EVERY`] while a server runs.
+pub async fn fail_interrupted_batches(store: &Store, stale_after: Duration) -> Result<u64> {
+    let cutoff = now_millis() - stale_after.as_millis() as i64;
+    fail_running(store, Some(cutoff)).await
+}
+
+async fn fail_running(store: &Store, cutoff: Option<i64>) -> Result<u64> {
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query(
         "UPDATE import_batches SET status = 'failed', error = 'interrupted', finished_at = $1 \
-         WHERE status = 'running'",
+         WHERE status = 'running' AND ($2 = 0 OR ((owner_boot IS NULL OR owner_boot <> $3) \
+         AND COALESCE(heartbeat_at, started_at) < $4)) \
+         RETURNING id, audit_actor, (SELECT organisation_id FROM source_lists l WHERE l.id = list_id), list_id",
     )
     .bind(now_millis())
-    .execute(store.pool())
+    .bind(i64::from(cutoff.is_some()))
+    .bind(boot_id())
+    .bind(cutoff.unwrap_or(0))
+    .fetch_all(&mut *tx)
     .await?;
-    Ok(done.rows_affected())
+    for r in &rows {
+        let detail = serde_json::json!({
+            "organisation": r.get::<Option<i64>, _>(2), "list": r.get::<i64, _>(3),
+            "error": "interrupted",
+        });
+        let stored: Option<String> = r.get(1);
+        if let Some(entry) =
+            BatchAuditEntry::of(stored.as_deref(), "import.failed", r.get(0), detail)
+        {
+            entry.write_any(&mut tx).await?;
+        }
+    }
+    tx.commit().await?;
+    if !rows.is_empty() {
+        tracing::warn!(
+            batches = rows.len(),
+            "import batches of a stopped process marked interrupted"
+        );
+    }
+    Ok(rows.len() as u64)
 }
 
 /// One accepted row, typed and normalised by the ingest layer.
@@ -582,16 +784,33 @@ pub async fn record_link_result(
     Ok(())
 }
 
-/// Marks a batch failed with the reason (its records were never written).
+/// Marks a batch failed with the reason (its records were never written), with its
+/// `import.failed` audit entry in the same transaction when the batch writes its own. Only a
+/// running batch: a committed one stays committed (and its audit entry says so).
 pub async fn fail_batch(store: &Store, batch_id: i64, error: &str) -> Result<()> {
-    sqlx::query(
-        "UPDATE import_batches SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1",
+    let mut tx = store.begin().await?;
+    let row = sqlx::query(
+        "UPDATE import_batches SET status = 'failed', error = $2, finished_at = $3 \
+         WHERE id = $1 AND status = 'running' \
+         RETURNING audit_actor, (SELECT organisation_id FROM source_lists l WHERE l.id = list_id), list_id",
     )
     .bind(batch_id)
     .bind(error.to_owned())
     .bind(now_millis())
-    .execute(store.pool())
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(r) = row {
+        let stored: Option<String> = r.get(0);
+        let detail = serde_json::json!({
+            "organisation": r.get::<Option<i64>, _>(1), "list": r.get::<i64, _>(2), "error": error,
+        });
+        if let Some(entry) =
+            BatchAuditEntry::of(stored.as_deref(), "import.failed", batch_id, detail)
+        {
+            entry.write_any(&mut tx).await?;
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }
 

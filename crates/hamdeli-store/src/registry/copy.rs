@@ -433,10 +433,12 @@ async fn mark_committed(
         |_| {},
     )
     .await?;
-    sqlx::query(
+    // Only a running batch commits: one a sweep marked interrupted meanwhile (its owner looked
+    // gone) stays failed, and its records roll back with this transaction.
+    let marked = sqlx::query(
         "UPDATE import_batches SET status = 'committed', rows_in = $2, rows_accepted = $3, \
          rows_with_warnings = $4, rows_rejected = $5, rows_inserted = $6, rows_updated = $7, \
-         finished_at = $8 WHERE id = $1",
+         finished_at = $8 WHERE id = $1 AND status = 'running'",
     )
     .bind(batch_id)
     .bind(counts.rows_in)
@@ -447,7 +449,38 @@ async fn mark_committed(
     .bind(written.updated)
     .bind(now_millis())
     .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if marked != 1 {
+        return Err(crate::StoreError::Conflict("import-batch-not-running"));
+    }
+    // The batch's `import.commit` audit entry, in its transaction, when it writes its own.
+    let row = sqlx::query(
+        "SELECT b.audit_actor, l.organisation_id, b.list_id FROM import_batches b \
+         JOIN source_lists l ON l.id = b.list_id WHERE b.id = $1",
+    )
+    .bind(batch_id)
+    .fetch_one(&mut *conn)
     .await?;
+    let stored: Option<String> = row.get(0);
+    let detail = super::commit_detail(row.get(1), row.get(2), counts, written);
+    if let Some(e) =
+        super::BatchAuditEntry::of(stored.as_deref(), "import.commit", batch_id, detail)
+    {
+        sqlx::query(super::AUDIT_INSERT)
+            .bind(e.at)
+            .bind(e.actor.user_id)
+            .bind(e.actor.api_key_id)
+            .bind(e.actor.actor)
+            .bind(e.action)
+            .bind("import_batch")
+            .bind(e.batch_id.to_string())
+            .bind(e.actor.scope)
+            .bind(e.actor.client_addr)
+            .bind(e.detail)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -15,9 +15,9 @@ use std::time::Duration;
 use rusqlite::{Connection, Statement, TransactionBehavior};
 
 use super::{
-    BULK_ROWS, BatchChunk, BatchCounts, BatchInput, BatchLinks, Committed, NewSourceRecord,
-    PERSON_FIELDS, PersonRef, Problem, RECORD_FIELDS, References, Split, Value, Written,
-    person_id_of, split_fresh,
+    AUDIT_INSERT, BULK_ROWS, BatchAuditEntry, BatchChunk, BatchCounts, BatchInput, BatchLinks,
+    Committed, NewSourceRecord, PERSON_FIELDS, PersonRef, Problem, RECORD_FIELDS, References,
+    Split, Value, Written, commit_detail, person_id_of, split_fresh,
 };
 use crate::persons::PersonDisplay;
 use crate::{Result, StoreError, now_millis};
@@ -275,7 +275,7 @@ fn insert_persons(
 /// instead of a foreign-key check per row.
 fn open(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(crate::SQLITE_BUSY_TIMEOUT)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = OFF; PRAGMA synchronous = NORMAL; \
          PRAGMA cache_size = -524288; PRAGMA temp_store = MEMORY; PRAGMA threads = 4;",
@@ -453,10 +453,12 @@ impl<'c> BatchWriter<'c> {
         if counts.rows_accepted != written.inserted + written.updated {
             return Err(StoreError::Invalid("import-counts-inconsistent"));
         }
-        self.tx.execute(
+        // Only a running batch commits: one a sweep marked interrupted meanwhile (its owner
+        // looked gone) stays failed, and its records roll back with this transaction.
+        let marked = self.tx.execute(
             "UPDATE import_batches SET status = 'committed', rows_in = ?2, rows_accepted = ?3, \
              rows_with_warnings = ?4, rows_rejected = ?5, rows_inserted = ?6, rows_updated = ?7, \
-             finished_at = ?8 WHERE id = ?1",
+             finished_at = ?8 WHERE id = ?1 AND status = 'running'",
             rusqlite::params![
                 self.batch_id,
                 counts.rows_in,
@@ -468,6 +470,10 @@ impl<'c> BatchWriter<'c> {
                 now_millis()
             ],
         )?;
+        if marked != 1 {
+            return Err(StoreError::Conflict("import-batch-not-running"));
+        }
+        self.audit_commit(counts, written)?;
         self.tx.commit()?;
         tracing::debug!(
             index_s = indexed.as_secs_f64(),
@@ -475,6 +481,39 @@ impl<'c> BatchWriter<'c> {
             "sqlite batch committed"
         );
         Ok(written)
+    }
+}
+
+impl BatchWriter<'_> {
+    /// The batch's `import.commit` audit entry, in its transaction, when it writes its own.
+    fn audit_commit(&self, counts: BatchCounts, written: Written) -> Result<()> {
+        let (stored, organisation): (Option<String>, i64) = self.tx.query_row(
+            "SELECT b.audit_actor, l.organisation_id FROM import_batches b \
+             JOIN source_lists l ON l.id = b.list_id WHERE b.id = ?1",
+            [self.batch_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let detail = commit_detail(organisation, self.list_id, counts, written);
+        if let Some(e) =
+            BatchAuditEntry::of(stored.as_deref(), "import.commit", self.batch_id, detail)
+        {
+            self.tx.execute(
+                AUDIT_INSERT,
+                rusqlite::params![
+                    e.at,
+                    e.actor.user_id,
+                    e.actor.api_key_id,
+                    e.actor.actor,
+                    e.action,
+                    "import_batch",
+                    e.batch_id.to_string(),
+                    e.actor.scope,
+                    e.actor.client_addr,
+                    e.detail
+                ],
+            )?;
+        }
+        Ok(())
     }
 }
 
