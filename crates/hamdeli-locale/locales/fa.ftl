@@ -725,3 +725,10 @@ ledger-kind-allocation = تخصیص
 ledger-kind-delivery = تحویل
 ledger-kind-priority-weights = وزن‌های اولویت
 count-suppressed = کمتر از { $n }
+
+# money
+pledge-too-large = یک تعهد حداکثر ۱۰۰ میلیارد ریال (۱۰ میلیارد تومان) می‌تواند باشد.
+pledge-too-large-units = یک تعهد کالا حداکثر ۱ میلیون واحد می‌تواند باشد.
+pledge-open-too-many = شما در این پویش ۱۰ تعهد دریافت‌نشده دارید؛ پس از دریافت آن‌ها دوباره تعهد کنید.
+pledge-open-too-much = جمع تعهدهای دریافت‌نشدهٔ شما در این پویش از سقف (۵۰۰ میلیارد ریال یا ۵ میلیون واحد) بیشتر می‌شود.
+money-sum-too-large = این مبلغ جمع را از بزرگ‌ترین عددی که سامانه نگه می‌دارد بیشتر می‌کند.

@@ -457,26 +457,30 @@ pub async fn run(
         progress.set(Stage::Done, total, total);
         return Ok(outcome);
     };
+    // The batch is committed from here on: whatever happens next, the import succeeded (an
+    // error now would have the caller report a committed batch as failed).
     match linkage::finish_batch(store, batch, plan, &committed).await {
         Ok(report) => {
-            registry::record_link_result(
+            if let Err(e) = registry::record_link_result(
                 store,
                 batch,
                 report.applied.persons_created,
                 report.applied.records_joined,
                 report.applied.reviews_opened,
             )
-            .await?;
+            .await
+            {
+                tracing::error!(batch, error = %e, "the batch's link counts were not recorded");
+            }
             outcome.link = Some(report);
-            progress.set(Stage::Done, total, total);
         }
         Err(e) => {
             // The batch and its records' persons are in; older records stay without a person
-            // until the next linkage run.
-            progress.set(Stage::Failed, 0, total);
-            return Err(e);
+            // until the next linkage run. The outcome has no link report.
+            tracing::error!(batch, error = %e, "linking after the committed batch failed");
         }
     }
+    progress.set(Stage::Done, total, total);
     Ok(outcome)
 }
 

@@ -64,8 +64,9 @@ fn pool_views(types: &TypeNames, c: &Campaign, pools: Vec<CampaignPool>) -> Vec<
             } else {
                 p.goal
             };
+            // In i128: a pool's figures may be as large as an i64 holds.
             let percent = if goal > 0 {
-                (p.received * 100 / goal).min(100)
+                (i128::from(p.received) * 100 / i128::from(goal)).clamp(0, 100) as i64
             } else {
                 0
             };
@@ -345,9 +346,10 @@ pub async fn pledge(
     let donor = campaigns::donor_of_user(&state.store, user)
         .await?
         .ok_or(AppError::BadRequest("donor-profile-missing"))?;
-    let amount =
-        parse_amount(&form.amount).ok_or(AppError::BadRequest("pledge-amount-positive"))?;
+    let amount = pledge_amount(&form.amount)?;
     let mut tx = state.store.begin().await?;
+    // The store's refusals (over the caps, a closed campaign) are form errors in the user's
+    // language (400 with the catalog message), never a 500.
     let pledge_id = campaigns::pledge(&mut tx, id, donor.id, &form.resource, amount).await?;
     audit::record(
         &mut tx,
@@ -362,6 +364,23 @@ pub async fn pledge(
     .await?;
     tx.commit().await?;
     Ok(see_other("/donor"))
+}
+
+/// A pledge's amount as typed: a whole number in any digit script; more digits than any
+/// allowed pledge has is "too large", not "not a number".
+fn pledge_amount(typed: &str) -> Result<i64, AppError> {
+    if let Some(n) = parse_amount(typed) {
+        return Ok(n);
+    }
+    let digits = typed
+        .chars()
+        .filter(|c| hamdeli_text::digits::fold_digit(*c).is_ascii_digit())
+        .count();
+    Err(AppError::BadRequest(if digits > 15 {
+        "pledge-too-large"
+    } else {
+        "pledge-amount-positive"
+    }))
 }
 
 #[derive(Deserialize)]
