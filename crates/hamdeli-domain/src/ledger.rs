@@ -44,12 +44,16 @@ pub enum Broken {
     LinkMismatch { seq: i64 },
     /// A sequence number is missing or repeated.
     Gap { expected: i64, found: i64 },
+    /// The entry the published head names does not have the published hash.
+    HeadMismatch { seq: i64 },
 }
 
 impl Broken {
     pub fn seq(&self) -> i64 {
         match self {
-            Broken::HashMismatch { seq } | Broken::LinkMismatch { seq } => *seq,
+            Broken::HashMismatch { seq }
+            | Broken::LinkMismatch { seq }
+            | Broken::HeadMismatch { seq } => *seq,
             Broken::Gap { found, .. } => *found,
         }
     }
@@ -69,6 +73,10 @@ impl std::fmt::Display for Broken {
             Broken::Gap { expected, found } => {
                 write!(f, "entry {expected} is missing (found {found})")
             }
+            Broken::HeadMismatch { seq } => write!(
+                f,
+                "entry {seq}: its hash is not the head hash published with the log"
+            ),
         }
     }
 }
@@ -76,25 +84,57 @@ impl std::fmt::Display for Broken {
 /// Walks the chain from the first entry; the first broken entry is named. Returns the number of
 /// entries and the head hash when all is well.
 pub fn verify<I: IntoIterator<Item = Entry>>(entries: I) -> Result<(i64, String), Broken> {
-    let mut prev = GENESIS_HASH.to_owned();
-    let mut expected = 1;
+    let mut v = Verifier::default();
     for e in entries {
+        v.push(&e)?;
+    }
+    Ok((v.count(), v.head().to_owned()))
+}
+
+/// The chain checked one entry at a time, in order (a feed read page by page).
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    prev: String,
+    count: i64,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier {
+            prev: GENESIS_HASH.to_owned(),
+            count: 0,
+        }
+    }
+}
+
+impl Verifier {
+    /// Checks the next entry: its sequence number, its link to the one before, its own hash.
+    pub fn push(&mut self, e: &Entry) -> Result<(), Broken> {
+        let expected = self.count + 1;
         if e.seq != expected {
             return Err(Broken::Gap {
                 expected,
                 found: e.seq,
             });
         }
-        if e.prev_hash != prev {
+        if e.prev_hash != self.prev {
             return Err(Broken::LinkMismatch { seq: e.seq });
         }
         if entry_hash(&e.prev_hash, e.seq, e.at, &e.kind, &e.payload) != e.hash {
             return Err(Broken::HashMismatch { seq: e.seq });
         }
-        prev = e.hash;
-        expected += 1;
+        self.prev.clone_from(&e.hash);
+        self.count = expected;
+        Ok(())
     }
-    Ok((expected - 1, prev))
+    /// Entries checked so far.
+    pub fn count(&self) -> i64 {
+        self.count
+    }
+    /// The hash of the last entry checked (the genesis value before the first).
+    pub fn head(&self) -> &str {
+        &self.prev
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,7 +399,13 @@ mod tests {
         let cells: Vec<(Area, Option<&str>, i64)> = a[0]
             .cells
             .iter()
-            .map(|c| (c.area, c.county.as_deref().or(c.province.as_deref()), c.count))
+            .map(|c| {
+                (
+                    c.area,
+                    c.county.as_deref().or(c.province.as_deref()),
+                    c.count,
+                )
+            })
             .collect();
         assert_eq!(
             cells,
@@ -439,6 +485,28 @@ mod tests {
                 found: 3
             })
         );
+    }
+
+    /// The examples of docs/transparency.md (computed there by docs/verify_ledger.py).
+    #[test]
+    fn the_documented_examples_hold() {
+        assert_eq!(
+            entry_hash(GENESIS_HASH, 1, 1000, "pledge", "{\"n\":\"همدلی\"}"),
+            "15c6907a20de1d4955c2a05691b063b4001ccf3172919905c6478e0d8293d536"
+        );
+        assert_eq!(
+            entry_hash(
+                GENESIS_HASH,
+                1,
+                1_742_502_600_000,
+                "delivery",
+                "{\"campaign\":3,\"cells\":[{\"area\":\"county\",\"count\":5,\"county\":\"2301\",\
+                 \"need_type\":\"food\",\"province\":\"23\",\"status\":\"delivered\",\"units\":10}],\
+                 \"day\":\"2025-03-20\"}"
+            ),
+            "75c3cd07d42bf017ac93ac5f5477f473593e930d9dc070ba6b57f4aa63356705"
+        );
+        assert_eq!(day_close(day_of(1_742_502_599_999)), 1_742_502_600_000);
     }
 
     #[test]

@@ -113,6 +113,16 @@ pub async fn head(store: &Store) -> Result<(i64, String)> {
     Ok((row.get(0), row.get(1)))
 }
 
+/// Whether an entry of the log has this hash (a head kept earlier).
+pub async fn contains(store: &Store, hash: &str) -> Result<bool> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM transparency_log WHERE hash = $1")
+        .bind(hash.to_owned())
+        .fetch_one(store.pool())
+        .await?
+        .get(0);
+    Ok(n > 0)
+}
+
 /// Recomputes the whole chain from the stored entries, page by page.
 pub async fn verify(store: &Store) -> Result<Result<(i64, String), Broken>> {
     let mut all = Vec::new();

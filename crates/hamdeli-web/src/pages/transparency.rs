@@ -1,5 +1,7 @@
 //! The public transparency log: what came in and where it went, by area and need type — never
-//! by person — with the head hash anyone can keep and check later.
+//! by person — with the head hash anyone can keep and check later. Allocations and deliveries
+//! appear as daily aggregates (no cell under five); days closed since the last read are
+//! appended before the page is read.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -20,10 +22,16 @@ use crate::view::{Loc, Shell};
 struct Page {
     shell: Shell,
     l: Loc,
-    entries: Vec<Entry>,
+    entries: Vec<Row>,
     head_count: i64,
     head_hash: String,
     older: Option<i64>,
+}
+
+/// An entry as the page shows it: a daily aggregate by its day, anything else by its instant.
+struct Row {
+    e: Entry,
+    day: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -39,6 +47,9 @@ pub async fn page(
     ctx: Ctx,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
+    if let Err(e) = ledger::publish_closed_days(&state.store, hamdeli_store::now_millis()).await {
+        tracing::warn!(error = %e, "closing the transparency log's days failed; showing it as is");
+    }
     let entries = ledger::recent(&state.store, q.before, PAGE).await?;
     let (head_count, head_hash) = ledger::head(&state.store).await?;
     let older = entries
@@ -49,7 +60,16 @@ pub async fn page(
     html(Page {
         shell: Shell::new(&ctx, l.t("transparency-title")),
         l,
-        entries,
+        entries: entries
+            .into_iter()
+            .map(|e| {
+                let day = matches!(e.kind.as_str(), "allocation" | "delivery")
+                    .then(|| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+                    .flatten()
+                    .and_then(|p| p["day"].as_str().map(str::to_owned));
+                Row { e, day }
+            })
+            .collect(),
         head_count,
         head_hash,
         older,
