@@ -732,3 +732,6 @@ pledge-too-large-units = One pledge of goods may be at most 1 million units.
 pledge-open-too-many = You have 10 pledges on this campaign not yet received; pledge again once they are received.
 pledge-open-too-much = Your pledges on this campaign not yet received would add up to more than the limit (500 billion rials, or 5 million units).
 money-sum-too-large = This amount would make the total larger than the system can hold.
+
+# The double-service report: imported support lists enter the ledger on request (a POST).
+double-refresh = Bring in the imported support lists

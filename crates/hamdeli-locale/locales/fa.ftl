@@ -732,3 +732,6 @@ pledge-too-large-units = یک تعهد کالا حداکثر ۱ میلیون و�
 pledge-open-too-many = شما در این پویش ۱۰ تعهد دریافت‌نشده دارید؛ پس از دریافت آن‌ها دوباره تعهد کنید.
 pledge-open-too-much = جمع تعهدهای دریافت‌نشدهٔ شما در این پویش از سقف (۵۰۰ میلیارد ریال یا ۵ میلیون واحد) بیشتر می‌شود.
 money-sum-too-large = این مبلغ جمع را از بزرگ‌ترین عددی که سامانه نگه می‌دارد بیشتر می‌کند.
+
+# The double-service report: imported support lists enter the ledger on request (a POST).
+double-refresh = افزودن فهرست‌های حمایتی واردشده

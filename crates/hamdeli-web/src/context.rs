@@ -113,41 +113,6 @@ async fn presented_csrf(req: Request) -> Result<(Request, Option<String>), AppEr
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }
 
-fn form_urlencoded_pairs(s: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str(s).unwrap_or_default()
-}
-
-/// Builds the [`Ctx`], enforces CSRF, and localises error responses.
-pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let headers = req.headers().clone();
-    let path = req.uri().path().to_owned();
-    let is_api = path.starts_with("/api/");
-    let client = client_addr(&req);
-
-    // Who is asking: on an API route an API key wins over a session cookie; elsewhere a bearer
-    // header is ignored (pages are for people with sessions, and their forms need CSRF tokens).
-    let bearer = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .map(String::from);
-    let mut principal = None;
-    let mut user = None;
-    let mut session_token = None;
-    let mut by_api_key = false;
-    if let Some(secret) = bearer {
-        match api_keys::authenticate(&state.store, &secret).await {
-            Ok(Some(key)) => {
-                principal = Some(key.principal());
-                by_api_key = true;
-            }
-            Ok(None) => {
-                return AppError::Unauthenticated.render(state.config.default_locale, true, &path);
-            }
-            Err(e) => return AppError::from(e).render(state.config.default_locale, is_api, &path),
-        }
-    } else if let Some(token) = cookies::get(&headers, cookies::SESSION) {
 /// The boundary of a `multipart/form-data` content type.
 fn multipart_boundary(content_type: &str) -> Option<String> {
     let (mime, params) = content_type.split_once(';')?;
@@ -279,6 +244,42 @@ impl http_body::Body for Prefixed {
     }
 }
 
+fn form_urlencoded_pairs(s: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str(s).unwrap_or_default()
+}
+
+/// Builds the [`Ctx`], enforces CSRF, and localises error responses.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    let path = req.uri().path().to_owned();
+    let is_api = path.starts_with("/api/");
+    let client = client_addr(&req);
+
+    // Who is asking: on an API route an API key wins over a session cookie; elsewhere a bearer
+    // header is ignored (pages are for people with sessions, and their forms need CSRF tokens).
+    let bearer = headers
+        .get(AUTHORIZATION)
+        .filter(|_| is_api)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .map(String::from);
+    let mut principal = None;
+    let mut user = None;
+    let mut session_token = None;
+    let mut by_api_key = false;
+    if let Some(secret) = bearer {
+        match api_keys::authenticate(&state.store, &secret).await {
+            Ok(Some(key)) => {
+                principal = Some(key.principal());
+                by_api_key = true;
+            }
+            Ok(None) => {
+                return AppError::Unauthenticated.render(state.config.default_locale, true, &path);
+            }
+            Err(e) => return AppError::from(e).render(state.config.default_locale, is_api, &path),
+        }
+    } else if let Some(token) = cookies::get(&headers, cookies::SESSION) {
         match sessions::user_for_token(&state.store, &token).await {
             Ok(Some(u)) => {
                 principal = Some(u.principal());
@@ -293,7 +294,6 @@ impl http_body::Body for Prefixed {
     let locale = cookies::get(&headers, cookies::LANG)
         .and_then(|l| Locale::parse(&l))
         .or_else(|| user.as_ref().and_then(|u| Locale::parse(&u.locale)))
-        .filter(|_| is_api)
         .or_else(|| {
             headers
                 .get(ACCEPT_LANGUAGE)
@@ -366,5 +366,22 @@ mod tests {
         let pairs = form_urlencoded_pairs("a=1&_csrf=ab%2Fc&name=%D8%B9%D9%84%DB%8C+x");
         assert_eq!(pairs[1], ("_csrf".into(), "ab/c".into()));
         assert_eq!(pairs[2].1, "علی x");
+    }
+
+    #[test]
+    fn finds_the_csrf_field_only_first_in_a_multipart_body() {
+        assert_eq!(
+            multipart_boundary("multipart/form-data; boundary=\"abc\""),
+            Some("abc".into())
+        );
+        assert_eq!(multipart_boundary("application/json; boundary=abc"), None);
+        let first = b"--abc\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\nt0k\r\n--abc\r\n";
+        assert_eq!(first_part(first, "abc"), FirstPart::Csrf("t0k".into()));
+        assert_eq!(first_part(&first[..40], "abc"), FirstPart::Incomplete);
+        assert_eq!(first_part(&first[..60], "abc"), FirstPart::Incomplete);
+        let later = b"--abc\r\nContent-Disposition: form-data; name=\"list\"\r\n\r\nx\r\n--abc\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\nt0k\r\n--abc--\r\n";
+        assert_eq!(first_part(later, "abc"), FirstPart::Other);
+        let named_like = b"--abc\r\nContent-Disposition: form-data; name=\"_csrf2\"\r\n\r\nt0k\r\n--abc\r\n";
+        assert_eq!(first_part(named_like, "abc"), FirstPart::Other);
     }
 }

@@ -35,8 +35,6 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     pub default_locale: hamdeli_locale::Locale,
 }
-    /// Proxies whose `X-Forwarded-For` names the client (none by default: the peer address).
-    pub trusted_proxies: Vec<std::net::IpAddr>,
 
 #[derive(Clone)]
 pub struct AppState {

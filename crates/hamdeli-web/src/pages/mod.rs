@@ -80,7 +80,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/deliveries", get(needs::deliveries))
         .route("/deliveries/{id}", post(needs::record_delivery))
-        .route("/support/double", get(needs::double_service))
+        .route(
+            "/support/double",
+            get(needs::double_service).post(needs::refresh_double_service),
+        )
         .route("/campaigns", get(campaigns::list).post(campaigns::create))
         .route("/campaigns/new", get(campaigns::new_form))
         .route("/campaigns/{id}", get(campaigns::show))

@@ -695,18 +695,10 @@ struct DoublePage {
     places: PlaceNames,
 }
 
-pub async fn double_service(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Query(q): Query<DoubleQuery>,
-) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
-    let l = Loc(ctx.locale);
-    distribution::sync_imported_support(&state.store, hamdeli_locale::jalali_year_month).await?;
-    let period: String = q
-        .period
-        .as_deref()
+/// The period of the double-service report: a Jalali year or year-month in any digits, this year
+/// by default.
+fn double_period(period: Option<&str>) -> String {
+    period
         .map(|s| {
             s.chars()
                 .map(|c| match hamdeli_text::digits::fold_digit(c) {
@@ -719,7 +711,37 @@ pub async fn double_service(
         .filter(|s: &String| !s.is_empty())
         .unwrap_or_else(|| {
             hamdeli_locale::jalali_year_month(hamdeli_store::now_millis())[..4].to_owned()
-        });
+        })
+}
+
+#[derive(Deserialize)]
+pub struct RefreshForm {
+    period: Option<String>,
+}
+
+/// Brings the organisations' imported support lists into the support ledger (a write, so a POST;
+/// the report's GET only reads), then shows the report again.
+pub async fn refresh_double_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    FormData(form): FormData<RefreshForm>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    distribution::sync_imported_support(&state.store, hamdeli_locale::jalali_year_month).await?;
+    let period = double_period(form.period.as_deref());
+    Ok(see_other(&format!("/support/double?period={period}")))
+}
+
+pub async fn double_service(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DoubleQuery>,
+) -> Result<Response, AppError> {
+    let p = ctx.require()?;
+    p.authorize(Action::ManageNeeds)?;
+    let l = Loc(ctx.locale);
+    let period = double_period(q.period.as_deref());
     let rows = distribution::double_service(&state.store, &p.place_filter(), &period).await?;
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
