@@ -156,6 +156,67 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     std::fs::write(path, contents).with_context(|| format!("writing {}", path.display()))
 }
 
+/// Makes files the process creates private to its user (umask 0o077): the data directory, the
+/// SQLite database with its -wal and -shm files, backups, the secret key. Called first thing.
+#[cfg(unix)]
+pub fn private_umask() {
+    #[cfg(target_os = "linux")]
+    type Mode = u32;
+    #[cfg(not(target_os = "linux"))]
+    type Mode = u16;
+    unsafe extern "C" {
+        fn umask(mask: Mode) -> Mode;
+    }
+    // SAFETY: umask only swaps the process's creation mask and cannot fail.
+    unsafe {
+        umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+pub fn private_umask() {}
+
+impl Config {
+    /// The SQLite database file, when the database is SQLite.
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+    }
+
+    /// Tightens what an earlier start (or another umask) left readable to others: the data
+    /// directory to 0700, the SQLite database, its -wal and -shm files and the secret key to 0600.
+    #[cfg(unix)]
+    pub fn protect_files(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let chmod = |path: &Path, mode: u32| -> Result<()> {
+            match std::fs::metadata(path) {
+                Ok(m) if m.permissions().mode() & 0o777 != mode => {
+                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                        .with_context(|| format!("making {} private", path.display()))
+                }
+                _ => Ok(()),
+            }
+        };
+        chmod(&self.data_dir, 0o700)?;
+        chmod(&self.data_dir.join("secret.key"), 0o600)?;
+        if let Some(db) = self.sqlite_path() {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut name = db.clone().into_os_string();
+                name.push(suffix);
+                chmod(Path::new(&name), 0o600)?;
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    pub fn protect_files(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,34 @@ async fn place(store: &Store, name_en: &str) -> Result<(String, Vec<String>)> {
     Ok((p.code.clone(), codes))
 }
 
+/// Refuses to put the demo accounts (whose password is published) into a database that holds
+/// anything else: a user or organisation not made by the demo, or — in a database not marked as
+/// the demo's — any registry record or campaign. A fresh database or the demo's own is fine.
+pub async fn check_may_seed(store: &Store) -> Result<()> {
+    let users = users::list(store, &PlaceFilter::All).await?;
+    let real_users = users.iter().filter(|u| !u.is_demo).count();
+    let real_orgs = organisations::list(store, &PlaceFilter::All)
+        .await?
+        .iter()
+        .filter(|o| !o.is_demo)
+        .count();
+    let unmarked_data = !settings::is_demo(store).await?
+        && (!crate::demo_population::registry_is_empty(store).await?
+            || !hamdeli_store::campaigns::list(store).await?.is_empty());
+    anyhow::ensure!(
+        real_users == 0 && real_orgs == 0 && !unmarked_data,
+        "refusing --demo: this database already holds data that is not the demo's ({real_users} \
+         users and {real_orgs} organisations not made by the demo{}). Every demo account's \
+         password is published; run the demo on a fresh data directory (--data-dir) or database.",
+        if unmarked_data {
+            ", and records in a database not marked as the demo's"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
 /// Creates the demo data set if it is not there yet, and returns the demo logins.
 pub async fn seed(store: &Store) -> Result<Vec<DemoLogin>> {
     let (tehran, tehran_counties) = place(store, "Tehran").await?;

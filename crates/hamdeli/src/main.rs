@@ -187,14 +187,17 @@ struct ScopeArgs {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a user. Without --password a strong one is generated and printed.
+    /// Create a user. The password comes from HAMDELI_PASSWORD or, with --password-stdin, from
+    /// standard input (never the command line, where `ps` shows it); without either a strong
+    /// one is generated and printed.
     CreateUser {
         #[arg(long)]
         username: String,
         #[arg(long)]
         display_name: String,
-        #[arg(long, env = "HAMDELI_NEW_PASSWORD")]
-        password: Option<String>,
+        /// Read the password from standard input (one line); else HAMDELI_PASSWORD is used.
+        #[arg(long)]
+        password_stdin: bool,
         #[command(flatten)]
         scope: ScopeArgs,
     },
@@ -205,12 +208,14 @@ enum AdminCommand {
         #[command(flatten)]
         scope: ScopeArgs,
     },
-    /// Set a new password (printed when generated), lift any lockout, sign the user out.
+    /// Set a new password (HAMDELI_PASSWORD or --password-stdin; else generated and printed), lift
+    /// any lockout, sign the user out.
     ResetPassword {
         #[arg(long)]
         username: String,
-        #[arg(long, env = "HAMDELI_NEW_PASSWORD")]
-        password: Option<String>,
+        /// Read the password from standard input (one line); else HAMDELI_PASSWORD is used.
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// List users.
     ListUsers,
@@ -231,6 +236,8 @@ fn init_tracing(format: LogFormat) {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // Files this process creates (database, its -wal/-shm, backups, secret key) are private.
+    hamdeli::config::private_umask();
     let cli = Cli::parse();
     let bind = match &cli.command {
         Command::Serve { bind, .. } => bind.clone(),
@@ -246,6 +253,7 @@ async fn main() -> Result<()> {
     let env = Layer::from_env(|k| std::env::var(k).ok())?;
     let config = Config::load(cli.config.as_deref(), env, flags)?;
     init_tracing(config.log_format);
+    config.protect_files()?;
     match cli.command {
         Command::Serve {
             demo: with_demo,
@@ -263,6 +271,7 @@ async fn main() -> Result<()> {
         }
         Command::Demo { people } => {
             let store = open_store(&config).await?;
+            demo::check_may_seed(&store).await?;
             let logins = demo::seed(&store).await?;
             if people > 0 && hamdeli::demo_population::registry_is_empty(&store).await? {
                 eprintln!("making and importing a synthetic population of {people} people…");
@@ -462,6 +471,7 @@ fn print_population(report: &hamdeli::demo_population::PopulationReport) {
 async fn serve(config: &Config, with_demo: bool, demo_people: usize) -> Result<()> {
     let store = open_store(config).await?;
     let logins = if with_demo {
+        demo::check_may_seed(&store).await?;
         Some(demo::seed(&store).await?)
     } else {
         None
@@ -568,6 +578,26 @@ async fn complete_scope(store: &hamdeli_store::Store, args: &ScopeArgs) -> Resul
     scope_of(args)
 }
 
+/// The password an admin command was given: one line of standard input with `--password-stdin`,
+/// else `HAMDELI_PASSWORD`; `None` when neither (then one is generated).
+fn given_password(from_stdin: bool) -> Result<Option<String>> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_owned();
+        anyhow::ensure!(
+            !password.is_empty(),
+            "--password-stdin: standard input held no password"
+        );
+        return Ok(Some(password));
+    }
+    Ok(std::env::var("HAMDELI_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty()))
+}
+
 fn generated_password() -> String {
     hamdeli_store::tokens::random_token()[..20].to_owned()
 }
@@ -582,11 +612,11 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
         AdminCommand::CreateUser {
             username,
             display_name,
-            password,
+            password_stdin,
             scope,
         } => {
             let (role, scope) = complete_scope(&store, &scope).await?;
-            let (password, generated) = match password {
+            let (password, generated) = match given_password(password_stdin)? {
                 Some(p) => (p, false),
                 None => (generated_password(), true),
             };
@@ -645,11 +675,14 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 scope.label()
             );
         }
-        AdminCommand::ResetPassword { username, password } => {
+        AdminCommand::ResetPassword {
+            username,
+            password_stdin,
+        } => {
             let id = users::id_by_username(&store, &username)
                 .await?
                 .with_context(|| format!("no user {username}"))?;
-            let (password, generated) = match password {
+            let (password, generated) = match given_password(password_stdin)? {
                 Some(p) => (p, false),
                 None => (generated_password(), true),
             };

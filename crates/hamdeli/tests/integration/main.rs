@@ -6,6 +6,7 @@ mod accounts;
 mod api;
 mod cli;
 mod distribution;
+mod envelope;
 mod ledger;
 mod persons;
 mod registry;

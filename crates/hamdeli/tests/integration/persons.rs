@@ -39,7 +39,8 @@ async fn import(
         );
     let r = client
         .http
-        .post(format!("{}/registry/imports?_csrf={token}", client.base))
+        .post(format!("{}/registry/imports", client.base))
+        .header("x-csrf-token", token)
         .multipart(form)
         .send()
         .await

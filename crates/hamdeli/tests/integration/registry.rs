@@ -192,7 +192,8 @@ async fn upload(
         );
     client
         .http
-        .post(format!("{}/registry/imports?_csrf={token}", client.base))
+        .post(format!("{}/registry/imports", client.base))
+        .header("x-csrf-token", token)
         .multipart(form)
         .send()
         .await
