@@ -1,5 +1,11 @@
-//! Which column is which: canonical English names or the Persian headers offices use, matched
-//! on the normalised key so Arabic/Persian letter variants and ZWNJ/space differences agree.
+//! Which column is which: canonical English names or the Persian headers offices use (the alias
+//! table [`ALIASES`]), matched on a header key so Arabic/Persian letter variants, ZWNJ, spacing
+//! and punctuation differences agree. Also where the header is in a real office sheet
+//! ([`locate_header`]): below title rows and blank rows, on one row or two (a merged group cell
+//! over its sub-headers).
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use hamdeli_text::name_key;
 
@@ -18,10 +24,149 @@ pub enum Field {
     Province,
     County,
     Address,
+    /// The relation to the head of household («نسبت با سرپرست»): kept as an attribute, and part
+    /// of a row's identity when the list has no id column.
+    Relation,
+    /// A row counter («ردیف»): never an identity, not stored.
+    RowNumber,
 }
 
+/// Whose value a column holds: the row's own person, or the head of the household on a list of
+/// household members («کد ملی سرپرست خانوار»). A person's own column wins over the head's when
+/// both are in a file.
+pub type Rank = u8;
+const OWN: Rank = 0;
+const HEAD: Rank = 1;
+
+/// Every header recognised, with the field it names. Matched by [`header_key`]: letter variants
+/// (ي/ی, ك/ک), ZWNJ, spaces, hyphens, brackets and case do not matter.
+pub const ALIASES: &[(Field, Rank, &str)] = &[
+    (Field::SourceId, OWN, "source_id"),
+    (Field::SourceId, OWN, "id"),
+    (Field::SourceId, OWN, "شناسه"),
+    (Field::SourceId, OWN, "شناسه یکتا"),
+    (Field::SourceId, OWN, "شناسه پرونده"),
+    (Field::SourceId, OWN, "کد پرونده"),
+    (Field::SourceId, OWN, "شماره پرونده"),
+    (Field::SourceId, OWN, "کد"),
+    (Field::RowNumber, OWN, "ردیف"),
+    (Field::RowNumber, OWN, "شماره ردیف"),
+    (Field::RowNumber, OWN, "row"),
+    (Field::RowNumber, OWN, "row_number"),
+    (Field::RowNumber, OWN, "no"),
+    (Field::RowNumber, OWN, "no."),
+    (Field::RowNumber, OWN, "#"),
+    (Field::RowNumber, OWN, "sr"),
+    (Field::NationalCode, OWN, "national_code"),
+    (Field::NationalCode, OWN, "national id"),
+    (Field::NationalCode, OWN, "کد ملی"),
+    (Field::NationalCode, OWN, "کدملی"),
+    (Field::NationalCode, OWN, "شماره ملی"),
+    (Field::NationalCode, OWN, "کد ملی مددجو"),
+    (Field::NationalCode, OWN, "کد ملی متقاضی"),
+    (Field::NationalCode, HEAD, "کد ملی سرپرست"),
+    (Field::NationalCode, HEAD, "کد ملی سرپرست خانوار"),
+    (Field::NationalCode, HEAD, "شماره ملی سرپرست"),
+    (Field::FirstName, OWN, "first_name"),
+    (Field::FirstName, OWN, "first name"),
+    (Field::FirstName, OWN, "نام"),
+    (Field::FirstName, OWN, "نام کوچک"),
+    (Field::FirstName, OWN, "نام مددجو"),
+    (Field::FirstName, HEAD, "نام سرپرست"),
+    (Field::FirstName, HEAD, "نام سرپرست خانوار"),
+    (Field::LastName, OWN, "last_name"),
+    (Field::LastName, OWN, "last name"),
+    (Field::LastName, OWN, "surname"),
+    (Field::LastName, OWN, "نام خانوادگی"),
+    (Field::LastName, OWN, "فامیلی"),
+    (Field::LastName, OWN, "نام فامیل"),
+    (Field::LastName, HEAD, "نام خانوادگی سرپرست"),
+    (Field::LastName, HEAD, "نام خانوادگی سرپرست خانوار"),
+    (Field::FullName, OWN, "full_name"),
+    (Field::FullName, OWN, "full name"),
+    (Field::FullName, OWN, "نام و نام خانوادگی"),
+    (Field::FullName, OWN, "نام کامل"),
+    (Field::FullName, OWN, "نام و نام خانوادگی مددجو"),
+    (Field::FullName, HEAD, "نام و نام خانوادگی سرپرست"),
+    (Field::FullName, HEAD, "نام و نام خانوادگی سرپرست خانوار"),
+    (Field::FatherName, OWN, "father_name"),
+    (Field::FatherName, OWN, "نام پدر"),
+    (Field::BirthDate, OWN, "birth_date"),
+    (Field::BirthDate, OWN, "date of birth"),
+    (Field::BirthDate, OWN, "تاریخ تولد"),
+    (Field::BirthDate, OWN, "تاریخ تولد (شمسی)"),
+    (Field::BirthDate, OWN, "تاریخ تولد شمسی"),
+    (Field::BirthDate, OWN, "تاریخ تولد (میلادی)"),
+    (Field::BirthDate, HEAD, "تاریخ تولد سرپرست"),
+    (Field::Gender, OWN, "gender"),
+    (Field::Gender, OWN, "جنسیت"),
+    (Field::Gender, OWN, "جنس"),
+    (Field::Phone, OWN, "phone"),
+    (Field::Phone, OWN, "mobile"),
+    (Field::Phone, OWN, "تلفن همراه"),
+    (Field::Phone, OWN, "موبایل"),
+    (Field::Phone, OWN, "شماره موبایل"),
+    (Field::Phone, OWN, "شماره همراه"),
+    (Field::Phone, OWN, "شماره تلفن همراه"),
+    (Field::Phone, OWN, "همراه"),
+    (Field::Phone, OWN, "تلفن"),
+    (Field::Phone, OWN, "شماره تماس"),
+    (Field::Phone, OWN, "تلفن تماس"),
+    (Field::Phone, HEAD, "شماره موبایل سرپرست"),
+    (Field::Phone, HEAD, "تلفن همراه سرپرست"),
+    (Field::Province, OWN, "province"),
+    (Field::Province, OWN, "استان"),
+    (Field::Province, OWN, "استان محل سکونت"),
+    (Field::County, OWN, "county"),
+    (Field::County, OWN, "شهرستان"),
+    (Field::County, OWN, "شهر"),
+    (Field::County, OWN, "شهرستان محل سکونت"),
+    (Field::Address, OWN, "address"),
+    (Field::Address, OWN, "نشانی"),
+    (Field::Address, OWN, "آدرس"),
+    (Field::Address, OWN, "نشانی محل سکونت"),
+    (Field::Address, OWN, "آدرس محل سکونت"),
+    (Field::Relation, OWN, "relation"),
+    (Field::Relation, OWN, "relation_to_head"),
+    (Field::Relation, OWN, "نسبت"),
+    (Field::Relation, OWN, "نسبت با سرپرست"),
+    (Field::Relation, OWN, "نسبت با سرپرست خانوار"),
+    (Field::Relation, OWN, "نسبت خانوادگی"),
+];
+
+/// A header as it is matched: letters folded as names are ([`name_key`]: Arabic yeh/kaf, ZWNJ,
+/// spaces and hyphens), ASCII lower-cased, brackets, colons, dots, stars and underscores
+/// dropped. A header of punctuation only («#») is kept as written.
+pub fn header_key(header: &str) -> String {
+    let trimmed = header.trim().trim_start_matches('\u{feff}').trim();
+    let letters: String = trimmed
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\u{200C}' {
+                c.to_ascii_lowercase()
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let key = name_key(&letters);
+    if key.is_empty() {
+        trimmed.to_owned()
+    } else {
+        key
+    }
+}
+
+static ALIAS_KEYS: LazyLock<HashMap<String, (Field, Rank)>> = LazyLock::new(|| {
+    let mut map = HashMap::new();
+    for &(field, rank, alias) in ALIASES {
+        map.entry(header_key(alias)).or_insert((field, rank));
+    }
+    map
+});
+
 impl Field {
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 14] = [
         Field::SourceId,
         Field::NationalCode,
         Field::FirstName,
@@ -34,6 +179,8 @@ impl Field {
         Field::Province,
         Field::County,
         Field::Address,
+        Field::Relation,
+        Field::RowNumber,
     ];
 
     pub fn canonical(self) -> &'static str {
@@ -50,45 +197,23 @@ impl Field {
             Field::Province => "province",
             Field::County => "county",
             Field::Address => "address",
-        }
-    }
-
-    /// Persian headers seen in offices' exports.
-    fn persian(self) -> &'static [&'static str] {
-        match self {
-            Field::SourceId => &["شناسه", "ردیف", "کد پرونده", "شماره پرونده", "کد"],
-            Field::NationalCode => &["کد ملی", "شماره ملی", "کدملی"],
-            Field::FirstName => &["نام"],
-            Field::LastName => &["نام خانوادگی", "فامیلی", "نام فامیل"],
-            Field::FullName => &["نام و نام خانوادگی", "نام کامل"],
-            Field::FatherName => &["نام پدر"],
-            Field::BirthDate => &["تاریخ تولد"],
-            Field::Gender => &["جنسیت", "جنس"],
-            Field::Phone => &[
-                "تلفن همراه",
-                "موبایل",
-                "شماره همراه",
-                "تلفن",
-                "شماره تماس",
-                "همراه",
-            ],
-            Field::Province => &["استان"],
-            Field::County => &["شهرستان", "شهر"],
-            Field::Address => &["نشانی", "آدرس"],
+            Field::Relation => "relation",
+            Field::RowNumber => "row_number",
         }
     }
 
     /// The field a header names, if any.
     pub fn recognise(header: &str) -> Option<Field> {
-        let trimmed = header.trim().trim_start_matches('\u{feff}');
-        let lower = trimmed.to_ascii_lowercase();
-        if let Some(f) = Field::ALL.into_iter().find(|f| f.canonical() == lower) {
-            return Some(f);
+        Field::recognise_ranked(header).map(|(f, _)| f)
+    }
+
+    /// The field a header names and whose value it is (the person's own or the head's).
+    pub fn recognise_ranked(header: &str) -> Option<(Field, Rank)> {
+        let key = header_key(header);
+        if key.is_empty() {
+            return None;
         }
-        let key = name_key(trimmed);
-        Field::ALL
-            .into_iter()
-            .find(|f| f.persian().iter().any(|p| name_key(p) == key))
+        ALIAS_KEYS.get(&key).copied()
     }
 }
 
@@ -105,25 +230,86 @@ pub enum Column {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ColumnMapping {
+    /// The column headers as shown: a sub-header under a merged group reads «group / name».
     pub headers: Vec<String>,
     pub columns: Vec<Column>,
+    /// Each column's header keys (its name and its group's), to tell a repeated header row.
+    #[serde(skip)]
+    keys: Vec<Vec<String>>,
+    /// Columns holding the head of household's value rather than the row's own.
+    #[serde(skip)]
+    head: Vec<bool>,
 }
 
 impl ColumnMapping {
     pub fn from_headers(headers: Vec<String>) -> ColumnMapping {
-        let mut seen = Vec::new();
-        let columns = headers
+        let cells: Vec<(Option<String>, String)> = headers.into_iter().map(|h| (None, h)).collect();
+        ColumnMapping::from_grouped(cells)
+    }
+
+    /// A mapping from (group, name) per column. Each field goes to the column naming it best (a
+    /// person's own column before the head's, then the first); other columns naming it are
+    /// duplicates, kept as attributes.
+    fn from_grouped(cells: Vec<(Option<String>, String)>) -> ColumnMapping {
+        let recognised: Vec<Option<(Field, Rank)>> = cells
             .iter()
-            .map(|h| match Field::recognise(h) {
-                Some(f) if !seen.contains(&f) => {
-                    seen.push(f);
-                    Column::Field(f)
-                }
-                Some(_) => Column::Duplicate(h.trim().to_owned()),
-                None => Column::Extra(h.trim().to_owned()),
+            .map(|(group, name)| {
+                Field::recognise_ranked(name).or_else(|| {
+                    group
+                        .as_ref()
+                        .and_then(|g| Field::recognise_ranked(&format!("{g} {name}")))
+                })
             })
             .collect();
-        ColumnMapping { headers, columns }
+        let mut best: HashMap<Field, (Rank, usize)> = HashMap::new();
+        for (i, r) in recognised.iter().enumerate() {
+            if let Some((f, rank)) = *r {
+                let entry = best.entry(f).or_insert((rank, i));
+                if rank < entry.0 {
+                    *entry = (rank, i);
+                }
+            }
+        }
+        let mut headers = Vec::with_capacity(cells.len());
+        let mut columns = Vec::with_capacity(cells.len());
+        let mut keys = Vec::with_capacity(cells.len());
+        let mut head = Vec::with_capacity(cells.len());
+        for (i, ((group, name), r)) in cells.into_iter().zip(recognised).enumerate() {
+            let name = name.trim().to_owned();
+            let label = match &group {
+                Some(g) => format!("{} / {name}", g.trim()),
+                None => name.clone(),
+            };
+            let attribute = if label.is_empty() {
+                format!("column_{}", i + 1)
+            } else {
+                label.clone()
+            };
+            head.push(matches!(r, Some((_, rank)) if rank == HEAD));
+            columns.push(match r {
+                Some((f, _)) if best.get(&f).map(|b| b.1) == Some(i) => Column::Field(f),
+                Some(_) => Column::Duplicate(attribute),
+                None => Column::Extra(attribute),
+            });
+            let mut k = vec![header_key(&name)];
+            if let Some(g) = &group {
+                k.push(header_key(g));
+            }
+            k.retain(|k| !k.is_empty());
+            keys.push(k);
+            headers.push(label);
+        }
+        ColumnMapping {
+            headers,
+            columns,
+            keys,
+            head,
+        }
+    }
+
+    /// Whether column `i` holds the head of household's value («کد ملی سرپرست خانوار»).
+    pub fn is_head_column(&self, i: usize) -> bool {
+        self.head.get(i).copied().unwrap_or(false)
     }
 
     pub fn position(&self, field: Field) -> Option<usize> {
@@ -133,51 +319,335 @@ impl ColumnMapping {
     pub fn has(&self, field: Field) -> bool {
         self.position(field).is_some()
     }
+
+    /// Fields recognised, the row counter not counted.
+    pub fn known_fields(&self) -> usize {
+        self.columns
+            .iter()
+            .filter(|c| matches!(c, Column::Field(f) if *f != Field::RowNumber))
+            .count()
+    }
+
+    /// Whether a row repeats the header (a printed export repeats it on every page): at least
+    /// two of its cells, or all of one or two, are their own column's header.
+    pub fn is_header_row(&self, cells: &[String]) -> bool {
+        let mut same = 0;
+        let mut filled = 0;
+        for (i, cell) in cells.iter().enumerate() {
+            let key = header_key(cell);
+            if cell.trim().is_empty() || key.is_empty() {
+                continue;
+            }
+            filled += 1;
+            if self.keys.get(i).is_some_and(|k| k.contains(&key)) {
+                same += 1;
+            }
+        }
+        same >= 2 || (same >= 1 && same == filled)
+    }
+}
+
+/// Rows of a sheet's top searched for its header.
+pub const HEADER_SCAN_ROWS: usize = 30;
+
+/// Where the header is among the first rows of a sheet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderLayout {
+    /// Index (in the rows given) of the header's first row.
+    pub start: usize,
+    /// 1, or 2 for a merged group row over a sub-header row.
+    pub depth: usize,
+    pub mapping: ColumnMapping,
+}
+
+fn blank(row: &[String]) -> bool {
+    row.iter().all(|c| c.trim().is_empty())
+}
+
+/// Distinct fields a row of headers names (the row counter not counted).
+fn score(names: &[(Option<String>, String)]) -> usize {
+    let m = ColumnMapping::from_grouped(names.to_vec());
+    m.known_fields()
+}
+
+fn single(row: &[String]) -> Vec<(Option<String>, String)> {
+    row.iter().map(|c| (None, c.trim().to_owned())).collect()
+}
+
+/// A long run of digits (a national code, a phone number, an id) is data, not a header.
+fn looks_like_data(row: &[String]) -> bool {
+    row.iter().any(|c| {
+        let mut run = 0;
+        let mut longest = 0;
+        for ch in c.chars() {
+            if hamdeli_text::digit_value(ch).is_some() {
+                run += 1;
+                longest = longest.max(run);
+            } else {
+                run = 0;
+            }
+        }
+        longest >= 6
+    })
+}
+
+/// A merged group row over a sub-header row, as one row of (group, name) per column: a
+/// sub-header names its column and the merged cell above it (or, for a merged cell, the nearest
+/// filled cell to its left over a run of sub-headers) is its group; a column with no
+/// sub-header is named by the upper cell (merged down).
+fn flatten(upper: &[String], lower: &[String]) -> Vec<(Option<String>, String)> {
+    let width = upper.len().max(lower.len());
+    let cell = |row: &[String], i: usize| -> String {
+        row.get(i).map(|c| c.trim().to_owned()).unwrap_or_default()
+    };
+    (0..width)
+        .map(|i| {
+            let (up, low) = (cell(upper, i), cell(lower, i));
+            if low.is_empty() {
+                return (None, up);
+            }
+            if !up.is_empty() {
+                return (Some(up), low);
+            }
+            let mut j = i;
+            while j > 0 {
+                j -= 1;
+                if cell(lower, j).is_empty() {
+                    break;
+                }
+                let above = cell(upper, j);
+                if !above.is_empty() {
+                    return (Some(above), low);
+                }
+            }
+            (None, low)
+        })
+        .collect()
+}
+
+/// Finds the header among a sheet's first rows: the row (or merged row pair) naming the most
+/// known fields; title rows, merged titles and blank rows above it are passed over. A pair is
+/// taken only when it names more fields than either of its rows alone and its lower row does
+/// not look like data. `None` when no row names a known field.
+pub fn locate_header(rows: &[Vec<String>]) -> Option<HeaderLayout> {
+    let mut best: Option<(usize, usize, usize)> = None; // (score, start, depth)
+    let better = |s: usize, start: usize, depth: usize, best: &Option<(usize, usize, usize)>| {
+        match best {
+            None => s > 0,
+            // Higher score wins; at a tie the single row (then the earlier) stays.
+            Some((bs, bstart, bdepth)) => {
+                s > *bs || (s == *bs && (depth, start) < (*bdepth, *bstart))
+            }
+        }
+    };
+    let scan = rows.len().min(HEADER_SCAN_ROWS);
+    let singles: Vec<usize> = rows[..scan]
+        .iter()
+        .map(|r| if blank(r) { 0 } else { score(&single(r)) })
+        .collect();
+    for i in 0..scan {
+        if blank(&rows[i]) {
+            continue;
+        }
+        if better(singles[i], i, 1, &best) {
+            best = Some((singles[i], i, 1));
+        }
+        if i + 1 < rows.len() && !blank(&rows[i + 1]) && !looks_like_data(&rows[i + 1]) {
+            let lower_single = if i + 1 < scan {
+                singles[i + 1]
+            } else {
+                score(&single(&rows[i + 1]))
+            };
+            let s = score(&flatten(&rows[i], &rows[i + 1]));
+            if s > singles[i] && s > lower_single && better(s, i, 2, &best) {
+                best = Some((s, i, 2));
+            }
+        }
+    }
+    let (_, start, depth) = best?;
+    let cells = if depth == 2 {
+        flatten(&rows[start], &rows[start + 1])
+    } else {
+        single(&rows[start])
+    };
+    Some(HeaderLayout {
+        start,
+        depth,
+        mapping: ColumnMapping::from_grouped(cells),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn row(cells: &[&str]) -> Vec<String> {
+        cells.iter().map(|c| c.to_string()).collect()
+    }
 
     #[test]
-    fn recognises_canonical_and_persian_headers() {
-        assert_eq!(
-            Field::recognise(" National_Code "),
-            Some(Field::NationalCode)
-        );
-        assert_eq!(
-            Field::recognise("کد ملي"),
-            Some(Field::NationalCode),
-            "Arabic yeh"
-        );
-        assert_eq!(Field::recognise("کدملی"), Some(Field::NationalCode));
-        assert_eq!(
-            Field::recognise("نام‌خانوادگی"),
-            Some(Field::LastName),
-            "ZWNJ"
-        );
-        assert_eq!(
-            Field::recognise("نام و نام خانوادگی"),
-            Some(Field::FullName)
-        );
-        assert_eq!(Field::recognise("نام"), Some(Field::FirstName));
-        assert_eq!(Field::recognise("تلفن همراه"), Some(Field::Phone));
-        assert_eq!(Field::recognise("\u{feff}source_id"), Some(Field::SourceId));
+    fn every_alias_is_recognised_as_its_field() {
+        for &(field, rank, alias) in ALIASES {
+            assert_eq!(
+                Field::recognise_ranked(alias),
+                Some((field, rank)),
+                "{alias}"
+            );
+            // Padded, with a BOM, upper-cased: the same.
+            assert_eq!(
+                Field::recognise(&format!("\u{feff} {} ", alias.to_uppercase())),
+                Some(field),
+                "{alias}"
+            );
+        }
+    }
+
+    #[test]
+    fn letter_variants_zwnj_spacing_and_brackets_agree() {
+        let cases = [
+            (" National_Code ", Field::NationalCode),
+            ("کد ملي", Field::NationalCode),
+            ("كدملي", Field::NationalCode),
+            ("کد‌ملی", Field::NationalCode),
+            ("کد ملی سرپرست خانوار", Field::NationalCode),
+            ("کدملی سرپرست‌خانوار", Field::NationalCode),
+            ("كد ملي سرپرست خانوار:", Field::NationalCode),
+            ("نام‌خانوادگی", Field::LastName),
+            ("نام خانوادگي سرپرست", Field::LastName),
+            ("نام و نام خانوادگی", Field::FullName),
+            ("نام ونام‌خانوادگی", Field::FullName),
+            ("نام", Field::FirstName),
+            ("نام سرپرست", Field::FirstName),
+            ("تاریخ تولد (شمسی)", Field::BirthDate),
+            ("تاريخ تولد(شمسي)", Field::BirthDate),
+            ("شماره موبایل", Field::Phone),
+            ("شماره همراه", Field::Phone),
+            ("تلفن همراه", Field::Phone),
+            ("نسبت با سرپرست", Field::Relation),
+            ("ردیف", Field::RowNumber),
+            ("رديف", Field::RowNumber),
+            ("No.", Field::RowNumber),
+            ("#", Field::RowNumber),
+            ("Row", Field::RowNumber),
+            ("\u{feff}source_id", Field::SourceId),
+            ("شناسه", Field::SourceId),
+        ];
+        for (header, field) in cases {
+            assert_eq!(Field::recognise(header), Some(field), "{header}");
+        }
         assert_eq!(Field::recognise("تعداد فرزندان"), None);
+        assert_eq!(Field::recognise("فهرست مددجویان شهرستان ری"), None);
+        assert_eq!(Field::recognise(""), None);
     }
 
     #[test]
     fn mapping_keeps_other_columns_as_extras() {
-        let m = ColumnMapping::from_headers(vec![
-            "نام".into(),
-            "کد ملی".into(),
-            "تعداد فرزندان".into(),
-            "name".into(),
-            "نام".into(),
-        ]);
+        let m =
+            ColumnMapping::from_headers(row(&["نام", "کد ملی", "تعداد فرزندان", "name", "نام"]));
         assert_eq!(m.columns[0], Column::Field(Field::FirstName));
         assert_eq!(m.columns[2], Column::Extra("تعداد فرزندان".into()));
         assert_eq!(m.columns[4], Column::Duplicate("نام".into()));
         assert_eq!(m.position(Field::NationalCode), Some(1));
+    }
+
+    #[test]
+    fn a_persons_own_code_beats_the_heads() {
+        let m = ColumnMapping::from_headers(row(&[
+            "کد ملی سرپرست خانوار",
+            "نام",
+            "کد ملی",
+            "نسبت با سرپرست",
+        ]));
+        assert_eq!(m.position(Field::NationalCode), Some(2));
+        assert_eq!(
+            m.columns[0],
+            Column::Duplicate("کد ملی سرپرست خانوار".into())
+        );
+        // Alone, the head's code is the list's code.
+        let m = ColumnMapping::from_headers(row(&["کد ملی سرپرست خانوار", "نام سرپرست"]));
+        assert_eq!(m.position(Field::NationalCode), Some(0));
+        assert_eq!(m.position(Field::FirstName), Some(1));
+    }
+
+    #[test]
+    fn title_rows_and_blank_rows_above_the_header_are_passed_over() {
+        let rows = vec![
+            row(&["فهرست زنان سرپرست خانوار شهرستان ری", "", ""]),
+            row(&["", "", ""]),
+            row(&["تاریخ: ۱۴۰۳/۰۱/۱۵"]),
+            row(&["ردیف", "کد ملی", "نام", "نام خانوادگی"]),
+            row(&["1", "0010350829", "زهرا", "احمدی"]),
+        ];
+        let l = locate_header(&rows).unwrap();
+        assert_eq!((l.start, l.depth), (3, 1));
+        assert_eq!(l.mapping.position(Field::RowNumber), Some(0));
+        assert!(!l.mapping.has(Field::SourceId), "a row counter is no id");
+    }
+
+    #[test]
+    fn a_two_level_header_is_flattened() {
+        let rows = vec![
+            row(&["فهرست مددجویان", "", "", "", "", "", ""]),
+            row(&[
+                "ردیف",
+                "نام و نام خانوادگی",
+                "",
+                "کد ملی",
+                "محل سکونت",
+                "",
+                "تلفن همراه",
+            ]),
+            row(&["", "نام", "نام خانوادگی", "", "استان", "شهرستان", ""]),
+            row(&[
+                "1",
+                "زهرا",
+                "احمدی",
+                "0010350829",
+                "تهران",
+                "ری",
+                "09121234567",
+            ]),
+        ];
+        let l = locate_header(&rows).unwrap();
+        assert_eq!((l.start, l.depth), (1, 2));
+        let m = &l.mapping;
+        assert_eq!(m.position(Field::FirstName), Some(1));
+        assert_eq!(m.position(Field::LastName), Some(2));
+        assert_eq!(m.position(Field::NationalCode), Some(3));
+        assert_eq!(m.position(Field::Province), Some(4));
+        assert_eq!(m.position(Field::County), Some(5));
+        assert_eq!(m.position(Field::Phone), Some(6));
+        assert_eq!(m.headers[5], "محل سکونت / شهرستان");
+        assert!(m.is_header_row(&rows[2]), "the sub-header row repeated");
+        assert!(!m.is_header_row(&rows[3]));
+    }
+
+    #[test]
+    fn a_header_followed_by_data_is_one_row() {
+        let rows = vec![
+            row(&["کد ملی", "نام", "شهر"]),
+            row(&["0010350829", "زهرا", "تهران"]),
+        ];
+        let l = locate_header(&rows).unwrap();
+        assert_eq!((l.start, l.depth), (0, 1));
+        assert_eq!(locate_header(&[row(&["a", "b"])]), None);
+    }
+
+    proptest! {
+        #[test]
+        fn header_detection_never_panics(
+            rows in prop::collection::vec(prop::collection::vec(
+                prop_oneof![".{0,12}", prop::sample::select(ALIASES.iter().map(|a| a.2.to_owned()).collect::<Vec<_>>())],
+                0..8), 0..40)
+        ) {
+            if let Some(l) = locate_header(&rows) {
+                prop_assert!(l.start + l.depth <= rows.len());
+                prop_assert_eq!(l.mapping.headers.len(), l.mapping.columns.len());
+            }
+            for r in &rows {
+                let _ = header_key(&r.concat());
+            }
+        }
     }
 }

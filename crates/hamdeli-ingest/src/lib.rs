@@ -2,6 +2,7 @@
 //! per-row report: every row is accepted (possibly with warnings) or rejected with its reason
 //! and row number, and rows in = accepted + rejected. No database or web dependency.
 
+pub mod guard;
 pub mod header;
 pub mod record;
 pub mod source;
@@ -9,11 +10,16 @@ pub mod source;
 use std::path::Path;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxHashMap, FxHashSet};
 
+pub use guard::formula_safe;
 pub use header::{Column, ColumnMapping, Field};
-pub use record::{CleanRecord, Gender, InputRecord, Reject, Warning, map_row, validate};
-pub use source::{Encoding, FileFormat, RawRow, Source, from_bytes, open};
+pub use record::{
+    CleanRecord, Gender, InputRecord, Reject, Warning, map_row, skip_reason, validate,
+};
+pub use source::{
+    Encoding, FileFormat, Limits, RawRow, Source, from_bytes, from_bytes_with, open, open_with,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -29,6 +35,18 @@ pub enum IngestError {
         "no column is recognised (expected e.g. national_code, first_name, last_name, or کد ملی، نام، نام خانوادگی)"
     )]
     NoKnownColumns,
+    #[error(
+        "this file is not a spreadsheet (a picture, a document or another kind of file): save the list as .xlsx or .csv"
+    )]
+    NotASpreadsheet,
+    #[error(
+        "this is an old Excel (.xls) or a password-protected workbook: save it as .xlsx without a password"
+    )]
+    LegacyWorkbook,
+    #[error("the text encoding cannot be read: {0}")]
+    Encoding(String),
+    #[error("the file is too large to read: {0}")]
+    TooLarge(String),
 }
 
 impl IngestError {
@@ -40,22 +58,33 @@ impl IngestError {
             IngestError::Header(_) => "ingest.header",
             IngestError::Xlsx(_) => "ingest.xlsx",
             IngestError::NoKnownColumns => "ingest.no_known_columns",
+            IngestError::NotASpreadsheet => "ingest.not_spreadsheet",
+            IngestError::LegacyWorkbook => "ingest.legacy_workbook",
+            IngestError::Encoding(_) => "ingest.encoding",
+            IngestError::TooLarge(_) => "ingest.too_large",
         }
     }
 }
 
-/// The outcome of reading a whole file.
+/// Something about the whole file the report says (a stable code).
+pub const NOTICE_NO_ID_COLUMN: &str = "source_id.no_column";
+
+/// The outcome of reading a whole file: rows in = accepted + rejected + skipped.
 #[derive(Debug)]
 pub struct ReadReport {
     pub format: FileFormat,
     pub mapping: ColumnMapping,
     pub accepted: Vec<(CleanRecord, Vec<Warning>)>,
     pub rejected: Vec<Reject>,
+    /// Rows that are not persons (totals, footers, repeated headers), with the reason.
+    pub skipped: Vec<Reject>,
+    /// Notices about the whole file (e.g. [`NOTICE_NO_ID_COLUMN`]).
+    pub notices: Vec<&'static str>,
 }
 
 impl ReadReport {
     pub fn rows_in(&self) -> usize {
-        self.accepted.len() + self.rejected.len()
+        self.accepted.len() + self.rejected.len() + self.skipped.len()
     }
 
     pub fn rows_with_warnings(&self) -> usize {
@@ -66,11 +95,13 @@ impl ReadReport {
 /// Rows typed in parallel at a time.
 const PARALLEL_CHUNK: usize = 16_384;
 
-/// The rows of one chunk of a file, typed: accepted (with warnings) and rejected, in file order.
+/// The rows of one chunk of a file, typed: accepted (with warnings), rejected and skipped, in
+/// file order.
 #[derive(Debug, Default)]
 pub struct Chunk {
     pub accepted: Vec<(CleanRecord, Vec<Warning>)>,
     pub rejected: Vec<Reject>,
+    pub skipped: Vec<Reject>,
 }
 
 /// An opened source whose header is recognised, read a chunk at a time (so a caller can write
@@ -78,26 +109,25 @@ pub struct Chunk {
 pub struct ChunkReader {
     pub format: FileFormat,
     pub mapping: ColumnMapping,
-    rows: Box<dyn Iterator<Item = RawRow> + Send>,
+    rows: source::Rows,
     seen_ids: FxHashSet<String>,
+    /// How often each id made from a row (no id column) has come: a second identical row gets
+    /// `#2`.
+    derived_seen: FxHashMap<String, u32>,
     read: u64,
 }
 
 impl ChunkReader {
     pub fn new(source: Source) -> Result<ChunkReader, IngestError> {
-        let mapping = ColumnMapping::from_headers(source.headers);
-        if !mapping
-            .columns
-            .iter()
-            .any(|c| matches!(c, Column::Field(_)))
-        {
+        if source.mapping.known_fields() == 0 {
             return Err(IngestError::NoKnownColumns);
         }
         Ok(ChunkReader {
             format: source.format,
-            mapping,
+            mapping: source.mapping,
             rows: source.rows,
             seen_ids: FxHashSet::default(),
+            derived_seen: FxHashMap::default(),
             read: 0,
         })
     }
@@ -107,29 +137,53 @@ impl ChunkReader {
         self.read
     }
 
+    /// Notices about the whole file: no id column (rows are then found again on re-import by
+    /// national code with name and relation, see [`record::validate`]).
+    pub fn notices(&self) -> Vec<&'static str> {
+        if self.mapping.has(Field::SourceId) {
+            Vec::new()
+        } else {
+            vec![NOTICE_NO_ID_COLUMN]
+        }
+    }
+
     /// The next [`PARALLEL_CHUNK`] rows, parsed in file order and typed in parallel (typing —
     /// normalising names, checking codes and dates — is most of the work); `None` at the end.
-    /// A `source_id` the file already had is rejected as a duplicate.
-    pub fn next_chunk(&mut self) -> Option<Chunk> {
-        let raw: Vec<RawRow> = self.rows.by_ref().take(PARALLEL_CHUNK).collect();
+    /// A `source_id` the file already had is rejected as a duplicate. An error ends the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, IngestError> {
+        let mut raw = Vec::with_capacity(1024);
+        for r in self.rows.by_ref().take(PARALLEL_CHUNK) {
+            raw.push(r?);
+        }
         if raw.is_empty() {
-            return None;
+            return Ok(None);
         }
         self.read += raw.len() as u64;
         let mapping = &self.mapping;
         let typed: Vec<_> = raw
             .into_par_iter()
-            .map(|raw| map_row(mapping, raw).and_then(validate))
+            .map(|raw| match skip_reason(mapping, &raw) {
+                Some(skip) => Err(Ok(skip)),
+                None => map_row(mapping, raw).and_then(validate).map_err(Err),
+            })
             .collect();
         let has_ids = self.mapping.has(Field::SourceId);
         let mut chunk = Chunk {
             accepted: Vec::with_capacity(typed.len()),
             rejected: Vec::new(),
+            skipped: Vec::new(),
         };
         for outcome in typed {
             match outcome {
-                Ok((rec, warnings)) => {
-                    if has_ids && !self.seen_ids.insert(rec.source_id.clone()) {
+                Ok((mut rec, warnings)) => {
+                    if rec.id_derived {
+                        let n = self.derived_seen.entry(rec.source_id.clone()).or_insert(0);
+                        *n += 1;
+                        if *n > 1 {
+                            rec.source_id = format!("{}#{n}", rec.source_id);
+                        }
+                        chunk.accepted.push((rec, warnings));
+                    } else if has_ids && !self.seen_ids.insert(rec.source_id.clone()) {
                         chunk.rejected.push(Reject {
                             row: rec.row,
                             code: "source_id.duplicate",
@@ -139,10 +193,11 @@ impl ChunkReader {
                         chunk.accepted.push((rec, warnings));
                     }
                 }
-                Err(reject) => chunk.rejected.push(reject),
+                Err(Ok(skip)) => chunk.skipped.push(skip),
+                Err(Err(reject)) => chunk.rejected.push(reject),
             }
         }
-        Some(chunk)
+        Ok(Some(chunk))
     }
 }
 
@@ -157,13 +212,15 @@ pub fn read_source(
     // records would copy them over and over as it doubles.
     let mut accepted_chunks = Vec::new();
     let mut rejected = Vec::new();
+    let mut skipped = Vec::new();
     loop {
         progress(reader.rows_read());
-        let Some(chunk) = reader.next_chunk() else {
+        let Some(chunk) = reader.next_chunk()? else {
             break;
         };
         accepted_chunks.push(chunk.accepted);
         rejected.extend(chunk.rejected);
+        skipped.extend(chunk.skipped);
     }
     let mut accepted = Vec::with_capacity(accepted_chunks.iter().map(Vec::len).sum());
     for chunk in accepted_chunks {
@@ -171,9 +228,11 @@ pub fn read_source(
     }
     Ok(ReadReport {
         format: reader.format,
+        notices: reader.notices(),
         mapping: reader.mapping,
         accepted,
         rejected,
+        skipped,
     })
 }
 
@@ -212,15 +271,19 @@ mod tests {
         fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..400)) {
             let mut bytes = b"national_code,first_name,last_name,birth_date,phone\n".to_vec();
             bytes.extend(body);
-            let source = from_bytes(bytes).unwrap();
-            let r = read_source(source, |_| {}).unwrap();
-            prop_assert_eq!(r.rows_in(), r.accepted.len() + r.rejected.len());
+            if let Ok(source) = from_bytes(bytes) {
+                if let Ok(r) = read_source(source, |_| {}) {
+                    prop_assert_eq!(r.rows_in(), r.accepted.len() + r.rejected.len() + r.skipped.len());
+                }
+            }
         }
 
         #[test]
         fn arbitrary_text_rows_never_panic(cells in prop::collection::vec(".{0,20}", 5)) {
             let m = ColumnMapping::from_headers(["national_code", "first_name", "full_name", "birth_date", "gender"].map(String::from).to_vec());
-            let _ = map_row(&m, RawRow { row: 2, cells: Ok(cells) }).and_then(validate);
+            let raw = RawRow { row: 2, cells: Ok(cells), formula: true };
+            let _ = skip_reason(&m, &raw);
+            let _ = map_row(&m, raw).and_then(validate);
         }
     }
 }

@@ -7,14 +7,14 @@ use hamdeli_text::{
     split_person_name,
 };
 
-use crate::header::{Column, ColumnMapping, Field};
+use crate::header::{Column, ColumnMapping, Field, header_key};
 use crate::source::RawRow;
 
 /// A row mapped to the canonical fields, as typed.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct InputRecord {
     pub row: u64,
-    fields: [Option<String>; 12],
+    fields: [Option<String>; Field::ALL.len()],
     pub extra: Vec<(String, String)>,
 }
 
@@ -80,6 +80,9 @@ impl Gender {
 pub struct CleanRecord {
     pub row: u64,
     pub source_id: String,
+    /// Whether `source_id` was made from the row (national code, names, relation) because the
+    /// file has no id column.
+    pub id_derived: bool,
     /// A valid national code (10 ASCII digits).
     pub national_code: Option<String>,
     /// The digits of a code that did not validate, kept for matching one-digit-off typos.
@@ -127,9 +130,24 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
         row: raw.row,
         ..Default::default()
     };
+    let mut head_values = Vec::new();
     for (i, cell) in cells.into_iter().enumerate() {
         match mapping.columns.get(i) {
-            Some(Column::Field(f)) => rec.set_owned(*f, cell),
+            // A row counter is not kept.
+            Some(Column::Field(Field::RowNumber)) => {}
+            Some(Column::Field(Field::Relation)) => {
+                if !cell.trim().is_empty() {
+                    rec.extra
+                        .push((mapping.headers[i].clone(), cell.trim().to_owned()));
+                }
+                rec.set_owned(Field::Relation, cell);
+            }
+            Some(Column::Field(f)) => {
+                if mapping.is_head_column(i) {
+                    head_values.push((*f, i));
+                }
+                rec.set_owned(*f, cell)
+            }
             Some(Column::Extra(name) | Column::Duplicate(name)) if !cell.trim().is_empty() => {
                 rec.extra.push((name.clone(), cell.trim().to_owned()));
             }
@@ -138,6 +156,18 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
                 .extra
                 .push((format!("column_{}", i + 1), cell.trim().to_owned())),
             None => {}
+        }
+    }
+    // On a list of household members the head's code, name or phone on a member's row is not
+    // the member's own: it is kept as an attribute under its header.
+    if rec
+        .get(Field::Relation)
+        .is_some_and(|r| !is_head_relation(r))
+    {
+        for (f, i) in head_values {
+            if let Some(v) = rec.fields[f as usize].take() {
+                rec.extra.push((mapping.headers[i].clone(), v));
+            }
         }
     }
     if rec.get(Field::FirstName).is_none()
@@ -150,6 +180,99 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
         rec.set(Field::LastName, &parts.last);
     }
     Ok(rec)
+}
+
+/// A relation to the head that is the head («سرپرست», «خود»).
+fn is_head_relation(relation: &str) -> bool {
+    let k = header_key(relation);
+    [
+        "سرپرست",
+        "سرپرستخانوار",
+        "خود",
+        "خودش",
+        "خودسرپرست",
+        "head",
+        "self",
+    ]
+    .iter()
+    .any(|h| *h == k)
+}
+
+/// Cells a totals row carries («جمع», «جمع کل:», «مجموع», Total).
+fn is_totals_marker(cell: &str) -> bool {
+    let k = header_key(cell);
+    [
+        "جمع",
+        "جمعکل",
+        "جمعنهایی",
+        "مجموع",
+        "مجموعکل",
+        "total",
+        "sum",
+        "grandtotal",
+    ]
+    .iter()
+    .any(|t| *t == k)
+}
+
+/// Cells a footer starts with (who prepared and signed the list).
+fn is_footer_marker(cell: &str) -> bool {
+    let k = header_key(cell);
+    [
+        "تهیهکننده",
+        "تنظیمکننده",
+        "تاییدکننده",
+        "تأییدکننده",
+        "امضا",
+        "مهروامضا",
+        "محلامضا",
+    ]
+    .iter()
+    .any(|t| k.starts_with(&header_key(t)))
+}
+
+/// Why a row is passed over rather than read as a person, if it is: a repeated header row, a
+/// totals row («جمع», «جمع کل», «مجموع»), a footer (who prepared or signed the list) or a row of
+/// formulas, each with no identity of its own (no national code, no name but the marker).
+pub fn skip_reason(mapping: &ColumnMapping, raw: &RawRow) -> Option<Reject> {
+    let cells = raw.cells.as_ref().ok()?;
+    let skip = |code: &'static str, detail: &str| {
+        Some(Reject {
+            row: raw.row,
+            code,
+            detail: detail.to_owned(),
+        })
+    };
+    if mapping.is_header_row(cells) {
+        return skip("row.header_repeated", "");
+    }
+    let cell = |f: Field| {
+        mapping
+            .position(f)
+            .and_then(|i| cells.get(i))
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+    };
+    let code_digits = cell(Field::NationalCode)
+        .map(|c| fold_digits(c).chars().filter(char::is_ascii_digit).count())
+        .unwrap_or(0);
+    let named = [Field::FirstName, Field::LastName, Field::FullName]
+        .into_iter()
+        .filter_map(cell)
+        .any(|n| !is_totals_marker(n) && !is_footer_marker(n));
+    if code_digits >= 8 || named {
+        return None;
+    }
+    if let Some(marker) = cells.iter().find(|c| is_totals_marker(c)) {
+        return skip("row.totals", marker.trim());
+    }
+    if let Some(marker) = cells.iter().find(|c| is_footer_marker(c)) {
+        return skip("row.footer", marker.trim());
+    }
+    if raw.formula {
+        return skip("row.formula", "");
+    }
+    None
 }
 
 fn key(s: &Option<String>) -> Option<String> {
@@ -234,14 +357,25 @@ pub fn validate(rec: InputRecord) -> Result<(CleanRecord, Vec<Warning>), Reject>
                 None
             }
         });
-    let source_id = rec
-        .get(Field::SourceId)
-        .map(str::to_owned)
-        .unwrap_or_else(|| format!("row-{}", rec.row));
+    let (source_id, id_derived) = match rec.get(Field::SourceId) {
+        Some(id) => (id.to_owned(), false),
+        None => (
+            derived_id(
+                rec.row,
+                national_code.as_deref().or(national_code_raw.as_deref()),
+                [&first_key, &last_key],
+                &father_key,
+                rec.get(Field::Relation),
+                birth.and_then(|b| b.iso()).map(|d| d.to_string()),
+            ),
+            true,
+        ),
+    };
     Ok((
         CleanRecord {
             row: rec.row,
             source_id,
+            id_derived,
             national_code,
             national_code_raw,
             honorific,
@@ -263,6 +397,33 @@ pub fn validate(rec: InputRecord) -> Result<(CleanRecord, Vec<Warning>), Reject>
     ))
 }
 
+/// A row's id when the file has none: its national code with its names (and its relation to
+/// the head when the list says it: one code on several rows of a household is not one
+/// person), else its names, father's name and birth date; a re-import finds the row again by
+/// it. Only a row with neither falls back to its row number.
+fn derived_id(
+    row: u64,
+    code: Option<&str>,
+    names: [&Option<String>; 2],
+    father: &Option<String>,
+    relation: Option<&str>,
+    birth: Option<String>,
+) -> String {
+    let part = |s: &Option<String>| s.clone().unwrap_or_default();
+    let (first, last) = (part(names[0]), part(names[1]));
+    let relation = relation.map(header_key).unwrap_or_default();
+    match code {
+        Some(code) if relation.is_empty() => format!("nc:{code}:{first}:{last}"),
+        Some(code) => format!("nc:{code}:{first}:{last}:{relation}"),
+        None if !first.is_empty() || !last.is_empty() => format!(
+            "nm:{first}:{last}:{}:{}:{relation}",
+            part(father),
+            birth.unwrap_or_default()
+        ),
+        None => format!("row-{row}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +436,7 @@ mod tests {
         RawRow {
             row: n,
             cells: Ok(cells.iter().map(|c| c.to_string()).collect()),
+            formula: false,
         }
     }
 
@@ -322,9 +484,11 @@ mod tests {
         assert_eq!(c.gender, Some(Gender::Female));
         assert_eq!(c.extra, vec![("تعداد فرزندان".to_owned(), "3".to_owned())]);
         assert_eq!(
-            c.source_id, "row-2",
-            "no source_id column: the row number stands in"
+            c.source_id,
+            format!("nc:0010350829:{}:{}", name_key("زهرا"), name_key("احمدی")),
+            "no source_id column: the code and names stand in"
         );
+        assert!(c.id_derived);
     }
 
     #[test]
@@ -365,6 +529,7 @@ mod tests {
             RawRow {
                 row: 4,
                 cells: Err("unequal lengths".into()),
+                formula: false,
             },
         )
         .unwrap_err();

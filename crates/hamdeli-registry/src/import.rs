@@ -170,6 +170,10 @@ fn support_since(extra: &[(String, String)]) -> Option<String> {
 /// What an import did, row by row.
 pub struct Outcome {
     pub batch_id: Option<i64>,
+    /// Counts of the rows read as persons or refused (`rows_in` = accepted + rejected, as the
+    /// store keeps them); rows passed over (totals, footers, repeated headers) are problems of
+    /// severity `skipped` ([`Outcome::skipped`]), so the file's rows in are
+    /// [`Outcome::rows_in`]. Notices about the whole file are warnings on row 0.
     pub counts: BatchCounts,
     pub written: Written,
     pub problems: Vec<Problem>,
@@ -178,9 +182,68 @@ pub struct Outcome {
     pub link: Option<LinkReport>,
 }
 
-/// Turns a read report into store records and the per-row problems (warnings and rejects).
+impl Outcome {
+    /// Rows that are not persons (totals, footers, repeated headers), never stored as records.
+    pub fn skipped(&self) -> i64 {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == SKIPPED)
+            .count() as i64
+    }
+
+    /// Notices about the whole file (row 0), e.g. `source_id.no_column`.
+    pub fn notices(&self) -> impl Iterator<Item = &str> {
+        self.problems
+            .iter()
+            .take_while(|p| p.row_number == 0)
+            .map(|p| p.code.as_str())
+    }
+
+    /// Every data row of the file: accepted + rejected + skipped.
+    pub fn rows_in(&self) -> i64 {
+        self.counts.rows_in + self.skipped()
+    }
+
+    /// The counts in one line, as the command line prints them.
+    pub fn summary(&self) -> String {
+        let c = self.counts;
+        format!(
+            "rows in {} = accepted {} (with warnings {}) + rejected {} + skipped {}",
+            self.rows_in(),
+            c.rows_accepted,
+            c.rows_with_warnings,
+            c.rows_rejected,
+            self.skipped()
+        )
+    }
+}
+
+/// The severity of a row passed over.
+pub const SKIPPED: &str = "skipped";
+
+/// The problems a whole-file notice puts first in the report (row 0: the file itself).
+fn notice_problems(notices: &[&'static str]) -> Vec<Problem> {
+    notices
+        .iter()
+        .map(|code| Problem {
+            row_number: 0,
+            severity: "warning".into(),
+            code: (*code).into(),
+            detail: String::new(),
+        })
+        .collect()
+}
+
+/// Turns a read report into store records and the per-row problems (warnings, rejects and
+/// skipped rows).
 pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
-    let (records, problems, counts) = prepare_rows(report.accepted, report.rejected, places);
+    let (records, mut problems, counts) =
+        prepare_rows(report.accepted, report.rejected, report.skipped, places);
+    if !report.notices.is_empty() {
+        let mut all = notice_problems(&report.notices);
+        all.append(&mut problems);
+        problems = all;
+    }
     Outcome {
         batch_id: None,
         counts,
@@ -192,10 +255,11 @@ pub fn prepare(report: ReadReport, places: &Places) -> Outcome {
 }
 
 /// Store records, per-row problems in row order and counts for typed rows (a whole file or a
-/// chunk of one).
+/// chunk of one). Skipped rows are problems of severity `skipped`, outside the counts.
 fn prepare_rows(
     accepted: Vec<(CleanRecord, Vec<Warning>)>,
     rejected: Vec<hamdeli_ingest::Reject>,
+    skipped: Vec<hamdeli_ingest::Reject>,
     places: &Places,
 ) -> (Vec<NewSourceRecord>, Vec<Problem>, BatchCounts) {
     let mut problems = Vec::new();
@@ -227,6 +291,14 @@ fn prepare_rows(
         problems.push(Problem {
             row_number: r.row as i64,
             severity: "rejected".into(),
+            code: r.code.into(),
+            detail: r.detail,
+        });
+    }
+    for r in skipped {
+        problems.push(Problem {
+            row_number: r.row as i64,
+            severity: SKIPPED.into(),
             code: r.code.into(),
             detail: r.detail,
         });
@@ -292,16 +364,25 @@ pub async fn stream_unlinked(
 }
 
 /// The reading side of [`stream_unlinked`]: typed, prepared chunks into the channel, then the
-/// file's counts. Returns every per-row problem and the counts.
+/// file's counts. A file that stops being readable midway fails the batch (nothing written).
 fn read_into(
     mut reader: ChunkReader,
     places: &Places,
     chunks: tokio::sync::mpsc::Sender<BatchChunk>,
 ) -> Result<(Vec<Problem>, BatchCounts)> {
-    let mut all_problems = Vec::new();
+    let mut all_problems = notice_problems(&reader.notices());
     let mut counts = BatchCounts::default();
-    while let Some(chunk) = reader.next_chunk() {
-        let (records, problems, c) = prepare_rows(chunk.accepted, chunk.rejected, places);
+    if !all_problems.is_empty() {
+        chunks
+            .blocking_send(BatchChunk::Rows {
+                records: Vec::new(),
+                problems: all_problems.clone(),
+            })
+            .map_err(|_| anyhow::anyhow!("the batch writer stopped"))?;
+    }
+    while let Some(chunk) = reader.next_chunk()? {
+        let (records, problems, c) =
+            prepare_rows(chunk.accepted, chunk.rejected, chunk.skipped, places);
         counts.rows_in += c.rows_in;
         counts.rows_accepted += c.rows_accepted;
         counts.rows_with_warnings += c.rows_with_warnings;

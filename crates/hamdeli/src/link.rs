@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use hamdeli_ingest::{ColumnMapping, Field as Column, InputRecord, RawRow, Reject, map_row};
+use hamdeli_ingest::{
+    ColumnMapping, Field as Column, InputRecord, Limits, RawRow, Reject, formula_safe, map_row,
+    skip_reason,
+};
 use hamdeli_link::{Field, LinkOptions, RawRecord, RecordSet};
 
 #[derive(Debug, Clone)]
@@ -84,7 +87,7 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Read>>(2);
         let reader = scope.spawn(move || {
             for (k, input) in inputs.iter().enumerate() {
-                let source = match hamdeli_ingest::open(&input.path)
+                let source = match hamdeli_ingest::open_with(&input.path, &Limits::LINKAGE)
                     .with_context(|| format!("reading {}", input.path.display()))
                 {
                     Ok(s) => s,
@@ -93,13 +96,20 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
                         return;
                     }
                 };
-                let mapping = ColumnMapping::from_headers(source.headers.clone());
-                if tx.send(Ok(Read::Opened(k, mapping))).is_err() {
+                if tx.send(Ok(Read::Opened(k, source.mapping))).is_err() {
                     return;
                 }
                 let mut rows = source.rows;
                 loop {
-                    let batch: Vec<RawRow> = rows.by_ref().take(CHUNK).collect();
+                    let batch: Result<Vec<RawRow>, _> = rows.by_ref().take(CHUNK).collect();
+                    let batch =
+                        match batch.with_context(|| format!("reading {}", input.path.display())) {
+                            Ok(b) => b,
+                            Err(e) => {
+                                let _ = tx.send(Err(e));
+                                return;
+                            }
+                        };
                     if batch.is_empty() || tx.send(Ok(Read::Rows(k, batch))).is_err() {
                         break;
                     }
@@ -122,9 +132,16 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
             };
             let input = &inputs[k];
             n += batch.len() as u64;
+            // Totals, footers and repeated headers are not persons: they go to the rejects.
             let mapped: Vec<Result<InputRecord, Reject>> = batch
                 .into_par_iter()
-                .map(|raw| map_row(&mapping, raw))
+                .map(|raw| match skip_reason(&mapping, &raw) {
+                    Some(skip) => Err(Reject {
+                        detail: format!("skipped {}", skip.detail),
+                        ..skip
+                    }),
+                    None => map_row(&mapping, raw),
+                })
                 .collect();
             let mut chunk: Vec<InputRecord> = Vec::with_capacity(mapped.len());
             for rec in mapped {
@@ -165,11 +182,14 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
     Ok(loaded)
 }
 
+/// A CSV field: guarded against formula injection (the file is opened in spreadsheets), then
+/// quoted when it needs to be.
 fn csv_field(s: &str) -> std::borrow::Cow<'_, str> {
+    let s = formula_safe(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\"")).into()
     } else {
-        s.into()
+        s
     }
 }
 
@@ -280,4 +300,24 @@ pub fn run(args: &LinkArgs) -> Result<()> {
         w.flush()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_never_start_a_formula() {
+        assert_eq!(
+            csv_field("=HYPERLINK(\"http://x\")"),
+            "\"'=HYPERLINK(\"\"http://x\"\")\""
+        );
+        assert_eq!(csv_field("+98912"), "'+98912");
+        assert_eq!(csv_field("-1"), "'-1");
+        assert_eq!(csv_field("@x"), "'@x");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("\rx"), "\"'\rx\"");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("101"), "101");
+    }
 }

@@ -40,8 +40,37 @@ struct ImportsPage {
     shell: Shell,
     l: Loc,
     organisations: Vec<Organisation>,
-    batches: Vec<BatchRow>,
+    batches: Vec<ListedBatch>,
     error: Option<String>,
+}
+
+/// A batch in the list, its rows in counting the rows skipped.
+struct ListedBatch {
+    b: BatchRow,
+    skipped: i64,
+}
+
+/// Rows each batch passed over (totals, footers, repeated headers): problems of severity
+/// `skipped`, outside the stored counts (which are accepted + rejected).
+async fn skipped_counts(
+    state: &AppState,
+    batches: &[i64],
+) -> Result<std::collections::HashMap<i64, i64>, AppError> {
+    if batches.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids: Vec<String> = batches.iter().map(i64::to_string).collect();
+    // The ids are integers from the store: no user text in the statement.
+    let sql = format!(
+        "SELECT batch_id, COUNT(*) FROM import_problems WHERE severity = '{}' AND batch_id IN ({}) GROUP BY batch_id",
+        import::SKIPPED,
+        ids.join(",")
+    );
+    let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .fetch_all(state.store.pool())
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(rows.into_iter().collect())
 }
 
 async fn imports_page(
@@ -58,6 +87,16 @@ async fn imports_page(
         p.scope.organisation()
     };
     let batches = registry::recent_batches(&state.store, only, 50).await?;
+    let ids: Vec<i64> = batches.iter().map(|b| b.batch.id).collect();
+    let skipped = skipped_counts(state, &ids).await?;
+    let batches = batches
+        .into_iter()
+        .map(|mut b| {
+            let skipped = skipped.get(&b.batch.id).copied().unwrap_or(0);
+            b.batch.rows_in += skipped;
+            ListedBatch { b, skipped }
+        })
+        .collect();
     let l = Loc(ctx.locale);
     html(ImportsPage {
         shell: Shell::new(ctx, l.t("imports-title")),
@@ -86,7 +125,11 @@ struct PreviewPage {
     format: String,
     mapping: Vec<MappingRow>,
     samples: Vec<NewSourceRecord>,
+    /// Rows in counts the rows skipped: accepted + rejected + skipped.
     counts: BatchCounts,
+    skipped: i64,
+    /// Notices about the whole file (codes shown as problems are).
+    notices: Vec<String>,
     problems: Vec<Problem>,
 }
 
@@ -193,6 +236,8 @@ pub async fn upload(
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let prepared = import::prepare(read, &places);
     if !form.commit {
+        let mut counts = prepared.counts;
+        counts.rows_in = prepared.rows_in();
         return html(PreviewPage {
             shell: Shell::new(&ctx, l.t("import-preview-title")),
             l,
@@ -200,7 +245,9 @@ pub async fn upload(
             format,
             mapping,
             samples: prepared.records.iter().take(10).cloned().collect(),
-            counts: prepared.counts,
+            counts,
+            skipped: prepared.skipped(),
+            notices: prepared.notices().map(str::to_owned).collect(),
             problems: prepared.problems.into_iter().take(500).collect(),
         });
     }
@@ -253,8 +300,9 @@ pub async fn upload(
         .await;
         let detail = match &result {
             Ok(done) => serde_json::json!({
-                "organisation": org, "list": list_id, "rows_in": done.counts.rows_in,
+                "organisation": org, "list": list_id, "rows_in": done.rows_in(),
                 "accepted": done.counts.rows_accepted, "rejected": done.counts.rows_rejected,
+                "skipped": done.skipped(),
                 "inserted": done.written.inserted, "updated": done.written.updated,
                 "link": done.link,
             }),
@@ -296,7 +344,9 @@ pub async fn upload(
 struct BatchPage {
     shell: Shell,
     l: Loc,
+    /// Its rows in count the rows skipped.
     row: BatchRow,
+    skipped: i64,
     organisation: String,
     problems: Vec<Problem>,
     job: Option<JobView>,
@@ -394,10 +444,18 @@ pub async fn show(
         .map(|o| l.name(&o.name_fa, &o.name_en).to_owned())
         .unwrap_or_default();
     let problems = registry::problems_of(&state.store, id, 1000).await?;
+    let skipped = skipped_counts(&state, &[id])
+        .await?
+        .get(&id)
+        .copied()
+        .unwrap_or(0);
+    let mut row = row;
+    row.batch.rows_in += skipped;
     html(BatchPage {
         shell: Shell::new(&ctx, l.t("import-batch-title")),
         l,
         failure: failure_message(&row),
+        skipped,
         row,
         organisation,
         problems,
