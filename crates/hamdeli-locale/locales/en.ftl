@@ -735,3 +735,18 @@ money-sum-too-large = This amount would make the total larger than the system ca
 
 # The double-service report: imported support lists enter the ledger on request (a POST).
 double-refresh = Bring in the imported support lists
+
+# ingest
+import-skipped = Skipped (not persons)
+severity-skipped = Skipped
+problem-row-totals = A totals row, not a person: not stored
+problem-row-footer = A footer (who prepared or signed the list), not a person: not stored
+problem-row-formula = A row of formulas with no national code or name, not a person: not stored
+problem-row-header-repeated = The header repeated, not a person: not stored
+problem-source-id-no-column = The file has no id column (a «ردیف» row counter is not one): a re-import finds each row again by its national code with its name and relation to the head
+import-field-relation = Relation to the head
+import-field-row-number = Row counter (not an id, not stored)
+import-error-ingest-not-spreadsheet = This file is not a spreadsheet (it looks like a picture, a document or another kind of file). Save the list as .xlsx or .csv and choose it again.
+import-error-ingest-legacy-workbook = This is an old Excel file (.xls) or a password-protected workbook. Save it as .xlsx without a password and choose it again.
+import-error-ingest-encoding = The file's text encoding cannot be read: save the CSV as UTF-8 (or Windows-1256).
+import-error-ingest-too-large = The file is too large, or a sheet declares far more rows or columns than a list has (at most 1,100,000 rows and 300 columns); nothing was read.

@@ -735,3 +735,18 @@ money-sum-too-large = این مبلغ جمع را از بزرگ‌ترین عد�
 
 # The double-service report: imported support lists enter the ledger on request (a POST).
 double-refresh = افزودن فهرست‌های حمایتی واردشده
+
+# ingest
+import-skipped = کنار گذاشته (سطر شخص نیست)
+severity-skipped = کنار گذاشته
+problem-row-totals = سطر جمع است، نه یک نفر: ثبت نشد
+problem-row-footer = پانویس فهرست است (تهیه‌کننده یا امضا)، نه یک نفر: ثبت نشد
+problem-row-formula = سطری از فرمول‌ها بی کد ملی و نام است، نه یک نفر: ثبت نشد
+problem-row-header-repeated = سرستون‌ها تکرار شده‌اند، نه یک نفر: ثبت نشد
+problem-source-id-no-column = فایل ستون شناسه ندارد (ستون «ردیف» شمارندهٔ سطر است نه شناسه): در ورود دوباره هر سطر با کد ملی همراه با نام و نسبت با سرپرست پیدا می‌شود
+import-field-relation = نسبت با سرپرست
+import-field-row-number = شمارندهٔ سطر (شناسه نیست، ثبت نمی‌شود)
+import-error-ingest-not-spreadsheet = این فایل صفحه‌گسترده نیست (به تصویر، سند یا فایلی از نوع دیگر می‌ماند). فهرست را با قالب ‎.xlsx‎ یا ‎.csv‎ ذخیره کنید و دوباره انتخاب کنید.
+import-error-ingest-legacy-workbook = این فایل اکسل قدیمی (‎.xls‎) یا دارای گذرواژه است. آن را بی گذرواژه با قالب ‎.xlsx‎ ذخیره کنید و دوباره انتخاب کنید.
+import-error-ingest-encoding = کدگذاری متن فایل خوانا نیست: فایل CSV را با کدگذاری UTF-8 (یا Windows-1256) ذخیره کنید.
+import-error-ingest-too-large = فایل بیش از اندازه بزرگ است یا یک برگه بسیار بیش از سطرها و ستون‌های یک فهرست اعلام می‌کند (حداکثر ۱٬۱۰۰٬۰۰۰ سطر و ۳۰۰ ستون)؛ چیزی خوانده نشد.
