@@ -12,5 +12,6 @@ mod persons;
 mod registry;
 mod scope;
 mod schema;
+mod sheets;
 mod shell;
 mod support;
