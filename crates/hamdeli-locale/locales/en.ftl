@@ -750,3 +750,7 @@ import-error-ingest-not-spreadsheet = This file is not a spreadsheet (it looks l
 import-error-ingest-legacy-workbook = This is an old Excel file (.xls) or a password-protected workbook. Save it as .xlsx without a password and choose it again.
 import-error-ingest-encoding = The file's text encoding cannot be read: save the CSV as UTF-8 (or Windows-1256).
 import-error-ingest-too-large = The file is too large, or a sheet declares far more rows or columns than a list has (at most 1,100,000 rows and 300 columns); nothing was read.
+
+# login
+login-wait = Too many failed attempts for this username. Try again in { $minutes } minutes.
+signup-too-many = Too many sign-ups from this address in the past hour. Try again in an hour.

@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0008_persons_national_code.sql"),
     ),
     (
+        10,
+        "login",
+        include_str!("../migrations/sqlite/0010_login.sql"),
+        include_str!("../migrations/postgres/0010_login.sql"),
+    ),
+    (
         11,
         "ledger",
         include_str!("../migrations/sqlite/0011_ledger.sql"),

@@ -9,10 +9,6 @@ use hamdeli_domain::{PlaceFilter, Principal, Role, Scope};
 use crate::passwords::{self, check_strength};
 use crate::{AnyConnection, Result, Store, StoreError, flag, now_millis};
 
-/// How many wrong passwords in a row lock an account, and for how long.
-pub const LOCKOUT_AFTER_FAILURES: i64 = 5;
-pub const LOCKOUT_MILLIS: i64 = 15 * 60 * 1000;
-
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
@@ -25,6 +21,8 @@ pub struct User {
     pub locale: String,
     pub active: bool,
     pub is_demo: bool,
+    /// While failed sign-ins make the account wait (see `sessions::reserve_account_attempt`):
+    /// until when. There is no lock; the wait is at most a quarter of an hour.
     pub locked_until: Option<i64>,
     pub created_at: i64,
 }
@@ -54,7 +52,9 @@ pub struct NewUser {
 }
 
 const COLUMNS: &str = "id, username, display_name, role, scope_province, scope_county, \
-    scope_organisation, locale, active, is_demo, locked_until, created_at";
+    scope_organisation, locale, active, is_demo, \
+    (SELECT a.wait_until FROM login_accounts a WHERE a.subject = users.username) AS locked_until, \
+    created_at";
 
 /// Rebuilds a scope from its columns; a row whose role or scope no longer parses is treated
 /// as having no access at all rather than failing the page.
@@ -84,7 +84,9 @@ fn user_from_row(r: &AnyRow) -> Option<User> {
         locale: r.get("locale"),
         active: r.get::<i64, _>("active") != 0,
         is_demo: r.get::<i64, _>("is_demo") != 0,
-        locked_until: r.get("locked_until"),
+        locked_until: r
+            .get::<Option<i64>, _>("locked_until")
+            .filter(|until| *until > now_millis()),
         created_at: r.get("created_at"),
     })
 }
@@ -201,7 +203,7 @@ pub async fn by_id(store: &Store, id: i64) -> Result<Option<User>> {
     Ok(row.as_ref().and_then(user_from_row))
 }
 
-/// What the login check needs: the user, the stored hash, and the lockout state.
+/// What the login check needs: the user and the stored hash.
 pub struct LoginCandidate {
     pub user: User,
     pub password_hash: String,
@@ -223,40 +225,6 @@ pub async fn for_login(store: &Store, username: &str) -> Result<Option<LoginCand
             password_hash: r.get("password_hash"),
         })
     }))
-}
-
-/// Counts a wrong password; the fifth in a row locks the account for a while.
-/// Returns the lock's end when this failure locked it.
-pub async fn record_failed_login(store: &Store, id: i64) -> Result<Option<i64>> {
-    let now = now_millis();
-    let mut tx = store.begin().await?;
-    let failures: i64 = sqlx::query(
-        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?
-    .get(0);
-    let mut locked = None;
-    if failures >= LOCKOUT_AFTER_FAILURES {
-        let until = now + LOCKOUT_MILLIS;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $2 WHERE id = $1")
-            .bind(id)
-            .bind(until)
-            .execute(&mut *tx)
-            .await?;
-        locked = Some(until);
-    }
-    tx.commit().await?;
-    Ok(locked)
-}
-
-pub async fn record_successful_login(store: &Store, id: i64) -> Result<()> {
-    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-        .bind(id)
-        .execute(store.pool())
-        .await?;
-    Ok(())
 }
 
 /// The users a principal with this filter may manage, newest first.
@@ -325,7 +293,7 @@ pub async fn update_role_and_scope(
     Ok(())
 }
 
-/// Sets a new password, lifts a lockout and signs the user out everywhere.
+/// Sets a new password, forgets failed sign-ins (no wait) and signs the user out everywhere.
 pub async fn set_password(conn: &mut AnyConnection, id: i64, password: String) -> Result<()> {
     check_strength(&password).map_err(StoreError::Invalid)?;
     let hash = passwords::hash_password_blocking(password).await?;
@@ -340,6 +308,12 @@ pub async fn set_password(conn: &mut AnyConnection, id: i64, password: String) -
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
+    sqlx::query(
+        "DELETE FROM login_accounts WHERE subject = (SELECT username FROM users WHERE id = $1)",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(id)
         .execute(&mut *conn)

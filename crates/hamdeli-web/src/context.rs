@@ -60,11 +60,45 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
-fn client_addr(req: &Request) -> String {
-    req.extensions()
+/// The client's address: the peer's, or — only when the peer is one of the configured trusted
+/// proxies — the one `X-Forwarded-For` names. The header is read from the right (the entry the
+/// nearest proxy added) past every trusted proxy to the first address that is not one; entries
+/// further left were written by the client and are never believed. An entry that is not an
+/// address stops the walk at the peer.
+pub fn client_addr(req: &Request, trusted_proxies: &[std::net::IpAddr]) -> String {
+    let Some(peer) = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+        .map(|ci| ci.0.ip().to_canonical())
+    else {
+        return "unknown".into();
+    };
+    let trusted = |ip: &std::net::IpAddr| trusted_proxies.iter().any(|t| t.to_canonical() == *ip);
+    if !trusted(&peer) {
+        return peer.to_string();
+    }
+    let forwarded: Vec<String> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let mut client = peer;
+    for entry in forwarded.iter().rev() {
+        let parsed = entry
+            .parse::<std::net::IpAddr>()
+            .or_else(|_| entry.parse::<SocketAddr>().map(|s| s.ip()));
+        let Ok(ip) = parsed.map(|ip| ip.to_canonical()) else {
+            return peer.to_string();
+        };
+        client = ip;
+        if !trusted(&ip) {
+            break;
+        }
+    }
+    client.to_string()
 }
 
 fn is_state_changing(method: &Method) -> bool {
@@ -253,7 +287,7 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let headers = req.headers().clone();
     let path = req.uri().path().to_owned();
     let is_api = path.starts_with("/api/");
-    let client = client_addr(&req);
+    let client = client_addr(&req, &state.config.trusted_proxies);
 
     // Who is asking: on an API route an API key wins over a session cookie; elsewhere a bearer
     // header is ignored (pages are for people with sessions, and their forms need CSRF tokens).

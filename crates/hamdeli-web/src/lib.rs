@@ -34,6 +34,8 @@ pub struct WebConfig {
     /// Sets the `Secure` flag on cookies (behind HTTPS).
     pub secure_cookies: bool,
     pub default_locale: hamdeli_locale::Locale,
+    /// Proxies whose `X-Forwarded-For` names the client (none by default: the peer address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Clone)]

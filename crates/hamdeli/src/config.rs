@@ -16,6 +16,34 @@ pub struct Layer {
     pub secret_key: Option<String>,
     pub log_format: Option<String>,
     pub secure_cookies: Option<bool>,
+    /// Proxies whose `X-Forwarded-For` is believed: `"10.0.0.1, 10.0.0.2"` or a TOML list.
+    pub trusted_proxies: Option<AddressList>,
+}
+
+/// A list of IP addresses, written as one comma-separated string or as a list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum AddressList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl AddressList {
+    fn parse(&self) -> Result<Vec<std::net::IpAddr>> {
+        let items: Vec<&str> = match self {
+            AddressList::Text(t) => t.split(',').collect(),
+            AddressList::List(l) => l.iter().map(String::as_str).collect(),
+        };
+        items
+            .into_iter()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse()
+                    .with_context(|| format!("trusted_proxies: {s:?} is not an IP address"))
+            })
+            .collect()
+    }
 }
 
 impl Layer {
@@ -28,6 +56,7 @@ impl Layer {
             secret_key: self.secret_key.or(base.secret_key),
             log_format: self.log_format.or(base.log_format),
             secure_cookies: self.secure_cookies.or(base.secure_cookies),
+            trusted_proxies: self.trusted_proxies.or(base.trusted_proxies),
         }
     }
 
@@ -42,6 +71,7 @@ impl Layer {
             secret_key: get("HAMDELI_SECRET_KEY"),
             log_format: get("HAMDELI_LOG_FORMAT"),
             secure_cookies,
+            trusted_proxies: get("HAMDELI_TRUSTED_PROXIES").map(AddressList::Text),
         })
     }
 }
@@ -61,6 +91,8 @@ pub struct Config {
     pub secret_key: Option<String>,
     pub log_format: LogFormat,
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` names the client; none by default.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -112,6 +144,10 @@ impl Config {
             secret_key: merged.secret_key,
             log_format,
             secure_cookies: merged.secure_cookies.unwrap_or(false),
+            trusted_proxies: match &merged.trusted_proxies {
+                Some(list) => list.parse()?,
+                None => vec![],
+            },
         })
     }
 
@@ -256,6 +292,43 @@ mod tests {
         );
         std::fs::write(&file, "colour = \"red\"\n").unwrap();
         assert!(Config::load(Some(&file), Layer::default(), Layer::default()).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_env_or_file_and_default_to_none() {
+        let c = Config::load(None, Layer::default(), Layer::default()).unwrap();
+        assert!(c.trusted_proxies.is_empty());
+        let env = Layer::from_env(|k| {
+            (k == "HAMDELI_TRUSTED_PROXIES").then(|| "10.0.0.1, ::1,".to_owned())
+        })
+        .unwrap();
+        let c = Config::load(None, env, Layer::default()).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            [
+                "10.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+                "::1".parse().unwrap()
+            ]
+        );
+        let bad = Layer::from_env(|k| {
+            (k == "HAMDELI_TRUSTED_PROXIES").then(|| "10.0.0.1, proxy.example".to_owned())
+        })
+        .unwrap();
+        assert!(Config::load(None, bad, Layer::default()).is_err());
+
+        let dir = std::env::temp_dir().join(format!("hamdeli-proxies-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("h.toml");
+        std::fs::write(&file, "trusted_proxies = [\"192.168.1.1\"]\n").unwrap();
+        let c = Config::load(Some(&file), Layer::default(), Layer::default()).unwrap();
+        assert_eq!(
+            c.trusted_proxies,
+            ["192.168.1.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+        std::fs::write(&file, "trusted_proxies = \"192.168.1.1,192.168.1.2\"\n").unwrap();
+        let c = Config::load(Some(&file), Layer::default(), Layer::default()).unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

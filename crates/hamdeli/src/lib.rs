@@ -33,6 +33,7 @@ pub async fn app_state(store: Store, config: &Config) -> Result<AppState> {
         secret_key: config.secret_key_bytes()?,
         secure_cookies: config.secure_cookies,
         default_locale: config.default_locale,
+        trusted_proxies: config.trusted_proxies.clone(),
     };
     AppState::new(store, web).await
 }

@@ -17,6 +17,7 @@ use crate::context::Ctx;
 use crate::cookies;
 use crate::error::AppError;
 use crate::pages::{FormData, html, safe_next, see_other};
+use crate::ratelimit::{self, LoginGate};
 use crate::view::{Loc, Shell};
 
 #[derive(Template)]
@@ -61,19 +62,22 @@ static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     passwords::hash_password("not a real password").unwrap_or_default()
 });
 
+/// Signing in. The attempt is counted for its address and its username *before* the password
+/// is checked (see `ratelimit`): a refused attempt gets no check at all, and an unknown
+/// username gets the same counting, the same answers and a dummy argon2 check, so neither the
+/// answers nor their timing say whether an account exists.
 pub async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
     FormData(form): FormData<LoginForm>,
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
+    let next = safe_next(Some(&form.next));
     let refuse = |status: StatusCode, message: String| -> Result<Response, AppError> {
-        // Every refused attempt counts against the address's window.
-        state.login_limiter.record_failure(&ctx.client_addr);
         let page = LoginPage {
             shell: Shell::new(&ctx, l.t("login-title")),
             l,
-            next: safe_next(Some(&form.next)),
+            next: next.clone(),
             username: form.username.clone(),
             error: Some(message),
         };
@@ -81,32 +85,36 @@ pub async fn login(
         *r.status_mut() = status;
         Ok(r)
     };
-    if !state.login_limiter.allow(&ctx.client_addr) {
-        return refuse(StatusCode::TOO_MANY_REQUESTS, l.t("error-too-many"));
-    }
+    let now = now_millis();
+    let admitted =
+        match ratelimit::admit_login(&state.store, &ctx.client_addr, &form.username, now).await? {
+            LoginGate::Check(admitted) => admitted,
+            LoginGate::AddressFull => {
+                audit_failed(&state, &ctx, &form.username, "address_limit").await?;
+                return refuse(StatusCode::TOO_MANY_REQUESTS, l.t("error-too-many"));
+            }
+            LoginGate::AccountWaits { until } => {
+                audit_failed(&state, &ctx, &form.username, "account_wait").await?;
+                // Whole minutes, rounded up: "1" for a wait of a few seconds.
+                let minutes = (until - now + 59_999) / 60_000;
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    l.t1("login-wait", "minutes", &minutes.max(1)),
+                );
+            }
+        };
     let candidate = users::for_login(&state.store, &form.username).await?;
+    state.login_limiter.count_check();
     let Some(candidate) = candidate else {
         passwords::verify_password_blocking(form.password.clone(), DUMMY_HASH.clone()).await;
         audit_failed(&state, &ctx, &form.username, "unknown_user").await?;
         return refuse(StatusCode::UNAUTHORIZED, l.t("login-failed"));
     };
     let user = candidate.user;
-    if let Some(until) = user.locked_until.filter(|u| *u > now_millis()) {
-        let minutes = (until - now_millis()) / 60_000 + 1;
-        audit_failed(&state, &ctx, &user.username, "locked").await?;
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            l.t1("login-locked", "minutes", &minutes),
-        );
-    }
     let ok =
         passwords::verify_password_blocking(form.password.clone(), candidate.password_hash).await;
     if !ok || !user.active {
-        let locked = if user.active {
-            users::record_failed_login(&state.store, user.id).await?
-        } else {
-            None
-        };
+        // The attempt was already counted as a failure when it was admitted.
         audit_failed(
             &state,
             &ctx,
@@ -114,15 +122,9 @@ pub async fn login(
             if ok { "inactive" } else { "bad_password" },
         )
         .await?;
-        return match locked {
-            Some(_) => refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                l.t1("login-locked", "minutes", &(users::LOCKOUT_MILLIS / 60_000)),
-            ),
-            None => refuse(StatusCode::UNAUTHORIZED, l.t("login-failed")),
-        };
+        return refuse(StatusCode::UNAUTHORIZED, l.t("login-failed"));
     }
-    users::record_successful_login(&state.store, user.id).await?;
+    ratelimit::signed_in(&state.store, &admitted).await?;
     let mut tx = state.store.begin().await?;
     let token = sessions::create(&mut tx, user.id, &ctx.client_addr).await?;
     let principal = user.principal();
@@ -143,7 +145,7 @@ pub async fn login(
     tx.commit().await?;
     let secure = state.config.secure_cookies;
     let max_age = sessions::MAX_AGE_MILLIS / 1000;
-    let mut r = see_other(&safe_next(Some(&form.next)));
+    let mut r = see_other(&next);
     let headers = r.headers_mut();
     for cookie in [
         cookies::set(cookies::SESSION, &token, Some(max_age), secure),

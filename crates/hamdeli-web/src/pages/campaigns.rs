@@ -680,7 +680,7 @@ pub async fn signup(
     FormData(form): FormData<SignupForm>,
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
-    let again = |message: String| -> Result<Response, AppError> {
+    let answer = |status: axum::http::StatusCode, message: String| -> Result<Response, AppError> {
         let mut r = html(SignupPage {
             shell: Shell::new(&ctx, l.t("donor-signup-title")),
             l,
@@ -688,15 +688,29 @@ pub async fn signup(
             mobile: form.mobile.clone(),
             name: form.name.clone(),
         })?;
-        *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        *r.status_mut() = status;
         Ok(r)
     };
+    let again = |message: String| answer(axum::http::StatusCode::BAD_REQUEST, message);
     let mobile = match hamdeli_text::phone::parse_mobile(&form.mobile) {
         Ok(m) => m.as_str().to_owned(),
         Err(_) => return again(l.t("donor-mobile-invalid")),
     };
     if form.name.trim().is_empty() {
         return again(l.t("donor-name-required"));
+    }
+    if let Err(id) = hamdeli_store::passwords::check_strength(&form.password) {
+        return again(l.t(id));
+    }
+    // A form that would create an account (or find its number taken) counts against the
+    // address, before the password is hashed: a few sign-ups an hour per address.
+    let now = hamdeli_store::now_millis();
+    if !crate::ratelimit::admit_signup(&state.store, &ctx.client_addr, now).await? {
+        tracing::warn!(client = %ctx.client_addr, "refused a donor sign-up over the address limit");
+        return answer(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            l.t("signup-too-many"),
+        );
     }
     let mut tx = state.store.begin().await?;
     let user = users::create(

@@ -134,12 +134,77 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// Only same-site paths are followed after login or a language switch.
+/// Only same-site paths are followed after login or a language switch; anything else goes to
+/// "/". The path is percent-decoded (repeatedly, as far as it decodes) and every form must be a
+/// plain path: starting with one `/` (never `//`, which a browser takes for another host),
+/// without a control character or whitespace (a browser drops tabs and newlines, so `/\t/evil`
+/// would become `//evil`; CR/LF cannot go in a header), without a backslash (which a browser
+/// reads as `/`) and without a scheme. What is returned is the given path with every byte
+/// outside visible ASCII percent-encoded, so it is always a valid `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+    fn plain_path(s: &str) -> bool {
+        let Some(rest) = s.strip_prefix('/') else {
+            return false;
+        };
+        // The part before any path, query or fragment separator holds a scheme if it has ':';
+        // after a leading '/' it is empty, but say it outright.
+        let head = s.split(['/', '?', '#']).next().unwrap_or("");
+        !rest.starts_with('/')
+            && !head.contains(':')
+            && !s
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
     }
+    fn percent_decode(s: &str) -> Option<String> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+                (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                    let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
+                    out.push(u8::try_from(value).ok()?);
+                    i += 3;
+                }
+                (b, _, _) => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8(out).ok()
+    }
+    let Some(given) = next else {
+        return "/".to_owned();
+    };
+    let mut form = given.to_owned();
+    // Eight rounds decode anything a person would write; a path still changing after that is
+    // refused rather than trusted.
+    for round in 0.. {
+        if !plain_path(&form) {
+            return "/".to_owned();
+        }
+        let Some(decoded) = percent_decode(&form) else {
+            return "/".to_owned();
+        };
+        if decoded == form {
+            break;
+        }
+        if round == 8 {
+            return "/".to_owned();
+        }
+        form = decoded;
+    }
+    let mut out = String::with_capacity(given.len());
+    for b in given.bytes() {
+        if b.is_ascii_graphic() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -153,5 +218,108 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn next_refuses_what_a_browser_turns_into_another_host() {
+        for bad in [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%2509/evil.example",
+            "/\r\n/evil.example",
+            "/%0D%0ALocation:%20https://evil.example",
+            "/%0d%0a",
+            "/%2F/evil.example",
+            "/%5Cevil.example",
+            "/ /evil.example",
+            "/%20/evil.example",
+            "/\u{a0}/evil.example",
+            "%2F%2Fevil.example",
+            "javascript:alert(1)",
+            "https:/evil.example",
+            "",
+            "/%FF",
+            "/%E2%80%A8",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn next_keeps_ordinary_paths_as_a_valid_header() {
+        assert_eq!(safe_next(Some("/donor")), "/donor");
+        assert_eq!(
+            safe_next(Some("/registry?q=%D8%B9&page=2#top")),
+            "/registry?q=%D8%B9&page=2#top"
+        );
+        // Strict: whitespace is refused in every decoded form, even in a query.
+        assert_eq!(safe_next(Some("/registry?q=a%20b")), "/");
+        assert_eq!(safe_next(Some("/places/%D8%AA")), "/places/%D8%AA");
+        assert_eq!(safe_next(Some("/places/ت")), "/places/%D8%AA");
+        assert_eq!(safe_next(Some("/a:b")), "/a:b");
+        assert_eq!(safe_next(Some("/100%")), "/100%");
+    }
+
+    /// What a browser does with a `Location` before it resolves it: drops tabs and newlines.
+    fn browser_strip(s: &str) -> String {
+        s.chars()
+            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn no_next_leaves_the_site(input in proptest::prelude::any::<String>()) {
+            check(&input)?;
+        }
+
+        #[test]
+        fn no_slashy_next_leaves_the_site(input in "[/\\\\%0-9a-fA-F\t\n\r :.@?#a-z\u{a0}\u{2028}]{0,12}") {
+            check(&input)?;
+        }
+    }
+
+    fn check(input: &str) -> Result<(), proptest::test_runner::TestCaseError> {
+        let out = safe_next(Some(input));
+        let seen = browser_strip(&out);
+        proptest::prop_assert!(out.starts_with('/'), "{out:?}");
+        proptest::prop_assert!(
+            !seen.starts_with("//") && !seen.starts_with("/\\"),
+            "{out:?}"
+        );
+        proptest::prop_assert!(!out.chars().any(char::is_control), "{out:?}");
+        proptest::prop_assert!(axum::http::HeaderValue::from_str(&out).is_ok(), "{out:?}");
+        // Nor once a server or browser percent-decodes it.
+        let decoded = browser_strip(&percent_decoded(&out));
+        proptest::prop_assert!(
+            !decoded.starts_with("//") && !decoded.starts_with("/\\"),
+            "{out:?}"
+        );
+        Ok(())
+    }
+
+    fn percent_decoded(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            let pair = b
+                .get(i + 1..i + 3)
+                .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                .and_then(|h| std::str::from_utf8(h).ok());
+            match pair.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(v) if b[i] == b'%' => {
+                    out.push(v);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
     }
 }

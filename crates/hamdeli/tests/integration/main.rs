@@ -8,6 +8,7 @@ mod cli;
 mod distribution;
 mod envelope;
 mod ledger;
+mod login;
 mod persons;
 mod registry;
 mod scope;

@@ -1,0 +1,24 @@
+-- Sign-in limits kept in the database (issue: login limits), so every process that shares the
+-- database sees one count. Keep in step with ../sqlite/0010_login.sql.
+--
+-- login_accounts: one row per username tried (known or not, so an unknown name is throttled
+-- exactly like a known one). failures counts attempts reserved before their password check and
+-- not followed by a success; wait_until is the instant from which the next attempt may be
+-- checked; last_attempt_at lets old failures be forgotten.
+CREATE TABLE login_accounts (
+    subject TEXT PRIMARY KEY NOT NULL,
+    failures BIGINT NOT NULL,
+    wait_until BIGINT NOT NULL,
+    last_attempt_at BIGINT NOT NULL
+);
+
+-- rate_windows: fixed windows of attempts per client address and purpose
+-- ('login:ADDR', 'signup:ADDR').
+CREATE TABLE rate_windows (
+    subject TEXT PRIMARY KEY NOT NULL,
+    hits BIGINT NOT NULL,
+    window_start BIGINT NOT NULL
+);
+
+-- The old hard lock (users.failed_logins, users.locked_until) is no longer used: lift it.
+UPDATE users SET failed_logins = 0, locked_until = NULL;
