@@ -54,7 +54,7 @@ impl Broken {
             Broken::HashMismatch { seq }
             | Broken::LinkMismatch { seq }
             | Broken::HeadMismatch { seq } => *seq,
-            Broken::Gap { found, .. } => *found,
+            Broken::Gap { expected, .. } => *expected,
         }
     }
 }

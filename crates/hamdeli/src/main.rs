@@ -164,9 +164,98 @@ enum BenchCommand {
 #[derive(Subcommand)]
 enum LedgerCommand {
     /// Recompute the hash chain; name the first broken entry (exit code 1) or print the head.
-    Verify,
+    /// From the database, or with --from from a server's public feed alone (no database).
+    Verify {
+        /// A server's address (http://HOST:PORT) or its feed (…/api/v1/transparency): read the
+        /// feed page by page and check the chain and the head it publishes. http:// only (this
+        /// binary carries no TLS); for https use docs/verify_ledger.py.
+        #[arg(long)]
+        from: Option<String>,
+        /// A head hash kept earlier: the chain must still pass through it.
+        #[arg(long)]
+        kept: Option<String>,
+    },
     /// Print the current head (entry count and hash) to keep and check later.
     Head,
+    /// Append the daily aggregates of allocations and deliveries for every day (Iran time) that
+    /// has closed and is not yet in the log; small counts stay held (run it from cron, or let
+    /// the server do it: deliveries, allocations and reads of the log close due days too).
+    Publish,
+}
+
+/// `hamdeli ledger verify --from URL`: the public feed, oldest first, a page at a time; no
+/// database. Ok: (entries, head hash); a broken chain names its first broken entry.
+async fn verify_feed(
+    from: &str,
+    kept: Option<&str>,
+) -> Result<std::result::Result<(i64, String), hamdeli_domain::ledger::Broken>> {
+    use hamdeli_domain::ledger::{Broken, Entry, Verifier};
+    #[derive(serde::Deserialize)]
+    struct Head {
+        entries: i64,
+        hash: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Page {
+        head: Head,
+        entries: Vec<Entry>,
+        next: Option<i64>,
+    }
+    if from.starts_with("https://") {
+        anyhow::bail!(
+            "this build reads http:// feeds only (no TLS); for https use docs/verify_ledger.py"
+        );
+    }
+    let base = from.trim_end_matches('/');
+    let feed = if base.ends_with("/api/v1/transparency") {
+        base.to_owned()
+    } else {
+        format!("{base}/api/v1/transparency")
+    };
+    let client = reqwest::Client::new();
+    let mut verifier = Verifier::default();
+    let mut published: Option<Head> = None;
+    let mut kept_seen = kept.is_none();
+    let mut after = 0;
+    loop {
+        let url = format!("{feed}?after={after}&limit=1000");
+        let page: Page = client
+            .get(&url)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("reading {url}"))?
+            .json()
+            .await
+            .with_context(|| format!("reading {url}: not the transparency feed"))?;
+        // The head as published when the walk began: the chain must reach it (entries
+        // appended meanwhile are checked too).
+        let head = published.get_or_insert(page.head);
+        for e in &page.entries {
+            if let Err(broken) = verifier.push(e) {
+                return Ok(Err(broken));
+            }
+            if e.seq == head.entries && e.hash != head.hash {
+                return Ok(Err(Broken::HeadMismatch { seq: e.seq }));
+            }
+            kept_seen |= Some(e.hash.as_str()) == kept;
+        }
+        match (page.next, page.entries.last()) {
+            (Some(_), Some(last)) => after = last.seq,
+            _ => break,
+        }
+    }
+    let head = published.expect("one page read");
+    if verifier.count() < head.entries {
+        return Ok(Err(Broken::Gap {
+            expected: verifier.count() + 1,
+            found: head.entries,
+        }));
+    }
+    if !kept_seen {
+        anyhow::bail!("the kept head {} is not in the chain", kept.unwrap_or(""));
+    }
+    Ok(Ok((verifier.count(), verifier.head().to_owned())))
 }
 
 #[derive(Args)]
@@ -405,19 +494,50 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Ledger { command } => {
-            let store = open_store(&config).await?;
-            match command {
+            let verdict = match command {
+                LedgerCommand::Verify {
+                    from: Some(from),
+                    kept,
+                } => verify_feed(&from, kept.as_deref()).await?,
+                LedgerCommand::Verify { from: None, kept } => {
+                    let store = open_store(&config).await?;
+                    let verdict = hamdeli_store::ledger::verify(&store).await?;
+                    if let (Some(k), Ok(_)) = (&kept, &verdict) {
+                        anyhow::ensure!(
+                            hamdeli_store::ledger::contains(&store, k).await?,
+                            "the kept head {k} is not in the chain"
+                        );
+                    }
+                    verdict
+                }
                 LedgerCommand::Head => {
+                    let store = open_store(&config).await?;
                     let (n, hash) = hamdeli_store::ledger::head(&store).await?;
                     println!("{n} entries, head {hash}");
+                    return Ok(());
                 }
-                LedgerCommand::Verify => match hamdeli_store::ledger::verify(&store).await? {
-                    Ok((n, hash)) => println!("ok: {n} entries, head {hash}"),
-                    Err(broken) => {
-                        eprintln!("BROKEN at entry {}: {broken}", broken.seq());
-                        std::process::exit(1);
-                    }
-                },
+                LedgerCommand::Publish => {
+                    let store = open_store(&config).await?;
+                    let now = hamdeli_store::now_millis();
+                    let appended = hamdeli_store::ledger::publish_closed_days(&store, now).await?;
+                    let (today, held) = hamdeli_store::ledger::waiting(&store, now).await?;
+                    let (n, hash) = hamdeli_store::ledger::head(&store).await?;
+                    println!(
+                        "appended {} aggregate entries; days closed through {}; waiting: {today} \
+                         event(s) of today, {held} held (cells under {}); {n} entries, head {hash}",
+                        appended.len(),
+                        hamdeli_domain::ledger::iso_day(hamdeli_domain::ledger::day_of(now) - 1),
+                        hamdeli_domain::ledger::MIN_PUBLIC_COUNT,
+                    );
+                    return Ok(());
+                }
+            };
+            match verdict {
+                Ok((n, hash)) => println!("ok: {n} entries, head {hash}"),
+                Err(broken) => {
+                    eprintln!("BROKEN at entry {}: {broken}", broken.seq());
+                    std::process::exit(1);
+                }
             }
             Ok(())
         }

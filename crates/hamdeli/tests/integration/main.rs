@@ -16,3 +16,4 @@ mod schema;
 mod sheets;
 mod shell;
 mod support;
+mod transparency;
