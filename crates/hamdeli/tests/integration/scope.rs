@@ -83,22 +83,41 @@ async fn a_partner_reads_only_what_it_originated_whatever_it_uploads() {
         format!("/registry/persons/{person}"),
         format!("/api/v1/persons/{person}"),
     ] {
-        assert_eq!(welfare.get(&path).await.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            welfare.get(&path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
-    let (_, found) = welfare.get_text(&format!("/api/v1/persons?q={target}")).await;
-    assert_eq!(found.trim(), "[]", "search finds nobody welfare does not hold");
+    let (_, found) = welfare
+        .get_text(&format!("/api/v1/persons?q={target}"))
+        .await;
+    assert_eq!(
+        found.trim(),
+        "[]",
+        "search finds nobody welfare does not hold"
+    );
 
     // The attack: a one-row list with the person's code and name.
     let claim = format!(
         "شناسه,کد ملی,نام,نام خانوادگی,تاریخ تولد,استان,شهرستان\nw1,{target},نسرین,کاظمی,1362/04/11,تهران,ری\n"
     );
     upload(&welfare, &app, welfare_org, "ادعا", &claim).await;
-    assert_eq!(person_of_source(&app, "w1").await, person, "linked to the same person");
+    assert_eq!(
+        person_of_source(&app, "w1").await,
+        person,
+        "linked to the same person"
+    );
 
     // It now sees that relief also lists her, and nothing of relief's record.
-    let (status, page) = welfare.get_text(&format!("/registry/persons/{person}")).await;
+    let (status, page) = welfare
+        .get_text(&format!("/registry/persons/{person}"))
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("data-testid=\"record-withheld\""), "a withheld record");
+    assert!(
+        page.contains("data-testid=\"record-withheld\""),
+        "a withheld record"
+    );
     assert!(page.contains(RELIEF), "which organisation holds the match");
     for secret in [SECRET_PHONE, SECRET_FATHER, "۰۹۱۲۷۷۷۰۰۱۱"] {
         assert!(!page.contains(secret), "the page leaks {secret}");
@@ -111,15 +130,28 @@ async fn a_partner_reads_only_what_it_originated_whatever_it_uploads() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v["household"].is_null(), "no household for a partner");
     assert_eq!(
-        v["records"].as_array().unwrap().iter().filter(|r| r["withheld"] == true).count(),
+        v["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["withheld"] == true)
+            .count(),
         1
     );
-    let (_, hits) = welfare.get_text(&format!("/api/v1/persons?q={target}")).await;
-    assert!(hits.contains(&format!("\"id\":{person}")), "its own record is found: {hits}");
+    let (_, hits) = welfare
+        .get_text(&format!("/api/v1/persons?q={target}"))
+        .await;
+    assert!(
+        hits.contains(&format!("\"id\":{person}")),
+        "its own record is found: {hits}"
+    );
     assert!(!hits.contains(SECRET_FATHER), "search hit leaks: {hits}");
     // Still nothing of the person it holds no record of.
     assert_eq!(
-        welfare.get(&format!("/registry/persons/{only_relief}")).await.status(),
+        welfare
+            .get(&format!("/registry/persons/{only_relief}"))
+            .await
+            .status(),
         StatusCode::NOT_FOUND
     );
 
@@ -141,18 +173,23 @@ async fn a_partner_reads_only_what_it_originated_whatever_it_uploads() {
     let (_, still) = welfare.get_text(&format!("/api/v1/persons/{person}")).await;
     assert!(!still.contains(SECRET_PHONE));
     let admin = app.login("admin").await;
-    let r = admin.post_form(&path, &[("to", &to), ("level", "full")]).await;
+    let r = admin
+        .post_form(&path, &[("to", &to), ("level", "full")])
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, shared) = welfare.get_text(&format!("/api/v1/persons/{person}")).await;
     assert!(shared.contains(SECRET_PHONE), "shared in full: {shared}");
-    let r = admin.post_form(&path, &[("to", &to), ("level", "match")]).await;
+    let r = admin
+        .post_form(&path, &[("to", &to), ("level", "match")])
+        .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, back) = welfare.get_text(&format!("/api/v1/persons/{person}")).await;
     assert!(!back.contains(SECRET_PHONE), "back to match only");
-    let audited: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sharing.set'")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap();
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sharing.set'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
     assert_eq!(audited, 2);
 }
 
@@ -175,16 +212,19 @@ async fn a_partner_campaign_reaches_only_persons_it_holds() {
         .unwrap()
         .unwrap()
         .name_fa;
-    let row = |id: &str, n: u64, first: &str| {
-        format!("{id},{},{first},رحیمی,تهران,{county}\n", code(n))
-    };
+    let row =
+        |id: &str, n: u64, first: &str| format!("{id},{},{first},رحیمی,تهران,{county}\n", code(n));
     let header = "شناسه,کد ملی,نام,نام خانوادگی,استان,شهرستان\n";
     upload(
         &relief,
         &app,
         relief_org,
         "خانوارهای امداد",
-        &format!("{header}{}{}", row("a1", 700_001, "ستاره"), row("a2", 700_002, "شیرین")),
+        &format!(
+            "{header}{}{}",
+            row("a1", 700_001, "ستاره"),
+            row("a2", 700_002, "شیرین")
+        ),
     )
     .await;
     upload(
@@ -202,7 +242,11 @@ async fn a_partner_campaign_reaches_only_persons_it_holds() {
         let r = expert
             .post_form(
                 &format!("/registry/persons/{person}/needs"),
-                &[("need_type", "food"), ("amount", "2"), ("urgency", "normal")],
+                &[
+                    ("need_type", "food"),
+                    ("amount", "2"),
+                    ("urgency", "normal"),
+                ],
             )
             .await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
@@ -242,11 +286,19 @@ async fn a_partner_campaign_reaches_only_persons_it_holds() {
         .parse()
         .unwrap();
     let (status, page) = relief
-        .get_text(&format!("/campaigns/{campaign}/allocate?resource=food&all=1"))
+        .get_text(&format!(
+            "/campaigns/{campaign}/allocate?resource=food&all=1"
+        ))
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("ستاره") && page.contains("شیرین"), "its own persons are there");
-    assert!(!page.contains("ناهید"), "a person relief holds no record of is not listed");
+    assert!(
+        page.contains("ستاره") && page.contains("شیرین"),
+        "its own persons are there"
+    );
+    assert!(
+        !page.contains("ناهید"),
+        "a person relief holds no record of is not listed"
+    );
     // And welfare may not open relief's allocation at all.
     assert_eq!(
         welfare
@@ -264,9 +316,16 @@ async fn a_review_across_two_counties_is_hidden_from_each_county_and_cannot_be_m
         let store = app.store.clone();
         let id = app.user_ids[name];
         async move {
-            let u = hamdeli_store::users::by_id(&store, id).await.unwrap().unwrap();
+            let u = hamdeli_store::users::by_id(&store, id)
+                .await
+                .unwrap()
+                .unwrap();
             let code = u.scope.county().unwrap().to_owned();
-            hamdeli_store::geo::county(&store, &code).await.unwrap().unwrap().name_fa
+            hamdeli_store::geo::county(&store, &code)
+                .await
+                .unwrap()
+                .unwrap()
+                .name_fa
         }
     };
     let here = county_of("tehran.expert").await;
@@ -289,7 +348,10 @@ async fn a_review_across_two_counties_is_hidden_from_each_county_and_cannot_be_m
         }
     };
     let (a, b) = (record("x1").await, record("x2").await);
-    assert_ne!(person_of_source(&app, "x1").await, person_of_source(&app, "x2").await);
+    assert_ne!(
+        person_of_source(&app, "x1").await,
+        person_of_source(&app, "x2").await
+    );
     persons::apply_plan(
         &app.store,
         &LinkPlan {
@@ -314,9 +376,15 @@ async fn a_review_across_two_counties_is_hidden_from_each_county_and_cannot_be_m
         let expert = app.login(who).await;
         let (status, list) = expert.get_text("/registry/reviews").await;
         assert_eq!(status, StatusCode::OK);
-        assert!(!list.contains(&format!("/registry/reviews/{review}\"")), "{who} lists it");
+        assert!(
+            !list.contains(&format!("/registry/reviews/{review}\"")),
+            "{who} lists it"
+        );
         assert_eq!(
-            expert.get(&format!("/registry/reviews/{review}")).await.status(),
+            expert
+                .get(&format!("/registry/reviews/{review}"))
+                .await
+                .status(),
             StatusCode::NOT_FOUND,
             "{who} opens it"
         );
@@ -333,7 +401,9 @@ async fn a_review_across_two_counties_is_hidden_from_each_county_and_cannot_be_m
     assert_eq!(status, "open", "nothing decided");
     // The provincial officer holds both counties.
     let officer = app.login("tehran.officer").await;
-    let (status, page) = officer.get_text(&format!("/registry/reviews/{review}")).await;
+    let (status, page) = officer
+        .get_text(&format!("/registry/reviews/{review}"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(SECRET_PHONE) || page.contains("۰۹۱۲۷۷۷۰۰۱۱"));
 }
@@ -361,7 +431,10 @@ async fn a_provincial_officer_manages_county_experts_but_no_fellow_officer() {
     drop(conn);
     let officer = app.login("tehran.officer").await;
     assert_eq!(
-        officer.get(&format!("/admin/users/{fellow}")).await.status(),
+        officer
+            .get(&format!("/admin/users/{fellow}"))
+            .await
+            .status(),
         StatusCode::FORBIDDEN
     );
     for (path, fields) in [
@@ -374,7 +447,10 @@ async fn a_provincial_officer_manages_county_experts_but_no_fellow_officer() {
             .await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    let user = hamdeli_store::users::by_id(&app.store, fellow).await.unwrap().unwrap();
+    let user = hamdeli_store::users::by_id(&app.store, fellow)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(user.role, hamdeli_domain::Role::ProvincialOfficer);
     assert!(user.active);
     assert_eq!(
@@ -388,7 +464,83 @@ async fn a_provincial_officer_manages_county_experts_but_no_fellow_officer() {
     // A county expert of the province stays theirs to manage.
     let expert = app.user_ids["tehran.expert"];
     assert_eq!(
-        officer.get(&format!("/admin/users/{expert}")).await.status(),
+        officer
+            .get(&format!("/admin/users/{expert}"))
+            .await
+            .status(),
         StatusCode::OK
+    );
+}
+
+/// The registry, needs and campaign use cases by role (columns: the users below, then the
+/// anonymous visitor): who may open what at all; the cross-scope paths are the tests above.
+#[tokio::test]
+async fn every_use_case_by_every_role() {
+    const USERS: [&str; 11] = [
+        "admin",
+        "tehran.officer",
+        "isfahan.officer",
+        "tehran.expert",
+        "tehran2.expert",
+        "isfahan.expert",
+        "relief.partner",
+        "welfare.partner",
+        "donor",
+        "producer",
+        "volunteer",
+    ];
+    const OK: u16 = 200;
+    const NO: u16 = 403;
+    const LOGIN: u16 = 303;
+    const UNAUTH: u16 = 401;
+    let offices = [OK, OK, OK, OK, OK, OK, NO, NO, NO, NO, NO, LOGIN];
+    let staff = [OK, OK, OK, OK, OK, OK, OK, OK, NO, NO, NO, LOGIN];
+    let matrix: Vec<(&str, [u16; 12])> = vec![
+        ("/registry", staff),
+        ("/registry?q=0012345679", staff),
+        ("/registry/reviews", offices),
+        ("/registry/coverage", offices),
+        ("/needs", offices),
+        ("/deliveries", offices),
+        ("/support/double", offices),
+        ("/priority", [OK; 12]),
+        ("/campaigns", [OK; 12]),
+        ("/stats", [OK; 12]),
+        (
+            "/campaigns/new",
+            [OK, OK, OK, NO, NO, NO, OK, OK, NO, NO, NO, LOGIN],
+        ),
+        (
+            "/api/v1/persons?q=0012345679",
+            [OK, OK, OK, OK, OK, OK, OK, OK, NO, NO, NO, UNAUTH],
+        ),
+        (
+            "/api/v1/coverage",
+            [OK, OK, OK, OK, OK, OK, NO, NO, NO, NO, NO, UNAUTH],
+        ),
+    ];
+    let app = spawn_app().await;
+    let mut clients = vec![];
+    for u in USERS {
+        clients.push(app.login(u).await);
+    }
+    clients.push(app.client());
+    let mut failures = vec![];
+    for (path, expected) in &matrix {
+        for (i, client) in clients.iter().enumerate() {
+            let who = USERS.get(i).copied().unwrap_or("anonymous");
+            let got = client.get(path).await.status().as_u16();
+            if got != expected[i] {
+                failures.push(format!(
+                    "{who} GET {path}: expected {}, got {got}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "use-case matrix broken:\n{}",
+        failures.join("\n")
     );
 }
