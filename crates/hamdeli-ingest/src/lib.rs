@@ -271,10 +271,10 @@ mod tests {
         fn arbitrary_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..400)) {
             let mut bytes = b"national_code,first_name,last_name,birth_date,phone\n".to_vec();
             bytes.extend(body);
-            if let Ok(source) = from_bytes(bytes) {
-                if let Ok(r) = read_source(source, |_| {}) {
-                    prop_assert_eq!(r.rows_in(), r.accepted.len() + r.rejected.len() + r.skipped.len());
-                }
+            if let Ok(source) = from_bytes(bytes)
+                && let Ok(r) = read_source(source, |_| {})
+            {
+                prop_assert_eq!(r.rows_in(), r.accepted.len() + r.rejected.len() + r.skipped.len());
             }
         }
 
