@@ -177,7 +177,10 @@ mod tests {
             assert!(a.url.starts_with("/assets/"), "{}", a.url);
             assert!(a.url.contains(&fingerprint(&a.body)), "{}", a.url);
         }
-        assert_eq!(hashed_url("app.css", "0011aabb"), "/assets/app.0011aabb.css");
+        assert_eq!(
+            hashed_url("app.css", "0011aabb"),
+            "/assets/app.0011aabb.css"
+        );
         assert_eq!(
             hashed_url("vendor/htmx.min.js", "0011aabb"),
             "/assets/vendor/htmx.min.0011aabb.js"

@@ -220,7 +220,10 @@ fn first_part(buf: &[u8], boundary: &str) -> FirstPart {
 
 /// Reads a multipart body only as far as its first part, then hands on a body that yields the
 /// bytes read and then the rest of the original body (still under the body limit).
-async fn peek_multipart(req: Request, boundary: &str) -> Result<(Request, Option<String>), AppError> {
+async fn peek_multipart(
+    req: Request,
+    boundary: &str,
+) -> Result<(Request, Option<String>), AppError> {
     use http_body::Body as _;
     let (parts, mut body) = req.into_parts();
     let mut read: Vec<u8> = Vec::new();
@@ -409,13 +412,15 @@ mod tests {
             Some("abc".into())
         );
         assert_eq!(multipart_boundary("application/json; boundary=abc"), None);
-        let first = b"--abc\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\nt0k\r\n--abc\r\n";
+        let first =
+            b"--abc\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\nt0k\r\n--abc\r\n";
         assert_eq!(first_part(first, "abc"), FirstPart::Csrf("t0k".into()));
         assert_eq!(first_part(&first[..40], "abc"), FirstPart::Incomplete);
         assert_eq!(first_part(&first[..60], "abc"), FirstPart::Incomplete);
         let later = b"--abc\r\nContent-Disposition: form-data; name=\"list\"\r\n\r\nx\r\n--abc\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\nt0k\r\n--abc--\r\n";
         assert_eq!(first_part(later, "abc"), FirstPart::Other);
-        let named_like = b"--abc\r\nContent-Disposition: form-data; name=\"_csrf2\"\r\n\r\nt0k\r\n--abc\r\n";
+        let named_like =
+            b"--abc\r\nContent-Disposition: form-data; name=\"_csrf2\"\r\n\r\nt0k\r\n--abc\r\n";
         assert_eq!(first_part(named_like, "abc"), FirstPart::Other);
     }
 }

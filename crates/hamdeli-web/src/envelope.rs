@@ -33,7 +33,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// Compresses text (pages, CSS, JavaScript, JSON, CSV) of more than a few hundred bytes; never
-/// fonts, images or XLSX files, which are compressed already.
+/// fonts, images or XLSX files, which are compressed already, nor event streams (each event must
+/// go out at once).
 pub fn compressible() -> impl Predicate {
     SizeAbove::new(256).and(
         |_: StatusCode, _: Version, headers: &HeaderMap, _: &axum::http::Extensions| {
@@ -41,7 +42,7 @@ pub fn compressible() -> impl Predicate {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            ct.starts_with("text/")
+            (ct.starts_with("text/") && !ct.starts_with("text/event-stream"))
                 || ct.starts_with("application/json")
                 || ct.starts_with("application/javascript")
                 || ct.starts_with("image/svg+xml")

@@ -56,7 +56,8 @@ const FORWARDING: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
 
 /// Whether the request came straight from this machine, not through a proxy.
 fn is_direct_local(peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
-    peer.is_some_and(|p| p.ip().is_loopback()) && !FORWARDING.iter().any(|h| headers.contains_key(*h))
+    peer.is_some_and(|p| p.ip().is_loopback())
+        && !FORWARDING.iter().any(|h| headers.contains_key(*h))
 }
 
 /// May this request read the metrics?
