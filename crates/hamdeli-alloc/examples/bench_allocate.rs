@@ -1,6 +1,7 @@
 //! Benchmark: `cargo run --release -p hamdeli-alloc --example bench_allocate [N]` writes N
 //! (default 3,000,000) random requests with 50 groups and quotas to a temporary CSV, runs the
 //! file job end to end, then the engine alone, and prints the times and peak memory.
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use std::io::Write;
 use std::time::Instant;

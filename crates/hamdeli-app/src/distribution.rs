@@ -4,10 +4,10 @@
 //! those of persons the organisation holds a record of (the store's `candidates` applies it),
 //! so its allocation page never lists people it has no record of.
 
+use hamdeli_alloc::Policy;
 use hamdeli_domain::Action;
 use hamdeli_store::Store;
 use hamdeli_store::campaigns::{self, Campaign};
-use hamdeli_alloc::Policy;
 use hamdeli_store::distribution::{self, Committed, Plan, Window};
 
 use crate::{Caller, Error, Result};

@@ -36,7 +36,7 @@ struct UseCase {
 fn own_place(p: &Principal) -> Place {
     match &p.scope {
         Scope::County { province, county } => Place::county(province, county),
-        Scope::Province { province } => Place::county(province, &format!("{province}01")),
+        Scope::Province { province } => Place::county(province, format!("{province}01")),
         _ => Place::county("23", "2301"),
     }
 }

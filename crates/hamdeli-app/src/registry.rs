@@ -49,7 +49,10 @@ fn withhold(mut r: SourceRecordView) -> SourceRecordView {
     r
 }
 
-fn first_of(records: &[SourceRecordView], f: impl Fn(&SourceRecordView) -> &Option<String>) -> Option<String> {
+fn first_of(
+    records: &[SourceRecordView],
+    f: impl Fn(&SourceRecordView) -> &Option<String>,
+) -> Option<String> {
     records
         .iter()
         .filter(|r| !r.withheld)

@@ -45,7 +45,9 @@ pub async fn change_role(
     scope: &Scope,
 ) -> Result<()> {
     let user = managed_user(store, caller, id).await?;
-    caller.principal.authorize(Action::AssignRole(role, scope))?;
+    caller
+        .principal
+        .authorize(Action::AssignRole(role, scope))?;
     let mut tx = store.begin().await?;
     users::update_role_and_scope(&mut tx, id, role, scope).await?;
     audit_write(

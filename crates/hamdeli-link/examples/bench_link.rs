@@ -7,6 +7,7 @@
 //! father_name,birth_date,gender,phone,province,county,address`), links them and writes
 //! `clusters.csv` (`source,source_id,cluster_id`, `source` = file stem). Prints the wall time
 //! of each stage and the peak resident memory (VmHWM).
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -84,11 +84,13 @@ pub async fn set(
     if from == to {
         return Err(StoreError::Invalid("sharing-same-organisation"));
     }
-    sqlx::query("DELETE FROM data_sharing WHERE from_organisation_id = $1 AND to_organisation_id = $2")
-        .bind(from)
-        .bind(to)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM data_sharing WHERE from_organisation_id = $1 AND to_organisation_id = $2",
+    )
+    .bind(from)
+    .bind(to)
+    .execute(&mut *conn)
+    .await?;
     if level == Level::Full {
         sqlx::query(
             "INSERT INTO data_sharing (from_organisation_id, to_organisation_id, level, set_by, set_at) \

@@ -5,6 +5,7 @@
 //! `source_id,national_code,first_name,last_name,father_name,birth_date,gender,phone,province,county,address`.
 //!
 //!     cargo run --release -p hamdeli-synth --example bench_csv -- OUT.csv [ROWS] [SEED]
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use std::io::Write;
 use std::time::Instant;

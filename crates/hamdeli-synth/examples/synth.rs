@@ -1,6 +1,7 @@
 //! Writes the synthetic population and its lists to a directory and prints the manifest.
 //!
 //!     cargo run -p hamdeli-synth --example synth -- OUT_DIR [PEOPLE] [SEED]
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use std::path::PathBuf;
 use std::time::Instant;

@@ -269,7 +269,7 @@ impl Household {
 pub enum HeaderStyle {
     /// `source_id,national_code,first_name,…`
     Canonical,
-    /// `ردیف،کد ملی،نام،…`
+    /// `کد پرونده،کد ملی،نام،…`
     Persian,
 }
 

@@ -69,8 +69,9 @@ impl List {
         let h = |canonical: &'static str, fa: &'static str| {
             if persian { fa } else { canonical }.to_owned()
         };
+        // A case number, never «ردیف»: a row counter is not an identity (the importer ignores it).
         let source_id = if self.format == FileFormat::Xlsx {
-            "ردیف"
+            "کد پرونده"
         } else {
             "شماره پرونده"
         };

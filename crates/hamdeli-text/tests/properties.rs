@@ -1,4 +1,5 @@
 //! Property tests: no input makes anything panic; normalisation invariants; national code round trips.
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use hamdeli_text::*;
 use proptest::prelude::*;

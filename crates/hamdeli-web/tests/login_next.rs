@@ -1,5 +1,6 @@
 //! The login answers any `next` without a server error: arbitrary strings go through the real
 //! router (CSRF, sign-in limits, password check, redirect) on a throwaway SQLite database.
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

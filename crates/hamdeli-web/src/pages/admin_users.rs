@@ -17,11 +17,11 @@ use hamdeli_store::{StoreError, geo, organisations};
 use hamdeli_app::users as users_app;
 
 use crate::AppState;
-use crate::use_case::caller;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::pages::account::bad;
 use crate::pages::{FormData, html, see_other};
+use crate::use_case::caller;
 use crate::view::{Loc, Shell};
 
 pub struct UserRow {

@@ -2,8 +2,8 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use serde::Deserialize;
 use axum::response::Response;
+use serde::Deserialize;
 
 use hamdeli_domain::Action;
 use hamdeli_store::organisations::{self, Organisation};

@@ -17,11 +17,11 @@ use hamdeli_store::{audit, geo};
 use hamdeli_app::registry;
 
 use crate::AppState;
-use crate::use_case::caller;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
 use crate::pages::{FormData, html, see_other};
+use crate::use_case::caller;
 use crate::view::{Loc, Shell};
 
 pub(crate) async fn audit_event(

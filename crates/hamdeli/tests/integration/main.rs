@@ -1,18 +1,20 @@
 //! The integration suite: the real app on a free port over a fresh database per test (SQLite,
 //! or PostgreSQL when `HAMDELI_TEST_POSTGRES` is set).
+#![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 mod access;
 mod accounts;
 mod api;
 mod cli;
+mod concurrency;
 mod distribution;
 mod envelope;
 mod ledger;
 mod login;
 mod persons;
 mod registry;
-mod scope;
 mod schema;
+mod scope;
 mod sheets;
 mod shell;
 mod support;

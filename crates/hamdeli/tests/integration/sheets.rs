@@ -14,6 +14,16 @@ use crate::support::{Client, TestApp, spawn_app, temp_dir, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 
+
+/// source_id, first name, last name, national code, county of a stored record.
+type StoredRow = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 async fn upload(
     client: &Client,
     org: i64,
@@ -187,13 +197,7 @@ async fn an_office_sheet_imports_its_people_and_skips_titles_headers_totals_and_
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     let batch = wait_for_batch(&app.store, &location).await;
-    let stored: Vec<(
-        String,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-    )> = sqlx::query_as(
+    let stored: Vec<StoredRow> = sqlx::query_as(
         "SELECT source_id, first_name, last_name, national_code, county_code FROM source_records \
              WHERE batch_id = $1 ORDER BY row_number",
     )
