@@ -7,6 +7,7 @@ mod accounts;
 mod api;
 mod cli;
 mod concurrency;
+mod concurrency;
 mod distribution;
 mod envelope;
 mod ledger;
