@@ -34,11 +34,7 @@ impl From<Option<String>> for Cell {
 
 /// A text cell a spreadsheet would run as a formula gets a leading apostrophe.
 pub fn formula_safe(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    }
+    hamdeli_ingest::formula_safe(s).into_owned()
 }
 
 /// CSV in UTF-8 with a byte-order mark (so spreadsheet programs read Persian correctly).

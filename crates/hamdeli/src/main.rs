@@ -159,6 +159,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         requests: usize,
     },
+    /// Parallel web imports and parallel pledges against the real server on a local port:
+    /// throughput, 5xx answers, and whether pledges, audit and transparency log agree.
+    Concurrency {
+        #[arg(long, default_value_t = 16)]
+        imports: usize,
+        #[arg(long, default_value_t = 2_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 200)]
+        pledges: usize,
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -308,6 +320,16 @@ enum AdminCommand {
     },
     /// List users.
     ListUsers,
+    /// Set what one organisation shares with another of the persons both hold records of:
+    /// `match` (the default: only that a match exists) or `full` (its records in full).
+    Share {
+        #[arg(long)]
+        from: i64,
+        #[arg(long)]
+        to: i64,
+        #[arg(long, value_parser = ["match", "full"])]
+        level: String,
+    },
 }
 
 fn init_tracing(format: LogFormat) {
@@ -486,6 +508,22 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Bench {
+            command:
+                BenchCommand::Concurrency {
+                    imports,
+                    rows,
+                    pledges,
+                    rounds,
+                },
+        } => {
+            let store = open_store(&config).await?;
+            let report =
+                hamdeli::bench::concurrency(&store, &config, imports, rows, pledges, rounds.max(1))
+                    .await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
             command: BenchCommand::AllocationCommit { requests },
         } => {
             let store = open_store(&config).await?;
@@ -590,6 +628,15 @@ fn print_population(report: &hamdeli::demo_population::PopulationReport) {
 
 async fn serve(config: &Config, with_demo: bool, demo_people: usize) -> Result<()> {
     let store = open_store(config).await?;
+    // Batches of a process that is gone, at start-up and then every heartbeat while serving.
+    sweep_interrupted_batches(&store).await;
+    let sweeping = store.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(hamdeli_store::registry::HEARTBEAT_EVERY).await;
+            sweep_interrupted_batches(&sweeping).await;
+        }
+    });
     let logins = if with_demo {
         demo::check_may_seed(&store).await?;
         Some(demo::seed(&store).await?)
@@ -840,6 +887,16 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 );
             }
         }
+        AdminCommand::Share { from, to, level } => {
+            let level = hamdeli_store::sharing::Level::parse(&level)
+                .ok_or_else(|| anyhow::anyhow!("level is match or full"))?;
+            let principal = hamdeli_app::system_principal();
+            let caller = hamdeli_app::Caller::new(&principal, "cli");
+            hamdeli_app::sharing::set_rule(&store, &caller, from, to, level)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("organisation {from} shares with {to}: {}", level.as_str());
+        }
     }
     Ok(())
 }
@@ -952,11 +1009,7 @@ fn print_outcome(
     report_path: Option<&std::path::Path>,
 ) -> Result<()> {
     use std::io::Write;
-    let c = outcome.counts;
-    println!(
-        "rows in {} = accepted {} (with warnings {}) + rejected {}",
-        c.rows_in, c.rows_accepted, c.rows_with_warnings, c.rows_rejected
-    );
+    println!("{}", outcome.summary());
     if let Some(batch) = outcome.batch_id {
         println!(
             "batch {batch}: {} inserted, {} updated",
@@ -987,16 +1040,11 @@ fn print_outcome(
         let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
         writeln!(w, "row,severity,code,detail")?;
         for p in &outcome.problems {
-            let detail = p.detail.replace('"', "\"\"");
-            // A leading = + - @ would run as a formula in a spreadsheet.
-            let guard = if detail.starts_with(['=', '+', '-', '@']) {
-                "'"
-            } else {
-                ""
-            };
+            // A leading = + - @ (or tab, CR) would run as a formula in a spreadsheet.
+            let detail = hamdeli_ingest::formula_safe(&p.detail).replace('"', "\"\"");
             writeln!(
                 w,
-                "{},{},{},\"{guard}{detail}\"",
+                "{},{},{},\"{detail}\"",
                 p.row_number, p.severity, p.code
             )?;
         }
@@ -1026,7 +1074,15 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         report_path,
         defer_link,
     } = *args;
-    let store = open_store(config).await?;
+    // The command line acts as a named system principal: each batch's audit entry is written
+    // in the batch's own transaction, as `cli:<os user>`.
+    let os_user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_default();
+    let store = open_store(config)
+        .await?
+        .acting_as(hamdeli_store::registry::BatchActor::command_line(&os_user));
+    sweep_interrupted_batches(&store).await;
     let org_id = match organisation.parse::<i64>() {
         Ok(id) => hamdeli_store::organisations::by_id(&store, id)
             .await?
@@ -1106,8 +1162,29 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         let (stage, done, total) = progress.snapshot();
         hamdeli::progress::draw(stage.code(), done, total);
         eprintln!();
-        result?
+        let outcome = result?;
+        if !defer_link && outcome.link.is_none() {
+            eprintln!(
+                "warning: the batch is written, but linking it failed (see the log); `hamdeli relink` links what is left"
+            );
+        }
+        outcome
     };
     print_outcome(&outcome, report_path)?;
     Ok(())
+}
+
+/// Marks batches left running by a process that is gone (a killed import or server) as failed,
+/// "interrupted"; batches another live process is writing keep running.
+async fn sweep_interrupted_batches(store: &hamdeli_store::Store) {
+    match hamdeli_store::registry::fail_interrupted_batches(
+        store,
+        hamdeli_store::registry::STALE_AFTER,
+    )
+    .await
+    {
+        Ok(0) => {}
+        Ok(n) => eprintln!("{n} import batch(es) of a stopped process marked interrupted"),
+        Err(e) => tracing::warn!(error = %e, "could not sweep interrupted import batches"),
+    }
 }
