@@ -80,3 +80,397 @@ pub async fn allocation_commit(store: &Store, requests: usize) -> Result<String>
         total = done.total,
     ))
 }
+
+/// What `hamdeli bench concurrency` measured.
+struct Round {
+    requests: usize,
+    seconds: f64,
+    server_errors: usize,
+    refused: usize,
+}
+
+impl Round {
+    fn per_second(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+}
+
+/// A signed-in HTTP client of the bench's own server: its cookies and CSRF token.
+struct WebClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl WebClient {
+    async fn login(base: &str, username: &str) -> Result<WebClient> {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let login = http
+            .get(format!("{base}/login"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let token = csrf_of(&login).context("the login page's CSRF token")?;
+        let r = http
+            .post(format!("{base}/login"))
+            .form(&[
+                ("username", username),
+                ("password", crate::demo::DEMO_PASSWORD),
+                ("next", "/"),
+                ("_csrf", &token),
+            ])
+            .send()
+            .await?;
+        anyhow::ensure!(
+            r.status().is_redirection(),
+            "sign-in of {username}: {}",
+            r.status()
+        );
+        let account = http
+            .get(format!("{base}/account"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let token = csrf_of(&account).context("the account page's CSRF token")?;
+        Ok(WebClient {
+            http,
+            base: base.to_owned(),
+            token,
+        })
+    }
+}
+
+fn csrf_of(html: &str) -> Option<String> {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    html.get(start..start + 64).map(str::to_owned)
+}
+
+/// A list of `rows` people of its own (list `k`: distinct codes), as CSV.
+fn bench_list(k: usize, rows: usize) -> String {
+    let firsts = [
+        "زهرا",
+        "مریم",
+        "فاطمه",
+        "سمیه",
+        "لیلا",
+        "نرگس",
+        "شیرین",
+        "الهام",
+    ];
+    let lasts = ["احمدی", "کریمی", "رضایی", "موسوی", "حسینی", "صادقی", "نوری"];
+    let mut csv = String::from(
+        "source_id,national_code,first_name,last_name,father_name,birth_date,province,county\n",
+    );
+    for i in 0..rows {
+        let code = hamdeli_text::NationalCode::generate((1_000_000 + k * 100_000 + i) as u64);
+        csv.push_str(&format!(
+            "b{k}-{i},{code},{},{},علی,1360/{:02}/{:02},تهران,ری\n",
+            firsts[(k + i) % 8],
+            lasts[(k * 3 + i / 8) % 7],
+            (i / 28) % 12 + 1,
+            i % 28 + 1
+        ));
+    }
+    csv
+}
+
+/// `imports` lists of `rows` rows uploaded at once through the web import (each links in the
+/// background); timed until every batch is committed and linked.
+async fn parallel_imports(
+    store: &Store,
+    base: &str,
+    imports: usize,
+    rows: usize,
+    round: usize,
+) -> Result<Round> {
+    let org = hamdeli_store::organisations::id_by_name(store, "کمیته امداد (نمایشی)")
+        .await?
+        .context("the demo relief organisation")?;
+    let partner = std::sync::Arc::new(WebClient::login(base, "relief.partner").await?);
+    let lists: Vec<String> = (0..imports)
+        .map(|k| bench_list(round * imports + k, rows))
+        .collect();
+    let started = Instant::now();
+    let mut jobs = Vec::new();
+    for (k, csv) in lists.into_iter().enumerate() {
+        let c = partner.clone();
+        jobs.push(tokio::spawn(async move {
+            // The CSRF token is the first part of a multipart form.
+            let form = reqwest::multipart::Form::new()
+                .text("_csrf", c.token.clone())
+                .text("organisation", org.to_string())
+                .text("list", format!("بنچمارک {round}-{k}"))
+                .text("kind", "support")
+                .text("mode", "commit")
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("list.csv"),
+                );
+            c.http
+                .post(format!("{}/registry/imports?_csrf={}", c.base, c.token))
+                .multipart(form)
+                .send()
+                .await
+        }));
+    }
+    let mut batches = Vec::new();
+    let (mut server_errors, mut refused) = (0, 0);
+    for job in jobs {
+        let r = job.await??;
+        if r.status().is_server_error() {
+            server_errors += 1;
+        } else if !r.status().is_redirection() {
+            refused += 1;
+        }
+        if let Some(id) = r
+            .headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| l.rsplit('/').next())
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            batches.push(id);
+        }
+    }
+    // Finished: no batch running, and every job has written its audit entry.
+    loop {
+        let mut running = 0;
+        for &b in &batches {
+            let batch = hamdeli_store::registry::batch(store, b)
+                .await?
+                .context("a batch")?;
+            if batch.status == hamdeli_store::registry::BatchStatus::Running {
+                running += 1;
+            }
+        }
+        let ids: Vec<String> = batches.iter().map(i64::to_string).collect();
+        let audited = audit_of(store, &["import.commit", "import.failed"], &ids).await?;
+        if running == 0 && audited >= batches.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    for &b in &batches {
+        let batch = hamdeli_store::registry::batch(store, b)
+            .await?
+            .context("a batch")?;
+        anyhow::ensure!(
+            batch.status == hamdeli_store::registry::BatchStatus::Committed,
+            "batch {b} failed: {:?}",
+            batch.error
+        );
+    }
+    Ok(Round {
+        requests: batches.len(),
+        seconds,
+        server_errors,
+        refused,
+    })
+}
+
+/// Audit entries of these actions on these import batches.
+async fn audit_of(store: &Store, actions: &[&str], batch_ids: &[String]) -> Result<usize> {
+    let mut n = 0;
+    for a in actions {
+        for id in batch_ids {
+            n += count_audit(store, a, Some(id)).await?;
+        }
+    }
+    Ok(n)
+}
+
+/// Audit entries of an action (on one target id when given), page by page.
+async fn count_audit(store: &Store, action: &str, target_id: Option<&str>) -> Result<usize> {
+    let mut n = 0;
+    let mut before = None;
+    loop {
+        let page = hamdeli_store::audit::list(
+            store,
+            &hamdeli_store::audit::Filter {
+                action: Some(action.to_owned()),
+                target_id: target_id.map(str::to_owned),
+                limit: 500,
+                before_id: before,
+                ..Default::default()
+            },
+        )
+        .await?;
+        n += page.len();
+        match page.last() {
+            Some(e) if page.len() == 500 => before = Some(e.id),
+            _ => return Ok(n),
+        }
+    }
+}
+
+/// `pledges` pledges at once, eight per donor, on a new campaign.
+async fn parallel_pledges(
+    store: &Store,
+    donors: &[std::sync::Arc<WebClient>],
+    pledges: usize,
+    round: usize,
+) -> Result<(Round, i64)> {
+    let mut tx = store.begin().await?;
+    let campaign = campaigns::create(
+        &mut tx,
+        &NewCampaign {
+            title: format!("بنچمارک تعهد {round}"),
+            description: String::new(),
+            organisation_id: None,
+            province_code: None,
+            county_code: None,
+            goal_rials: 1_000_000_000_000,
+            starts_on: "2020-01-01".into(),
+            ends_on: "2100-01-01".into(),
+            need_types: vec![("rent_housing".into(), 0)],
+        },
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    let started = Instant::now();
+    let mut jobs = Vec::new();
+    for i in 0..pledges {
+        let c = donors[i % donors.len()].clone();
+        jobs.push(tokio::spawn(async move {
+            let amount = (1000 * (i % 7 + 1)).to_string();
+            c.http
+                .post(format!("{}/campaigns/{campaign}/pledges", c.base))
+                .form(&[
+                    ("resource", "money"),
+                    ("amount", amount.as_str()),
+                    ("_csrf", c.token.as_str()),
+                ])
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    let (mut server_errors, mut refused) = (0, 0);
+    for job in jobs {
+        let status = job.await??;
+        if status.is_server_error() {
+            server_errors += 1;
+        } else if !status.is_redirection() {
+            refused += 1;
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    Ok((
+        Round {
+            requests: pledges,
+            seconds,
+            server_errors,
+            refused,
+        },
+        campaign,
+    ))
+}
+
+/// `hamdeli bench concurrency`: the real server on a local port over the configured (fresh)
+/// database, then `imports` parallel web imports of `rows` rows and `pledges` parallel pledges,
+/// `rounds` times each. Prints throughput, 5xx answers and whether the pledges, the audit log
+/// and the transparency log agree.
+pub async fn concurrency(
+    store: &Store,
+    config: &crate::Config,
+    imports: usize,
+    rows: usize,
+    pledges: usize,
+    rounds: usize,
+) -> Result<String> {
+    crate::demo::seed(store).await?;
+    let state = crate::app_state(store.clone(), config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hamdeli_web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let mut out = format!(
+        "concurrency on {engine}: {imports} parallel web imports of {rows} rows, {pledges} parallel pledges, {rounds} rounds each\n",
+        engine = store.engine().name()
+    );
+    let mut import_rounds = Vec::new();
+    for round in 0..rounds {
+        import_rounds.push(parallel_imports(store, &base, imports, rows, round).await?);
+    }
+    // Eight pledges per donor (a donor has at most ten open on a campaign).
+    let donor_count = pledges.div_ceil(8).max(1);
+    let mut donors = Vec::new();
+    for i in 0..donor_count {
+        let mobile = format!("0935{:07}", 2_000_000 + i);
+        let mut tx = store.begin().await?;
+        let user = hamdeli_store::users::create(
+            &mut tx,
+            hamdeli_store::users::NewUser {
+                username: mobile.clone(),
+                display_name: format!("بنچمارک {i}"),
+                password: crate::demo::DEMO_PASSWORD.into(),
+                role: hamdeli_domain::Role::Donor,
+                scope: hamdeli_domain::Scope::Own,
+                locale: "fa".into(),
+                is_demo: true,
+            },
+        )
+        .await?;
+        campaigns::register_donor(&mut tx, user, &mobile).await?;
+        tx.commit().await?;
+        donors.push(std::sync::Arc::new(WebClient::login(&base, &mobile).await?));
+    }
+    let ledger_before = hamdeli_store::ledger::head(store).await?.0;
+    let mut pledge_rounds = Vec::new();
+    let mut campaigns_made = Vec::new();
+    for round in 0..rounds {
+        let (r, c) = parallel_pledges(store, &donors, pledges, round).await?;
+        pledge_rounds.push(r);
+        campaigns_made.push(c);
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    // Nothing lost: every pledge taken is stored and audited once; the log holds no promises.
+    let mut stored = 0;
+    for c in &campaigns_made {
+        stored += campaigns::pledges_of_campaign(store, *c).await?.len();
+    }
+    let audited = count_audit(store, "pledge.create", None).await?;
+    let ledger_after = hamdeli_store::ledger::head(store).await?.0;
+    let chain_ok = hamdeli_store::ledger::verify(store).await?.is_ok();
+    let import_failed = count_audit(store, "import.failed", None).await?;
+    let line = |name: &str, unit: &str, rounds: &[Round], per: f64| {
+        let mut rates: Vec<f64> = rounds.iter().map(Round::per_second).collect();
+        rates.sort_by(f64::total_cmp);
+        let median = rates[rates.len() / 2];
+        let errors: usize = rounds.iter().map(|r| r.server_errors).sum();
+        let refused: usize = rounds.iter().map(|r| r.refused).sum();
+        let secs: Vec<String> = rounds.iter().map(|r| format!("{:.2}", r.seconds)).collect();
+        format!(
+            "  {name}: median {median:.1} {unit}/s ({:.0} rows/s), best {:.1}; rounds took [{}] s; 5xx {errors}, other refusals {refused}\n",
+            median * per,
+            rates.last().copied().unwrap_or(0.0),
+            secs.join(", ")
+        )
+    };
+    out.push_str(&line(
+        "imports (upload to committed and linked)",
+        "imports",
+        &import_rounds,
+        rows as f64,
+    ));
+    out.push_str(&line("pledges", "pledges", &pledge_rounds, 1.0));
+    out.push_str(&format!(
+        "  agree: {stored} pledges stored of {} sent, {audited} pledge.create audit entries; transparency log {} -> {} entries (chain {}); import.failed entries {import_failed}\n",
+        pledges * rounds,
+        ledger_before,
+        ledger_after,
+        if chain_ok { "ok" } else { "BROKEN" },
+    ));
+    Ok(out)
+}
