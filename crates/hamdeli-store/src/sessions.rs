@@ -175,11 +175,12 @@ pub enum AccountGate {
     Wait { until: i64 },
 }
 
-/// Records an attempt on `subject` (see [`account_subject`]) before its password is checked,
-/// or refuses it while the account waits.
+/// Records an attempt on `subject` (see [`account_subject`]) from `client` before its password
+/// is checked, or refuses it while the account waits.
 pub async fn reserve_account_attempt(
     store: &Store,
     subject: &str,
+    client: &str,
     now: i64,
 ) -> Result<AccountGate> {
     let row = sqlx::query(sqlx::AssertSqlSafe(RESERVE_ACCOUNT_SQL.as_str()))
@@ -189,6 +190,22 @@ pub async fn reserve_account_attempt(
         .fetch_optional(store.pool())
         .await?;
     if let Some(row) = row {
+        // The same failure by address (a second statement: if it were lost, a success from this
+        // address would forget less, never more).
+        sqlx::query(
+            "INSERT INTO login_failures (subject, client_addr, failures, last_attempt_at) \
+             VALUES ($1, $2, 1, $3) \
+             ON CONFLICT (subject, client_addr) DO UPDATE SET \
+               failures = CASE WHEN login_failures.last_attempt_at <= $4 THEN 1 \
+                          ELSE login_failures.failures + 1 END, \
+               last_attempt_at = $3",
+        )
+        .bind(subject.to_owned())
+        .bind(client.to_owned())
+        .bind(now)
+        .bind(now - ACCOUNT_FORGET_MILLIS)
+        .execute(store.pool())
+        .await?;
         return Ok(AccountGate::Check {
             failures: row.get(0),
         });
@@ -203,12 +220,47 @@ pub async fn reserve_account_attempt(
     })
 }
 
-/// A right password: the account's failures are forgotten.
-pub async fn clear_account_attempts(store: &Store, subject: &str) -> Result<()> {
-    sqlx::query("DELETE FROM login_accounts WHERE subject = $1")
-        .bind(subject.to_owned())
-        .execute(store.pool())
-        .await?;
+/// A right password from `client`: the failures that came from `client` (this attempt's
+/// included) are forgotten; failures from other addresses — an attacker's — still count, and
+/// the account keeps waiting for them if it was.
+pub async fn forget_failures_from(store: &Store, subject: &str, client: &str) -> Result<()> {
+    let mut tx = store.begin().await?;
+    let own: Option<i64> = sqlx::query_scalar(
+        "DELETE FROM login_failures WHERE subject = $1 AND client_addr = $2 RETURNING failures",
+    )
+    .bind(subject.to_owned())
+    .bind(client.to_owned())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let left: Option<i64> = sqlx::query_scalar(
+        "UPDATE login_accounts SET failures = CASE WHEN failures > $2 THEN failures - $2 ELSE 0 END \
+         WHERE subject = $1 RETURNING failures",
+    )
+    .bind(subject.to_owned())
+    .bind(own.unwrap_or(0))
+    .fetch_optional(&mut *tx)
+    .await?;
+    if left == Some(0) {
+        sqlx::query("DELETE FROM login_accounts WHERE subject = $1")
+            .bind(subject.to_owned())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets every failure of a username (an admin set a new password).
+pub(crate) async fn forget_all_failures(conn: &mut AnyConnection, username: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM login_accounts WHERE subject = $1",
+        "DELETE FROM login_failures WHERE subject = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(username.to_owned())
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 
@@ -270,6 +322,10 @@ async fn purge_attempts(store: &Store, now: i64) -> Result<()> {
     sqlx::query("DELETE FROM login_accounts WHERE last_attempt_at <= $1 AND wait_until <= $2")
         .bind(now - ACCOUNT_FORGET_MILLIS)
         .bind(now)
+        .execute(store.pool())
+        .await?;
+    sqlx::query("DELETE FROM login_failures WHERE last_attempt_at <= $1")
+        .bind(now - ACCOUNT_FORGET_MILLIS)
         .execute(store.pool())
         .await?;
     // No window is longer than a day.

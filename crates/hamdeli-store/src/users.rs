@@ -308,12 +308,13 @@ pub async fn set_password(conn: &mut AnyConnection, id: i64, password: String) -
     if done.rows_affected() == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query(
-        "DELETE FROM login_accounts WHERE subject = (SELECT username FROM users WHERE id = $1)",
-    )
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let username: Option<String> = sqlx::query_scalar("SELECT username FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if let Some(username) = username {
+        crate::sessions::forget_all_failures(conn, &username).await?;
+    }
     sqlx::query("DELETE FROM sessions WHERE user_id = $1")
         .bind(id)
         .execute(&mut *conn)

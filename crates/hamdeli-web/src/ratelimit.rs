@@ -16,9 +16,10 @@
 //!   [`sessions::ACCOUNT_FREE_FAILURES`] failures are checked at once; after the fifth failure
 //!   in a row the next attempt must wait 1 minute, then 2, 4, 8, and then 15 minutes at most
 //!   ([`sessions::account_delay_millis`]). An attempt made while waiting is refused without a
-//!   password check and does not extend the wait. There is no lock that outlives the wait; a
-//!   right password (or an admin's password reset) forgets the failures; failures are forgotten
-//!   after a day without attempts.
+//!   password check and does not extend the wait. There is no lock that outlives the wait. A
+//!   right password forgets only the failures that came from its own address (so the owner
+//!   signing in from elsewhere gives an attacker no fresh attempts); an admin's password reset
+//!   forgets them all; failures are forgotten after a day without attempts.
 //!
 //! What that gives an attacker (measured by `tests/integration/login.rs`,
 //! `an_attacker_gets_eleven_checks_in_the_first_hour_and_four_an_hour_after`): a parallel burst
@@ -75,6 +76,7 @@ fn millis(d: Duration) -> i64 {
 pub struct Admitted {
     address: WindowSlot,
     account: String,
+    client: String,
 }
 
 #[derive(Debug, Clone)]
@@ -107,16 +109,22 @@ pub async fn admit_login(
         return Ok(LoginGate::AddressFull);
     };
     let account = sessions::account_subject(username);
-    match sessions::reserve_account_attempt(store, &account, now).await? {
-        AccountGate::Check { .. } => Ok(LoginGate::Check(Admitted { address, account })),
+    match sessions::reserve_account_attempt(store, &account, client, now).await? {
+        AccountGate::Check { .. } => Ok(LoginGate::Check(Admitted {
+            address,
+            account,
+            client: client.to_owned(),
+        })),
         AccountGate::Wait { until } => Ok(LoginGate::AccountWaits { until }),
     }
 }
 
-/// The password was right: the account's failures are forgotten and this attempt's unit goes
-/// back to its address (only its own: other attempts from the address still count).
+/// The password was right: the account forgets the failures that came from this address (not
+/// those from elsewhere: a victim signing in does not give an attacker fresh attempts), and this
+/// attempt's unit goes back to its address (only its own: the address's other attempts still
+/// count).
 pub async fn signed_in(store: &Store, admitted: &Admitted) -> Result<()> {
-    sessions::clear_account_attempts(store, &admitted.account).await?;
+    sessions::forget_failures_from(store, &admitted.account, &admitted.client).await?;
     sessions::refund_window(store, &admitted.address).await
 }
 
@@ -193,14 +201,37 @@ mod tests {
         else {
             panic!("the minute is over");
         };
-        // A success forgets the account's failures and gives back only its own unit.
+        // A success from "d" forgets only the failure that came from "d": the five from the
+        // c addresses still count, and the account still waits.
         signed_in(&store, &ok).await.unwrap();
-        for i in 0..5 {
-            let gate = admit_login(&store, "e", "victim", t0 + 60_001)
+        assert!(matches!(
+            admit_login(&store, "e", "victim", t0 + 60_001)
+                .await
+                .unwrap(),
+            LoginGate::AccountWaits { .. }
+        ));
+        let failures: i64 =
+            sqlx::query_scalar("SELECT failures FROM login_accounts WHERE subject = 'victim'")
+                .fetch_one(store.pool())
                 .await
                 .unwrap();
-            assert!(matches!(gate, LoginGate::Check(_)), "{i}: {gate:?}");
-        }
+        assert_eq!(failures, 5);
+        // A success from one of the failing addresses forgets its own failure too.
+        let c0 = Admitted {
+            address: sessions::reserve_window(&store, "login:c0", 10, 300_000, t0 + 60_002)
+                .await
+                .unwrap()
+                .unwrap(),
+            account: "victim".into(),
+            client: "c0".into(),
+        };
+        signed_in(&store, &c0).await.unwrap();
+        let failures: i64 =
+            sqlx::query_scalar("SELECT failures FROM login_accounts WHERE subject = 'victim'")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(failures, 4);
 
         // Sign-ups: five an hour per address.
         for _ in 0..SIGNUPS_PER_ADDRESS {

@@ -12,6 +12,16 @@ CREATE TABLE login_accounts (
     last_attempt_at BIGINT NOT NULL
 );
 
+-- login_failures: the same failures by the address they came from, so a right password forgets
+-- only its own address's failures and leaves an attacker's (elsewhere) counted.
+CREATE TABLE login_failures (
+    subject TEXT NOT NULL,
+    client_addr TEXT NOT NULL,
+    failures BIGINT NOT NULL,
+    last_attempt_at BIGINT NOT NULL,
+    PRIMARY KEY (subject, client_addr)
+);
+
 -- rate_windows: fixed windows of attempts per client address and purpose
 -- ('login:ADDR', 'signup:ADDR').
 CREATE TABLE rate_windows (

@@ -426,6 +426,35 @@ async fn a_success_from_elsewhere_or_from_the_attacker_resets_nothing_for_the_at
     )
     .await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    // Per account: five failures from the attacker's address make "donor" wait; when the wait
+    // is over its owner signs in from elsewhere, which forgets only the owner's own attempt.
+    let attacker = Some("203.0.113.30");
+    for _ in 0..5 {
+        let r = login_as(&c, &token, attacker, "donor", "wrong-pass", "/").await;
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    app.end_wait("donor").await;
+    let owner = app.client();
+    let owner_token = owner.csrf().await;
+    let r = login_as(
+        &owner,
+        &owner_token,
+        Some("198.51.100.9"),
+        "donor",
+        PASSWORD,
+        "/",
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let before = app.checks();
+    let r = login_as(&c, &token, attacker, "donor", "wrong-pass", "/").await;
+    assert_eq!(
+        r.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the owner's sign-in gave the attacker no fresh attempts"
+    );
+    assert_eq!(app.checks(), before);
 }
 
 /// The measurement in `ratelimit`'s comment: an attacker who opens with a parallel burst of 40
