@@ -7,6 +7,7 @@ use hamdeli_domain::{Denied, Principal, Role, Scope};
 use hamdeli_store::{StoreError, audit};
 
 pub mod distribution;
+pub mod imports;
 pub mod needs;
 pub mod policy_doc;
 pub mod registry;
