@@ -9,6 +9,7 @@ use hamdeli_store::{StoreError, audit};
 pub mod distribution;
 pub mod imports;
 pub mod needs;
+pub mod organisations;
 pub mod policy_doc;
 pub mod registry;
 pub mod sharing;

@@ -166,6 +166,36 @@ const USE_CASES: &[UseCase] = &[
         },
     },
     UseCase {
+        name: "organisations: create, edit, deactivate a charity or NGO and its support programmes",
+        inside: |p| {
+            p.allows(&Action::ManageOrganisation {
+                kind: "charity",
+                province: Some(p.scope.province().unwrap_or("23")),
+            })
+        },
+        outside: |p| {
+            p.allows(&Action::ManageOrganisation {
+                kind: "charity",
+                province: Some("07"),
+            })
+        },
+    },
+    UseCase {
+        name: "organisations: create, edit, deactivate a relief committee, welfare organisation or office (or a national one)",
+        inside: |p| {
+            p.allows(&Action::ManageOrganisation {
+                kind: "relief_committee",
+                province: Some(p.scope.province().unwrap_or("23")),
+            })
+        },
+        outside: |p| {
+            p.allows(&Action::ManageOrganisation {
+                kind: "ngo",
+                province: None,
+            })
+        },
+    },
+    UseCase {
         name: "read the audit log",
         inside: |p| p.allows(&Action::ReadAudit),
         outside: |_| false,

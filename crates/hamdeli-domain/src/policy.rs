@@ -53,7 +53,17 @@ pub enum Action<'a> {
     ManageCampaign(&'a CampaignOwner),
     /// Pledge to a campaign (a donor).
     Pledge,
+    /// Create, edit, deactivate an organisation of this kind filed under this province (`None`:
+    /// national), and its support programmes: the national admin any; a provincial officer the
+    /// charities and NGOs of its own province.
+    ManageOrganisation {
+        kind: &'a str,
+        province: Option<&'a str>,
+    },
 }
+
+/// The kinds of organisation a provincial officer registers in its province.
+pub const PROVINCIAL_ORGANISATION_KINDS: [&str; 2] = ["charity", "ngo"];
 
 /// Who runs a campaign: the office of a province (or the national office when `None`), or a
 /// partner organisation.
@@ -139,6 +149,15 @@ impl Principal {
                 _ => false,
             },
             Action::Pledge => self.role == Role::Donor,
+            Action::ManageOrganisation { kind, province } => match self.role {
+                Role::NationalAdmin => true,
+                Role::ProvincialOfficer => {
+                    PROVINCIAL_ORGANISATION_KINDS.contains(kind)
+                        && province.is_some()
+                        && *province == self.scope.province()
+                }
+                _ => false,
+            },
             Action::ImportList(org) | Action::ManageApiKeys(org) => match self.role {
                 Role::NationalAdmin => true,
                 Role::PartnerOrg => self.scope.organisation() == Some(*org),
@@ -289,6 +308,32 @@ mod tests {
         assert!(!p.allows(&Action::ViewDashboard));
         assert!(!p.allows(&Action::ManageUsers));
         assert_eq!(p.place_filter(), PlaceFilter::Nothing);
+    }
+
+    #[test]
+    fn organisations_are_managed_by_the_admin_and_by_officers_for_local_charities_and_ngos() {
+        let manage = |kind, province| Action::ManageOrganisation { kind, province };
+        let admin = principal(Role::NationalAdmin, Scope::Country);
+        assert!(admin.allows(&manage("relief_committee", None)));
+        assert!(admin.allows(&manage("charity", Some("07"))));
+        let officer = principal(
+            Role::ProvincialOfficer,
+            Scope::Province {
+                province: "23".into(),
+            },
+        );
+        assert!(officer.allows(&manage("charity", Some("23"))));
+        assert!(officer.allows(&manage("ngo", Some("23"))));
+        assert!(!officer.allows(&manage("charity", Some("07"))));
+        assert!(!officer.allows(&manage("charity", None)));
+        assert!(!officer.allows(&manage("relief_committee", Some("23"))));
+        assert!(!officer.allows(&manage("welfare", Some("23"))));
+        assert!(!officer.allows(&manage("office", Some("23"))));
+        let partner = principal(Role::PartnerOrg, Scope::Organisation { organisation: 3 });
+        assert!(!partner.allows(&manage("charity", None)));
+        assert!(!partner.allows(&manage("ngo", Some("23"))));
+        assert!(!county_expert().allows(&manage("charity", Some("23"))));
+        assert!(!principal(Role::Donor, Scope::Own).allows(&manage("charity", Some("23"))));
     }
 
     #[test]

@@ -74,6 +74,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_batches.sql"),
         include_str!("../migrations/postgres/0012_batches.sql"),
     ),
+    (
+        13,
+        "organisations",
+        include_str!("../migrations/sqlite/0013_organisations.sql"),
+        include_str!("../migrations/postgres/0013_organisations.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
