@@ -10,7 +10,8 @@
 
 use hamdeli_domain::{Action, PlaceFilter, Principal};
 use hamdeli_store::persons::{
-    self, Household, Member, MergeRefusal, Person, PersonHit, Review, SearchKey, SourceRecordView,
+    self, Household, Member, MergeRefusal, Person, PersonMerge, Review, SearchQuery,
+    SearchResults, SourceRecordView,
 };
 use hamdeli_store::{Store, sharing};
 
@@ -75,18 +76,30 @@ fn person_from_records(mut person: Person, records: &[SourceRecordView]) -> Pers
     person
 }
 
-/// Registry search inside the principal's scope; audited (kind of key and count, never the key).
+/// Registry search inside the principal's scope: one page of hits, best first (the national
+/// code or phone, the name as typed, names that sound the same), narrowed by the query's
+/// filters (each inside the scope). Audited: the kind of search, the filters used, the page
+/// and the count — never the key. A partner reads only the fields of records it may read, and
+/// may not filter by household facts it is not shown (zone, female head).
 pub async fn search(
     store: &Store,
     caller: &Caller<'_>,
-    key: &SearchKey,
-    limit: i64,
-) -> Result<Vec<PersonHit>> {
+    query: &SearchQuery,
+) -> Result<SearchResults> {
     let p = caller.principal;
     p.authorize(Action::SearchRegistry)?;
-    let mut hits = persons::search(store, &p.place_filter(), key, limit).await?;
-    if let Some(orgs) = readable_organisations(store, p).await? {
-        for hit in &mut hits {
+    let readable = readable_organisations(store, p).await?;
+    if readable.is_some() && (query.filters.zone.is_some() || query.filters.female_head) {
+        return Err(Error::Denied);
+    }
+    if let Some(zone) = &query.filters.zone
+        && !matches!(zone.as_str(), "urban" | "rural")
+    {
+        return Err(Error::Invalid("search-zone-invalid"));
+    }
+    let mut results = persons::search(store, &p.place_filter(), query).await?;
+    if let Some(orgs) = readable {
+        for hit in &mut results.hits {
             let records = records_for(store, hit.id, Some(&orgs)).await?;
             hit.national_code = first_of(&records, |r| &r.national_code);
             hit.first_name = first_of(&records, |r| &r.first_name);
@@ -103,18 +116,15 @@ pub async fn search(
         "registry.search",
         "search",
         String::new(),
-        serde_json::json!({ "kind": search_kind(key), "results": hits.len() }),
+        serde_json::json!({
+            "kind": query.kind(),
+            "filters": query.filters.names(),
+            "page": results.page,
+            "results": results.hits.len(),
+        }),
     )
     .await?;
-    Ok(hits)
-}
-
-pub fn search_kind(key: &SearchKey) -> &'static str {
-    match key {
-        SearchKey::NationalCode(_) => "national_code",
-        SearchKey::Phone(_) => "phone",
-        SearchKey::Name { .. } => "name",
-    }
+    Ok(results)
 }
 
 async fn records_for(
@@ -158,6 +168,8 @@ pub struct PersonView {
     pub household: Option<(Household, Vec<Member>)>,
     /// True when some records are withheld from this principal.
     pub partial: bool,
+    /// Merges into this person a user made and may undo (for those who review links).
+    pub merges: Vec<PersonMerge>,
 }
 
 /// What a person's page shows: found in scope, followed to the survivor when merged (the
@@ -190,11 +202,17 @@ pub async fn read_person(store: &Store, caller: &Caller<'_>, id: i64) -> Result<
         serde_json::json!({ "records": records.len(), "withheld": records.iter().filter(|r| r.withheld).count() }),
     )
     .await?;
+    let merges = if p.allows(&Action::ReviewLinks) {
+        persons::merges_into(store, id).await?
+    } else {
+        Vec::new()
+    };
     Ok(PersonRead::Person(Box::new(PersonView {
         person,
         records,
         household,
         partial,
+        merges,
     })))
 }
 
@@ -350,4 +368,129 @@ pub async fn split(store: &Store, caller: &Caller<'_>, person: i64, record: i64)
     .await?;
     tx.commit().await?;
     Ok(new_person)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merging two persons a user picked, and undoing it
+
+/// Two persons side by side before a merge, both in the scope and not merged away.
+#[derive(Debug, Clone)]
+pub struct MergePreview {
+    pub a: Person,
+    pub a_records: Vec<SourceRecordView>,
+    pub b: Person,
+    pub b_records: Vec<SourceRecordView>,
+    /// Why the merge would be refused, if it would.
+    pub refusal: Option<MergeRefusal>,
+}
+
+/// A person the reviewer may merge: in the scope (absent otherwise) and not merged away.
+async fn mergeable(store: &Store, p: &Principal, id: i64) -> Result<Person> {
+    p.authorize(Action::ReviewLinks)?;
+    let person = person_in_scope(store, p, id).await?;
+    if person.merged_into.is_some() {
+        return Err(Error::Conflict("merge-person-merged-away"));
+    }
+    Ok(person)
+}
+
+/// The two persons a user picked to merge, with every record (for the evidence); refused
+/// unless both are in the scope. Audited as a read of both.
+pub async fn merge_preview(
+    store: &Store,
+    caller: &Caller<'_>,
+    a: i64,
+    b: i64,
+) -> Result<MergePreview> {
+    let p = caller.principal;
+    if a == b {
+        return Err(Error::Invalid("merge-same-person"));
+    }
+    let pa = mergeable(store, p, a).await?;
+    let pb = mergeable(store, p, b).await?;
+    let a_records = persons::records_of(store, a).await?;
+    let b_records = persons::records_of(store, b).await?;
+    let codes: std::collections::BTreeSet<&str> = a_records
+        .iter()
+        .chain(&b_records)
+        .filter_map(|r| r.national_code.as_deref())
+        .collect();
+    let refusal = (codes.len() > 1).then_some(MergeRefusal::DifferentNationalCodes);
+    audit_read(
+        store,
+        caller,
+        "person.merge_preview",
+        "person",
+        a.to_string(),
+        serde_json::json!({ "with": b }),
+    )
+    .await?;
+    Ok(MergePreview {
+        a: pa,
+        a_records,
+        b: pb,
+        b_records,
+        refusal,
+    })
+}
+
+/// Merges two persons the user picked into one (the older id stays), audited in the same
+/// transaction; refused unless both are in the scope, and (as a review's merge) for two
+/// different national codes or records a reviewer separated.
+pub async fn merge_persons(
+    store: &Store,
+    caller: &Caller<'_>,
+    a: i64,
+    b: i64,
+) -> Result<std::result::Result<PersonMerge, MergeRefusal>> {
+    let p = caller.principal;
+    if a == b {
+        return Err(Error::Invalid("merge-same-person"));
+    }
+    mergeable(store, p, a).await?;
+    mergeable(store, p, b).await?;
+    let mut tx = store.begin().await?;
+    let merge = match persons::merge_two_persons(&mut tx, a, b, p.user_id).await? {
+        Ok(merge) => merge,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    audit_write(
+        &mut tx,
+        caller,
+        "person.merge",
+        "person",
+        merge.keep_person.to_string(),
+        serde_json::json!({
+            "merge": merge.id, "merged": merge.gone_person, "records": merge.records,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(merge))
+}
+
+/// Splits a merge back into the two persons it was; both must be in the scope. Audited.
+pub async fn undo_merge(store: &Store, caller: &Caller<'_>, merge: i64) -> Result<PersonMerge> {
+    let p = caller.principal;
+    p.authorize(Action::ReviewLinks)?;
+    let found = persons::person_merge_by_id(store, merge)
+        .await?
+        .ok_or(Error::NotFound)?;
+    person_in_scope(store, p, found.keep_person).await?;
+    person_in_scope(store, p, found.gone_person).await?;
+    let mut tx = store.begin().await?;
+    let undone = persons::undo_person_merge(&mut tx, merge, p.user_id).await?;
+    audit_write(
+        &mut tx,
+        caller,
+        "person.merge_undo",
+        "person",
+        undone.keep_person.to_string(),
+        serde_json::json!({
+            "merge": undone.id, "restored": undone.gone_person, "records": undone.records,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(undone)
 }

@@ -75,6 +75,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0012_batches.sql"),
     ),
     (
+        14,
+        "search",
+        include_str!("../migrations/sqlite/0014_search.sql"),
+        include_str!("../migrations/postgres/0014_search.sql"),
+    ),
+    (
         13,
         "organisations",
         include_str!("../migrations/sqlite/0013_organisations.sql"),

@@ -1,7 +1,7 @@
 //! Persons (clusters of source records), what linkage writes, the review queue, search and the
 //! person page's reads. The linkage decisions themselves are made in `hamdeli-registry`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
@@ -512,17 +512,118 @@ fn scope_sql_on(
     }
 }
 
-/// What to look for; built by the caller from what the user typed.
+/// One word of a name search: its name key (`hamdeli_text::name_key`) and phonetic key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SearchKey {
-    NationalCode(String),
-    Phone(String),
-    /// Normalised name keys (see `hamdeli_text::name_key`): the last name, and the first if
-    /// given.
-    Name {
-        last_key: String,
-        first_key: Option<String>,
-    },
+pub struct NameWord {
+    pub key: String,
+    pub phonetic: String,
+}
+
+/// How names fold to phonetic keys (`hamdeli_text::phonetic_key`), given by the caller: the
+/// store has no text crate, and fills [`refresh_search_names`] with the same function that made
+/// the query's keys.
+#[derive(Clone, Copy)]
+pub struct Phonetic(pub fn(&str) -> String);
+
+impl std::fmt::Debug for Phonetic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Phonetic")
+    }
+}
+
+/// Filters a search narrows to (each ANDed with the scope, so none widens it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilters {
+    pub county: Option<String>,
+    /// `urban` or `rural`: the household's zone, else the person's.
+    pub zone: Option<String>,
+    /// Only heads of female-headed households.
+    pub female_head: bool,
+    /// Only persons a support list of this organisation covers.
+    pub organisation: Option<i64>,
+}
+
+impl SearchFilters {
+    pub fn is_empty(&self) -> bool {
+        *self == SearchFilters::default()
+    }
+
+    /// The names of the filters in use (what an audit entry may say).
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.county.is_some() {
+            out.push("county");
+        }
+        if self.zone.is_some() {
+            out.push("zone");
+        }
+        if self.female_head {
+            out.push("female_head");
+        }
+        if self.organisation.is_some() {
+            out.push("organisation");
+        }
+        out
+    }
+}
+
+/// What to look for; built by `hamdeli_registry::search::parse_query` from what the user typed.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// A national code (the digits typed, when they are not a mobile number).
+    pub national_code: Option<String>,
+    /// A mobile number, `09…`.
+    pub phone: Option<String>,
+    /// The words of a name, in the order typed.
+    pub words: Vec<NameWord>,
+    /// Whence phonetic matches; none without it.
+    pub phonetic: Option<Phonetic>,
+    pub filters: SearchFilters,
+    /// From 1.
+    pub page: u32,
+}
+
+/// Hits per page.
+pub const SEARCH_PAGE_SIZE: usize = 50;
+/// The last page a search reaches (10,000 hits): past it, narrow the search.
+pub const SEARCH_MAX_PAGE: u32 = 200;
+/// Words of a name a search reads (the rest are ignored).
+const MAX_WORDS: usize = 5;
+/// Spellings of one phonetic key a search looks up.
+const MAX_VARIANTS: usize = 32;
+
+impl SearchQuery {
+    /// What kind of search this is, for the audit log (never the key itself).
+    pub fn kind(&self) -> &'static str {
+        match (
+            self.national_code.is_some(),
+            self.phone.is_some(),
+            self.words.is_empty(),
+        ) {
+            (true, _, true) => "national_code",
+            (false, true, true) => "phone",
+            (false, false, _) => "name",
+            _ => "mixed",
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.national_code.is_none() && self.phone.is_none() && self.words.is_empty()
+    }
+}
+
+/// Why a person is a hit, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The national code typed.
+    NationalCode,
+    /// The mobile number typed.
+    Phone,
+    /// The name as typed (either order, compound first names apart or together).
+    Name,
+    /// A name that sounds the same.
+    Phonetic,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -536,13 +637,24 @@ pub struct PersonHit {
     pub province_code: Option<String>,
     pub county_code: Option<String>,
     pub records: i64,
+    /// Why it is a hit (hits come best first).
+    #[serde(rename = "match")]
+    pub matched: MatchKind,
+}
+
+/// One page of hits, and whether another follows.
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub hits: Vec<PersonHit>,
+    pub page: u32,
+    pub has_more: bool,
 }
 
 const HIT_COLUMNS: &str = "p.id, p.national_code, p.first_name, p.last_name, p.father_name, \
     p.birth_date, p.province_code, p.county_code, \
     (SELECT COUNT(*) FROM source_records c WHERE c.person_id = p.id)";
 
-fn hit(r: &sqlx::any::AnyRow) -> PersonHit {
+fn hit(r: &sqlx::any::AnyRow, matched: MatchKind) -> PersonHit {
     PersonHit {
         id: r.get(0),
         national_code: r.get(1),
@@ -553,95 +665,564 @@ fn hit(r: &sqlx::any::AnyRow) -> PersonHit {
         province_code: r.get(6),
         county_code: r.get(7),
         records: r.get(8),
+        matched,
     }
 }
 
-/// Persons with a source record matching the key, inside the scope: ordered by person id, or
-/// by first name then person id for a last name alone.
+/// A bound value of a search statement.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// SQL text with numbered parameters and their values.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl Sql {
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    fn text(&mut self, v: &str) {
+        self.binds.push(Bind::Text(v.to_owned()));
+        self.text.push_str(&format!("${}", self.binds.len()));
+    }
+
+    fn int(&mut self, v: i64) {
+        self.binds.push(Bind::Int(v));
+        self.text.push_str(&format!("${}", self.binds.len()));
+    }
+
+    fn in_list(&mut self, column: &str, values: &[String]) {
+        self.push(column);
+        self.push(" IN (");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.text(v);
+        }
+        self.push(")");
+    }
+
+    /// The scope and the filters over the persons alias `p`.
+    fn scope_and_filters(&mut self, scope: &PlaceFilter, filters: &SearchFilters) {
+        let (scope_text, text, int) = scope_sql(scope, self.binds.len() + 1);
+        self.push(" AND ");
+        self.push(&scope_text);
+        if let Some(t) = text {
+            self.binds.push(Bind::Text(t));
+        }
+        if let Some(i) = int {
+            self.binds.push(Bind::Int(i));
+        }
+        if let Some(county) = &filters.county {
+            self.push(" AND p.county_code = ");
+            self.text(county);
+        }
+        if let Some(zone) = &filters.zone {
+            self.push(
+                " AND COALESCE((SELECT hz.zone FROM household_members mz \
+                 JOIN households hz ON hz.id = mz.household_id WHERE mz.person_id = p.id), \
+                 p.zone) = ",
+            );
+            self.text(zone);
+        }
+        if filters.female_head {
+            self.push(
+                " AND EXISTS (SELECT 1 FROM household_members mf JOIN households hf \
+                 ON hf.id = mf.household_id WHERE mf.person_id = p.id AND mf.relation = 'head' \
+                 AND hf.female_head = 1)",
+            );
+        }
+        if let Some(org) = filters.organisation {
+            self.push(
+                " AND EXISTS (SELECT 1 FROM source_records sc JOIN source_lists lc \
+                 ON lc.id = sc.list_id WHERE sc.person_id = p.id AND lc.list_kind = 'support' \
+                 AND lc.organisation_id = ",
+            );
+            self.int(org);
+            self.push(")");
+        }
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for b in &self.binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// A condition on a name column: one key, or any of several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Keys {
+    One(String),
+    Any(Vec<String>),
+}
+
+/// One way a person can match, walked in its own index order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Arm {
+    Code(String),
+    Phone(String),
+    /// Records whose first and/or last name keys are as given.
+    Names {
+        first: Option<Keys>,
+        last: Option<Keys>,
+        phonetic: bool,
+    },
+}
+
+impl Arm {
+    fn kind(&self) -> MatchKind {
+        match self {
+            Arm::Code(_) => MatchKind::NationalCode,
+            Arm::Phone(_) => MatchKind::Phone,
+            Arm::Names { phonetic: false, .. } => MatchKind::Name,
+            Arm::Names { phonetic: true, .. } => MatchKind::Phonetic,
+        }
+    }
+
+    /// The record condition and the order that its index gives.
+    fn condition(&self, sql: &mut Sql) -> &'static str {
+        let keys = |sql: &mut Sql, column: &str, keys: &Keys| match keys {
+            Keys::One(k) => {
+                sql.push(column);
+                sql.push(" = ");
+                sql.text(k);
+            }
+            Keys::Any(ks) => sql.in_list(column, ks),
+        };
+        match self {
+            Arm::Code(code) => {
+                sql.push("r.national_code = ");
+                sql.text(code);
+                "r.person_id"
+            }
+            Arm::Phone(phone) => {
+                sql.push("r.phone = ");
+                sql.text(phone);
+                "r.person_id"
+            }
+            Arm::Names { first, last, .. } => {
+                match (first, last) {
+                    (Some(f), Some(l)) => {
+                        keys(sql, "r.last_key", l);
+                        sql.push(" AND ");
+                        keys(sql, "r.first_key", f);
+                    }
+                    (Some(f), None) => keys(sql, "r.first_key", f),
+                    (None, Some(l)) => keys(sql, "r.last_key", l),
+                    (None, None) => sql.push("1 = 0"),
+                }
+                match (first, last) {
+                    // One key: its index entries are in (other name, person) order already,
+                    // so the walk stops at the limit.
+                    (Some(Keys::One(_)), None) => "r.last_key, r.person_id",
+                    (None, Some(Keys::One(_))) => "r.first_key, r.person_id",
+                    _ => "r.person_id",
+                }
+            }
+        }
+    }
+}
+
+/// Words read as one name: their keys joined, and the phonetic key of that (not the words'
+/// keys joined: a phonetic key keeps an alef only at its start).
+fn span(phonetic: Option<Phonetic>, words: &[&NameWord]) -> (String, String) {
+    let key: String = words.iter().map(|w| w.key.as_str()).collect();
+    let phon = match (words, phonetic) {
+        ([one], _) => one.phonetic.clone(),
+        (_, Some(f)) => (f.0)(&key),
+        (_, None) => words.iter().map(|w| w.phonetic.as_str()).collect(),
+    };
+    (key, phon)
+}
+
+/// The ways a query can match, best first: the code and the phone; the name as typed ("first
+/// last", then "last first", then all the words as one first or last name — a compound name
+/// written apart); then the same by sound.
+fn arms(query: &SearchQuery, variants: &HashMap<String, Vec<String>>) -> Vec<Arm> {
+    let mut out = Vec::new();
+    if let Some(c) = &query.national_code {
+        out.push(Arm::Code(c.clone()));
+    }
+    if let Some(p) = &query.phone {
+        out.push(Arm::Phone(p.clone()));
+    }
+    let words: Vec<&NameWord> = query.words.iter().take(MAX_WORDS).collect();
+    if words.is_empty() {
+        return out;
+    }
+    // (first words, last words) splits: "first last" for each cut, then "last first".
+    let joined = |ws: &[&NameWord]| span(query.phonetic, ws);
+    let mut pairs: Vec<((String, String), (String, String))> = Vec::new();
+    for cut in 1..words.len() {
+        pairs.push((joined(&words[..cut]), joined(&words[cut..])));
+    }
+    for cut in 1..words.len() {
+        pairs.push((joined(&words[cut..]), joined(&words[..cut])));
+    }
+    let whole = joined(&words);
+    let mut exact = Vec::new();
+    if words.len() == 1 {
+        // One word: a last name (as before), then a first name.
+        exact.push(Arm::Names {
+            first: None,
+            last: Some(Keys::One(whole.0.clone())),
+            phonetic: false,
+        });
+        exact.push(Arm::Names {
+            first: Some(Keys::One(whole.0.clone())),
+            last: None,
+            phonetic: false,
+        });
+    } else {
+        for (f, l) in &pairs {
+            exact.push(Arm::Names {
+                first: Some(Keys::One(f.0.clone())),
+                last: Some(Keys::One(l.0.clone())),
+                phonetic: false,
+            });
+        }
+        exact.push(Arm::Names {
+            first: Some(Keys::One(whole.0.clone())),
+            last: None,
+            phonetic: false,
+        });
+        exact.push(Arm::Names {
+            first: None,
+            last: Some(Keys::One(whole.0.clone())),
+            phonetic: false,
+        });
+    }
+    // Other spellings of the same sound (the exact key left out: the exact arms have it).
+    let others = |(key, phon): &(String, String)| -> Vec<String> {
+        variants
+            .get(phon)
+            .map(|v| v.iter().filter(|k| *k != key).cloned().collect())
+            .unwrap_or_default()
+    };
+    let all = |(key, phon): &(String, String)| -> Vec<String> {
+        let mut v: Vec<String> = variants.get(phon).cloned().unwrap_or_default();
+        if !v.contains(key) {
+            v.push(key.clone());
+        }
+        v
+    };
+    let mut by_sound = Vec::new();
+    if query.phonetic.is_some() {
+        let single = |first: bool, ks: Vec<String>| {
+            (!ks.is_empty()).then(|| Arm::Names {
+                first: first.then(|| Keys::Any(ks.clone())),
+                last: (!first).then(|| Keys::Any(ks.clone())),
+                phonetic: true,
+            })
+        };
+        if words.len() == 1 {
+            by_sound.extend(single(false, others(&whole)));
+            by_sound.extend(single(true, others(&whole)));
+        } else {
+            for (f, l) in &pairs {
+                // Every (first, last) spelling pair but the exact one: another first name
+                // with any last, and the exact first with another last.
+                let (of, ol) = (others(f), others(l));
+                if !of.is_empty() {
+                    by_sound.push(Arm::Names {
+                        first: Some(Keys::Any(of)),
+                        last: Some(Keys::Any(all(l))),
+                        phonetic: true,
+                    });
+                }
+                if !ol.is_empty() {
+                    by_sound.push(Arm::Names {
+                        first: Some(Keys::One(f.0.clone())),
+                        last: Some(Keys::Any(ol)),
+                        phonetic: true,
+                    });
+                }
+            }
+            by_sound.extend(single(true, others(&whole)));
+            by_sound.extend(single(false, others(&whole)));
+        }
+    }
+    for arm in exact.into_iter().chain(by_sound) {
+        if !out.contains(&arm) {
+            out.push(arm);
+        }
+    }
+    out
+}
+
+/// The name keys of each phonetic key asked for (at most [`MAX_VARIANTS`] each).
+async fn name_variants(store: &Store, query: &SearchQuery) -> Result<HashMap<String, Vec<String>>> {
+    let mut wanted: Vec<String> = Vec::new();
+    let words: Vec<&NameWord> = query.words.iter().take(MAX_WORDS).collect();
+    for i in 0..words.len() {
+        for j in i + 1..=words.len() {
+            let (_, phon) = span(query.phonetic, &words[i..j]);
+            if !phon.is_empty() && !wanted.contains(&phon) {
+                wanted.push(phon);
+            }
+        }
+    }
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    if wanted.is_empty() || query.phonetic.is_none() {
+        return Ok(out);
+    }
+    let mut sql = Sql::default();
+    sql.push("SELECT phonetic_key, name_key FROM search_names WHERE ");
+    sql.in_list("phonetic_key", &wanted);
+    sql.push(" ORDER BY phonetic_key, name_key");
+    for row in sql.query().fetch_all(store.pool()).await? {
+        let v = out.entry(row.get::<String, _>(0)).or_default();
+        if v.len() < MAX_VARIANTS {
+            v.push(row.get(1));
+        }
+    }
+    Ok(out)
+}
+
+/// Brings `search_names` up to date with the records added since it was last filled (the
+/// first search after a bulk import reads the new records' names once). Records updated in
+/// place by a re-import keep the spellings known before.
+pub async fn refresh_search_names(store: &Store, phonetic: Phonetic) -> Result<()> {
+    static FILLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let newest: Option<i64> = sqlx::query("SELECT MAX(id) FROM source_records")
+        .fetch_one(store.pool())
+        .await?
+        .get(0);
+    let Some(newest) = newest else { return Ok(()) };
+    if names_known(store).await? >= newest {
+        return Ok(());
+    }
+    let _filling = FILLING.lock().await;
+    let from = names_known(store).await?;
+    if from >= newest {
+        return Ok(());
+    }
+    let mut keys: HashSet<String> = HashSet::new();
+    let step = 250_000;
+    let mut start = from;
+    while start < newest {
+        let end = (start + step).min(newest);
+        let rows = sqlx::query(
+            "SELECT first_key, last_key FROM source_records WHERE id > $1 AND id <= $2",
+        )
+        .bind(start)
+        .bind(end)
+        .fetch_all(store.pool())
+        .await?;
+        for r in rows {
+            for col in 0..2 {
+                if let Some(k) = r.get::<Option<String>, _>(col)
+                    && !k.is_empty()
+                {
+                    keys.insert(k);
+                }
+            }
+        }
+        start = end;
+    }
+    let mut keys: Vec<String> = keys.into_iter().collect();
+    keys.sort_unstable();
+    let mut tx = store.begin().await?;
+    for chunk in keys.chunks(CHUNK / 2) {
+        let sql = format!(
+            "INSERT INTO search_names (name_key, phonetic_key) VALUES {} \
+             ON CONFLICT (name_key) DO NOTHING",
+            values_placeholders(store.engine(), chunk.len(), 2)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for k in chunk {
+            q = q.bind(k.clone()).bind((phonetic.0)(k));
+        }
+        q.execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO search_names_state (id, last_record_id) VALUES (1, $1) \
+         ON CONFLICT (id) DO UPDATE SET last_record_id = excluded.last_record_id \
+         WHERE search_names_state.last_record_id < excluded.last_record_id",
+    )
+    .bind(newest)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn names_known(store: &Store) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT last_record_id FROM search_names_state WHERE id = 1")
+            .fetch_optional(store.pool())
+            .await?
+            .map(|r| r.get::<i64, _>(0))
+            .unwrap_or(0),
+    )
+}
+
+/// The persons of one arm inside the scope and filters, in the arm's index order, at most
+/// `want` distinct ones.
+async fn arm_persons(
+    store: &Store,
+    scope: &PlaceFilter,
+    filters: &SearchFilters,
+    arm: &Arm,
+    want: usize,
+) -> Result<Vec<i64>> {
+    let mut sql = Sql::default();
+    // SQLite: CROSS JOIN keeps the records (walked in index order) as the outer loop.
+    sql.push(match store.engine() {
+        Engine::Sqlite => {
+            "SELECT r.person_id FROM source_records r CROSS JOIN persons p ON p.id = r.person_id \
+             WHERE "
+        }
+        Engine::Postgres => {
+            "SELECT r.person_id FROM source_records r JOIN persons p ON p.id = r.person_id WHERE "
+        }
+    });
+    let order = arm.condition(&mut sql);
+    sql.push(" AND p.merged_into IS NULL");
+    sql.scope_and_filters(scope, filters);
+    sql.push(&format!(" ORDER BY {order} LIMIT "));
+    // A person with several matching records comes more than once: fetch more until enough
+    // distinct persons or the end.
+    let mut limit = (want * 2 + 8) as i64;
+    loop {
+        let mut q = Sql {
+            text: sql.text.clone(),
+            binds: sql.binds.clone(),
+        };
+        q.int(limit);
+        let rows = q.query().fetch_all(store.pool()).await?;
+        let mut seen = HashSet::new();
+        let ids: Vec<i64> = rows
+            .iter()
+            .map(|r| r.get::<i64, _>(0))
+            .filter(|id| seen.insert(*id))
+            .take(want)
+            .collect();
+        if ids.len() >= want || (rows.len() as i64) < limit {
+            return Ok(ids);
+        }
+        limit *= 4;
+    }
+}
+
+/// The first `limit` source records, as linkage reads them: a sample of the registry that the
+/// comparison of two persons picked for a merge estimates its weights from.
+pub async fn sample_link_rows(store: &Store, limit: i64) -> Result<Vec<LinkRow>> {
+    let rows = sqlx::query(
+        "SELECT id, person_id, national_code, first_name, last_name, father_name, birth_date, \
+         gender, phone, province_code, county_code, zone FROM source_records ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| LinkRow {
+            id: r.get(0),
+            person_id: r.get(1),
+            national_code: r.get(2),
+            first_name: r.get(3),
+            last_name: r.get(4),
+            father_name: r.get(5),
+            birth_date: r.get(6),
+            gender: r.get(7),
+            phone: r.get(8),
+            province_code: r.get(9),
+            county_code: r.get(10),
+            zone: r.get(11),
+        })
+        .collect())
+}
+
+/// Persons matching the query inside the scope and the filters, best first (the national code
+/// or phone, then the name as typed, then names that sound the same), one page at a time.
 pub async fn search(
     store: &Store,
-    filter: &PlaceFilter,
-    key: &SearchKey,
-    limit: i64,
-) -> Result<Vec<PersonHit>> {
-    let (matching, binds): (&str, Vec<String>) = match key {
-        SearchKey::NationalCode(code) => ("r.national_code = $1", vec![code.clone()]),
-        SearchKey::Phone(phone) => ("r.phone = $1", vec![phone.clone()]),
-        SearchKey::Name {
-            last_key,
-            first_key: None,
-        } => ("r.last_key = $1", vec![last_key.clone()]),
-        SearchKey::Name {
-            last_key,
-            first_key: Some(first),
-        } => (
-            "r.last_key = $1 AND r.first_key = $2",
-            vec![last_key.clone(), first.clone()],
-        ),
-    };
-    let (scope, scope_text, scope_int) = scope_sql(filter, binds.len() + 1);
-    let limit_param = binds.len() + 1 + usize::from(scope_text.is_some() || scope_int.is_some());
-    let by_last_name_only = matches!(
-        key,
-        SearchKey::Name {
-            first_key: None,
-            ..
+    scope: &PlaceFilter,
+    query: &SearchQuery,
+) -> Result<SearchResults> {
+    let page = query.page.clamp(1, SEARCH_MAX_PAGE);
+    let offset = (page as usize - 1) * SEARCH_PAGE_SIZE;
+    let want = offset + SEARCH_PAGE_SIZE + 1;
+    if let (Some(phonetic), false) = (query.phonetic, query.words.is_empty()) {
+        refresh_search_names(store, phonetic).await?;
+    }
+    let variants = name_variants(store, query).await?;
+    let mut order: Vec<(i64, MatchKind)> = Vec::new();
+    let mut seen = HashSet::new();
+    for arm in arms(query, &variants) {
+        if order.len() >= want {
+            break;
         }
-    );
-    let sql = match store.engine() {
-        // A last name alone can match tens of thousands of records: walk its index entries
-        // in (first name, person) order and stop at the limit instead of collecting them all
-        // to sort by person id. A person with several records comes once: SQLite's DISTINCT
-        // filters while walking (CROSS JOIN keeps the records as the outer loop);
-        // PostgreSQL's cannot be ordered by a column it does not return, so it fetches double
-        // the limit and the first of each person is kept below.
-        Engine::Sqlite if by_last_name_only => format!(
-            "SELECT DISTINCT {HIT_COLUMNS} FROM source_records r CROSS JOIN persons p \
-             ON p.id = r.person_id WHERE {matching} AND p.merged_into IS NULL AND {scope} \
-             ORDER BY r.first_key, r.person_id LIMIT ${limit_param}"
-        ),
-        Engine::Postgres if by_last_name_only => format!(
-            "SELECT {HIT_COLUMNS} FROM source_records r JOIN persons p ON p.id = r.person_id \
-             WHERE {matching} AND p.merged_into IS NULL AND {scope} \
-             ORDER BY r.first_key, r.person_id LIMIT ${limit_param}"
-        ),
-        Engine::Sqlite => format!(
-            "SELECT {HIT_COLUMNS} FROM persons p WHERE p.merged_into IS NULL AND p.id IN \
-             (SELECT r.person_id FROM source_records r WHERE {matching} AND r.person_id IS NOT NULL) \
-             AND {scope} ORDER BY p.id LIMIT ${limit_param}"
-        ),
-        // PostgreSQL would merge-join the matches with an ordered walk of all persons, which
-        // for a name of a few dozen records scattered over a million persons reads most of the
-        // table. Walk the matching person ids in order instead and look each one up (LATERAL
-        // with LIMIT keeps it a nested loop that stops at the limit).
-        Engine::Postgres => format!(
-            "SELECT {HIT_COLUMNS} FROM (SELECT DISTINCT r.person_id AS pid FROM source_records r \
-             WHERE {matching} AND r.person_id IS NOT NULL ORDER BY r.person_id) m \
-             CROSS JOIN LATERAL (SELECT * FROM persons p WHERE p.id = m.pid \
-             AND p.merged_into IS NULL AND {scope} LIMIT 1) p \
-             ORDER BY m.pid LIMIT ${limit_param}"
-        ),
-    };
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for b in binds {
-        q = q.bind(b);
+        for id in arm_persons(store, scope, &query.filters, &arm, want).await? {
+            if seen.insert(id) {
+                order.push((id, arm.kind()));
+            }
+        }
     }
-    if let Some(s) = scope_text {
-        q = q.bind(s);
+    let has_more = order.len() > offset + SEARCH_PAGE_SIZE;
+    let page_ids: Vec<(i64, MatchKind)> = order
+        .into_iter()
+        .skip(offset)
+        .take(SEARCH_PAGE_SIZE)
+        .collect();
+    let mut hits = Vec::with_capacity(page_ids.len());
+    if !page_ids.is_empty() {
+        let mut sql = Sql::default();
+        sql.push(&format!("SELECT {HIT_COLUMNS} FROM persons p WHERE p.id IN ("));
+        for (i, (id, _)) in page_ids.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.int(*id);
+        }
+        sql.push(")");
+        let rows = sql.query().fetch_all(store.pool()).await?;
+        let by_id: HashMap<i64, &sqlx::any::AnyRow> =
+            rows.iter().map(|r| (r.get::<i64, _>(0), r)).collect();
+        for (id, kind) in &page_ids {
+            if let Some(r) = by_id.get(id) {
+                hits.push(hit(r, *kind));
+            }
+        }
     }
-    if let Some(o) = scope_int {
-        q = q.bind(o);
-    }
-    let fetch = if by_last_name_only && store.engine() == Engine::Postgres {
-        limit * 2
-    } else {
-        limit
-    };
-    let rows = q.bind(fetch).fetch_all(store.pool()).await?;
-    let mut seen = std::collections::HashSet::new();
-    let mut hits: Vec<PersonHit> = rows.iter().map(hit).filter(|h| seen.insert(h.id)).collect();
-    hits.truncate(usize::try_from(limit).unwrap_or(0));
-    Ok(hits)
+    Ok(SearchResults {
+        hits,
+        page,
+        has_more,
+    })
+}
+
+/// The persons whose record carries this national code, inside the scope (the merge form's
+/// "merge with" by code).
+pub async fn persons_with_code(
+    store: &Store,
+    scope: &PlaceFilter,
+    code: &str,
+    limit: usize,
+) -> Result<Vec<i64>> {
+    arm_persons(
+        store,
+        scope,
+        &SearchFilters::default(),
+        &Arm::Code(code.to_owned()),
+        limit,
+    )
+    .await
 }
 
 /// Whether the person is inside the scope (and not merged away).
@@ -1108,6 +1689,209 @@ pub async fn merge_review(
         Some(refusal) => Ok(Err(refusal)),
         None => Ok(Ok(keep)),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merges of two persons a user picked (not from the review queue), and their undoing
+
+/// A merge of two persons a user picked: what it moved, so it can be undone.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PersonMerge {
+    pub id: i64,
+    pub keep_person: i64,
+    pub gone_person: i64,
+    /// The records that came from `gone_person`.
+    pub records: Vec<i64>,
+    pub moved_household: bool,
+    pub merged_by: Option<i64>,
+    pub merged_at: i64,
+    pub undone_at: Option<i64>,
+}
+
+const MERGE_COLUMNS: &str = "id, keep_person, gone_person, records, moved_household, merged_by, \
+    merged_at, undone_at";
+
+fn person_merge(r: &sqlx::any::AnyRow) -> PersonMerge {
+    PersonMerge {
+        id: r.get(0),
+        keep_person: r.get(1),
+        gone_person: r.get(2),
+        records: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
+        moved_household: r.get::<i64, _>(4) != 0,
+        merged_by: r.get(5),
+        merged_at: r.get(6),
+        undone_at: r.get(7),
+    }
+}
+
+async fn household_count(tx: &mut Tx, person: i64) -> Result<i64> {
+    Ok(
+        sqlx::query("SELECT COUNT(*) FROM household_members WHERE person_id = $1")
+            .bind(person)
+            .fetch_one(&mut **tx)
+            .await?
+            .get(0),
+    )
+}
+
+/// Merges two persons into one (the older id stays) and keeps what moved; the caller audits
+/// within `tx` and commits only on `Ok(Ok(_))`. Refused like a review's merge: two different
+/// national codes, or records a reviewer separated.
+pub async fn merge_two_persons(
+    tx: &mut Tx,
+    a: i64,
+    b: i64,
+    by: Option<i64>,
+) -> Result<std::result::Result<PersonMerge, MergeRefusal>> {
+    if a == b {
+        return Err(StoreError::Invalid("merge-same-person"));
+    }
+    for id in [a, b] {
+        let row = sqlx::query("SELECT merged_into FROM persons WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if row.get::<Option<i64>, _>(0).is_some() {
+            return Err(StoreError::Conflict("merge-person-merged-away"));
+        }
+    }
+    let (keep, gone) = ordered(a, b);
+    let records: Vec<i64> =
+        sqlx::query("SELECT id FROM source_records WHERE person_id = $1 ORDER BY id")
+            .bind(gone)
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    let moved_household =
+        household_count(tx, keep).await? == 0 && household_count(tx, gone).await? > 0;
+    if let Some(refusal) = merge_persons_in(tx, keep, gone).await? {
+        return Ok(Err(refusal));
+    }
+    let now = now_millis();
+    let id: i64 = sqlx::query(
+        "INSERT INTO person_merges (keep_person, gone_person, records, moved_household, \
+         merged_by, merged_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(keep)
+    .bind(gone)
+    .bind(serde_json::Value::from(records.clone()).to_string())
+    .bind(crate::flag(moved_household))
+    .bind(by)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?
+    .get(0);
+    Ok(Ok(PersonMerge {
+        id,
+        keep_person: keep,
+        gone_person: gone,
+        records,
+        moved_household,
+        merged_by: by,
+        merged_at: now,
+        undone_at: None,
+    }))
+}
+
+pub async fn person_merge_by_id(store: &Store, id: i64) -> Result<Option<PersonMerge>> {
+    let sql = format!("SELECT {MERGE_COLUMNS} FROM person_merges WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?;
+    Ok(row.as_ref().map(person_merge))
+}
+
+/// The merges into a person not undone, newest first.
+pub async fn merges_into(store: &Store, person: i64) -> Result<Vec<PersonMerge>> {
+    let sql = format!(
+        "SELECT {MERGE_COLUMNS} FROM person_merges WHERE keep_person = $1 AND undone_at IS NULL \
+         ORDER BY id DESC"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(person)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(person_merge).collect())
+}
+
+/// Splits a merge back into the two persons it was: the records that came from the merged
+/// person (those still with the survivor) and its household membership go back, and it is a
+/// person again. Refused when already undone or when the survivor was merged on since.
+pub async fn undo_person_merge(tx: &mut Tx, id: i64, by: Option<i64>) -> Result<PersonMerge> {
+    let sql = format!("SELECT {MERGE_COLUMNS} FROM person_merges WHERE id = $1");
+    let merge = sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .as_ref()
+        .map(person_merge)
+        .ok_or(StoreError::NotFound)?;
+    let claimed = sqlx::query(
+        "UPDATE person_merges SET undone_at = $2, undone_by = $3 \
+         WHERE id = $1 AND undone_at IS NULL",
+    )
+    .bind(id)
+    .bind(now_millis())
+    .bind(by)
+    .execute(&mut **tx)
+    .await?;
+    if claimed.rows_affected() != 1 {
+        return Err(StoreError::Conflict("merge-already-undone"));
+    }
+    let merged_into = |p: i64| {
+        sqlx::query("SELECT merged_into FROM persons WHERE id = $1").bind(p)
+    };
+    let keep_into: Option<i64> = merged_into(merge.keep_person)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    let gone_into: Option<i64> = merged_into(merge.gone_person)
+        .fetch_one(&mut **tx)
+        .await?
+        .get(0);
+    if keep_into.is_some() || gone_into != Some(merge.keep_person) {
+        return Err(StoreError::Conflict("merge-undo-merged-since"));
+    }
+    for chunk in merge.records.chunks(CHUNK / 2) {
+        let list = (0..chunk.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE source_records SET person_id = $1 WHERE person_id = $2 AND id IN ({list})"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(merge.gone_person)
+            .bind(merge.keep_person);
+        for r in chunk {
+            q = q.bind(*r);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    if merge.moved_household {
+        sqlx::query("UPDATE household_members SET person_id = $1 WHERE person_id = $2")
+            .bind(merge.gone_person)
+            .bind(merge.keep_person)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE households SET head_person_id = $1 WHERE head_person_id = $2")
+            .bind(merge.gone_person)
+            .bind(merge.keep_person)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("UPDATE persons SET merged_into = NULL, updated_at = $2 WHERE id = $1")
+        .bind(merge.gone_person)
+        .bind(now_millis())
+        .execute(&mut **tx)
+        .await?;
+    refresh_person(tx, merge.keep_person).await?;
+    refresh_person(tx, merge.gone_person).await?;
+    Ok(merge)
 }
 
 /// The reviewer says the pair is two people: linkage never joins them again.

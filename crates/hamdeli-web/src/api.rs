@@ -360,26 +360,62 @@ async fn transparency_feed(
 #[derive(Deserialize, utoipa::IntoParams, Default)]
 #[serde(default)]
 struct PersonSearchParams {
-    /// A national code, a mobile number (any digit script) or a name.
+    /// A national code, a mobile number (any digit script) and/or a name: one word is a first
+    /// or last name, several are "first last", "last first" or one compound name.
     q: String,
+    /// The page (from 1) of 50 hits; the `x-next-page` header names the next when there is one.
+    page: Option<String>,
+    /// Only persons of this county (a code; inside the caller's scope).
+    county: Option<String>,
+    /// `urban` or `rural` (offices only).
+    zone: Option<String>,
+    /// `1`: only heads of female-headed households (offices only).
+    female_head: Option<String>,
+    /// Only persons a support list of this organisation covers.
+    organisation: Option<String>,
 }
 
-/// Persons matching a national code, mobile number or name, inside the caller's scope. Audited.
+/// Persons matching a national code, mobile number or name inside the caller's scope, best
+/// first (the code or phone, the name as typed, names that sound the same), 50 a page,
+/// narrowed by the filters. Audited.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "registry",
     params(PersonSearchParams),
-    responses((status = 200, body = Vec<hamdeli_store::persons::PersonHit>), (status = 400), (status = 401), (status = 403)),
+    responses((status = 200, body = Vec<hamdeli_store::persons::PersonHit>,
+        headers(("x-next-page" = u32, description = "The next page, when there is one"))),
+        (status = 400), (status = 401), (status = 403)),
     security(("api_key" = []), ("session" = [])))]
 async fn search_persons(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<PersonSearchParams>,
-) -> Result<Json<Vec<hamdeli_store::persons::PersonHit>>, AppError> {
+) -> Result<
+    (
+        axum::http::HeaderMap,
+        Json<Vec<hamdeli_store::persons::PersonHit>>,
+    ),
+    AppError,
+> {
     let caller = crate::use_case::caller(&ctx)?;
     caller.principal.authorize(Action::SearchRegistry)?;
-    let key = hamdeli_registry::search::parse_query(&q.q)
+    let (page, filters) = crate::pages::registry::search_filters(
+        &q.page,
+        &q.county,
+        &q.zone,
+        &q.female_head,
+        &q.organisation,
+    )?;
+    let mut query = hamdeli_registry::search::parse_query(&q.q)
         .ok_or(AppError::BadRequest("registry-search-label"))?;
-    let hits = hamdeli_app::registry::search(&state.store, &caller, &key, 50).await?;
-    Ok(Json(hits))
+    query.page = page;
+    query.filters = filters;
+    let results = hamdeli_app::registry::search(&state.store, &caller, &query).await?;
+    let mut headers = axum::http::HeaderMap::new();
+    if results.has_more
+        && let Ok(v) = axum::http::HeaderValue::from_str(&(results.page + 1).to_string())
+    {
+        headers.insert("x-next-page", v);
+    }
+    Ok((headers, Json(results.hits)))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -63,6 +63,11 @@ pub fn router() -> Router<AppState> {
         .route("/registry", get(registry::search))
         .route("/registry/persons/{id}", get(registry::person))
         .route("/registry/persons/{id}/split", post(registry::split))
+        .route(
+            "/registry/persons/{id}/merge",
+            get(registry::merge_confirm).post(registry::merge_persons),
+        )
+        .route("/registry/merges/{id}/undo", post(registry::undo_merge))
         .route("/registry/reviews", get(registry::reviews))
         .route("/registry/reviews/{id}", get(registry::review))
         .route("/registry/reviews/{id}/merge", post(registry::merge))
