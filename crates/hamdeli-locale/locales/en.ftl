@@ -754,3 +754,28 @@ import-error-ingest-too-large = The file is too large, or a sheet declares far m
 # login
 login-wait = Too many failed attempts for this username. Try again in { $minutes } minutes.
 signup-too-many = Too many sign-ups from this address in the past hour. Try again in an hour.
+
+# organisations
+organisation-new-title = Register an organisation
+organisation-edit-title = Edit { $name }
+organisation-edit = Edit organisation
+organisation-deactivate = Deactivate organisation
+organisation-activate = Reactivate organisation
+organisation-inactive-note = its records stay, but it imports no lists and is given no new users or API keys.
+organisation-inactive = This organisation is deactivated: it imports no lists and is given no new users, API keys or programmes.
+organisation-province-hint = (leave empty for a national organisation)
+organisation-name-too-long = A name is at most 200 characters long.
+organisation-name-invalid = A name cannot contain control characters (such as a line break).
+organisation-province-unknown = The chosen province does not exist.
+field-updated = Last changed
+programmes-title = Support programmes
+programmes-none = This organisation has no support programme yet.
+programme-kind = Kind of support
+programme-lists = Lists
+programme-new = Add a support programme
+programme-edit-title = Edit programme { $name }
+programme-deactivate = Deactivate
+programme-activate = Reactivate
+programme-name-required = Enter the programme's name.
+programme-name-taken = This organisation already has a programme with this name.
+programme-kind-invalid = Choose the kind of support from the need types.

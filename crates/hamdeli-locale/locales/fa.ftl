@@ -754,3 +754,28 @@ import-error-ingest-too-large = فایل بیش از اندازه بزرگ اس�
 # login
 login-wait = برای این نام کاربری تلاش‌های ناموفق زیادی انجام شده است. { $minutes } دقیقهٔ دیگر دوباره امتحان کنید.
 signup-too-many = از این نشانی در یک ساعت گذشته ثبت‌نام‌های زیادی انجام شده است. ساعتی دیگر دوباره امتحان کنید.
+
+# organisations
+organisation-new-title = ثبت سازمان تازه
+organisation-edit-title = ویرایش { $name }
+organisation-edit = ویرایش سازمان
+organisation-deactivate = غیرفعال کردن سازمان
+organisation-activate = فعال کردن دوبارهٔ سازمان
+organisation-inactive-note = سوابق آن می‌ماند، اما فهرستی وارد نمی‌کند و کاربر یا کلید API تازه نمی‌گیرد.
+organisation-inactive = این سازمان غیرفعال است: فهرستی وارد نمی‌کند و کاربر، کلید API یا برنامهٔ تازه نمی‌گیرد.
+organisation-province-hint = (برای سازمان کشوری خالی بگذارید)
+organisation-name-too-long = نام حداکثر ۲۰۰ نویسه می‌تواند باشد.
+organisation-name-invalid = نام نویسهٔ کنترلی (مانند سطر تازه) نمی‌تواند داشته باشد.
+organisation-province-unknown = استان انتخاب‌شده وجود ندارد.
+field-updated = آخرین تغییر
+programmes-title = برنامه‌های حمایتی
+programmes-none = این سازمان هنوز برنامهٔ حمایتی ثبت نکرده است.
+programme-kind = نوع حمایت
+programme-lists = فهرست‌ها
+programme-new = افزودن برنامهٔ حمایتی
+programme-edit-title = ویرایش برنامهٔ { $name }
+programme-deactivate = غیرفعال کردن
+programme-activate = فعال کردن
+programme-name-required = نام برنامه را بنویسید.
+programme-name-taken = این سازمان برنامه‌ای با این نام دارد.
+programme-kind-invalid = نوع حمایت را از فهرست نوع‌های نیاز انتخاب کنید.

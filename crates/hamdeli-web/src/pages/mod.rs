@@ -41,6 +41,30 @@ pub fn router() -> Router<AppState> {
         .route("/organisations", get(organisations::list))
         .route("/organisations/{id}", get(organisations::show))
         .route(
+            "/organisations/new",
+            get(organisations::new_form).post(organisations::create),
+        )
+        .route(
+            "/organisations/{id}/edit",
+            get(organisations::edit_form).post(organisations::edit),
+        )
+        .route(
+            "/organisations/{id}/active",
+            post(organisations::set_active),
+        )
+        .route(
+            "/organisations/{id}/programmes",
+            post(organisations::create_programme),
+        )
+        .route(
+            "/organisations/{id}/programmes/{programme}/edit",
+            get(organisations::edit_programme_form).post(organisations::edit_programme),
+        )
+        .route(
+            "/organisations/{id}/programmes/{programme}/active",
+            post(organisations::set_programme_active),
+        )
+        .route(
             "/admin/users",
             get(admin_users::list).post(admin_users::create),
         )
