@@ -6,6 +6,7 @@
 use hamdeli_domain::{Denied, Principal, Role, Scope};
 use hamdeli_store::{StoreError, audit};
 
+pub mod campaigns;
 pub mod distribution;
 pub mod imports;
 pub mod needs;

@@ -304,12 +304,28 @@ pub async fn change_password(
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
     let l = Loc(ctx.locale);
+    // The current password is guessed under the same limits as a sign-in: a stolen session
+    // gets no more password checks here than at the login form.
+    let now = now_millis();
+    let admitted =
+        match ratelimit::admit_login(&state.store, &ctx.client_addr, &user.username, now).await? {
+            LoginGate::Check(admitted) => admitted,
+            LoginGate::AddressFull => return Err(AppError::TooManyRequests),
+            LoginGate::AccountWaits { until } => {
+                let minutes = (until - now + 59_999) / 60_000;
+                let message = l.t1("login-wait", "minutes", &minutes.max(1));
+                let r = account_view(&state, &ctx, Some(message), false).await;
+                return r.map(|r| (StatusCode::TOO_MANY_REQUESTS, r).into_response());
+            }
+        };
     let candidate = users::for_login(&state.store, &user.username)
         .await?
         .ok_or(AppError::NotFound)?;
+    state.login_limiter.count_check();
     if !passwords::verify_password_blocking(form.current.clone(), candidate.password_hash).await {
         return bad(account_view(&state, &ctx, Some(l.t("password-current-wrong")), false).await);
     }
+    ratelimit::signed_in(&state.store, &admitted).await?;
     if form.new != form.confirm {
         return bad(account_view(&state, &ctx, Some(l.t("password-mismatch")), false).await);
     }

@@ -155,13 +155,14 @@ fn form_date(s: &str) -> Option<String> {
     hamdeli_locale::parse_form_date(s.trim()).map(|d| d.iso())
 }
 
+/// Handles the POST /campaigns route.
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
     FormData(form): FormData<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::CreateCampaign)?;
+    let caller = crate::use_case::caller(&ctx)?;
+    caller.principal.authorize(Action::CreateCampaign)?;
     let get = |k: &str| {
         form.iter()
             .find(|(key, _)| key == k)
@@ -187,45 +188,16 @@ pub async fn create(
     };
     let starts_on = form_date(&get("starts_on")).ok_or(AppError::BadRequest("date-invalid"))?;
     let ends_on = form_date(&get("ends_on")).ok_or(AppError::BadRequest("date-invalid"))?;
-    // An office's campaign covers its own province; a partner's is its organisation's.
-    let (province, organisation) = match (&p.role, &p.scope) {
-        (Role::ProvincialOfficer, Scope::Province { province }) => (Some(province.clone()), None),
-        (Role::PartnerOrg, Scope::Organisation { organisation }) => (
-            Some(get("province")).filter(|s| !s.is_empty()),
-            Some(*organisation),
-        ),
-        _ => (Some(get("province")).filter(|s| !s.is_empty()), None),
-    };
-    if let Some(pr) = &province
-        && geo::province(&state.store, pr).await?.is_none()
-    {
-        return Err(AppError::BadRequest("form-invalid"));
-    }
-    let new = campaigns::NewCampaign {
+    let input = hamdeli_app::campaigns::CampaignInput {
         title: get("title"),
         description: get("description"),
-        organisation_id: organisation,
-        province_code: province,
-        county_code: None,
+        province: Some(get("province")).filter(|s| !s.is_empty()),
         goal_rials,
         starts_on,
         ends_on,
         need_types,
     };
-    let mut tx = state.store.begin().await?;
-    let id = campaigns::create(&mut tx, &new, p.user_id).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "campaign.create",
-            target_kind: "campaign",
-            target_id: id.to_string(),
-            detail: serde_json::json!({ "title": new.title, "province": new.province_code }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let id = hamdeli_app::campaigns::create(&state.store, &caller, input).await?;
     Ok(see_other(&format!("/campaigns/{id}")))
 }
 
@@ -334,35 +306,19 @@ pub struct PledgeForm {
     amount: String,
 }
 
+/// Handles the POST /campaigns/{id}/pledges route.
 pub async fn pledge(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
     FormData(form): FormData<PledgeForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::Pledge)?;
-    let user = p.user_id.ok_or(AppError::Forbidden)?;
-    let donor = campaigns::donor_of_user(&state.store, user)
-        .await?
-        .ok_or(AppError::BadRequest("donor-profile-missing"))?;
+    let caller = crate::use_case::caller(&ctx)?;
+    caller.principal.authorize(Action::Pledge)?;
     let amount = pledge_amount(&form.amount)?;
-    let mut tx = state.store.begin().await?;
     // The store's refusals (over the caps, a closed campaign) are form errors in the user's
     // language (400 with the catalog message), never a 500.
-    let pledge_id = campaigns::pledge(&mut tx, id, donor.id, &form.resource, amount).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "pledge.create",
-            target_kind: "pledge",
-            target_id: pledge_id.to_string(),
-            detail: serde_json::json!({ "campaign": id, "resource": form.resource, "amount": amount }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    hamdeli_app::campaigns::pledge(&state.store, &caller, id, &form.resource, amount).await?;
     Ok(see_other("/donor"))
 }
 
@@ -389,35 +345,26 @@ pub struct ReceiveForm {
     reference: String,
 }
 
+/// Handles the POST /campaigns/{id}/pledges/{pledge}/receive route.
 pub async fn receive(
     State(state): State<AppState>,
     ctx: Ctx,
     Path((id, pledge_id)): Path<(i64, i64)>,
     FormData(form): FormData<ReceiveForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let c = campaign(&state, id).await?;
-    p.authorize(Action::ManageCampaign(&c.owner()))?;
-    let pledge = campaigns::pledge_by_id(&state.store, pledge_id)
-        .await?
-        .filter(|pl| pl.campaign_id == id)
-        .ok_or(AppError::NotFound)?;
+    let caller = crate::use_case::caller(&ctx)?;
+    hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
     let amount =
         parse_amount(&form.amount).ok_or(AppError::BadRequest("pledge-amount-positive"))?;
-    let mut tx = state.store.begin().await?;
-    let code = campaigns::receive(&mut tx, pledge.id, amount, &form.reference, p.user_id).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "donation.receive",
-            target_kind: "pledge",
-            target_id: pledge.id.to_string(),
-            detail: serde_json::json!({ "campaign": id, "amount": amount, "receipt": code }),
-        },
+    hamdeli_app::campaigns::receive(
+        &state.store,
+        &caller,
+        id,
+        pledge_id,
+        amount,
+        &form.reference,
     )
     .await?;
-    tx.commit().await?;
     Ok(see_other(&format!("/campaigns/{id}#pledges")))
 }
 
@@ -501,9 +448,8 @@ pub async fn allocate_page(
     Path(id): Path<i64>,
     Query(q): Query<AllocateQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let c = campaign(&state, id).await?;
-    p.authorize(Action::ManageCampaign(&c.owner()))?;
+    let caller = crate::use_case::caller(&ctx)?;
+    let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
     let l = Loc(ctx.locale);
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
@@ -526,12 +472,15 @@ pub async fn allocate_page(
         })
         .ok_or(AppError::NotFound)?;
     let policy = policy_of(q.policy.as_deref());
-    let plan = match distribution::dry_run(&state.store, &c, &resource, policy, window_of(&c)).await
-    {
-        Ok(plan) => plan,
-        Err(hamdeli_store::StoreError::Invalid(id)) => return Err(AppError::BadRequest(id)),
-        Err(e) => return Err(e.into()),
-    };
+    let plan = hamdeli_app::distribution::dry_run(
+        &state.store,
+        &caller,
+        &c,
+        &resource,
+        policy,
+        window_of(&c),
+    )
+    .await?;
     let by_province = breakdown(&plan, &types, |line| {
         places.of(&line.candidate.province_code)
     });
@@ -623,21 +572,16 @@ pub async fn allocate_commit(
     Path(id): Path<i64>,
     FormData(form): FormData<CommitForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let c = campaign(&state, id).await?;
-    p.authorize(Action::ManageCampaign(&c.owner()))?;
+    let caller = crate::use_case::caller(&ctx)?;
+    let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
     let policy = policy_of(Some(&form.policy));
-    let actor = ctx.audit_actor();
-    distribution::commit(
+    hamdeli_app::distribution::commit(
         &state.store,
+        &caller,
         &c,
         &form.resource,
         policy,
         window_of(&c),
-        distribution::CommittedBy {
-            user: p.user_id,
-            audit: Some(&actor),
-        },
     )
     .await?;
     Ok(see_other(&format!("/campaigns/{id}")))

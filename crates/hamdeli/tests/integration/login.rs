@@ -627,3 +627,40 @@ async fn donor_sign_ups_are_limited_per_address() {
     let r = signup("09120000006", "203.0.113.21").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "another address");
 }
+
+/// A stolen session guessing the current password on the account page gets no more checks
+/// than the login form gives: five, then a wait, refused without a check.
+#[tokio::test]
+async fn the_password_change_form_guesses_under_the_sign_in_limits() {
+    let app = spawn(None).await;
+    let c = app.client();
+    assert_eq!(
+        c.login("tehran.expert", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let before = app.checks();
+    let mut statuses = vec![];
+    for i in 0..8 {
+        let guess = format!("guess-number-{i}");
+        let r = c
+            .post_form(
+                "/account/password",
+                &[
+                    ("current", guess.as_str()),
+                    ("new", "a-brand-new-secret-1"),
+                    ("confirm", "a-brand-new-secret-1"),
+                ],
+            )
+            .await;
+        statuses.push(r.status());
+    }
+    assert_eq!(count(&statuses, StatusCode::BAD_REQUEST), 5, "{statuses:?}");
+    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 3, "{statuses:?}");
+    assert_eq!(app.checks() - before, 5, "five password checks, no more");
+    // The password is unchanged.
+    assert_eq!(
+        app.client().login("tehran.expert", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account waits for everyone"
+    );
+}
