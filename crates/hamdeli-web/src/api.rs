@@ -559,8 +559,7 @@ async fn need_table(
     ctx: Ctx,
     Query(q): Query<NeedTableParams>,
 ) -> Result<Json<Vec<hamdeli_store::needs::NeedTableRow>>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
+    let caller = crate::use_case::caller(&ctx)?;
     let keep = |v: Option<String>| v.filter(|s| !s.is_empty());
     let filters = hamdeli_store::needs::NeedQuery {
         province: keep(q.province),
@@ -571,7 +570,7 @@ async fn need_table(
     };
     let group = hamdeli_store::needs::NeedGroup::parse(q.by.as_deref().unwrap_or("province"));
     Ok(Json(
-        hamdeli_store::needs::table(&state.store, &p.place_filter(), &filters, group).await?,
+        hamdeli_app::needs::need_table(&state.store, &caller, &filters, group).await?,
     ))
 }
 
@@ -586,9 +585,9 @@ pub struct PriorityPublic {
 #[utoipa::path(get, path = "/api/v1/priority", tag = "needs",
     responses((status = 200, body = PriorityPublic)))]
 async fn priority_public(State(state): State<AppState>) -> Result<Json<PriorityPublic>, AppError> {
-    let w = hamdeli_store::needs::weights(&state.store).await?;
+    let (w, need_types) = hamdeli_app::needs::published_priority(&state.store).await?;
     Ok(Json(PriorityPublic {
-        need_types: hamdeli_store::needs::need_types(&state.store).await?,
+        need_types,
         weights: w.0.iter().map(|(i, n)| (i.code().to_owned(), *n)).collect(),
     }))
 }

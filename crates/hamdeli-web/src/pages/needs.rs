@@ -7,19 +7,20 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use hamdeli_domain::needs::{Indicator, NeedStatus, Score, Urgency, score};
-use hamdeli_domain::{Action, Principal};
-use hamdeli_store::distribution::{self, AllocationRow, DoubleService, Outcome, SupportEntry};
+use hamdeli_app::needs::{self as needs_app, CardRead};
+use hamdeli_domain::needs::{Indicator, NeedStatus, Score, Urgency};
+use hamdeli_store::distribution::{AllocationRow, DoubleService, Outcome, SupportEntry};
+use hamdeli_store::geo;
 use hamdeli_store::needs::{self, Need, NeedGroup, NeedQuery, NeedTableRow, NeedType};
-use hamdeli_store::persons::{self, Household, Member, Person};
-use hamdeli_store::{audit, geo};
+use hamdeli_store::persons::{Household, Member, Person};
 
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
-use crate::pages::registry::{PlaceNames, audit_event};
+use crate::pages::registry::PlaceNames;
 use crate::pages::{FormData, html, see_other};
+use crate::use_case::caller;
 use crate::view::{Loc, Shell};
 
 /// Need type names in the page's language, and their units.
@@ -63,18 +64,6 @@ impl TypeNames {
     pub(crate) fn all(&self) -> &[NeedType] {
         &self.0
     }
-}
-
-/// A person the principal may work with for needs (scoped like the registry).
-async fn needs_person(state: &AppState, p: &Principal, id: i64) -> Result<Person, AppError> {
-    p.authorize(Action::ManageNeeds)?;
-    let person = persons::person(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !persons::in_scope(&state.store, &p.place_filter(), person.id).await? {
-        return Err(AppError::NotFound);
-    }
-    Ok(person)
 }
 
 /// One line of the score, ready to show.
@@ -122,42 +111,29 @@ pub async fn card(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let person = needs_person(&state, p, id).await?;
-    if let Some(to) = person.merged_into {
-        return Ok(see_other(&format!("/registry/persons/{to}/card")));
-    }
+    let card = match needs_app::read_card(&state.store, &caller(&ctx)?, id).await? {
+        CardRead::MergedInto(to) => {
+            return Ok(see_other(&format!("/registry/persons/{to}/card")));
+        }
+        CardRead::Card(card) => *card,
+    };
     let l = Loc(ctx.locale);
-    let household = persons::household_of(&state.store, id).await?;
-    let facts = needs::facts_of_person(&state.store, id).await?;
-    let weights = needs::weights(&state.store).await?;
-    let s = score(&facts, &weights);
-    let needs = needs::needs_of(&state.store, household.as_ref().map(|h| h.0.id), id).await?;
-    audit_event(
-        &state,
-        &ctx,
-        "needs.card.read",
-        "person",
-        id.to_string(),
-        serde_json::json!({ "needs": needs.len() }),
-    )
-    .await?;
     let title = format!(
         "{} — {} {}",
         l.t("card-title"),
-        person.first_name.as_deref().unwrap_or(""),
-        person.last_name.as_deref().unwrap_or("")
+        card.person.first_name.as_deref().unwrap_or(""),
+        card.person.last_name.as_deref().unwrap_or("")
     );
     html(CardPage {
         shell: Shell::new(&ctx, title),
         l,
-        support: distribution::support_of_person(&state.store, id).await?,
-        allocations: distribution::allocations_of_person(&state.store, id).await?,
-        person,
-        household,
-        score_total: s.total,
-        score: score_rows(l, &s),
-        needs,
+        support: card.support,
+        allocations: card.allocations,
+        person: card.person,
+        household: card.household,
+        score_total: card.score.total,
+        score: score_rows(l, &card.score),
+        needs: card.needs,
         types: TypeNames::load(&state, l).await?,
         places: PlaceNames::load(&state, l).await?,
         urgencies: Urgency::ALL.iter().map(|u| u.code()).collect(),
@@ -192,35 +168,17 @@ pub async fn add_need(
     Path(id): Path<i64>,
     FormData(form): FormData<NeedForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    needs_person(&state, p, id).await?;
+    let caller = caller(&ctx)?;
     let amount = parse_amount(&form.amount).ok_or(AppError::BadRequest("need-amount-positive"))?;
     let urgency = Urgency::parse(&form.urgency).ok_or(AppError::BadRequest("form-invalid"))?;
-    let mut tx = state.store.begin().await?;
-    let need_id = needs::create_need(
-        &mut tx,
-        &needs::NewNeed {
-            person_id: id,
-            need_type: form.need_type.clone(),
-            amount,
-            urgency,
-            note: Some(form.note.trim().to_owned()),
-        },
-        p.user_id,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "need.create",
-            target_kind: "need",
-            target_id: need_id.to_string(),
-            detail: serde_json::json!({ "person": id, "type": form.need_type, "amount": amount, "urgency": urgency.code() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let need = needs::NewNeed {
+        person_id: id,
+        need_type: form.need_type,
+        amount,
+        urgency,
+        note: Some(form.note.trim().to_owned()),
+    };
+    needs_app::record_need(&state.store, &caller, &need).await?;
     Ok(see_other(&format!("/registry/persons/{id}/card")))
 }
 
@@ -235,26 +193,9 @@ pub async fn set_status(
     Path(id): Path<i64>,
     FormData(form): FormData<StatusForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let need = needs::need(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    needs_person(&state, p, need.person_id).await?;
+    let caller = caller(&ctx)?;
     let status = NeedStatus::parse(&form.status).ok_or(AppError::BadRequest("form-invalid"))?;
-    let mut tx = state.store.begin().await?;
-    needs::set_status(&mut tx, id, status, p.user_id).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "need.status",
-            target_kind: "need",
-            target_id: id.to_string(),
-            detail: serde_json::json!({ "from": need.status, "to": status.code() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let need = needs_app::change_need_status(&state.store, &caller, id, status).await?;
     Ok(see_other(&format!(
         "/registry/persons/{}/card",
         need.person_id
@@ -319,13 +260,17 @@ pub async fn table(
     ctx: Ctx,
     Query(q): Query<TableQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
+    let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
-    let filter = p.place_filter();
     let group = NeedGroup::parse(q.by.as_deref().unwrap_or("province"));
     let filters = q.filters();
-    let rows = needs::table(&state.store, &filter, &filters, group).await?;
+    let format = export::requested(q.format.as_deref());
+    let rows = match format {
+        Some(fmt) => {
+            needs_app::export_need_table(&state.store, &caller, &filters, group, fmt).await?
+        }
+        None => needs_app::need_table(&state.store, &caller, &filters, group).await?,
+    };
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
     let group_label = |g: &str| match group {
@@ -333,7 +278,7 @@ pub async fn table(
         NeedGroup::Zone => l.tv("zone", g),
         NeedGroup::Type => types.of(g),
     };
-    if let Some(fmt) = export::requested(q.format.as_deref()) {
+    if let Some(fmt) = format {
         let headers = vec![
             l.t(&format!("needs-by-{}", group.code())),
             l.t("field-need-type"),
@@ -357,15 +302,6 @@ pub async fn table(
                 ]
             })
             .collect();
-        audit_event(
-            &state,
-            &ctx,
-            "needs.export",
-            "needs",
-            String::new(),
-            serde_json::json!({ "format": fmt, "by": group.code() }),
-        )
-        .await?;
         return export::table(
             fmt,
             &format!("needs-{}", group.code()),
@@ -394,7 +330,7 @@ pub async fn table(
             percent: v * 100 / max,
         })
         .collect();
-    let list = needs::list(&state.store, &filter, &filters, 100).await?;
+    let list = needs_app::need_list(&state.store, &caller, &filters, 100).await?;
     let provinces = geo::all_provinces(&state.store)
         .await?
         .into_iter()
@@ -425,7 +361,7 @@ pub async fn table(
         provinces,
         statuses: NeedStatus::ALL.iter().map(|s| s.code()).collect(),
         export_query,
-        may_configure: p.allows(&Action::ConfigureNeeds),
+        may_configure: needs_app::may_configure(Some(caller.principal)),
         q,
     })
 }
@@ -457,11 +393,8 @@ struct PriorityPage {
 
 pub async fn priority_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
-    let w = needs::weights(&state.store).await?;
-    let may_configure = ctx
-        .principal
-        .as_ref()
-        .is_some_and(|p| p.allows(&Action::ConfigureNeeds));
+    let (w, types) = needs_app::published_priority(&state.store).await?;
+    let may_configure = needs_app::may_configure(ctx.principal.as_ref());
     html(PriorityPage {
         shell: Shell::new(&ctx, l.t("priority-title")),
         l,
@@ -470,7 +403,7 @@ pub async fn priority_page(State(state): State<AppState>, ctx: Ctx) -> Result<Re
             .iter()
             .map(|(i, n)| (i.code().to_owned(), l.tv("indicator", i.code()), *n))
             .collect(),
-        types: needs::need_types(&state.store).await?,
+        types,
         may_configure,
     })
 }
@@ -480,8 +413,7 @@ pub async fn save_weights(
     ctx: Ctx,
     FormData(form): FormData<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ConfigureNeeds)?;
+    let caller = caller(&ctx)?;
     let mut changes = vec![];
     for (k, v) in &form {
         if let Some(i) = Indicator::parse(k) {
@@ -489,38 +421,7 @@ pub async fn save_weights(
             changes.push((i, w));
         }
     }
-    let mut tx = state.store.begin().await?;
-    for (i, w) in &changes {
-        needs::set_weight(&mut tx, *i, *w, p.user_id).await?;
-    }
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "priority.weights",
-            target_kind: "priority_weights",
-            target_id: String::new(),
-            detail: serde_json::json!(
-                changes
-                    .iter()
-                    .map(|(i, w)| (i.code(), *w))
-                    .collect::<std::collections::BTreeMap<_, _>>()
-            ),
-        },
-    )
-    .await?;
-    hamdeli_store::ledger::append(
-        &mut tx,
-        "priority.weights",
-        &serde_json::json!(
-            changes
-                .iter()
-                .map(|(i, w)| (i.code(), *w))
-                .collect::<std::collections::BTreeMap<_, _>>()
-        ),
-    )
-    .await?;
-    tx.commit().await?;
+    needs_app::set_weights(&state.store, &caller, &changes).await?;
     Ok(see_other("/priority"))
 }
 
@@ -542,8 +443,7 @@ pub async fn save_type(
     ctx: Ctx,
     FormData(form): FormData<TypeForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ConfigureNeeds)?;
+    let caller = caller(&ctx)?;
     let t = NeedType {
         code: form.code.trim().to_owned(),
         name_fa: form.name_fa,
@@ -552,20 +452,7 @@ pub async fn save_type(
         active: form.active.is_some(),
         sort: parse_amount(&form.sort).unwrap_or(100),
     };
-    let mut tx = state.store.begin().await?;
-    needs::save_need_type(&mut tx, &t).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "need_type.save",
-            target_kind: "need_type",
-            target_id: t.code.clone(),
-            detail: serde_json::json!({ "name_fa": t.name_fa, "unit": t.unit, "active": t.active }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    needs_app::save_need_type(&state.store, &caller, &t).await?;
     Ok(see_other("/priority"))
 }
 
@@ -594,19 +481,19 @@ pub async fn deliveries(
     ctx: Ctx,
     Query(q): Query<DeliveriesQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
+    let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
     let status = match q.status.as_deref() {
         Some("delivered") => "delivered",
         Some("failed") => "failed",
         _ => "pending",
     };
+    let rows = needs_app::deliveries(&state.store, &caller, status, 200).await?;
     html(DeliveriesPage {
         shell: Shell::new(&ctx, l.t("deliveries-title")),
         l,
         status: status.to_owned(),
-        rows: distribution::allocations(&state.store, &p.place_filter(), status, 200).await?,
+        rows,
         types: TypeNames::load(&state, l).await?,
         places: PlaceNames::load(&state, l).await?,
     })
@@ -635,11 +522,7 @@ pub async fn record_delivery(
     Path(id): Path<i64>,
     FormData(form): FormData<DeliveryForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
-    if !distribution::allocation_in_scope(&state.store, &p.place_filter(), id).await? {
-        return Err(AppError::NotFound);
-    }
+    let caller = caller(&ctx)?;
     let outcome = match form.outcome.as_str() {
         "delivered" => Outcome::Delivered {
             code: Some(delivery_code_typed(&form.code)).filter(|c| !c.is_empty()),
@@ -650,27 +533,14 @@ pub async fn record_delivery(
         },
         _ => return Err(AppError::BadRequest("form-invalid")),
     };
-    let mut tx = state.store.begin().await?;
-    distribution::record_delivery(
-        &mut tx,
+    needs_app::record_delivery(
+        &state.store,
+        &caller,
         id,
         &outcome,
-        &hamdeli_locale::jalali_year_month(hamdeli_store::now_millis()),
-        p.user_id,
+        hamdeli_locale::jalali_year_month,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "delivery.record",
-            target_kind: "allocation",
-            target_id: id.to_string(),
-            detail: serde_json::json!({ "outcome": form.outcome, "with_code": !form.code.trim().is_empty() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     Ok(see_other("/deliveries"))
 }
 
@@ -726,9 +596,12 @@ pub async fn refresh_double_service(
     ctx: Ctx,
     FormData(form): FormData<RefreshForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
-    distribution::sync_imported_support(&state.store, hamdeli_locale::jalali_year_month).await?;
+    needs_app::refresh_support(
+        &state.store,
+        &caller(&ctx)?,
+        hamdeli_locale::jalali_year_month,
+    )
+    .await?;
     let period = double_period(form.period.as_deref());
     Ok(see_other(&format!("/support/double?period={period}")))
 }
@@ -738,22 +611,13 @@ pub async fn double_service(
     ctx: Ctx,
     Query(q): Query<DoubleQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageNeeds)?;
+    let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
     let period = double_period(q.period.as_deref());
-    let rows = distribution::double_service(&state.store, &p.place_filter(), &period).await?;
+    let rows =
+        needs_app::double_service(&state.store, &caller, &period, q.format.as_deref()).await?;
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
-    audit_event(
-        &state,
-        &ctx,
-        "support.double_service",
-        "support_ledger",
-        period.clone(),
-        serde_json::json!({ "rows": rows.len(), "format": q.format }),
-    )
-    .await?;
     if let Some(fmt) = export::requested(q.format.as_deref()) {
         let headers = vec![
             l.t("field-person"),

@@ -12,6 +12,7 @@ mod distribution;
 mod envelope;
 mod ledger;
 mod login;
+mod needs_scope;
 mod persons;
 mod registry;
 mod schema;
