@@ -29,6 +29,39 @@ pub enum Field {
     Relation,
     /// A row counter («ردیف»): never an identity, not stored.
     RowNumber,
+    /// The household a row belongs to («شماره خانوار», «کد خانوار»): rows of one household
+    /// share it.
+    HouseholdId,
+    /// How many people the household has («بعد خانوار», «تعداد اعضا»).
+    HouseholdSize,
+    /// How many of them the head supports («تعداد افراد تحت تکفل»).
+    Dependants,
+    /// Urban or rural («شهری/روستایی», «منطقه»).
+    Zone,
+    /// Why a woman heads the household («علت سرپرستی»).
+    FemaleHeadReason,
+    /// Monthly income in rials («درآمد ماهانه»).
+    MonthlyIncome,
+    /// Monthly income in tomans (the header says «تومان»).
+    MonthlyIncomeTomans,
+    /// The household's income decile, 1 (poorest) … 10 («دهک»).
+    IncomeDecile,
+    /// A disability in the household («معلولیت»): yes/no or what it is.
+    Disability,
+    /// A chronic or special illness in the household («بیماری خاص»).
+    ChronicIllness,
+    /// A member lost to COVID-19 («فوت بر اثر کرونا»).
+    BereavedByCovid,
+    /// The programme a piece of support came from («طرح», «برنامه»).
+    Programme,
+    /// The kind of support («نوع کمک»): a need type.
+    SupportKind,
+    /// The amount of a piece of support in rials («مبلغ»).
+    Amount,
+    /// The amount in tomans (the header says «تومان»).
+    AmountTomans,
+    /// When the support was received («تاریخ دریافت»).
+    SupportDate,
 }
 
 /// Whose value a column holds: the row's own person, or the head of the household on a list of
@@ -132,6 +165,88 @@ pub const ALIASES: &[(Field, Rank, &str)] = &[
     (Field::Relation, OWN, "نسبت با سرپرست"),
     (Field::Relation, OWN, "نسبت با سرپرست خانوار"),
     (Field::Relation, OWN, "نسبت خانوادگی"),
+    (Field::Relation, OWN, "نسبت فرد با سرپرست"),
+    (Field::HouseholdId, OWN, "household_id"),
+    (Field::HouseholdId, OWN, "household"),
+    (Field::HouseholdId, OWN, "شماره خانوار"),
+    (Field::HouseholdId, OWN, "کد خانوار"),
+    (Field::HouseholdId, OWN, "شناسه خانوار"),
+    (Field::HouseholdId, OWN, "شماره پرونده خانوار"),
+    (Field::HouseholdSize, OWN, "household_size"),
+    (Field::HouseholdSize, OWN, "بعد خانوار"),
+    (Field::HouseholdSize, OWN, "تعداد اعضا"),
+    (Field::HouseholdSize, OWN, "تعداد اعضای خانوار"),
+    (Field::HouseholdSize, OWN, "تعداد افراد خانوار"),
+    (Field::Dependants, OWN, "dependants"),
+    (Field::Dependants, OWN, "تعداد افراد تحت تکفل"),
+    (Field::Dependants, OWN, "افراد تحت تکفل"),
+    (Field::Dependants, OWN, "تعداد تحت تکفل"),
+    (Field::Zone, OWN, "zone"),
+    (Field::Zone, OWN, "urban_rural"),
+    (Field::Zone, OWN, "شهری/روستایی"),
+    (Field::Zone, OWN, "شهری یا روستایی"),
+    (Field::Zone, OWN, "منطقه"),
+    (Field::Zone, OWN, "محل سکونت (شهری/روستایی)"),
+    (Field::Zone, OWN, "نوع منطقه"),
+    (Field::FemaleHeadReason, OWN, "female_head_reason"),
+    (Field::FemaleHeadReason, OWN, "علت سرپرستی"),
+    (Field::FemaleHeadReason, OWN, "علت سرپرستی خانوار"),
+    (Field::FemaleHeadReason, OWN, "دلیل سرپرستی"),
+    (Field::FemaleHeadReason, OWN, "نوع سرپرستی"),
+    (Field::MonthlyIncome, OWN, "monthly_income"),
+    (Field::MonthlyIncome, OWN, "income"),
+    (Field::MonthlyIncome, OWN, "درآمد ماهانه"),
+    (Field::MonthlyIncome, OWN, "درآمد ماهیانه"),
+    (Field::MonthlyIncome, OWN, "درآمد ماهانه (ریال)"),
+    (Field::MonthlyIncome, OWN, "درآمد"),
+    (Field::MonthlyIncomeTomans, OWN, "monthly_income_tomans"),
+    (Field::MonthlyIncomeTomans, OWN, "درآمد ماهانه (تومان)"),
+    (Field::MonthlyIncomeTomans, OWN, "درآمد ماهانه به تومان"),
+    (Field::IncomeDecile, OWN, "income_decile"),
+    (Field::IncomeDecile, OWN, "decile"),
+    (Field::IncomeDecile, OWN, "دهک"),
+    (Field::IncomeDecile, OWN, "دهک درآمدی"),
+    (Field::IncomeDecile, OWN, "دهک درآمد"),
+    (Field::Disability, OWN, "disability"),
+    (Field::Disability, OWN, "معلولیت"),
+    (Field::Disability, OWN, "نوع معلولیت"),
+    (Field::Disability, OWN, "دارای معلولیت"),
+    (Field::ChronicIllness, OWN, "chronic_illness"),
+    (Field::ChronicIllness, OWN, "بیماری خاص"),
+    (Field::ChronicIllness, OWN, "بیماری مزمن"),
+    (Field::ChronicIllness, OWN, "بیماری خاص یا مزمن"),
+    (Field::BereavedByCovid, OWN, "bereaved_by_covid"),
+    (Field::BereavedByCovid, OWN, "فوت بر اثر کرونا"),
+    (Field::BereavedByCovid, OWN, "فوتی کرونا"),
+    (Field::BereavedByCovid, OWN, "فوت عضو خانوار بر اثر کرونا"),
+    (Field::Programme, OWN, "programme"),
+    (Field::Programme, OWN, "program"),
+    (Field::Programme, OWN, "طرح"),
+    (Field::Programme, OWN, "برنامه"),
+    (Field::Programme, OWN, "نام طرح"),
+    (Field::Programme, OWN, "طرح حمایتی"),
+    (Field::SupportKind, OWN, "support_kind"),
+    (Field::SupportKind, OWN, "kind"),
+    (Field::SupportKind, OWN, "نوع کمک"),
+    (Field::SupportKind, OWN, "نوع حمایت"),
+    (Field::SupportKind, OWN, "نوع خدمت"),
+    (Field::Amount, OWN, "amount"),
+    (Field::Amount, OWN, "amount_rials"),
+    (Field::Amount, OWN, "مبلغ"),
+    (Field::Amount, OWN, "مبلغ (ریال)"),
+    (Field::Amount, OWN, "مبلغ به ریال"),
+    (Field::Amount, OWN, "مبلغ کمک"),
+    (Field::Amount, OWN, "مبلغ پرداختی"),
+    (Field::AmountTomans, OWN, "amount_tomans"),
+    (Field::AmountTomans, OWN, "مبلغ (تومان)"),
+    (Field::AmountTomans, OWN, "مبلغ به تومان"),
+    (Field::AmountTomans, OWN, "مبلغ کمک (تومان)"),
+    (Field::SupportDate, OWN, "support_date"),
+    (Field::SupportDate, OWN, "date_received"),
+    (Field::SupportDate, OWN, "تاریخ دریافت"),
+    (Field::SupportDate, OWN, "تاریخ پرداخت"),
+    (Field::SupportDate, OWN, "تاریخ کمک"),
+    (Field::SupportDate, OWN, "تاریخ تحویل"),
 ];
 
 /// A header as it is matched: letters folded as names are ([`name_key`]: Arabic yeh/kaf, ZWNJ,
@@ -157,6 +272,35 @@ pub fn header_key(header: &str) -> String {
     }
 }
 
+/// An amount or income header the table does not spell out: «مبلغ …» or «درآمد …» in tomans
+/// when it says «تومان» (else in rials when it says «ریال»).
+fn money_header(key: &str) -> Option<Field> {
+    static WORDS: LazyLock<[String; 6]> =
+        LazyLock::new(|| ["مبلغ", "درآمد", "تومان", "ریال", "amount", "income"].map(header_key));
+    let [amount, income, toman, rial, amount_en, income_en] = &*WORDS;
+    let tomans = key.contains(toman.as_str()) || key.contains("toman");
+    let rials = key.contains(rial.as_str()) || key.contains("rial");
+    if key.contains(amount.as_str()) || key.contains(amount_en.as_str()) {
+        return if tomans {
+            Some(Field::AmountTomans)
+        } else if rials {
+            Some(Field::Amount)
+        } else {
+            None
+        };
+    }
+    if key.contains(income.as_str()) || key.contains(income_en.as_str()) {
+        return if tomans {
+            Some(Field::MonthlyIncomeTomans)
+        } else if rials {
+            Some(Field::MonthlyIncome)
+        } else {
+            None
+        };
+    }
+    None
+}
+
 static ALIAS_KEYS: LazyLock<HashMap<String, (Field, Rank)>> = LazyLock::new(|| {
     let mut map = HashMap::new();
     for &(field, rank, alias) in ALIASES {
@@ -166,7 +310,7 @@ static ALIAS_KEYS: LazyLock<HashMap<String, (Field, Rank)>> = LazyLock::new(|| {
 });
 
 impl Field {
-    pub const ALL: [Field; 14] = [
+    pub const ALL: [Field; 30] = [
         Field::SourceId,
         Field::NationalCode,
         Field::FirstName,
@@ -181,6 +325,22 @@ impl Field {
         Field::Address,
         Field::Relation,
         Field::RowNumber,
+        Field::HouseholdId,
+        Field::HouseholdSize,
+        Field::Dependants,
+        Field::Zone,
+        Field::FemaleHeadReason,
+        Field::MonthlyIncome,
+        Field::MonthlyIncomeTomans,
+        Field::IncomeDecile,
+        Field::Disability,
+        Field::ChronicIllness,
+        Field::BereavedByCovid,
+        Field::Programme,
+        Field::SupportKind,
+        Field::Amount,
+        Field::AmountTomans,
+        Field::SupportDate,
     ];
 
     pub fn canonical(self) -> &'static str {
@@ -199,7 +359,29 @@ impl Field {
             Field::Address => "address",
             Field::Relation => "relation",
             Field::RowNumber => "row_number",
+            Field::HouseholdId => "household_id",
+            Field::HouseholdSize => "household_size",
+            Field::Dependants => "dependants",
+            Field::Zone => "zone",
+            Field::FemaleHeadReason => "female_head_reason",
+            Field::MonthlyIncome => "monthly_income",
+            Field::MonthlyIncomeTomans => "monthly_income_tomans",
+            Field::IncomeDecile => "income_decile",
+            Field::Disability => "disability",
+            Field::ChronicIllness => "chronic_illness",
+            Field::BereavedByCovid => "bereaved_by_covid",
+            Field::Programme => "programme",
+            Field::SupportKind => "support_kind",
+            Field::Amount => "amount",
+            Field::AmountTomans => "amount_tomans",
+            Field::SupportDate => "support_date",
         }
+    }
+
+    /// Whether the field is a household or support fact (kept typed beside the person's own
+    /// fields, and as an attribute as written).
+    pub fn is_fact(self) -> bool {
+        (self as usize) >= (Field::HouseholdId as usize)
     }
 
     /// The field a header names, if any.
@@ -213,7 +395,10 @@ impl Field {
         if key.is_empty() {
             return None;
         }
-        ALIAS_KEYS.get(&key).copied()
+        ALIAS_KEYS
+            .get(&key)
+            .copied()
+            .or_else(|| money_header(&key).map(|f| (f, OWN)))
     }
 }
 
@@ -239,6 +424,9 @@ pub struct ColumnMapping {
     /// Columns holding the head of household's value rather than the row's own.
     #[serde(skip)]
     head: Vec<bool>,
+    /// The first column holding the head of household's national code, mapped or not.
+    #[serde(skip)]
+    head_code: Option<usize>,
 }
 
 impl ColumnMapping {
@@ -274,6 +462,7 @@ impl ColumnMapping {
         let mut columns = Vec::with_capacity(cells.len());
         let mut keys = Vec::with_capacity(cells.len());
         let mut head = Vec::with_capacity(cells.len());
+        let mut head_code = None;
         for (i, ((group, name), r)) in cells.into_iter().zip(recognised).enumerate() {
             let name = name.trim().to_owned();
             let label = match &group {
@@ -286,6 +475,9 @@ impl ColumnMapping {
                 label.clone()
             };
             head.push(matches!(r, Some((_, rank)) if rank == HEAD));
+            if head_code.is_none() && r == Some((Field::NationalCode, HEAD)) {
+                head_code = Some(i);
+            }
             columns.push(match r {
                 Some((f, _)) if best.get(&f).map(|b| b.1) == Some(i) => Column::Field(f),
                 Some(_) => Column::Duplicate(attribute),
@@ -304,7 +496,14 @@ impl ColumnMapping {
             columns,
             keys,
             head,
+            head_code,
         }
+    }
+
+    /// The column holding the head of household's national code («کد ملی سرپرست خانوار»),
+    /// whether it is the list's code column or a duplicate beside the person's own.
+    pub fn head_code_column(&self) -> Option<usize> {
+        self.head_code
     }
 
     /// Whether column `i` holds the head of household's value («کد ملی سرپرست خانوار»).
@@ -539,6 +738,53 @@ mod tests {
         assert_eq!(Field::recognise("تعداد فرزندان"), None);
         assert_eq!(Field::recognise("فهرست مددجویان شهرستان ری"), None);
         assert_eq!(Field::recognise(""), None);
+    }
+
+    #[test]
+    fn household_and_support_headers_name_their_fields() {
+        let cases = [
+            ("شهری/روستایی", Field::Zone),
+            ("شهری / روستایی", Field::Zone),
+            ("منطقه", Field::Zone),
+            ("شهری یا روستایی", Field::Zone),
+            ("zone", Field::Zone),
+            ("شماره خانوار", Field::HouseholdId),
+            ("کد خانوار", Field::HouseholdId),
+            ("household_id", Field::HouseholdId),
+            ("بعد خانوار", Field::HouseholdSize),
+            ("تعداد اعضا", Field::HouseholdSize),
+            ("تعداد افراد تحت تکفل", Field::Dependants),
+            ("نسبت", Field::Relation),
+            ("نسبت با سرپرست", Field::Relation),
+            ("علت سرپرستی", Field::FemaleHeadReason),
+            ("درآمد ماهانه", Field::MonthlyIncome),
+            ("درآمد ماهانه (تومان)", Field::MonthlyIncomeTomans),
+            ("دهک", Field::IncomeDecile),
+            ("معلولیت", Field::Disability),
+            ("بیماری خاص", Field::ChronicIllness),
+            ("فوت بر اثر کرونا", Field::BereavedByCovid),
+            ("طرح", Field::Programme),
+            ("برنامه", Field::Programme),
+            ("نوع کمک", Field::SupportKind),
+            ("مبلغ", Field::Amount),
+            ("مبلغ (ریال)", Field::Amount),
+            ("مبلغ (تومان)", Field::AmountTomans),
+            ("تاریخ دریافت", Field::SupportDate),
+            // Headers the table does not spell out: the unit decides.
+            ("مبلغ دریافتی (تومان)", Field::AmountTomans),
+            ("مبلغ دریافتی به ریال", Field::Amount),
+            ("درآمد خانوار (تومان)", Field::MonthlyIncomeTomans),
+            ("میانگین درآمد (ریال)", Field::MonthlyIncome),
+        ];
+        for (header, field) in cases {
+            assert_eq!(Field::recognise(header), Some(field), "{header}");
+        }
+        // An amount without its unit is no known column beyond the table's «مبلغ».
+        assert_eq!(Field::recognise("مبلغ دریافتی"), None);
+        for f in Field::ALL {
+            assert_eq!(f.is_fact(), (f as usize) >= Field::HouseholdId as usize);
+        }
+        assert!(!Field::Relation.is_fact());
     }
 
     #[test]

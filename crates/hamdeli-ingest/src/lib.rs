@@ -2,6 +2,7 @@
 //! per-row report: every row is accepted (possibly with warnings) or rejected with its reason
 //! and row number, and rows in = accepted + rejected. No database or web dependency.
 
+pub mod facts;
 pub mod guard;
 pub mod header;
 pub mod record;
@@ -12,6 +13,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+pub use facts::RowFacts;
 pub use guard::formula_safe;
 pub use header::{Column, ColumnMapping, Field};
 pub use record::{

@@ -7,6 +7,7 @@ use hamdeli_text::{
     split_person_name,
 };
 
+use crate::facts::{self, RowFacts};
 use crate::header::{Column, ColumnMapping, Field, header_key};
 use crate::source::RawRow;
 
@@ -16,6 +17,9 @@ pub struct InputRecord {
     pub row: u64,
     fields: [Option<String>; Field::ALL.len()],
     pub extra: Vec<(String, String)>,
+    /// The head of household's national code from a head's column («کد ملی سرپرست خانوار»),
+    /// as written.
+    pub head_code: Option<String>,
 }
 
 impl InputRecord {
@@ -102,6 +106,8 @@ pub struct CleanRecord {
     pub county: Option<String>,
     pub address: Option<String>,
     pub extra: Vec<(String, String)>,
+    /// Household and support facts the row states.
+    pub facts: RowFacts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -131,10 +137,22 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
         ..Default::default()
     };
     let mut head_values = Vec::new();
+    let head_code_column = mapping.head_code_column();
     for (i, cell) in cells.into_iter().enumerate() {
+        if head_code_column == Some(i) && !cell.trim().is_empty() {
+            rec.head_code = Some(cell.trim().to_owned());
+        }
         match mapping.columns.get(i) {
             // A row counter is not kept.
             Some(Column::Field(Field::RowNumber)) => {}
+            // Household and support facts: typed by `validate`, and kept as written.
+            Some(Column::Field(f)) if f.is_fact() => {
+                if !cell.trim().is_empty() {
+                    rec.extra
+                        .push((mapping.headers[i].clone(), cell.trim().to_owned()));
+                }
+                rec.set_owned(*f, cell);
+            }
             Some(Column::Field(Field::Relation)) => {
                 if !cell.trim().is_empty() {
                     rec.extra
@@ -184,6 +202,9 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
 
 /// A relation to the head that is the head («سرپرست», «خود»).
 fn is_head_relation(relation: &str) -> bool {
+    if facts::parse_relation(relation) == Some("head") {
+        return true;
+    }
     let k = header_key(relation);
     [
         "سرپرست",
@@ -357,6 +378,7 @@ pub fn validate(rec: InputRecord) -> Result<(CleanRecord, Vec<Warning>), Reject>
                 None
             }
         });
+    let facts = row_facts(&rec, &mut warn);
     let (source_id, id_derived) = match rec.get(Field::SourceId) {
         Some(id) => (id.to_owned(), false),
         None => (
@@ -392,9 +414,106 @@ pub fn validate(rec: InputRecord) -> Result<(CleanRecord, Vec<Warning>), Reject>
             county: rec.get(Field::County).map(str::to_owned),
             address: rec.get(Field::Address).map(str::to_owned),
             extra: rec.extra,
+            facts,
         },
         warnings,
     ))
+}
+
+/// Types a row's household and support facts; a value that does not read is a warning with
+/// the value as written (the row is still accepted).
+fn row_facts(rec: &InputRecord, warn: &mut impl FnMut(Field, &'static str, &str)) -> RowFacts {
+    let mut typed = |field: Field, code: &'static str, parse: &dyn Fn(&str) -> Option<()>| {
+        if let Some(raw) = rec.get(field)
+            && parse(raw).is_none()
+        {
+            warn(field, code, raw);
+        }
+    };
+    let mut f = RowFacts {
+        household_id: rec
+            .get(Field::HouseholdId)
+            .map(|s| fold_digits(s).trim().to_owned()),
+        head_code: rec
+            .head_code
+            .as_deref()
+            .and_then(|c| NationalCode::parse(c).ok())
+            .map(|c| c.code.as_str().to_owned()),
+        ..RowFacts::default()
+    };
+    if let Some(raw) = rec.get(Field::Relation) {
+        f.relation = facts::parse_relation(raw);
+    }
+    typed(Field::Relation, "relation.unknown", &|s| {
+        facts::parse_relation(s).map(|_| ())
+    });
+    f.household_size = rec.get(Field::HouseholdSize).and_then(facts::parse_count);
+    typed(Field::HouseholdSize, "household_size.unreadable", &|s| {
+        facts::parse_count(s).map(|_| ())
+    });
+    f.dependants = rec.get(Field::Dependants).and_then(facts::parse_count);
+    typed(Field::Dependants, "dependants.unreadable", &|s| {
+        facts::parse_count(s).map(|_| ())
+    });
+    f.zone = rec.get(Field::Zone).and_then(facts::parse_zone);
+    typed(Field::Zone, "zone.unknown", &|s| {
+        facts::parse_zone(s).map(|_| ())
+    });
+    f.female_head_reason = rec
+        .get(Field::FemaleHeadReason)
+        .and_then(facts::parse_female_head_reason);
+    typed(
+        Field::FemaleHeadReason,
+        "female_head_reason.unknown",
+        &|s| facts::parse_female_head_reason(s).map(|_| ()),
+    );
+    f.monthly_income = rec
+        .get(Field::MonthlyIncome)
+        .and_then(|s| facts::parse_amount(s, false))
+        .or_else(|| {
+            rec.get(Field::MonthlyIncomeTomans)
+                .and_then(|s| facts::parse_amount(s, true))
+        });
+    typed(Field::MonthlyIncome, "income.unreadable", &|s| {
+        facts::parse_amount(s, false).map(|_| ())
+    });
+    typed(Field::MonthlyIncomeTomans, "income.unreadable", &|s| {
+        facts::parse_amount(s, true).map(|_| ())
+    });
+    f.income_decile = rec.get(Field::IncomeDecile).and_then(facts::parse_decile);
+    typed(Field::IncomeDecile, "income_decile.out_of_range", &|s| {
+        facts::parse_decile(s).map(|_| ())
+    });
+    f.disability = rec.get(Field::Disability).and_then(facts::parse_flag);
+    f.chronic_illness = rec.get(Field::ChronicIllness).and_then(facts::parse_flag);
+    f.bereaved_by_covid = rec.get(Field::BereavedByCovid).and_then(facts::parse_flag);
+    f.programme = rec.get(Field::Programme).map(str::to_owned);
+    f.support_kind = rec
+        .get(Field::SupportKind)
+        .and_then(facts::parse_support_kind);
+    typed(Field::SupportKind, "support_kind.unknown", &|s| {
+        facts::parse_support_kind(s).map(|_| ())
+    });
+    f.amount = rec
+        .get(Field::Amount)
+        .and_then(|s| facts::parse_amount(s, false))
+        .or_else(|| {
+            rec.get(Field::AmountTomans)
+                .and_then(|s| facts::parse_amount(s, true))
+        });
+    typed(Field::Amount, "amount.unreadable", &|s| {
+        facts::parse_amount(s, false).map(|_| ())
+    });
+    typed(Field::AmountTomans, "amount.unreadable", &|s| {
+        facts::parse_amount(s, true).map(|_| ())
+    });
+    f.support_date = rec
+        .get(Field::SupportDate)
+        .and_then(facts::parse_support_date);
+    typed(Field::SupportDate, "support_date.unreadable", &|s| {
+        facts::parse_support_date(s).map(|_| ())
+    });
+    f
 }
 
 /// A row's id when the file has none: its national code with its names (and its relation to
@@ -512,6 +631,116 @@ mod tests {
         assert_eq!(c.national_code, None);
         assert_eq!(c.national_code_raw.as_deref(), Some("0010350828"));
         assert_eq!(w[0].code, "national_code.bad_check_digit");
+    }
+
+    #[test]
+    fn household_and_support_facts_are_typed_and_kept_as_written() {
+        let m = mapping(&[
+            "شماره خانوار",
+            "کد ملی سرپرست خانوار",
+            "کد ملی",
+            "نام",
+            "نسبت با سرپرست",
+            "شهری/روستایی",
+            "علت سرپرستی",
+            "بعد خانوار",
+            "دهک",
+            "معلولیت",
+            "طرح",
+            "نوع کمک",
+            "مبلغ (تومان)",
+            "تاریخ دریافت",
+        ]);
+        let (c, w) = validate(
+            map_row(
+                &m,
+                row(
+                    2,
+                    &[
+                        "۱۰۰۱",
+                        "0010350829",
+                        "0084575948",
+                        "سارا",
+                        "فرزند",
+                        "روستایی",
+                        "فوت همسر",
+                        "۴",
+                        "۲",
+                        "ندارد",
+                        "طرح اکرام",
+                        "سبد غذایی",
+                        "۵۰۰٬۰۰۰",
+                        "۱۴۰۵/۰۸/۱۵",
+                    ],
+                ),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(w.is_empty(), "{w:?}");
+        let f = &c.facts;
+        assert_eq!(f.household_id.as_deref(), Some("1001"));
+        assert_eq!(f.head_code.as_deref(), Some("0010350829"));
+        assert_eq!(c.national_code.as_deref(), Some("0084575948"));
+        assert_eq!(f.relation, Some("child"));
+        assert_eq!(f.zone, Some("rural"));
+        assert_eq!(f.female_head_reason, Some("widowed"));
+        assert_eq!(f.household_size, Some(4));
+        assert_eq!(f.income_decile, Some(2));
+        assert_eq!(f.disability, Some(false));
+        assert_eq!(f.programme.as_deref(), Some("طرح اکرام"));
+        assert_eq!(f.support_kind, Some("food"));
+        assert_eq!(f.amount, Some(5_000_000), "tomans ×10");
+        assert_eq!(f.support_date.as_deref(), Some("2026-11-06"));
+        assert!(
+            c.extra
+                .iter()
+                .any(|(k, v)| k == "شهری/روستایی" && v == "روستایی"),
+            "kept as written: {:?}",
+            c.extra
+        );
+        // What does not read is a warning, the row stays.
+        let (c, w) = validate(
+            map_row(
+                &m,
+                row(
+                    3,
+                    &[
+                        "1002",
+                        "",
+                        "0084575948",
+                        "سارا",
+                        "؟",
+                        "کوهستان",
+                        "?",
+                        "x",
+                        "12",
+                        "",
+                        "",
+                        "چیزی",
+                        "زیاد",
+                        "دیروز",
+                    ],
+                ),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let codes: Vec<&str> = w.iter().map(|w| w.code).collect();
+        for code in [
+            "relation.unknown",
+            "zone.unknown",
+            "female_head_reason.unknown",
+            "household_size.unreadable",
+            "income_decile.out_of_range",
+            "support_kind.unknown",
+            "amount.unreadable",
+            "support_date.unreadable",
+        ] {
+            assert!(codes.contains(&code), "{code} in {codes:?}");
+        }
+        assert_eq!(c.facts.zone, None);
+        assert_eq!(c.facts.household_id.as_deref(), Some("1002"));
     }
 
     #[test]
