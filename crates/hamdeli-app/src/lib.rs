@@ -8,6 +8,7 @@ use hamdeli_store::{StoreError, audit};
 
 pub mod campaigns;
 pub mod distribution;
+pub mod entry;
 pub mod imports;
 pub mod needs;
 pub mod organisations;

@@ -122,6 +122,16 @@ const USE_CASES: &[UseCase] = &[
         outside: |p| p.allows(&Action::ImportList(own_org(p) + 1)),
     },
     UseCase {
+        name: "register a person or household by hand, edit it (the office's manual-entry list of a county)",
+        inside: |p| p.allows(&Action::EnterPerson(&own_place(p))),
+        outside: |p| p.allows(&Action::EnterPerson(&Place::county("07", "0701"))),
+    },
+    UseCase {
+        name: "import a survey list of the office into a county",
+        inside: |p| p.allows(&Action::ImportSurvey(&own_place(p))),
+        outside: |p| p.allows(&Action::ImportSurvey(&Place::county("07", "0701"))),
+    },
+    UseCase {
         name: "API keys of an organisation",
         inside: |p| p.allows(&Action::ManageApiKeys(own_org(p))),
         outside: |p| p.allows(&Action::ManageApiKeys(own_org(p) + 1)),

@@ -60,6 +60,14 @@ pub enum Action<'a> {
         kind: &'a str,
         province: Option<&'a str>,
     },
+    /// Register a person or a household by hand into this county (the office's own "manual
+    /// entry" list), and edit what was entered: the offices of the place (the national admin,
+    /// the provincial officer of its province, the county expert of the county).
+    EnterPerson(&'a Place),
+    /// Import a `survey` list of the office into this county: the offices of the place, as
+    /// [`Action::EnterPerson`] (a county expert imports its own surveys, never another
+    /// organisation's list).
+    ImportSurvey(&'a Place),
 }
 
 /// The kinds of organisation a provincial officer registers in its province.
@@ -158,6 +166,13 @@ impl Principal {
                 }
                 _ => false,
             },
+            Action::EnterPerson(place) | Action::ImportSurvey(place) => {
+                matches!(
+                    self.role,
+                    Role::NationalAdmin | Role::ProvincialOfficer | Role::CountyExpert
+                ) && place.county.is_some()
+                    && self.sees_place(place)
+            }
             Action::ImportList(org) | Action::ManageApiKeys(org) => match self.role {
                 Role::NationalAdmin => true,
                 Role::PartnerOrg => self.scope.organisation() == Some(*org),
@@ -334,6 +349,42 @@ mod tests {
         assert!(!partner.allows(&manage("ngo", Some("23"))));
         assert!(!county_expert().allows(&manage("charity", Some("23"))));
         assert!(!principal(Role::Donor, Scope::Own).allows(&manage("charity", Some("23"))));
+    }
+
+    #[test]
+    fn offices_enter_persons_and_import_surveys_in_their_own_counties_only() {
+        let home = Place::county("23", "2301");
+        let other_county = Place::county("23", "2302");
+        let other_province = Place::county("07", "0701");
+        let expert = county_expert();
+        for action in [Action::EnterPerson(&home), Action::ImportSurvey(&home)] {
+            assert!(expert.allows(&action));
+        }
+        for place in [&other_county, &other_province] {
+            assert!(!expert.allows(&Action::EnterPerson(place)));
+            assert!(!expert.allows(&Action::ImportSurvey(place)));
+        }
+        // A place without a county is no county to enter into.
+        assert!(!expert.allows(&Action::EnterPerson(&Place::province("23"))));
+        // A county expert imports no organisation's list (only its surveys, above).
+        assert!(!expert.allows(&Action::ImportList(1)));
+        let officer = principal(
+            Role::ProvincialOfficer,
+            Scope::Province {
+                province: "23".into(),
+            },
+        );
+        assert!(officer.allows(&Action::EnterPerson(&other_county)));
+        assert!(officer.allows(&Action::ImportSurvey(&other_county)));
+        assert!(!officer.allows(&Action::EnterPerson(&other_province)));
+        let admin = principal(Role::NationalAdmin, Scope::Country);
+        assert!(admin.allows(&Action::EnterPerson(&other_province)));
+        let partner = principal(Role::PartnerOrg, Scope::Organisation { organisation: 3 });
+        assert!(!partner.allows(&Action::EnterPerson(&home)));
+        assert!(!partner.allows(&Action::ImportSurvey(&home)));
+        for role in [Role::Donor, Role::Producer, Role::Volunteer] {
+            assert!(!principal(role, Scope::Own).allows(&Action::EnterPerson(&home)));
+        }
     }
 
     #[test]

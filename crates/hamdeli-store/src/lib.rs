@@ -19,6 +19,7 @@ pub mod campaigns;
 pub mod coverage;
 pub mod dashboard;
 pub mod distribution;
+pub mod entry;
 pub mod geo;
 pub mod ledger;
 pub mod migrations;

@@ -86,6 +86,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_organisations.sql"),
         include_str!("../migrations/postgres/0013_organisations.sql"),
     ),
+    (
+        17,
+        "entry",
+        include_str!("../migrations/sqlite/0017_entry.sql"),
+        include_str!("../migrations/postgres/0017_entry.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
