@@ -17,6 +17,7 @@ mod persons;
 mod registry;
 mod schema;
 mod scope;
+mod search;
 mod sheets;
 mod shell;
 mod support;
