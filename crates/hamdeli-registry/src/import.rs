@@ -12,7 +12,8 @@ use hamdeli_link::LinkOptions;
 use serde::Serialize;
 
 use crate::linkage::{self, LinkReport};
-use hamdeli_ingest::{ChunkReader, CleanRecord, ReadReport, Warning};
+use hamdeli_ingest::{ChunkReader, CleanRecord, ReadReport, RowFacts, Warning};
+use hamdeli_store::registry::facts::{self, RecordFacts};
 use hamdeli_store::registry::{
     self, BatchChunk, BatchCounts, BatchInput, NewSourceRecord, Problem, Written,
 };
@@ -129,9 +130,10 @@ fn to_store(
         gender: rec.gender.map(|g| g.as_str().to_owned()),
         province_code,
         county_code,
-        zone: None,
+        zone: rec.facts.zone.map(str::to_owned),
         extra: extra_json(&rec.extra),
         support_since: support_since(&rec.extra),
+        facts: record_facts(&rec.facts).to_json(),
         source_id: rec.source_id,
         national_code: rec.national_code,
         national_code_raw: rec.national_code_raw,
@@ -146,6 +148,60 @@ fn to_store(
         province_raw: rec.province,
         county_raw: rec.county,
         address: rec.address,
+    }
+}
+
+/// The facts a row states, as the store keeps them (the zone goes in its own column).
+fn record_facts(f: &RowFacts) -> RecordFacts {
+    RecordFacts {
+        household_id: f.household_id.clone(),
+        head_code: f.head_code.clone(),
+        relation: f.relation.map(str::to_owned),
+        household_size: f.household_size,
+        dependants: f.dependants,
+        female_head_reason: f.female_head_reason.map(str::to_owned),
+        monthly_income: f.monthly_income,
+        income_decile: f.income_decile,
+        disability: f.disability,
+        chronic_illness: f.chronic_illness,
+        bereaved_by_covid: f.bereaved_by_covid,
+        programme: f.programme.clone(),
+        support_kind: f.support_kind.map(str::to_owned),
+        amount: f.amount,
+        support_date: f.support_date.clone(),
+    }
+}
+
+/// The Jalali year and month (`1405-09`) of an instant in Iran (UTC+03:30): the period the
+/// support ledger groups by.
+pub fn jalali_period(unix_millis: i64) -> String {
+    let days = (unix_millis + 12_600_000).div_euclid(86_400_000);
+    match hamdeli_text::IsoDate::from_days(days) {
+        Some(d) => {
+            let j = d.to_jalali();
+            format!("{}-{:02}", j.year(), j.month())
+        }
+        None => String::new(),
+    }
+}
+
+/// Builds the households the batch's rows describe and files its support rows in the
+/// support ledger (`hamdeli-store::registry::facts`). The batch is committed by then: a
+/// failure is logged, and the next import of the list writes them again.
+async fn apply_facts(store: &Store, batch: i64) {
+    match facts::apply_batch(store, batch, &jalali_period).await {
+        Ok(applied) => tracing::info!(
+            batch,
+            households = applied.households,
+            households_new = applied.households_new,
+            members = applied.members,
+            zones = applied.zones,
+            support_entries = applied.support_entries,
+            "household and support facts applied"
+        ),
+        Err(e) => {
+            tracing::error!(batch, error = %e, "the batch's household and support facts were not applied")
+        }
     }
 }
 
@@ -538,6 +594,8 @@ pub async fn run(
         progress.set(Stage::Done, total, total);
         return Ok(outcome);
     };
+    // Every record of the batch has its person now: its households and support entries.
+    apply_facts(store, batch).await;
     // The batch is committed from here on: whatever happens next, the import succeeded (an
     // error now would have the caller report a committed batch as failed).
     match linkage::finish_batch(store, batch, plan, &committed).await {
@@ -580,4 +638,38 @@ pub async fn commit(
 ) -> Result<Outcome> {
     let batch = begin(store, list_id, file_name, format, created_by).await?;
     run(store, batch, list_id, outcome, progress, link).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_period_is_the_jalali_month_in_iran() {
+        let noon = facts::noon_in_iran("2026-11-06").unwrap();
+        assert_eq!(jalali_period(noon), "1405-08");
+        // 2026-03-20 21:00 UTC is 00:30 on 1 Farvardin 1405 in Iran.
+        let nowruz = facts::noon_in_iran("2026-03-20").unwrap() + 9 * 3_600_000;
+        assert_eq!(jalali_period(nowruz), "1405-01");
+        assert_eq!(jalali_period(nowruz - 3_600_000), "1404-12");
+    }
+
+    #[test]
+    fn row_facts_become_the_records_facts() {
+        let f = RowFacts {
+            household_id: Some("1001".into()),
+            relation: Some("head"),
+            zone: Some("rural"),
+            support_kind: Some("food"),
+            amount: Some(5_000_000),
+            ..RowFacts::default()
+        };
+        let r = record_facts(&f);
+        assert_eq!(r.household_id.as_deref(), Some("1001"));
+        assert_eq!(r.relation.as_deref(), Some("head"));
+        assert_eq!(r.support_kind.as_deref(), Some("food"));
+        assert_eq!(r.amount, Some(5_000_000));
+        assert!(r.to_json().is_some());
+        assert_eq!(record_facts(&RowFacts::default()).to_json(), None);
+    }
 }

@@ -92,6 +92,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_entry.sql"),
         include_str!("../migrations/postgres/0017_entry.sql"),
     ),
+    (
+        15,
+        "household_facts",
+        include_str!("../migrations/sqlite/0015_household_facts.sql"),
+        include_str!("../migrations/postgres/0015_household_facts.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -1422,7 +1422,8 @@ pub struct Member {
 
 pub async fn household_of(store: &Store, person: i64) -> Result<Option<(Household, Vec<Member>)>> {
     let row = sqlx::query(
-        "SELECT h.id, h.reference, h.head_person_id, h.province_code, h.county_code, h.zone, \
+        "SELECT h.id, COALESCE(h.reference, h.source_reference), h.head_person_id, h.province_code, \
+         h.county_code, h.zone, \
          h.address, h.female_head, h.female_head_reason, h.dependants, h.disability, \
          h.chronic_illness, h.elderly, h.bereaved_by_covid, h.income_decile \
          FROM households h JOIN household_members m ON m.household_id = h.id \
@@ -2113,6 +2114,19 @@ pub async fn load_households(store: &Store, list: &[NewHousehold]) -> Result<Hou
     }
     tx.commit().await?;
     Ok(out)
+}
+
+/// Households in the registry and the persons belonging to one.
+pub async fn household_totals(store: &Store) -> Result<(i64, i64)> {
+    let households: i64 = sqlx::query("SELECT COUNT(*) FROM households")
+        .fetch_one(store.pool())
+        .await?
+        .get(0);
+    let members: i64 = sqlx::query("SELECT COUNT(*) FROM household_members")
+        .fetch_one(store.pool())
+        .await?
+        .get(0);
+    Ok((households, members))
 }
 
 /// Source records in the whole registry.

@@ -13,6 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 use crate::{AnyConnection, Engine, Result, Store, StoreError, now_millis};
 
 mod copy;
+pub mod facts;
 mod sqlite_bulk;
 
 pub const LIST_KINDS: [&str; 3] = ["support", "survey", "reference"];
@@ -437,6 +438,8 @@ pub struct NewSourceRecord {
     pub extra: String,
     /// When the organisation's support began, as the list states it (ISO date).
     pub support_since: Option<String>,
+    /// The household and support facts the row states ([`facts::RecordFacts`] as JSON).
+    pub facts: Option<String>,
 }
 
 /// What the per-row report says about one row.
@@ -463,7 +466,7 @@ pub struct Written {
     pub updated: i64,
 }
 
-const RECORD_FIELDS: [&str; 23] = [
+const RECORD_FIELDS: [&str; 24] = [
     "national_code",
     "national_code_raw",
     "honorific",
@@ -487,6 +490,7 @@ const RECORD_FIELDS: [&str; 23] = [
     "batch_id",
     "row_number",
     "support_since",
+    "facts",
 ];
 
 /// One column value as the bulk writers write it.
@@ -525,6 +529,7 @@ impl NewSourceRecord {
             Int(Some(batch_id)),
             Int(Some(self.row_number)),
             Text(self.support_since.as_deref()),
+            Text(self.facts.as_deref()),
         ]
     }
 }

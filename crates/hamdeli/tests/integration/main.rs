@@ -10,6 +10,7 @@ mod concurrency;
 mod concurrency;
 mod distribution;
 mod envelope;
+mod household_lists;
 mod ledger;
 mod login;
 mod needs_scope;

@@ -1,0 +1,455 @@
+//! Lists carry household and support facts (issue 12): a household list imported through the
+//! web builds households (head, members, female head and reason, zone, decile) that the
+//! priority score reads on the needs card; support lists with kind, amount and date fill the
+//! support ledger and the served-twice report; re-importing updates rather than duplicates;
+//! rows in = accepted + rejected + skipped.
+
+use reqwest::StatusCode;
+use sqlx::Row;
+
+use hamdeli_store::registry;
+
+use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
+
+const RELIEF: &str = "کمیته امداد (نمایشی)";
+const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
+
+/// A valid national code made from a number.
+fn code(n: u32) -> String {
+    let first9 = format!("{:09}", 100_000_000 + n);
+    let digits: [u8; 9] = std::array::from_fn(|i| first9.as_bytes()[i] - b'0');
+    format!("{first9}{}", hamdeli_text::check_digit_for(&digits))
+}
+
+async fn org(app: &TestApp, name: &str) -> i64 {
+    hamdeli_store::organisations::id_by_name(&app.store, name)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn upload(
+    client: &Client,
+    org: i64,
+    list: &str,
+    kind: &str,
+    name: &str,
+    body: String,
+) -> reqwest::Response {
+    let token = client.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", token.clone())
+        .text("organisation", org.to_string())
+        .text("list", list.to_owned())
+        .text("kind", kind.to_owned())
+        .text("mode", "commit")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(body.into_bytes()).file_name(name.to_owned()),
+        );
+    client
+        .http
+        .post(format!("{}/registry/imports?_csrf={token}", client.base))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Uploads, waits for the batch, and waits until its facts are applied (they follow the
+/// commit): `ready` is a query that counts what the test waits for, `want` its count.
+async fn import(
+    app: &TestApp,
+    client: &Client,
+    org: i64,
+    list: &str,
+    kind: &str,
+    body: String,
+) -> (i64, String) {
+    let r = upload(client, org, list, kind, "list.csv", body).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let batch = wait_for_batch(&app.store, &location).await;
+    (batch, location)
+}
+
+async fn wait_until(app: &TestApp, sql: &'static str, bind: i64, want: i64) {
+    for _ in 0..200 {
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(bind)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+        if n == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{sql} ({bind}) never reached {want}");
+}
+
+/// The counts block of a batch's page: rows in, accepted, with warnings, rejected, skipped.
+fn counts(html: &str) -> Vec<i64> {
+    let start = html
+        .find("data-testid=\"import-counts\"")
+        .expect("counts block");
+    let block = &html[start..];
+    let block = &block[..block.find("</section>").unwrap_or(block.len())];
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in block.chars() {
+        if let Some(d) = hamdeli_text::digit_value(c) {
+            cur.push(char::from(b'0' + d));
+        } else if !cur.is_empty() {
+            out.push(cur.parse().unwrap());
+            cur.clear();
+        }
+    }
+    out
+}
+
+async fn person_of(app: &TestApp, code: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COALESCE(p.merged_into, p.id) FROM source_records r \
+         JOIN persons p ON p.id = r.person_id WHERE r.national_code = $1",
+    )
+    .bind(code.to_owned())
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap()
+}
+
+/// Three households, one row per member: a widowed female head in a rural village with two
+/// children (one disabled) and her mother; a man with his wife in the city; a divorced woman
+/// alone. A totals row is skipped, a row with no identity rejected.
+fn household_list(first_decile: &str) -> String {
+    let (zahra, sara, ali, maman) = (code(1), code(2), code(3), code(4));
+    let (reza, maryam, fatemeh) = (code(5), code(6), code(7));
+    let mut s = "ردیف,شماره خانوار,کد ملی,نام,نام خانوادگی,جنسیت,تاریخ تولد,نسبت با سرپرست,\
+                 استان,شهرستان,شهری/روستایی,علت سرپرستی,بعد خانوار,دهک,معلولیت\n"
+        .to_owned();
+    for row in [
+        format!(
+            "1,۱۰۰۱,{zahra},زهرا,احمدی,زن,۱۳۶۰/۰۵/۱۲,سرپرست,تهران,تهران,روستایی,فوت همسر,۴,{first_decile},"
+        ),
+        format!("2,۱۰۰۱,{sara},سارا,احمدی,زن,۱۳۹۰/۰۱/۰۱,دختر,تهران,تهران,روستایی,,,,"),
+        format!("3,۱۰۰۱,{ali},علی,احمدی,مرد,۱۳۹۲/۰۲/۰۲,پسر,تهران,تهران,روستایی,,,,جسمی-حرکتی"),
+        format!("4,۱۰۰۱,{maman},خدیجه,رضایی,زن,۱۳۲۵/۰۳/۰۳,مادر,تهران,تهران,روستایی,,,,"),
+        format!("5,1002,{reza},رضا,کریمی,مرد,1355/07/07,سرپرست,تهران,تهران,شهری,,2,6,ندارد"),
+        format!("6,1002,{maryam},مریم,کریمی,زن,1358/08/08,همسر,تهران,تهران,شهری,,2,6,"),
+        format!("7,1003,{fatemeh},فاطمه,نوری,زن,1365/09/09,خود,تهران,تهران,شهری,مطلقه,1,1,"),
+        "8,1003,,,,,,,,,شهری,,,,".to_owned(),
+        ",,,جمع,,,,,,,,,,,".to_owned(),
+    ] {
+        s.push_str(&row);
+        s.push('\n');
+    }
+    s
+}
+
+#[tokio::test]
+async fn a_household_list_builds_households_the_priority_score_reads() {
+    let app = spawn_app().await;
+    let relief = org(&app, RELIEF).await;
+    let partner = app.login("relief.partner").await;
+    let (batch, location) = import(
+        &app,
+        &partner,
+        relief,
+        "خانوارهای تحت پوشش",
+        "survey",
+        household_list("۲"),
+    )
+    .await;
+    let b = registry::batch(&app.store, batch).await.unwrap().unwrap();
+    assert_eq!((b.rows_accepted, b.rows_rejected), (7, 1));
+    let (_, html) = partner.get_text(&location).await;
+    let c = counts(&html);
+    assert_eq!(
+        c[0],
+        c[1] + c[3] + c[4],
+        "rows in = accepted + rejected + skipped: {c:?}"
+    );
+    assert_eq!((c[0], c[1], c[3], c[4]), (9, 7, 1, 1));
+
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM household_members m JOIN households h ON h.id = m.household_id \
+         WHERE h.source_list_id = $1",
+        b.list_id,
+        7,
+    )
+    .await;
+    let households: Vec<(
+        String,
+        Option<i64>,
+        i64,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+    )> = sqlx::query_as(
+        "SELECT source_reference, head_person_id, female_head, female_head_reason, zone, \
+             dependants, disability, elderly, income_decile FROM households \
+             WHERE source_list_id = $1 ORDER BY source_reference",
+    )
+    .bind(b.list_id)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(households.len(), 3, "{households:?}");
+    let zahra = person_of(&app, &code(1)).await;
+    let h1 = &households[0];
+    assert_eq!(h1.0, "1001");
+    assert_eq!(h1.1, Some(zahra), "the row saying «سرپرست» is the head");
+    assert_eq!(
+        (h1.2, h1.3.as_deref(), h1.4.as_deref()),
+        (1, Some("widowed"), Some("rural"))
+    );
+    assert_eq!((h1.5, h1.6, h1.7, h1.8), (3, 1, 1, Some(2)), "{h1:?}");
+    let h2 = &households[1];
+    assert_eq!(
+        (h2.2, h2.4.as_deref(), h2.5, h2.8),
+        (0, Some("urban"), 1, Some(6))
+    );
+    let h3 = &households[2];
+    assert_eq!(
+        h3.1,
+        Some(person_of(&app, &code(7)).await),
+        "«خود» is the head"
+    );
+    assert_eq!((h3.2, h3.3.as_deref(), h3.5), (1, Some("divorced"), 0));
+    let relations: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT person_id, relation FROM household_members m JOIN households h \
+         ON h.id = m.household_id WHERE h.source_reference = '1001' AND h.source_list_id = $1 \
+         ORDER BY person_id",
+    )
+    .bind(b.list_id)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    let mut rel: Vec<&str> = relations.iter().map(|r| r.1.as_str()).collect();
+    rel.sort_unstable();
+    assert_eq!(rel, ["child", "child", "head", "parent"]);
+    let zone: Option<String> = sqlx::query_scalar("SELECT zone FROM persons WHERE id = $1")
+        .bind(zahra)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(zone.as_deref(), Some("rural"));
+
+    // The score reads the household: female head, 3 dependants, disability, elderly,
+    // decile 2 (10 − 2 = 8), rural.
+    let facts = hamdeli_store::needs::facts_of_person(&app.store, zahra)
+        .await
+        .unwrap();
+    assert!(facts.female_head && facts.disability && facts.elderly && facts.rural);
+    assert_eq!((facts.dependants, facts.income_decile), (3, Some(2)));
+    let admin = app.login("admin").await;
+    let (status, card) = admin
+        .get_text(&format!("/registry/persons/{zahra}/card"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    for (indicator, value) in [
+        ("زن سرپرست خانوار", "۱"),
+        ("افراد تحت تکفل", "۳"),
+        ("معلولیت", "۱"),
+        ("سالمند", "۱"),
+        ("دهک درآمدی پایین", "۸"),
+        ("روستایی", "۱"),
+    ] {
+        assert!(
+            card.contains(&format!(
+                "<th scope=\"row\">{indicator}</th><td>{value}</td>"
+            )),
+            "{indicator} = {value} on the card"
+        );
+    }
+
+    // Re-importing the list (the head's decile now 3) updates the households and their rows.
+    let (again, _) = import(
+        &app,
+        &partner,
+        relief,
+        "خانوارهای تحت پوشش",
+        "survey",
+        household_list("۳"),
+    )
+    .await;
+    let b2 = registry::batch(&app.store, again).await.unwrap().unwrap();
+    assert_eq!((b2.rows_inserted, b2.rows_updated), (0, 7));
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM households WHERE source_list_id = $1 AND income_decile = 3",
+        b.list_id,
+        1,
+    )
+    .await;
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM households WHERE source_list_id = $1")
+        .bind(b.list_id)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 3, "updated, not duplicated");
+    let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM household_members")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(members, 7);
+}
+
+fn support_list(rows: &[(&str, &str, &str, &str, &str, &str)], amount_header: &str) -> String {
+    let mut s =
+        format!("شماره پرونده,کد ملی,نام,نام خانوادگی,طرح,نوع کمک,{amount_header},تاریخ دریافت\n");
+    for (i, (code, first, last, kind, amount, date)) in rows.iter().enumerate() {
+        s.push_str(&format!(
+            "P{i},{code},{first},{last},طرح همدلی,{kind},{amount},{date}\n"
+        ));
+    }
+    s.push_str(",,جمع کل,,,,,\n");
+    s
+}
+
+#[tokio::test]
+async fn support_lists_fill_the_ledger_and_the_served_twice_report() {
+    let app = spawn_app().await;
+    let (relief, welfare) = (org(&app, RELIEF).await, org(&app, WELFARE).await);
+    let (mahsa, nasrin) = (code(11), code(12));
+    let relief_list = |amount: &str| {
+        support_list(
+            &[
+                (&mahsa, "مهسا", "کاظمی", "سبد غذایی", amount, "۱۴۰۵/۰۸/۱۰"),
+                (&nasrin, "نسرین", "جلالی", "کمک نقدی", "۱۰۰۰۰۰", "١٤٠٥/٠٨/١١"),
+                (
+                    &nasrin,
+                    "نسرین",
+                    "جلالی",
+                    "اجاره",
+                    "\"2,000,000\"",
+                    "1405-08-12",
+                ),
+            ],
+            "مبلغ (تومان)",
+        )
+    };
+    let partner = app.login("relief.partner").await;
+    let (batch, location) = import(
+        &app,
+        &partner,
+        relief,
+        "بسته‌های غذایی ۱۴۰۵",
+        "support",
+        relief_list("۵۰۰٬۰۰۰"),
+    )
+    .await;
+    let (_, html) = partner.get_text(&location).await;
+    let c = counts(&html);
+    assert_eq!((c[0], c[1], c[3], c[4]), (4, 3, 0, 1), "{c:?}");
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM support_ledger s JOIN source_records r ON r.id = s.source_record_id \
+         WHERE r.batch_id = $1",
+        batch,
+        2,
+    )
+    .await;
+    let entries: Vec<(String, i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT need_type, amount, period, programme_id FROM support_ledger \
+         WHERE organisation_id = $1 ORDER BY need_type",
+    )
+    .bind(relief)
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 2, "cash answers no need type: {entries:?}");
+    assert_eq!(
+        (entries[0].0.as_str(), entries[0].1, entries[0].2.as_str()),
+        ("food", 5_000_000, "1405-08"),
+        "tomans ×10, the Jalali month of the date"
+    );
+    assert_eq!(
+        (entries[1].0.as_str(), entries[1].1),
+        ("rent_housing", 20_000_000),
+        "a quoted amount with separators, in tomans"
+    );
+    let programme: String = sqlx::query_scalar("SELECT name_fa FROM programmes WHERE id = $1")
+        .bind(entries[0].3.unwrap())
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(programme, "طرح همدلی");
+
+    // The welfare organisation gave Mahsa food in the same month.
+    let welfare_partner = app.login("welfare.partner").await;
+    import(
+        &app,
+        &welfare_partner,
+        welfare,
+        "سبد معیشتی",
+        "support",
+        support_list(
+            &[(&mahsa, "مهسا", "کاظمی", "food", "۲۰۰۰۰۰۰", "۱۴۰۵/۰۸/۲۰")],
+            "مبلغ",
+        ),
+    )
+    .await;
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM support_ledger WHERE organisation_id = $1",
+        welfare,
+        1,
+    )
+    .await;
+
+    let admin = app.login("admin").await;
+    let r = admin
+        .post_form("/support/double", &[("period", "1405")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (status, page) = admin.get_text("/support/double?period=1405").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("data-testid=\"double-service\""), "{page}");
+    assert!(page.contains("مهسا"), "served twice for food");
+    assert!(page.contains(RELIEF) && page.contains(WELFARE));
+    assert!(
+        !page.contains("نسرین"),
+        "one organisation is no double service"
+    );
+    let mahsa_id = person_of(&app, &mahsa).await;
+    let (_, card) = admin
+        .get_text(&format!("/registry/persons/{mahsa_id}/card"))
+        .await;
+    assert!(card.contains("data-testid=\"card-support\""));
+
+    // Re-importing the relief list with another amount updates its entries.
+    import(
+        &app,
+        &partner,
+        relief,
+        "بسته‌های غذایی ۱۴۰۵",
+        "support",
+        relief_list("۶۰۰٬۰۰۰"),
+    )
+    .await;
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM support_ledger WHERE organisation_id = $1 AND amount = 6000000",
+        relief,
+        1,
+    )
+    .await;
+    let rows = sqlx::query(
+        "SELECT COUNT(*), COUNT(DISTINCT source_record_id) FROM support_ledger \
+         WHERE source = 'import' AND source_record_id IS NOT NULL",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        (rows.get::<i64, _>(0), rows.get::<i64, _>(1)),
+        (3, 3),
+        "updated, not duplicated"
+    );
+}
