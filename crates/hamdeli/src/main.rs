@@ -320,6 +320,22 @@ enum AdminCommand {
     },
     /// List users.
     ListUsers,
+    /// Register an organisation (audited as cli:<os user>). Without --province it is national.
+    CreateOrganisation {
+        /// Its Persian name (unique).
+        #[arg(long)]
+        name_fa: String,
+        /// Its Latin name.
+        #[arg(long, default_value = "")]
+        name_en: String,
+        #[arg(long, value_parser = ["relief_committee", "welfare", "charity", "ngo", "office"])]
+        kind: String,
+        /// Province code (e.g. 23 for Tehran).
+        #[arg(long)]
+        province: Option<String>,
+    },
+    /// List organisations (id, kind, province, active or not, names).
+    ListOrganisations,
     /// Set what one organisation shares with another of the persons both hold records of:
     /// `match` (the default: only that a match exists) or `full` (its records in full).
     Share {
@@ -887,6 +903,40 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 );
             }
         }
+        AdminCommand::CreateOrganisation {
+            name_fa,
+            name_en,
+            kind,
+            province,
+        } => {
+            let principal = hamdeli_app::system_principal();
+            let caller = hamdeli_app::Caller::new(&principal, "cli");
+            let input = hamdeli_app::organisations::OrganisationInput {
+                name_fa,
+                name_en,
+                kind,
+                province,
+            };
+            let id = hamdeli_app::organisations::create(&store, &caller, input)
+                .await
+                .map_err(explain_app)?;
+            println!("created organisation {id}");
+        }
+        AdminCommand::ListOrganisations => {
+            let everyone = hamdeli_domain::PlaceFilter::All;
+            for o in hamdeli_store::organisations::list(&store, &everyone).await? {
+                println!(
+                    "{:>5}  {:<16} {:<8} {:<8} {}{}  {}",
+                    o.id,
+                    o.kind,
+                    o.province_code.as_deref().unwrap_or("-"),
+                    if o.active { "active" } else { "inactive" },
+                    o.name_fa,
+                    if o.is_demo { " (demo)" } else { "" },
+                    o.name_en,
+                );
+            }
+        }
         AdminCommand::Share { from, to, level } => {
             let level = hamdeli_store::sharing::Level::parse(&level)
                 .ok_or_else(|| anyhow::anyhow!("level is match or full"))?;
@@ -899,6 +949,16 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Use-case refusals in English words for the terminal.
+fn explain_app(e: hamdeli_app::Error) -> anyhow::Error {
+    match e {
+        hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id) => {
+            anyhow::anyhow!("{}", hamdeli_locale::t(hamdeli_locale::Locale::En, id))
+        }
+        other => anyhow::Error::new(other),
+    }
 }
 
 /// Store refusals in English words for the terminal.

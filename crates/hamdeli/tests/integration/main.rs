@@ -13,6 +13,7 @@ mod envelope;
 mod household_lists;
 mod ledger;
 mod login;
+mod organisations;
 mod needs_scope;
 mod persons;
 mod registry;
