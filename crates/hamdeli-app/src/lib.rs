@@ -16,6 +16,7 @@ pub mod policy_doc;
 pub mod registry;
 pub mod sharing;
 pub mod users;
+pub mod sms;
 
 /// Who acts, and from where (an IP address, or `cli` for the command line).
 #[derive(Clone, Copy)]

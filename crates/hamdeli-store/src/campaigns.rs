@@ -70,6 +70,10 @@ pub struct Campaign {
     pub ends_on: String,
     pub status: String,
     pub created_at: i64,
+    /// When it was last edited (none: never).
+    pub updated_at: Option<i64>,
+    /// When it was closed (none: open, or closed before closing was recorded).
+    pub closed_at: Option<i64>,
 }
 
 impl Campaign {
@@ -91,19 +95,59 @@ pub struct CampaignPool {
     pub allocated: i64,
 }
 
-pub async fn create(conn: &mut AnyConnection, c: &NewCampaign, by: Option<i64>) -> Result<i64> {
-    if c.title.trim().is_empty() {
+/// What a campaign's form may hold, checked the same way on creation and on edit.
+fn check_fields(
+    title: &str,
+    need_types: &[(String, i64)],
+    goal_rials: i64,
+    starts_on: &str,
+    ends_on: &str,
+) -> Result<()> {
+    if title.trim().is_empty() {
         return Err(StoreError::Invalid("campaign-title-required"));
     }
-    if c.need_types.is_empty() {
+    if need_types.is_empty() {
         return Err(StoreError::Invalid("campaign-types-required"));
     }
-    if c.goal_rials < 0 || c.need_types.iter().any(|(_, g)| *g < 0) {
+    if goal_rials < 0 || need_types.iter().any(|(_, g)| *g < 0) {
         return Err(StoreError::Invalid("campaign-goal-negative"));
     }
-    if c.ends_on < c.starts_on {
+    if ends_on < starts_on {
         return Err(StoreError::Invalid("campaign-dates-order"));
     }
+    Ok(())
+}
+
+/// Adds a need type to a campaign: its goal and, for goods, a pool of its own (money types
+/// share the campaign's money).
+async fn add_need_type(conn: &mut AnyConnection, campaign: i64, t: &str, goal: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO campaign_need_types (campaign_id, need_type, goal_units) VALUES ($1, $2, $3)",
+    )
+    .bind(campaign)
+    .bind(t.to_owned())
+    .bind(goal)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO campaign_pools (campaign_id, resource) \
+         SELECT $1, code FROM need_types WHERE code = $2 AND unit = 'unit'",
+    )
+    .bind(campaign)
+    .bind(t.to_owned())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn create(conn: &mut AnyConnection, c: &NewCampaign, by: Option<i64>) -> Result<i64> {
+    check_fields(
+        &c.title,
+        &c.need_types,
+        c.goal_rials,
+        &c.starts_on,
+        &c.ends_on,
+    )?;
     let id: i64 = sqlx::query(
         "INSERT INTO campaigns (title, description, organisation_id, province_code, county_code, \
          goal_rials, starts_on, ends_on, status, created_by, created_at) \
@@ -128,23 +172,7 @@ pub async fn create(conn: &mut AnyConnection, c: &NewCampaign, by: Option<i64>) 
         .execute(&mut *conn)
         .await?;
     for (t, goal) in &c.need_types {
-        sqlx::query(
-            "INSERT INTO campaign_need_types (campaign_id, need_type, goal_units) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(t.clone())
-        .bind(*goal)
-        .execute(&mut *conn)
-        .await?;
-        // Goods have a pool of their own; money types share the campaign's money.
-        sqlx::query(
-            "INSERT INTO campaign_pools (campaign_id, resource) \
-             SELECT $1, code FROM need_types WHERE code = $2 AND unit = 'unit'",
-        )
-        .bind(id)
-        .bind(t.clone())
-        .execute(&mut *conn)
-        .await?;
+        add_need_type(conn, id, t, *goal).await?;
     }
     ledger::append(
         conn,
@@ -163,7 +191,8 @@ pub async fn create(conn: &mut AnyConnection, c: &NewCampaign, by: Option<i64>) 
 }
 
 const CAMPAIGN_COLUMNS: &str = "c.id, c.title, c.description, c.organisation_id, o.name_fa, \
-     c.province_code, c.county_code, c.goal_rials, c.starts_on, c.ends_on, c.status, c.created_at";
+     c.province_code, c.county_code, c.goal_rials, c.starts_on, c.ends_on, c.status, c.created_at, \
+     c.updated_at, c.closed_at";
 
 fn campaign_from_row(r: &sqlx::any::AnyRow) -> Campaign {
     Campaign {
@@ -179,6 +208,8 @@ fn campaign_from_row(r: &sqlx::any::AnyRow) -> Campaign {
         ends_on: r.get(9),
         status: r.get(10),
         created_at: r.get(11),
+        updated_at: r.get(12),
+        closed_at: r.get(13),
     }
 }
 
@@ -203,6 +234,172 @@ pub async fn get(store: &Store, id: i64) -> Result<Option<Campaign>> {
         .fetch_optional(store.pool())
         .await?;
     Ok(row.as_ref().map(campaign_from_row))
+}
+
+/// What the owner may change of a campaign: its words, eligible county (inside its province),
+/// goals, dates and need types. The province and the owner stay.
+#[derive(Debug, Clone)]
+pub struct CampaignEdit {
+    pub title: String,
+    pub description: String,
+    pub county_code: Option<String>,
+    pub goal_rials: i64,
+    pub starts_on: String,
+    pub ends_on: String,
+    /// (need type, goal in units for goods; 0 for none).
+    pub need_types: Vec<(String, i64)>,
+}
+
+/// Edits an active campaign in the caller's transaction. A need type may be dropped only while
+/// nothing was pledged, received or allocated for it; the transparency log gets the new terms.
+pub async fn update(conn: &mut AnyConnection, id: i64, e: &CampaignEdit) -> Result<()> {
+    check_fields(
+        &e.title,
+        &e.need_types,
+        e.goal_rials,
+        &e.starts_on,
+        &e.ends_on,
+    )?;
+    let now = now_millis();
+    let changed = sqlx::query(
+        "UPDATE campaigns SET title = $1, description = $2, county_code = $3, goal_rials = $4, \
+         starts_on = $5, ends_on = $6, updated_at = $7 WHERE id = $8 AND status = 'active'",
+    )
+    .bind(e.title.trim().to_owned())
+    .bind(e.description.trim().to_owned())
+    .bind(e.county_code.clone())
+    .bind(e.goal_rials)
+    .bind(e.starts_on.clone())
+    .bind(e.ends_on.clone())
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        let exists = sqlx::query("SELECT COUNT(*) FROM campaigns WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?
+            .get::<i64, _>(0);
+        return Err(if exists == 0 {
+            StoreError::NotFound
+        } else {
+            StoreError::Conflict("campaign-closed-edit")
+        });
+    }
+    let current: Vec<String> =
+        sqlx::query("SELECT need_type FROM campaign_need_types WHERE campaign_id = $1")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    for t in current
+        .iter()
+        .filter(|t| !e.need_types.iter().any(|(n, _)| n == *t))
+    {
+        let used = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM pledges WHERE campaign_id = $1 AND resource = $2 \
+               AND status <> 'cancelled') \
+             + (SELECT COUNT(*) FROM campaign_pools WHERE campaign_id = $1 AND resource = $2 \
+               AND (received <> 0 OR allocated <> 0)) \
+             + (SELECT COUNT(*) FROM allocations a JOIN allocation_batches b ON b.id = a.batch_id \
+               WHERE b.campaign_id = $1 AND a.need_type = $2)",
+        )
+        .bind(id)
+        .bind(t.clone())
+        .fetch_one(&mut *conn)
+        .await?
+        .get::<i64, _>(0);
+        if used > 0 {
+            return Err(StoreError::Conflict("campaign-type-in-use"));
+        }
+        sqlx::query("DELETE FROM campaign_need_types WHERE campaign_id = $1 AND need_type = $2")
+            .bind(id)
+            .bind(t.clone())
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM campaign_pools WHERE campaign_id = $1 AND resource = $2")
+            .bind(id)
+            .bind(t.clone())
+            .execute(&mut *conn)
+            .await?;
+    }
+    for (t, goal) in &e.need_types {
+        if current.contains(t) {
+            sqlx::query(
+                "UPDATE campaign_need_types SET goal_units = $1 WHERE campaign_id = $2 AND need_type = $3",
+            )
+            .bind(*goal)
+            .bind(id)
+            .bind(t.clone())
+            .execute(&mut *conn)
+            .await?;
+        } else {
+            add_need_type(conn, id, t, *goal).await?;
+        }
+    }
+    ledger::append(
+        conn,
+        "campaign.updated",
+        &serde_json::json!({
+            "campaign": id,
+            "title": e.title.trim(),
+            "county": e.county_code,
+            "goal_rials": e.goal_rials,
+            "starts_on": e.starts_on,
+            "ends_on": e.ends_on,
+            "need_types": e.need_types.iter().map(|(t, g)| serde_json::json!({"type": t, "goal_units": g})).collect::<Vec<_>>(),
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Closes an active campaign in the caller's transaction: no pledge is taken after (the
+/// pledge's own transaction checks the status under a lock), and the transparency log says so.
+pub async fn close(conn: &mut AnyConnection, id: i64, by: Option<i64>) -> Result<()> {
+    let now = now_millis();
+    let changed = sqlx::query(
+        "UPDATE campaigns SET status = 'closed', closed_at = $1, closed_by = $2 \
+         WHERE id = $3 AND status = 'active'",
+    )
+    .bind(now)
+    .bind(by)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if changed == 0 {
+        return Err(StoreError::Conflict("campaign-already-closed"));
+    }
+    ledger::append(
+        conn,
+        "campaign.closed",
+        &serde_json::json!({ "campaign": id }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Today's date in Iran (UTC+03:30, no daylight saving since 2022) as an ISO date: the day a
+/// campaign's inclusive `ends_on` is compared with (the same rule as `hamdeli_locale::clock`).
+pub fn iran_today_iso(unix_millis: i64) -> String {
+    const IRAN_OFFSET_MILLIS: i64 = (3 * 3600 + 30 * 60) * 1000;
+    let days = (unix_millis + IRAN_OFFSET_MILLIS).div_euclid(86_400_000);
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
 
 pub async fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> Result<()> {
@@ -292,6 +489,162 @@ pub async fn register_donor(conn: &mut AnyConnection, user_id: i64, mobile: &str
     }
 }
 
+/// Whether a mobile number already has an account or a donor profile.
+pub async fn mobile_registered(store: &Store, mobile: &str) -> Result<bool> {
+    let n: i64 = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM donors WHERE mobile = $1) \
+         + (SELECT COUNT(*) FROM users WHERE username = $1)",
+    )
+    .bind(mobile.to_owned())
+    .fetch_one(store.pool())
+    .await?
+    .get(0);
+    Ok(n > 0)
+}
+
+/// How long a sign-up code is valid.
+pub const SIGNUP_CODE_MILLIS: i64 = 10 * 60 * 1000;
+
+/// How many codes may be typed for one sign-up code before it is dead.
+pub const SIGNUP_CODE_TRIES: i64 = 5;
+
+/// The stored form of a sign-up code: HMAC-SHA-256 under the server's key of the mobile and the
+/// code, in hex. A code has only a million values, so a plain hash would give it away to
+/// whoever reads the table; without the key it gives nothing.
+pub fn signup_code_hash(key: &[u8], mobile: &str, code: &str) -> String {
+    hex::encode(hmac_sha256(
+        key,
+        &[mobile.as_bytes(), b":", code.as_bytes()],
+    ))
+}
+
+/// HMAC-SHA-256 (RFC 2104) of the concatenated parts.
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| k.iter().map(|b| b ^ byte).collect::<Vec<u8>>();
+    let mut inner = Sha256::new().chain_update(pad(0x36));
+    for p in parts {
+        inner.update(p);
+    }
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner.finalize())
+        .finalize()
+        .into()
+}
+
+/// A fresh six-digit code from the thread's cryptographic generator (seeded by the OS).
+pub fn new_signup_code() -> String {
+    format!(
+        "{:06}",
+        rand::Rng::random_range(&mut rand::rng(), 0..1_000_000u32)
+    )
+}
+
+/// Keeps a new sign-up code for a mobile, valid [`SIGNUP_CODE_MILLIS`] from `now`; it replaces
+/// an earlier code of the number (and its count of tries).
+pub async fn put_signup_code(
+    store: &Store,
+    mobile: &str,
+    display_name: &str,
+    code_hash: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO donor_signup_codes (mobile, display_name, code_hash, expires_at, tries, created_at) \
+         VALUES ($1, $2, $3, $4, 0, $5) \
+         ON CONFLICT (mobile) DO UPDATE SET display_name = excluded.display_name, \
+           code_hash = excluded.code_hash, expires_at = excluded.expires_at, tries = 0, \
+           created_at = excluded.created_at",
+    )
+    .bind(mobile.to_owned())
+    .bind(display_name.to_owned())
+    .bind(code_hash.to_owned())
+    .bind(now + SIGNUP_CODE_MILLIS)
+    .bind(now)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// What a typed sign-up code came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignupCode {
+    /// The right code, in time: the pending sign-up is gone, here is its name.
+    Right { display_name: String },
+    /// A wrong code; this many tries are left.
+    Wrong { tries_left: i64 },
+    /// The code's ten minutes are over.
+    Expired,
+    /// Five wrong codes were typed already: refused unchecked.
+    TooManyTries,
+    /// No code was sent to this number (or it was used).
+    Missing,
+}
+
+/// Counts one try of a sign-up code in the caller's transaction (the counting update holds
+/// the row, so parallel tries are counted one by one) and says what it came to; the right code
+/// removes the pending sign-up. The caller commits whatever the outcome, so wrong tries stay
+/// counted.
+pub async fn try_signup_code(
+    conn: &mut AnyConnection,
+    mobile: &str,
+    code_hash: &str,
+    now: i64,
+) -> Result<SignupCode> {
+    let row = sqlx::query(
+        "UPDATE donor_signup_codes SET tries = tries + 1 WHERE mobile = $1 AND tries < $2 \
+         RETURNING code_hash, display_name, expires_at, tries",
+    )
+    .bind(mobile.to_owned())
+    .bind(SIGNUP_CODE_TRIES)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        let exists = sqlx::query("SELECT COUNT(*) FROM donor_signup_codes WHERE mobile = $1")
+            .bind(mobile.to_owned())
+            .fetch_one(&mut *conn)
+            .await?
+            .get::<i64, _>(0);
+        return Ok(if exists > 0 {
+            SignupCode::TooManyTries
+        } else {
+            SignupCode::Missing
+        });
+    };
+    let (stored, display_name, expires_at, tries): (String, String, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if expires_at <= now {
+        return Ok(SignupCode::Expired);
+    }
+    if stored != code_hash {
+        return Ok(SignupCode::Wrong {
+            tries_left: SIGNUP_CODE_TRIES - tries,
+        });
+    }
+    sqlx::query("DELETE FROM donor_signup_codes WHERE mobile = $1")
+        .bind(mobile.to_owned())
+        .execute(&mut *conn)
+        .await?;
+    Ok(SignupCode::Right { display_name })
+}
+
+/// Forgets sign-up codes whose time is long over.
+pub async fn purge_signup_codes(store: &Store, now: i64) -> Result<()> {
+    sqlx::query("DELETE FROM donor_signup_codes WHERE expires_at <= $1")
+        .bind(now - 24 * 60 * 60 * 1000)
+        .execute(store.pool())
+        .await?;
+    Ok(())
+}
+
 pub async fn donor_of_user(store: &Store, user_id: i64) -> Result<Option<Donor>> {
     let row = sqlx::query("SELECT id, user_id, mobile FROM donors WHERE user_id = $1")
         .bind(user_id)
@@ -374,17 +727,31 @@ pub async fn pledge(
             "pledge-too-large-units"
         }));
     }
-    let ok = sqlx::query(
-        "SELECT COUNT(*) FROM campaigns c JOIN campaign_pools cp ON cp.campaign_id = c.id \
-         WHERE c.id = $1 AND c.status = 'active' AND cp.resource = $2",
-    )
+    // The campaign's row is held (shared) until commit on PostgreSQL, so a closing that
+    // commits first is seen and one that comes later waits for this pledge; SQLite's write
+    // transaction holds the database already.
+    let lock = if conn.backend_name() == "PostgreSQL" {
+        " FOR SHARE OF c"
+    } else {
+        ""
+    };
+    let open = sqlx::query(AssertSqlSafe(format!(
+        "SELECT c.status, c.ends_on FROM campaigns c JOIN campaign_pools cp ON cp.campaign_id = c.id \
+         WHERE c.id = $1 AND cp.resource = $2{lock}"
+    )))
     .bind(campaign)
     .bind(resource.to_owned())
-    .fetch_one(&mut *conn)
-    .await?
-    .get::<i64, _>(0);
-    if ok == 0 {
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(open) = open else {
         return Err(StoreError::Invalid("pledge-campaign-closed"));
+    };
+    let (status, ends_on): (String, String) = (open.get(0), open.get(1));
+    if status != "active" {
+        return Err(StoreError::Invalid("pledge-campaign-closed"));
+    }
+    if ends_on < iran_today_iso(now_millis()) {
+        return Err(StoreError::Invalid("pledge-campaign-ended"));
     }
     // The donor's row locked until commit (a row lock on PostgreSQL; SQLite's write
     // transaction holds the database already): one donor's pledges are checked one at a time.
@@ -510,12 +877,33 @@ pub async fn receive(
     Ok(code)
 }
 
-pub async fn cancel_pledge(conn: &mut AnyConnection, pledge_id: i64, donor: i64) -> Result<()> {
-    let n = sqlx::query(
-        "UPDATE pledges SET status = 'cancelled' WHERE id = $1 AND donor_id = $2 AND status = 'pledged'",
-    )
+/// Who cancels a pledge: the donor who made it, or the office running its campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceller {
+    Donor(i64),
+    Campaign(i64),
+}
+
+/// Cancels a pledge not yet received (a received one is a donation and stays). Refused when
+/// the pledge is not the donor's (or not the campaign's), or no longer open.
+pub async fn cancel_pledge(
+    conn: &mut AnyConnection,
+    pledge_id: i64,
+    who: Canceller,
+    by: Option<i64>,
+) -> Result<()> {
+    let (column, owner) = match who {
+        Canceller::Donor(d) => ("donor_id", d),
+        Canceller::Campaign(c) => ("campaign_id", c),
+    };
+    let n = sqlx::query(AssertSqlSafe(format!(
+        "UPDATE pledges SET status = 'cancelled', cancelled_at = $1, cancelled_by = $2 \
+         WHERE id = $3 AND {column} = $4 AND status = 'pledged'"
+    )))
+    .bind(now_millis())
+    .bind(by)
     .bind(pledge_id)
-    .bind(donor)
+    .bind(owner)
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -607,4 +995,33 @@ pub async fn destinations(
             delivered: r.get(5),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2 of RFC 4231.
+        assert_eq!(
+            hex::encode(hmac_sha256(
+                b"Jefe",
+                &[b"what do ya want ", b"for nothing?"]
+            )),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_ne!(
+            signup_code_hash(b"k", "09120000000", "123456"),
+            signup_code_hash(b"k", "09120000001", "123456")
+        );
+    }
+
+    #[test]
+    fn iran_today_turns_at_iran_midnight() {
+        // 2026-03-20T20:29:59Z is 23:59:59 in Tehran; a second later the day turns.
+        assert_eq!(iran_today_iso(1_774_038_599_000), "2026-03-20");
+        assert_eq!(iran_today_iso(1_774_038_600_000), "2026-03-21");
+        assert_eq!(iran_today_iso(0), "1970-01-01");
+    }
 }

@@ -95,6 +95,50 @@ pub struct Plan {
     /// Eligible lines whose person another organisation already served for this need type.
     pub double_service_warnings: i64,
     pub lines: Vec<PlanLine>,
+    /// The area quotas the plan honours (none by default), with what each area got.
+    pub quotas: Vec<QuotaUse>,
+}
+
+/// The level of the areas an allocation's quotas are set for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AreaLevel {
+    #[default]
+    Province,
+    County,
+}
+
+/// The most units (of the resource: rials of money, units of goods) one allocation may give
+/// the needs of an area: per province or per county, one level at a time. An area without an
+/// entry has no quota.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AreaQuotas {
+    pub level: AreaLevel,
+    pub max_units: BTreeMap<String, i64>,
+}
+
+impl AreaQuotas {
+    pub fn is_empty(&self) -> bool {
+        self.max_units.is_empty()
+    }
+
+    /// The area of a candidate at this level.
+    fn area_of<'a>(&self, c: &'a Candidate) -> Option<&'a str> {
+        match self.level {
+            AreaLevel::Province => c.province_code.as_deref(),
+            AreaLevel::County => c.county_code.as_deref(),
+        }
+    }
+}
+
+/// An area's quota and what the plan gives its needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuotaUse {
+    pub area: String,
+    pub max_units: i64,
+    pub given: i64,
+    /// The quota holds the area below the level the others get.
+    pub held: bool,
 }
 
 /// The need types a resource serves in a campaign: its money goes to the campaign's types
@@ -221,6 +265,28 @@ pub fn plan(
     pool: i64,
     policy: Policy,
 ) -> Plan {
+    plan_with_quotas(
+        campaign_id,
+        resource,
+        candidates,
+        weights,
+        pool,
+        policy,
+        &AreaQuotas::default(),
+    )
+}
+
+/// [`plan`] with area quotas: the needs of an area with a quota get at most its units together
+/// (the engine's group quotas).
+pub fn plan_with_quotas(
+    campaign_id: i64,
+    resource: &str,
+    candidates: Vec<Candidate>,
+    weights: &Weights,
+    pool: i64,
+    policy: Policy,
+    area_quotas: &AreaQuotas,
+) -> Plan {
     let mut lines: Vec<PlanLine> = candidates
         .into_iter()
         .map(|c| {
@@ -256,15 +322,39 @@ pub fn plan(
     let eligible: Vec<usize> = (0..lines.len())
         .filter(|&i| lines[i].ineligible.is_none())
         .collect();
+    // One engine group per area with a quota, in the quotas' order.
+    let areas: Vec<(&String, &i64)> = area_quotas.max_units.iter().collect();
+    let quotas = Quotas {
+        max_units: areas
+            .iter()
+            .map(|(_, m)| Some((**m).max(0) as u64))
+            .collect(),
+    };
+    let group_of = |c: &Candidate| -> Option<u32> {
+        let area = area_quotas.area_of(c)?;
+        areas
+            .iter()
+            .position(|(a, _)| a.as_str() == area)
+            .map(|g| g as u32)
+    };
     let requests: Vec<Request> = eligible
         .iter()
         .map(|&i| Request {
             need: lines[i].remaining as u64,
             weight: lines[i].weight,
-            group: None,
+            group: group_of(&lines[i].candidate),
         })
         .collect();
-    let result = hamdeli_alloc::allocate(&requests, pool.max(0) as u64, &Quotas::default(), policy);
+    let result = hamdeli_alloc::allocate(&requests, pool.max(0) as u64, &quotas, policy);
+    let mut quota_use: Vec<QuotaUse> = areas
+        .iter()
+        .map(|(a, m)| QuotaUse {
+            area: (*a).clone(),
+            max_units: **m,
+            given: 0,
+            held: false,
+        })
+        .collect();
     let mut level = None;
     let mut total = 0;
     if let Ok(a) = result {
@@ -273,6 +363,12 @@ pub fn plan(
             lines[i].units = a.units[k] as i64;
             lines[i].reason = Some(a.reasons[k].code());
             total += a.units[k] as i64;
+            if let Some(g) = requests[k].group
+                && let Some(q) = quota_use.get_mut(g as usize)
+            {
+                q.given += a.units[k] as i64;
+                q.held |= a.reasons[k] == Reason::GroupQuota;
+            }
         }
     } else {
         for &i in &eligible {
@@ -296,6 +392,7 @@ pub fn plan(
         level,
         double_service_warnings,
         lines,
+        quotas: quota_use,
     }
 }
 
@@ -319,11 +416,39 @@ pub async fn dry_run(
     policy: Policy,
     window: Window,
 ) -> Result<Plan> {
+    dry_run_with_quotas(
+        store,
+        campaign,
+        resource,
+        policy,
+        window,
+        &AreaQuotas::default(),
+    )
+    .await
+}
+
+/// [`dry_run`] under area quotas.
+pub async fn dry_run_with_quotas(
+    store: &Store,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+    quotas: &AreaQuotas,
+) -> Result<Plan> {
     let mut conn = store.pool().acquire().await?;
     let weights = crate::needs::weights(store).await?;
     let pool = pool_left(&mut conn, campaign.id, resource).await?;
     let cands = candidates(&mut conn, campaign, resource, window).await?;
-    Ok(plan(campaign.id, resource, cands, &weights, pool, policy))
+    Ok(plan_with_quotas(
+        campaign.id,
+        resource,
+        cands,
+        &weights,
+        pool,
+        policy,
+        quotas,
+    ))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -361,7 +486,29 @@ pub async fn commit(
     window: Window,
     by: CommittedBy<'_>,
 ) -> Result<Committed> {
-    match commit_once(store, campaign, resource, policy, window, by).await {
+    commit_with_quotas(
+        store,
+        campaign,
+        resource,
+        policy,
+        window,
+        &AreaQuotas::default(),
+        by,
+    )
+    .await
+}
+
+/// [`commit`] under area quotas (the plan is recomputed under the same quotas).
+pub async fn commit_with_quotas(
+    store: &Store,
+    campaign: &Campaign,
+    resource: &str,
+    policy: Policy,
+    window: Window,
+    quotas: &AreaQuotas,
+    by: CommittedBy<'_>,
+) -> Result<Committed> {
+    match commit_once(store, campaign, resource, policy, window, quotas, by).await {
         // Another commit held the same rows (a PostgreSQL deadlock or serialisation failure,
         // SQLite busy): nothing was written; the user runs the dry run again.
         Err(StoreError::Db(e)) if lost_a_race(&e) => {
@@ -389,6 +536,7 @@ async fn commit_once(
     resource: &str,
     policy: Policy,
     window: Window,
+    quotas: &AreaQuotas,
     by: CommittedBy<'_>,
 ) -> Result<Committed> {
     if campaign.status != "active" {
@@ -407,7 +555,7 @@ async fn commit_once(
     .await?;
     let pool = pool_left(&mut tx, campaign.id, resource).await?;
     let cands = candidates(&mut tx, campaign, resource, window).await?;
-    let plan = plan(campaign.id, resource, cands, &weights, pool, policy);
+    let plan = plan_with_quotas(campaign.id, resource, cands, &weights, pool, policy, quotas);
     let given: Vec<&PlanLine> = plan.lines.iter().filter(|l| l.units > 0).collect();
     if given.is_empty() {
         return Err(StoreError::Invalid("allocation-nothing-to-give"));
@@ -497,8 +645,13 @@ async fn commit_once(
                 action: "allocation.commit",
                 target_kind: "allocation_batch",
                 target_id: batch_id.to_string(),
-                detail: serde_json::json!({ "campaign": campaign.id, "resource": resource,
-                    "total": plan.total, "allocations": given.len() }),
+                detail: if quotas.is_empty() {
+                    serde_json::json!({ "campaign": campaign.id, "resource": resource,
+                        "total": plan.total, "allocations": given.len() })
+                } else {
+                    serde_json::json!({ "campaign": campaign.id, "resource": resource,
+                        "total": plan.total, "allocations": given.len(), "quotas": quotas })
+                },
             },
         )
         .await?;

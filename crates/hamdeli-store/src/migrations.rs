@@ -98,6 +98,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_household_facts.sql"),
         include_str!("../migrations/postgres/0015_household_facts.sql"),
     ),
+    (
+        16,
+        "campaign_lifecycle",
+        include_str!("../migrations/sqlite/0016_campaign_lifecycle.sql"),
+        include_str!("../migrations/postgres/0016_campaign_lifecycle.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

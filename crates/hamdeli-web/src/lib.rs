@@ -49,6 +49,9 @@ pub struct AppState {
         std::sync::Mutex<std::collections::HashMap<i64, Arc<hamdeli_registry::import::Progress>>>,
     >,
 }
+    /// Sends text messages (a donor's sign-up code): the log by default, the code itself only
+    /// for the demo data set; the binary sets it from `sms_gateway_url` / `sms_log_codes`.
+    pub sms: Arc<dyn hamdeli_app::sms::SmsSender>,
 
 impl AppState {
     pub async fn new(store: Store, config: WebConfig) -> anyhow::Result<AppState> {
@@ -60,6 +63,7 @@ impl AppState {
             demo,
             imports: Arc::default(),
         })
+            sms: Arc::new(hamdeli_app::sms::LogSender::new(demo)),
     }
 }
 

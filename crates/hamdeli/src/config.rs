@@ -18,6 +18,10 @@ pub struct Layer {
     pub secure_cookies: Option<bool>,
     /// Proxies whose `X-Forwarded-For` is believed: `"10.0.0.1, 10.0.0.2"` or a TOML list.
     pub trusted_proxies: Option<AddressList>,
+    /// An SMS provider's URL template with `{mobile}` and `{text}` (plain http).
+    pub sms_gateway_url: Option<String>,
+    /// Write sign-up codes into the log (when no gateway is set).
+    pub sms_log_codes: Option<bool>,
 }
 
 /// A list of IP addresses, written as one comma-separated string or as a list.
@@ -57,12 +61,16 @@ impl Layer {
             log_format: self.log_format.or(base.log_format),
             secure_cookies: self.secure_cookies.or(base.secure_cookies),
             trusted_proxies: self.trusted_proxies.or(base.trusted_proxies),
+            sms_gateway_url: self.sms_gateway_url.or(base.sms_gateway_url),
+            sms_log_codes: self.sms_log_codes.or(base.sms_log_codes),
         }
     }
 
     pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Result<Layer> {
         let secure_cookies =
             get("HAMDELI_SECURE_COOKIES").map(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
+        let sms_log_codes =
+            get("HAMDELI_SMS_LOG_CODES").map(|v| matches!(v.trim(), "1" | "true" | "yes" | "on"));
         Ok(Layer {
             bind: get("HAMDELI_BIND"),
             database_url: get("HAMDELI_DATABASE_URL"),
@@ -72,6 +80,8 @@ impl Layer {
             log_format: get("HAMDELI_LOG_FORMAT"),
             secure_cookies,
             trusted_proxies: get("HAMDELI_TRUSTED_PROXIES").map(AddressList::Text),
+            sms_gateway_url: get("HAMDELI_SMS_GATEWAY_URL").filter(|s| !s.trim().is_empty()),
+            sms_log_codes,
         })
     }
 }
@@ -93,6 +103,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Proxies whose `X-Forwarded-For` names the client; none by default.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// An SMS provider's URL template (`http://gw/send?to={mobile}&text={text}`); none: text
+    /// messages go to the log.
+    pub sms_gateway_url: Option<String>,
+    /// Write sign-up codes into the log; unset: only for the demo data set.
+    pub sms_log_codes: Option<bool>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -148,6 +163,14 @@ impl Config {
                 Some(list) => list.parse()?,
                 None => vec![],
             },
+            sms_gateway_url: match merged.sms_gateway_url {
+                Some(url) => {
+                    crate::sms::check_template(url.trim())?;
+                    Some(url.trim().to_owned())
+                }
+                None => None,
+            },
+            sms_log_codes: merged.sms_log_codes,
         })
     }
 

@@ -8,6 +8,7 @@ pub mod demo_distribution;
 pub mod demo_population;
 pub mod link;
 pub mod progress;
+pub mod sms;
 
 use anyhow::{Context, Result};
 
@@ -35,7 +36,13 @@ pub async fn app_state(store: Store, config: &Config) -> Result<AppState> {
         default_locale: config.default_locale,
         trusted_proxies: config.trusted_proxies.clone(),
     };
-    AppState::new(store, web).await
+    let mut state = AppState::new(store, web).await?;
+    // Sign-up codes go into the log only when asked, or for the demo data set.
+    state.sms = sms::sender(
+        config.sms_gateway_url.as_deref(),
+        config.sms_log_codes.unwrap_or(state.demo),
+    )?;
+    Ok(state)
 }
 
 /// A database URL without its password, for messages and logs.

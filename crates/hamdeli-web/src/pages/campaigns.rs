@@ -1,7 +1,11 @@
-//! Campaigns (پویش) and donors (capability C): public campaign pages with progress, donor sign-up
-//! with a mobile number, pledges, the office's record of receipt (a donation with a receipt
-//! code), the allocation dry run and commit, the donor's page, the public receipt check and the
-//! public statistics with small cells suppressed.
+//! Campaigns (پویش) and donors (capability C): public campaign pages with progress, the owner's
+//! edit and close, donor sign-up with a mobile number confirmed by a one-time code, pledges and
+//! their cancellation, the office's record of receipt (a donation with a receipt code), the
+//! allocation dry run and commit under area quotas, the donor's page, the public receipt check
+//! and the public statistics with small cells suppressed.
+//!
+//! Money is stored in rials and entered and shown in tomans (1 toman = 10 rials) on every
+//! campaign page and form; goods are whole units.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -10,10 +14,10 @@ use serde::Deserialize;
 
 use hamdeli_alloc::Policy;
 use hamdeli_domain::needs::{PublicCount, normalize_receipt_code, public_count};
-use hamdeli_domain::{Action, Role, Scope};
+use hamdeli_domain::{Action, Role};
 use hamdeli_store::campaigns::{self, Campaign, CampaignPool, Destination, MONEY, Pledge};
-use hamdeli_store::distribution::{self, Plan, Window};
-use hamdeli_store::{audit, geo, organisations, users};
+use hamdeli_store::distribution::{self, AreaLevel, AreaQuotas, Plan, Window};
+use hamdeli_store::{geo, organisations};
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -39,6 +43,75 @@ fn window_of(c: &Campaign) -> Window {
     Window { from, to }
 }
 
+/// Rials shown as tomans with the locale's digits and grouping (a tenth when rials are not a
+/// whole number of tomans) and the unit: `۱٬۲۵۰ تومان`.
+pub(crate) fn tomans(l: Loc, rials: i64) -> String {
+    let whole = hamdeli_locale::format_tomans(l.0, rials);
+    let tenth = (rials % 10).abs();
+    let n = if tenth == 0 {
+        whole
+    } else {
+        let sep = match l.0 {
+            hamdeli_locale::Locale::Fa => "٫",
+            hamdeli_locale::Locale::En => ".",
+        };
+        format!("{whole}{sep}{}", l.digits(&tenth.to_string()))
+    };
+    format!("{n} {}", l.t("unit-toman"))
+}
+
+/// An amount of a resource or need type as shown: money in tomans, goods in units.
+pub(crate) fn show_amount(l: Loc, types: &TypeNames, code: &str, n: i64) -> String {
+    if types.is_money(code) {
+        tomans(l, n)
+    } else {
+        types.amount(code, &n)
+    }
+}
+
+/// An amount typed in a form, in tomans for money (stored ×10 as rials, checked) and in units
+/// for goods; more digits than any allowed amount has is "too large", not "not a number".
+fn typed_amount(types: &TypeNames, code: &str, typed: &str) -> Result<i64, AppError> {
+    let n = pledge_amount(typed)?;
+    if types.is_money(code) {
+        n.checked_mul(10)
+            .ok_or(AppError::BadRequest("pledge-too-large"))
+    } else {
+        Ok(n)
+    }
+}
+
+/// A money field of a form in tomans as rials (empty: 0).
+fn form_tomans(typed: &str, invalid: &'static str) -> Result<i64, AppError> {
+    if typed.trim().is_empty() {
+        return Ok(0);
+    }
+    let tomans = parse_amount(typed).ok_or(AppError::BadRequest(invalid))?;
+    Ok(hamdeli_app::campaigns::tomans_to_rials(tomans)?)
+}
+
+/// An ISO date as a form shows it: Jalali `۱۴۰۵/۰۱/۰۱` in Persian, ISO in English (the form
+/// reads either).
+fn form_date_value(l: Loc, iso: &str) -> String {
+    match (l.0, hamdeli_locale::parse_form_date(iso)) {
+        (hamdeli_locale::Locale::Fa, Some(d)) => match hamdeli_locale::jalali(d) {
+            Some((y, m, day)) => l.digits(&format!("{y}/{m:02}/{day:02}")),
+            None => iso.to_owned(),
+        },
+        _ => iso.to_owned(),
+    }
+}
+
+/// Today in Iran as an ISO date.
+fn today_iso() -> String {
+    hamdeli_locale::clock::iran_today(hamdeli_store::now_millis()).iso()
+}
+
+/// A campaign takes pledges: active and its last day not over.
+fn takes_pledges(c: &Campaign) -> bool {
+    c.status == "active" && c.ends_on >= today_iso()
+}
+
 async fn campaign(state: &AppState, id: i64) -> Result<Campaign, AppError> {
     campaigns::get(&state.store, id)
         .await?
@@ -55,7 +128,7 @@ pub struct PoolView {
     pub percent: i64,
 }
 
-fn pool_views(types: &TypeNames, c: &Campaign, pools: Vec<CampaignPool>) -> Vec<PoolView> {
+fn pool_views(l: Loc, types: &TypeNames, c: &Campaign, pools: Vec<CampaignPool>) -> Vec<PoolView> {
     pools
         .into_iter()
         .map(|p| {
@@ -72,10 +145,10 @@ fn pool_views(types: &TypeNames, c: &Campaign, pools: Vec<CampaignPool>) -> Vec<
             };
             PoolView {
                 name: types.resource(&p.resource),
-                goal: types.amount(&p.resource, &goal),
-                pledged: types.amount(&p.resource, &p.pledged),
-                received: types.amount(&p.resource, &p.received),
-                allocated: types.amount(&p.resource, &p.allocated),
+                goal: show_amount(l, types, &p.resource, goal),
+                pledged: show_amount(l, types, &p.resource, p.pledged),
+                received: show_amount(l, types, &p.resource, p.received),
+                allocated: show_amount(l, types, &p.resource, p.allocated),
                 percent,
                 pool: p,
             }
@@ -102,7 +175,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     let mut out = vec![];
     for c in campaigns::list(&state.store).await? {
         let pools = campaigns::pools(&state.store, c.id).await?;
-        let views = pool_views(&types, &c, pools);
+        let views = pool_views(l, &types, &c, pools);
         out.push((c, views));
     }
     html(ListPage {
@@ -125,7 +198,33 @@ struct NewPage {
     types: TypeNames,
     provinces: Vec<(String, String)>,
     fixed_province: Option<String>,
+    /// The counties to choose from, by province: (province name, [(code, name)]).
+    counties: Vec<(String, Vec<(String, String)>)>,
     today: String,
+}
+
+/// The counties a campaign's area may be narrowed to: the province's, or every province's.
+async fn county_choices(
+    state: &AppState,
+    l: Loc,
+    province: Option<&str>,
+) -> Result<Vec<(String, Vec<(String, String)>)>, AppError> {
+    let provinces = geo::all_provinces(&state.store).await?;
+    let counties = geo::all_counties(&state.store).await?;
+    Ok(provinces
+        .iter()
+        .filter(|pr| province.is_none_or(|p| p == pr.code))
+        .map(|pr| {
+            (
+                l.name(&pr.name_fa, &pr.name_en).to_owned(),
+                counties
+                    .iter()
+                    .filter(|c| c.province_code == pr.code)
+                    .map(|c| (c.code.clone(), l.name(&c.name_fa, &c.name_en).to_owned()))
+                    .collect(),
+            )
+        })
+        .collect())
 }
 
 pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -137,22 +236,172 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
         .into_iter()
         .map(|pr| (pr.code.clone(), l.name(&pr.name_fa, &pr.name_en).to_owned()))
         .collect();
+    let fixed_province = match p.role {
+        Role::ProvincialOfficer => p.scope.province().map(str::to_owned),
+        _ => None,
+    };
     html(NewPage {
         shell: Shell::new(&ctx, l.t("campaign-new")),
         l,
         types: TypeNames::load(&state, l).await?,
         provinces,
-        fixed_province: match p.role {
-            Role::ProvincialOfficer => p.scope.province().map(str::to_owned),
-            _ => None,
-        },
-        today: hamdeli_locale::clock::iran_today(hamdeli_store::now_millis()).iso(),
+        counties: county_choices(&state, l, fixed_province.as_deref()).await?,
+        fixed_province,
+        today: form_date_value(l, &today_iso()),
     })
 }
 
 /// A date typed as Jalali (any digits, `/` or `-`) or ISO, as an ISO date.
 fn form_date(s: &str) -> Option<String> {
     hamdeli_locale::parse_form_date(s.trim()).map(|d| d.iso())
+}
+
+/// A campaign's form as typed (new and edit): the cash goal in tomans, goods goals in units.
+struct CampaignFields {
+    title: String,
+    description: String,
+    province: Option<String>,
+    county: Option<String>,
+    goal_rials: i64,
+    starts_on: String,
+    ends_on: String,
+    need_types: Vec<(String, i64)>,
+}
+
+impl CampaignFields {
+    async fn parse(state: &AppState, form: &[(String, String)]) -> Result<Self, AppError> {
+        let get = |k: &str| {
+            form.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let types = hamdeli_store::needs::need_types(&state.store).await?;
+        let mut need_types = vec![];
+        for t in types.iter().filter(|t| t.active) {
+            if form.iter().any(|(k, v)| k == "type" && *v == t.code) {
+                let goal = get(&format!("goal_{}", t.code));
+                let goal = if goal.is_empty() {
+                    0
+                } else {
+                    parse_amount(&goal).ok_or(AppError::BadRequest("campaign-goal-negative"))?
+                };
+                need_types.push((t.code.clone(), goal));
+            }
+        }
+        Ok(CampaignFields {
+            title: get("title"),
+            description: get("description"),
+            province: Some(get("province")).filter(|s| !s.is_empty()),
+            county: Some(get("county")).filter(|s| !s.is_empty()),
+            goal_rials: form_tomans(&get("goal_tomans"), "campaign-goal-negative")?,
+            starts_on: form_date(&get("starts_on")).ok_or(AppError::BadRequest("date-invalid"))?,
+            ends_on: form_date(&get("ends_on")).ok_or(AppError::BadRequest("date-invalid"))?,
+            need_types,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "campaign_edit.html")]
+struct EditPage {
+    shell: Shell,
+    l: Loc,
+    c: Campaign,
+    types: TypeNames,
+    /// (need type, chosen, goal in units as typed).
+    chosen: Vec<(String, bool, String)>,
+    counties: Vec<(String, Vec<(String, String)>)>,
+    goal_tomans: String,
+    starts_on: String,
+    ends_on: String,
+}
+
+/// Handles GET /campaigns/{id}/edit: the owner's form, filled in.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
+    let l = Loc(ctx.locale);
+    let types = TypeNames::load(&state, l).await?;
+    let served = campaigns::need_types_of(&state.store, id).await?;
+    let pools = campaigns::pools(&state.store, id).await?;
+    let goal_of = |t: &str| {
+        pools
+            .iter()
+            .find(|p| p.resource == t)
+            .map(|p| p.goal)
+            .filter(|g| *g > 0)
+            .map(|g| g.to_string())
+            .unwrap_or_default()
+    };
+    let chosen = types
+        .all()
+        .iter()
+        .filter(|t| t.active || served.contains(&t.code))
+        .map(|t| (t.code.clone(), served.contains(&t.code), goal_of(&t.code)))
+        .collect();
+    let counties = match &c.province_code {
+        Some(p) => county_choices(&state, l, Some(p)).await?,
+        None => vec![],
+    };
+    html(EditPage {
+        shell: Shell::new(&ctx, format!("{} — {}", l.t("campaign-edit"), c.title)),
+        goal_tomans: if c.goal_rials > 0 {
+            (c.goal_rials / 10).to_string()
+        } else {
+            String::new()
+        },
+        starts_on: form_date_value(l, &c.starts_on),
+        ends_on: form_date_value(l, &c.ends_on),
+        l,
+        types,
+        chosen,
+        counties,
+        c,
+    })
+}
+
+/// Handles POST /campaigns/{id}/edit.
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(form): FormData<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
+    let f = CampaignFields::parse(&state, &form).await?;
+    hamdeli_app::campaigns::edit(
+        &state.store,
+        &caller,
+        id,
+        hamdeli_app::campaigns::CampaignEditInput {
+            title: f.title,
+            description: f.description,
+            county: f.county,
+            goal_rials: f.goal_rials,
+            starts_on: f.starts_on,
+            ends_on: f.ends_on,
+            need_types: f.need_types,
+        },
+    )
+    .await?;
+    Ok(see_other(&format!("/campaigns/{id}")))
+}
+
+/// Handles POST /campaigns/{id}/close.
+pub async fn close(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    hamdeli_app::campaigns::close(&state.store, &caller, id).await?;
+    Ok(see_other(&format!("/campaigns/{id}")))
 }
 
 /// Handles the POST /campaigns route.
@@ -163,39 +412,16 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     caller.principal.authorize(Action::CreateCampaign)?;
-    let get = |k: &str| {
-        form.iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let types = hamdeli_store::needs::need_types(&state.store).await?;
-    let mut need_types = vec![];
-    for t in types.iter().filter(|t| t.active) {
-        if form.iter().any(|(k, v)| k == "type" && *v == t.code) {
-            let goal = get(&format!("goal_{}", t.code));
-            let goal = if goal.is_empty() {
-                0
-            } else {
-                parse_amount(&goal).ok_or(AppError::BadRequest("campaign-goal-negative"))?
-            };
-            need_types.push((t.code.clone(), goal));
-        }
-    }
-    let goal_rials = match get("goal_rials") {
-        g if g.is_empty() => 0,
-        g => parse_amount(&g).ok_or(AppError::BadRequest("campaign-goal-negative"))?,
-    };
-    let starts_on = form_date(&get("starts_on")).ok_or(AppError::BadRequest("date-invalid"))?;
-    let ends_on = form_date(&get("ends_on")).ok_or(AppError::BadRequest("date-invalid"))?;
+    let f = CampaignFields::parse(&state, &form).await?;
     let input = hamdeli_app::campaigns::CampaignInput {
-        title: get("title"),
-        description: get("description"),
-        province: Some(get("province")).filter(|s| !s.is_empty()),
-        goal_rials,
-        starts_on,
-        ends_on,
-        need_types,
+        title: f.title,
+        description: f.description,
+        province: f.province,
+        county: f.county,
+        goal_rials: f.goal_rials,
+        starts_on: f.starts_on,
+        ends_on: f.ends_on,
+        need_types: f.need_types,
     };
     let id = hamdeli_app::campaigns::create(&state.store, &caller, input).await?;
     Ok(see_other(&format!("/campaigns/{id}")))
@@ -225,7 +451,7 @@ fn destination_views(
             zone: l.opt_tv("zone", &d.zone),
             need_type: types.of(&d.need_type),
             allocations: public_count(d.allocations),
-            units: types.amount(&d.need_type, &d.units),
+            units: show_amount(l, types, &d.need_type, d.units),
             delivered: public_count(d.delivered),
         })
         .collect()
@@ -246,8 +472,40 @@ struct CampaignPage {
     /// Anonymous visitors are invited to sign up.
     anonymous: bool,
     may_manage: bool,
-    pledges: Vec<Pledge>,
-    types: TypeNames,
+    /// Active, and its last day is over: shown as ended, takes no pledges.
+    ended: bool,
+    /// The campaign's pledges for its office, with their amounts shown.
+    pledges: Vec<PledgeView>,
+}
+
+/// A pledge with its amount as shown (tomans or units) and, for a pledged one, the amount the
+/// office's receipt form starts from (tomans or units, as typed).
+pub struct PledgeView {
+    pub p: Pledge,
+    pub resource: String,
+    pub amount: String,
+    pub typed_amount: String,
+    pub is_money: bool,
+}
+
+fn pledge_views(l: Loc, types: &TypeNames, pledges: Vec<Pledge>) -> Vec<PledgeView> {
+    pledges
+        .into_iter()
+        .map(|p| {
+            let is_money = types.is_money(&p.resource);
+            PledgeView {
+                resource: types.resource(&p.resource),
+                amount: show_amount(l, types, &p.resource, p.amount),
+                typed_amount: if is_money {
+                    (p.amount / 10).to_string()
+                } else {
+                    p.amount.to_string()
+                },
+                is_money,
+                p,
+            }
+        })
+        .collect()
 }
 
 pub async fn show(
@@ -265,7 +523,11 @@ pub async fn show(
         .as_ref()
         .is_some_and(|p| p.allows(&Action::ManageCampaign(&c.owner())));
     let pledges = if may_manage {
-        campaigns::pledges_of_campaign(&state.store, id).await?
+        pledge_views(
+            l,
+            &types,
+            campaigns::pledges_of_campaign(&state.store, id).await?,
+        )
     } else {
         vec![]
     };
@@ -283,7 +545,7 @@ pub async fn show(
     html(CampaignPage {
         shell: Shell::new(&ctx, c.title.clone()),
         l,
-        pools: pool_views(&types, &c, pools),
+        pools: pool_views(l, &types, &c, pools),
         destinations,
         places,
         type_names,
@@ -291,11 +553,11 @@ pub async fn show(
             .principal
             .as_ref()
             .is_some_and(|p| p.allows(&Action::Pledge))
-            && c.status == "active",
+            && takes_pledges(&c),
         anonymous: ctx.principal.is_none(),
         may_manage,
+        ended: c.status == "active" && !takes_pledges(&c),
         pledges,
-        types,
         c,
     })
 }
@@ -315,7 +577,9 @@ pub async fn pledge(
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     caller.principal.authorize(Action::Pledge)?;
-    let amount = pledge_amount(&form.amount)?;
+    let types = TypeNames::load(&state, Loc(ctx.locale)).await?;
+    // Money in tomans, stored as rials.
+    let amount = typed_amount(&types, &form.resource, &form.amount)?;
     // The store's refusals (over the caps, a closed campaign) are form errors in the user's
     // language (400 with the catalog message), never a 500.
     hamdeli_app::campaigns::pledge(&state.store, &caller, id, &form.resource, amount).await?;
@@ -354,8 +618,13 @@ pub async fn receive(
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
-    let amount =
-        parse_amount(&form.amount).ok_or(AppError::BadRequest("pledge-amount-positive"))?;
+    let pledge = campaigns::pledge_by_id(&state.store, pledge_id)
+        .await?
+        .filter(|pl| pl.campaign_id == id)
+        .ok_or(AppError::NotFound)?;
+    let types = TypeNames::load(&state, Loc(ctx.locale)).await?;
+    // Money received in tomans, stored as rials.
+    let amount = typed_amount(&types, &pledge.resource, &form.amount)?;
     hamdeli_app::campaigns::receive(
         &state.store,
         &caller,
@@ -368,6 +637,22 @@ pub async fn receive(
     Ok(see_other(&format!("/campaigns/{id}#pledges")))
 }
 
+/// Handles POST /campaigns/{id}/pledges/{pledge}/cancel: a donor her own pledge (back to her
+/// page), the campaign's office any unreceived one (back to the campaign's pledges).
+pub async fn cancel_pledge(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path((id, pledge_id)): Path<(i64, i64)>,
+) -> Result<Response, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    hamdeli_app::campaigns::cancel_pledge(&state.store, &caller, id, pledge_id).await?;
+    Ok(if caller.principal.allows(&Action::Pledge) {
+        see_other("/donor")
+    } else {
+        see_other(&format!("/campaigns/{id}#pledges"))
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Allocation: dry run and commit
 
@@ -377,6 +662,83 @@ pub struct AllocateQuery {
     resource: Option<String>,
     policy: Option<String>,
     all: Option<String>,
+}
+
+impl AllocateQuery {
+    fn of(pairs: &[(String, String)]) -> AllocateQuery {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+        };
+        AllocateQuery {
+            resource: get("resource"),
+            policy: get("policy"),
+            all: get("all"),
+        }
+    }
+}
+
+/// The area quotas of an allocation form: `quota_level` (`province` or `county`) and a field
+/// `q_CODE` per area — tomans for money (stored ×10 as rials, checked), units for goods; an
+/// empty field is no quota. Also the same quotas as typed, to carry them to the next form.
+fn quotas_of(
+    pairs: &[(String, String)],
+    money: bool,
+) -> Result<(AreaQuotas, Vec<(String, String)>), AppError> {
+    let level = match pairs
+        .iter()
+        .find(|(k, _)| k == "quota_level")
+        .map(|(_, v)| v.as_str())
+    {
+        Some("county") => AreaLevel::County,
+        _ => AreaLevel::Province,
+    };
+    let mut quotas = AreaQuotas {
+        level,
+        max_units: Default::default(),
+    };
+    let mut typed = vec![];
+    for (k, v) in pairs {
+        let Some(code) = k.strip_prefix("q_") else {
+            continue;
+        };
+        if v.trim().is_empty()
+            || code.is_empty()
+            || !code.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            continue;
+        }
+        let n = parse_amount(v).ok_or(AppError::BadRequest("allocation-quota-invalid"))?;
+        let units = if money {
+            n.checked_mul(10)
+                .ok_or(AppError::BadRequest("allocation-quota-invalid"))?
+        } else {
+            n
+        };
+        quotas.max_units.insert(code.to_owned(), units);
+        typed.push((format!("q_{code}"), n.to_string()));
+    }
+    typed.push((
+        "quota_level".to_owned(),
+        match level {
+            AreaLevel::Province => "province",
+            AreaLevel::County => "county",
+        }
+        .to_owned(),
+    ));
+    Ok((quotas, typed))
+}
+
+/// One area of the quota form: its quota as typed and what the plan gives it.
+pub struct QuotaRow {
+    pub code: String,
+    pub name: String,
+    pub typed: String,
+    pub requests: i64,
+    pub given: String,
+    pub held: bool,
 }
 
 pub struct Breakdown {
@@ -416,9 +778,18 @@ struct AllocatePage {
     tables: Vec<(String, Vec<Breakdown>)>,
     lines: Vec<LineView>,
     hidden: usize,
+    /// `province` or `county`.
+    quota_level: &'static str,
+    quota_rows: Vec<QuotaRow>,
+    /// The quotas as typed, for the commit form's hidden fields and the "show all" link.
+    quota_fields: Vec<(String, String)>,
+    quota_query: String,
+    /// The unit quotas are typed in: tomans or units.
+    quota_unit: String,
 }
 
 fn breakdown(
+    l: Loc,
     plan: &Plan,
     types: &TypeNames,
     key: impl Fn(&distribution::PlanLine) -> String,
@@ -433,7 +804,7 @@ fn breakdown(
         .map(|(label, (requests, units))| Breakdown {
             label,
             requests,
-            units: types.amount(&plan.resource, &units),
+            units: show_amount(l, types, &plan.resource, units),
         })
         .collect()
 }
@@ -446,8 +817,9 @@ pub async fn allocate_page(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    Query(q): Query<AllocateQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let q = AllocateQuery::of(&pairs);
     let caller = crate::use_case::caller(&ctx)?;
     let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
     let l = Loc(ctx.locale);
@@ -472,21 +844,76 @@ pub async fn allocate_page(
         })
         .ok_or(AppError::NotFound)?;
     let policy = policy_of(q.policy.as_deref());
-    let plan = hamdeli_app::distribution::dry_run(
+    let money = types.is_money(&resource);
+    let (quotas, quota_fields) = quotas_of(&pairs, money)?;
+    let plan = hamdeli_app::campaigns::allocation_dry_run(
         &state.store,
         &caller,
         &c,
-        &resource,
-        policy,
-        window_of(&c),
+        &hamdeli_app::campaigns::AllocationRequest {
+            resource: resource.clone(),
+            policy,
+            window: window_of(&c),
+            quotas: quotas.clone(),
+        },
     )
     .await?;
-    let by_province = breakdown(&plan, &types, |line| {
+    // The areas of the eligible needs at the quotas' level, with any quota already typed.
+    let mut areas: std::collections::BTreeMap<String, i64> = Default::default();
+    for line in plan.lines.iter().filter(|x| x.ineligible.is_none()) {
+        let code = match quotas.level {
+            AreaLevel::Province => &line.candidate.province_code,
+            AreaLevel::County => &line.candidate.county_code,
+        };
+        if let Some(code) = code {
+            *areas.entry(code.clone()).or_default() += 1;
+        }
+    }
+    for code in quotas.max_units.keys() {
+        areas.entry(code.clone()).or_default();
+    }
+    let quota_rows = areas
+        .into_iter()
+        .map(|(code, requests)| {
+            let used = plan.quotas.iter().find(|u| u.area == code);
+            let given: i64 = plan
+                .lines
+                .iter()
+                .filter(|x| {
+                    let area = match quotas.level {
+                        AreaLevel::Province => &x.candidate.province_code,
+                        AreaLevel::County => &x.candidate.county_code,
+                    };
+                    area.as_deref() == Some(code.as_str())
+                })
+                .map(|x| x.units)
+                .sum();
+            QuotaRow {
+                name: places.of(&Some(code.clone())),
+                typed: quota_fields
+                    .iter()
+                    .find(|(k, _)| *k == format!("q_{code}"))
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+                requests,
+                given: show_amount(l, &types, &resource, given),
+                held: used.is_some_and(|u| u.held),
+                code,
+            }
+        })
+        .collect();
+    let quota_query: String = quota_fields
+        .iter()
+        .map(|(k, v)| format!("&{k}={v}"))
+        .collect();
+    let by_province = breakdown(l, &plan, &types, |line| {
         places.of(&line.candidate.province_code)
     });
-    let by_zone = breakdown(&plan, &types, |line| l.opt_tv("zone", &line.candidate.zone));
-    let by_type = breakdown(&plan, &types, |line| types.of(&line.candidate.need_type));
-    let by_decile = breakdown(&plan, &types, |line| {
+    let by_zone = breakdown(l, &plan, &types, |line| {
+        l.opt_tv("zone", &line.candidate.zone)
+    });
+    let by_type = breakdown(l, &plan, &types, |line| types.of(&line.candidate.need_type));
+    let by_decile = breakdown(l, &plan, &types, |line| {
         match line.candidate.facts.income_decile {
             Some(d) => l.t1("decile-n", "n", &l.num(&d)),
             None => l.t("decile-unknown"),
@@ -518,10 +945,10 @@ pub async fn allocate_page(
                 ),
                 county: places.of(&cand.county_code),
                 need_type: types.of(&cand.need_type),
-                remaining: types.amount(&cand.need_type, &line.remaining),
+                remaining: show_amount(l, &types, &cand.need_type, line.remaining),
                 score: line.score,
                 weight: l.digits(&format!("{:.2}", line.weight)),
-                units: types.amount(&cand.need_type, &line.units),
+                units: show_amount(l, &types, &cand.need_type, line.units),
                 why,
                 warn: cand.other_providers > 0,
                 given: line.units > 0,
@@ -536,8 +963,20 @@ pub async fn allocate_page(
     lines.truncate(lines.len() - hidden);
     html(AllocatePage {
         shell: Shell::new(&ctx, format!("{} — {}", l.t("allocate-title"), c.title)),
-        pool: types.amount(&resource, &plan.pool),
-        total: types.amount(&resource, &plan.total),
+        pool: show_amount(l, &types, &resource, plan.pool),
+        total: show_amount(l, &types, &resource, plan.total),
+        quota_level: match quotas.level {
+            AreaLevel::Province => "province",
+            AreaLevel::County => "county",
+        },
+        quota_rows,
+        quota_fields,
+        quota_query,
+        quota_unit: if money {
+            l.t("unit-toman")
+        } else {
+            l.t("unit-unit")
+        },
         level: plan
             .level
             .map(|v| l.digits(&format!("{v:.4}")))
@@ -559,29 +998,30 @@ pub async fn allocate_page(
     })
 }
 
-#[derive(Deserialize)]
-pub struct CommitForm {
-    resource: String,
-    #[serde(default)]
-    policy: String,
-}
-
+/// Handles POST /campaigns/{id}/allocate: the commit of the plan under the quotas of the dry
+/// run it was shown with (resource, policy, `quota_level`, `q_CODE`).
 pub async fn allocate_commit(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    FormData(form): FormData<CommitForm>,
+    FormData(form): FormData<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
-    let policy = policy_of(Some(&form.policy));
-    hamdeli_app::distribution::commit(
+    let q = AllocateQuery::of(&form);
+    let resource = q.resource.ok_or(AppError::BadRequest("form-invalid"))?;
+    let types = TypeNames::load(&state, Loc(ctx.locale)).await?;
+    let (quotas, _) = quotas_of(&form, types.is_money(&resource))?;
+    hamdeli_app::campaigns::allocation_commit(
         &state.store,
         &caller,
         &c,
-        &form.resource,
-        policy,
-        window_of(&c),
+        &hamdeli_app::campaigns::AllocationRequest {
+            resource,
+            policy: policy_of(q.policy.as_deref()),
+            window: window_of(&c),
+            quotas,
+        },
     )
     .await?;
     Ok(see_other(&format!("/campaigns/{id}")))
@@ -615,9 +1055,11 @@ pub async fn signup_form(ctx: Ctx) -> Result<Response, AppError> {
 pub struct SignupForm {
     mobile: String,
     name: String,
-    password: String,
 }
 
+/// Handles POST /donors/signup, the first step: the number and the name. A code goes to the
+/// number by text message and the visitor is sent to the page that asks for it; the password is
+/// chosen there, once the number is proven.
 pub async fn signup(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -643,11 +1085,11 @@ pub async fn signup(
     if form.name.trim().is_empty() {
         return again(l.t("donor-name-required"));
     }
-    if let Err(id) = hamdeli_store::passwords::check_strength(&form.password) {
-        return again(l.t(id));
+    if campaigns::mobile_registered(&state.store, &mobile).await? {
+        return again(l.t("donor-mobile-taken"));
     }
-    // A form that would create an account (or find its number taken) counts against the
-    // address, before the password is hashed: a few sign-ups an hour per address.
+    // A form that would send a code (and so create an account) counts against the address:
+    // a few sign-ups an hour per address. The number has its own limit in the use case.
     let now = hamdeli_store::now_millis();
     if !crate::ratelimit::admit_signup(&state.store, &ctx.client_addr, now).await? {
         tracing::warn!(client = %ctx.client_addr, "refused a donor sign-up over the address limit");
@@ -656,45 +1098,113 @@ pub async fn signup(
             l.t("signup-too-many"),
         );
     }
-    let mut tx = state.store.begin().await?;
-    let user = users::create(
-        &mut tx,
-        users::NewUser {
-            username: mobile.clone(),
-            display_name: form.name.trim().to_owned(),
-            password: form.password.clone(),
-            role: Role::Donor,
-            scope: Scope::Own,
-            locale: ctx.locale.tag().to_owned(),
-            is_demo: false,
-        },
-    )
-    .await;
-    let user = match user {
-        Ok(id) => id,
-        Err(hamdeli_store::StoreError::Conflict(_)) => return again(l.t("donor-mobile-taken")),
-        Err(hamdeli_store::StoreError::Invalid(id)) => return again(l.t(id)),
-        Err(e) if e.is_unique_violation() => return again(l.t("donor-mobile-taken")),
-        Err(e) => return Err(e.into()),
+    // The code in ASCII digits whatever the language: phones offer to fill it in from those.
+    let message = |code: &str| {
+        l.t1("signup-code-sms", "code", "@CODE@")
+            .replace("@CODE@", code)
     };
-    match campaigns::register_donor(&mut tx, user, &mobile).await {
-        Ok(_) => {}
-        Err(hamdeli_store::StoreError::Conflict(id)) => return again(l.t(id)),
+    match hamdeli_app::campaigns::start_signup(
+        &state.store,
+        state.sms.as_ref(),
+        &state.config.secret_key,
+        &mobile,
+        &form.name,
+        &message,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(hamdeli_app::Error::Conflict("signup-code-too-many")) => {
+            return answer(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                l.t("signup-code-too-many"),
+            );
+        }
+        Err(hamdeli_app::Error::Conflict("signup-code-not-sent")) => {
+            return answer(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                l.t("signup-code-not-sent"),
+            );
+        }
+        Err(hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id)) => {
+            return again(l.t(id));
+        }
         Err(e) => return Err(e.into()),
     }
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "donor.signup",
-            target_kind: "user",
-            target_id: user.to_string(),
-            detail: serde_json::json!({}),
-        },
+    Ok(see_other(&format!("/donors/signup/verify?mobile={mobile}")))
+}
+
+#[derive(Template)]
+#[template(path = "donor_verify.html")]
+struct VerifyPage {
+    shell: Shell,
+    l: Loc,
+    error: Option<String>,
+    mobile: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct VerifyQuery {
+    mobile: String,
+}
+
+/// Handles GET /donors/signup/verify: the code sent to the number and the password to choose.
+pub async fn verify_form(ctx: Ctx, Query(q): Query<VerifyQuery>) -> Result<Response, AppError> {
+    let l = Loc(ctx.locale);
+    let mobile = hamdeli_text::phone::parse_mobile(&q.mobile)
+        .map(|m| m.as_str().to_owned())
+        .map_err(|_| AppError::BadRequest("donor-mobile-invalid"))?;
+    html(VerifyPage {
+        shell: Shell::new(&ctx, l.t("signup-code-title")),
+        l,
+        error: None,
+        mobile,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct VerifyForm {
+    mobile: String,
+    code: String,
+    password: String,
+}
+
+/// Handles POST /donors/signup/verify: the right code within ten minutes and five tries creates
+/// the donor's account.
+pub async fn verify(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    FormData(form): FormData<VerifyForm>,
+) -> Result<Response, AppError> {
+    let l = Loc(ctx.locale);
+    let mobile = hamdeli_text::phone::parse_mobile(&form.mobile)
+        .map(|m| m.as_str().to_owned())
+        .map_err(|_| AppError::BadRequest("donor-mobile-invalid"))?;
+    let done = hamdeli_app::campaigns::finish_signup(
+        &state.store,
+        &ctx.client_addr,
+        &state.config.secret_key,
+        &mobile,
+        &form.code,
+        &form.password,
+        ctx.locale.tag(),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other("/login?next=/donor&signed_up=1"))
+    .await;
+    match done {
+        Ok(_) => Ok(see_other("/login?next=/donor&signed_up=1")),
+        Err(hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id)) => {
+            let mut r = html(VerifyPage {
+                shell: Shell::new(&ctx, l.t("signup-code-title")),
+                l,
+                error: Some(l.t(id)),
+                mobile,
+            })?;
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
@@ -702,10 +1212,9 @@ pub async fn signup(
 struct DonorPage {
     shell: Shell,
     l: Loc,
-    pledges: Vec<Pledge>,
+    pledges: Vec<PledgeView>,
     /// Per received pledge's campaign: where its allocations went.
     destinations: Vec<(i64, String, Vec<DestinationView>)>,
-    types: TypeNames,
     mobile: String,
 }
 
@@ -741,9 +1250,8 @@ pub async fn donor_page(State(state): State<AppState>, ctx: Ctx) -> Result<Respo
     html(DonorPage {
         shell: Shell::new(&ctx, l.t("donor-title")),
         l,
-        pledges,
+        pledges: pledge_views(l, &types, pledges),
         destinations,
-        types,
         mobile,
     })
 }
@@ -793,7 +1301,7 @@ pub async fn receipt(
     let mut destinations = vec![];
     let (mut amount, mut resource) = (String::new(), String::new());
     if let Some(pl) = &pledge {
-        amount = types.amount(&pl.resource, &pl.received_amount.unwrap_or(0));
+        amount = show_amount(l, &types, &pl.resource, pl.received_amount.unwrap_or(0));
         resource = types.resource(&pl.resource);
         if let Some(seq) = pl.ledger_seq {
             entry_hash = hamdeli_store::ledger::recent(&state.store, Some(seq + 1), 1)
@@ -856,7 +1364,7 @@ pub async fn stats(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
             need_type: types.of(&c.need_type),
             in_need: public_count(c.persons_in_need),
             served: public_count(c.persons_served),
-            delivered: types.amount(&c.need_type, &c.units_delivered),
+            delivered: show_amount(l, &types, &c.need_type, c.units_delivered),
         })
         .collect();
     let all = campaigns::list(&state.store).await?;

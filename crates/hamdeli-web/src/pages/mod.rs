@@ -138,6 +138,19 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/api-keys/{id}/revoke", post(admin_api_keys::revoke))
 }
+        .route(
+            "/campaigns/{id}/edit",
+            get(campaigns::edit_form).post(campaigns::edit),
+        )
+        .route("/campaigns/{id}/close", post(campaigns::close))
+        .route(
+            "/campaigns/{id}/pledges/{pledge}/cancel",
+            post(campaigns::cancel_pledge),
+        )
+        .route(
+            "/donors/signup/verify",
+            get(campaigns::verify_form).post(campaigns::verify),
+        )
 
 /// A form body; a malformed one is a localised 400, not axum's plain-text rejection.
 pub struct FormData<T>(pub T);

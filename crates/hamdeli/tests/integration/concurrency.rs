@@ -264,9 +264,10 @@ async fn parallel_pledges_answer_without_5xx_and_nothing_is_lost() {
     assert_eq!(pledges.len(), 200, "nothing lost");
     assert_eq!(audit_count(&app.store, "pledge.create").await, 200);
     let pool = campaigns::pools(&app.store, campaign).await.unwrap();
+    // Typed in tomans, kept in rials.
     assert_eq!(
         pool[0].pledged,
-        25 * (1000 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8))
+        25 * (10 * 1000 * (1 + 2 + 3 + 4 + 5 + 6 + 7 + 8))
     );
     // A pledge is a promise: the public log grows when one is received, not before.
     assert_eq!(ledger::head(&app.store).await.unwrap().0, ledger_before);
@@ -296,7 +297,8 @@ async fn absurd_pledges_are_refused_in_the_users_language_and_pages_keep_answeri
             (status, r.text().await.unwrap())
         }
     };
-    // The report's amount: 999,999,999,999,999 rials, refused with a form error in Persian.
+    // The report's amount: 999,999,999,999,999 (tomans now: ten times as many rials), refused
+    // with a form error in Persian.
     let (status, html) = pledge("999999999999999".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains(&hamdeli_locale::t(Locale::Fa, "pledge-too-large")));
@@ -304,14 +306,18 @@ async fn absurd_pledges_are_refused_in_the_users_language_and_pages_keep_answeri
     let (status, html) = pledge("۹۹۹۹۹۹۹۹۹۹۹۹۹۹۹۹۹۹۹۹".into()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains(&hamdeli_locale::t(Locale::Fa, "pledge-too-large")));
-    // Five pledges at the cap are the most one donor may have open on a campaign.
+    // Five pledges at the cap (typed in tomans) are the most one donor may have open on a
+    // campaign; one toman past the cap is too large.
+    let (status, html) = pledge((MAX_PLEDGE_RIALS / 10 + 1).to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains(&hamdeli_locale::t(Locale::Fa, "pledge-too-large")));
     for _ in 0..5 {
         assert_eq!(
-            pledge(MAX_PLEDGE_RIALS.to_string()).await.0,
+            pledge((MAX_PLEDGE_RIALS / 10).to_string()).await.0,
             StatusCode::SEE_OTHER
         );
     }
-    let (status, html) = pledge(MAX_PLEDGE_RIALS.to_string()).await;
+    let (status, html) = pledge((MAX_PLEDGE_RIALS / 10).to_string()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(html.contains(&hamdeli_locale::t(Locale::Fa, "pledge-open-too-much")));
     // …and ten open pledges at most, whatever their amounts (on a campaign of their own).

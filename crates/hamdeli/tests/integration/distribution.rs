@@ -193,14 +193,23 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
         "an office's own province"
     );
 
-    // A donor signs up with a mobile number in Persian digits, signs in with it and pledges.
+    // A donor signs up with a mobile number in Persian digits, confirms it with the code sent
+    // to it, signs in with it and pledges.
     let visitor = app.client();
     let r = visitor
         .post_form(
             "/donors/signup",
+            &[("mobile", "۰۹۱۲۳۴۵۶۷۸۹"), ("name", "خیّر آزمایشی")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let code = crate::campaign_lifecycle::sent_code("09123456789");
+    let r = visitor
+        .post_form(
+            "/donors/signup/verify",
             &[
-                ("mobile", "۰۹۱۲۳۴۵۶۷۸۹"),
-                ("name", "خیّر آزمایشی"),
+                ("mobile", "09123456789"),
+                ("code", &code),
                 ("password", "a-long-enough-secret"),
             ],
         )

@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod api;
+mod campaign_lifecycle;
 mod cli;
 mod concurrency;
 mod concurrency;
