@@ -788,7 +788,9 @@ impl Arm {
         match self {
             Arm::Code(_) => MatchKind::NationalCode,
             Arm::Phone(_) => MatchKind::Phone,
-            Arm::Names { phonetic: false, .. } => MatchKind::Name,
+            Arm::Names {
+                phonetic: false, ..
+            } => MatchKind::Name,
             Arm::Names { phonetic: true, .. } => MatchKind::Phonetic,
         }
     }
@@ -1183,7 +1185,9 @@ pub async fn search(
     let mut hits = Vec::with_capacity(page_ids.len());
     if !page_ids.is_empty() {
         let mut sql = Sql::default();
-        sql.push(&format!("SELECT {HIT_COLUMNS} FROM persons p WHERE p.id IN ("));
+        sql.push(&format!(
+            "SELECT {HIT_COLUMNS} FROM persons p WHERE p.id IN ("
+        ));
         for (i, (id, _)) in page_ids.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -1205,24 +1209,6 @@ pub async fn search(
         page,
         has_more,
     })
-}
-
-/// The persons whose record carries this national code, inside the scope (the merge form's
-/// "merge with" by code).
-pub async fn persons_with_code(
-    store: &Store,
-    scope: &PlaceFilter,
-    code: &str,
-    limit: usize,
-) -> Result<Vec<i64>> {
-    arm_persons(
-        store,
-        scope,
-        &SearchFilters::default(),
-        &Arm::Code(code.to_owned()),
-        limit,
-    )
-    .await
 }
 
 /// Whether the person is inside the scope (and not merged away).
@@ -1843,9 +1829,7 @@ pub async fn undo_person_merge(tx: &mut Tx, id: i64, by: Option<i64>) -> Result<
     if claimed.rows_affected() != 1 {
         return Err(StoreError::Conflict("merge-already-undone"));
     }
-    let merged_into = |p: i64| {
-        sqlx::query("SELECT merged_into FROM persons WHERE id = $1").bind(p)
-    };
+    let merged_into = |p: i64| sqlx::query("SELECT merged_into FROM persons WHERE id = $1").bind(p);
     let keep_into: Option<i64> = merged_into(merge.keep_person)
         .fetch_one(&mut **tx)
         .await?
