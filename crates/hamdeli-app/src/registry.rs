@@ -10,8 +10,8 @@
 
 use hamdeli_domain::{Action, PlaceFilter, Principal};
 use hamdeli_store::persons::{
-    self, Household, Member, MergeRefusal, Person, PersonMerge, Review, SearchQuery,
-    SearchResults, SourceRecordView,
+    self, Household, Member, MergeRefusal, Person, PersonMerge, Review, SearchQuery, SearchResults,
+    SourceRecordView,
 };
 use hamdeli_store::{Store, sharing};
 

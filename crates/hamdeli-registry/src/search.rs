@@ -11,7 +11,9 @@
 use hamdeli_link::{LinkOptions, RawRecord, RecordSet, link};
 use hamdeli_store::Store;
 use hamdeli_store::persons::{self, NameWord, Phonetic, SearchQuery, SourceRecordView};
-use hamdeli_text::{NationalCode, fold_digits, name_key, parse_mobile, phonetic_key, split_person_name};
+use hamdeli_text::{
+    NationalCode, fold_digits, name_key, parse_mobile, phonetic_key, split_person_name,
+};
 
 fn is_number_part(c: char) -> bool {
     c.is_ascii_digit() || matches!(c, '-' | '/' | '+' | '(' | ')')
@@ -79,16 +81,16 @@ pub async fn merge_evidence(
     let sample = persons::sample_link_rows(store, EVIDENCE_SAMPLE).await?;
     fn raw(r: &SourceRecordView) -> RawRecord<'_> {
         RawRecord {
-        national_code: r.national_code.as_deref(),
-        first_name: r.first_name.as_deref(),
-        last_name: r.last_name.as_deref(),
-        full_name: None,
-        father_name: r.father_name.as_deref(),
-        birth_date: r.birth_date.as_deref(),
-        gender: r.gender.as_deref(),
-        phone: r.phone.as_deref(),
-        province: r.province_code.as_deref(),
-        county: r.county_code.as_deref(),
+            national_code: r.national_code.as_deref(),
+            first_name: r.first_name.as_deref(),
+            last_name: r.last_name.as_deref(),
+            full_name: None,
+            father_name: r.father_name.as_deref(),
+            birth_date: r.birth_date.as_deref(),
+            gender: r.gender.as_deref(),
+            phone: r.phone.as_deref(),
+            province: r.province_code.as_deref(),
+            county: r.county_code.as_deref(),
         }
     }
     let mut set = RecordSet::new();

@@ -214,25 +214,33 @@ pub async fn search(
             label: l.name(&c.name_fa, &c.name_en).to_owned(),
         })
         .collect();
-    let organisations = hamdeli_store::organisations::list(&state.store, &hamdeli_domain::PlaceFilter::All)
-        .await?
-        .into_iter()
-        .map(|o| FilterOption {
-            value: o.id.to_string(),
-            label: l.name(&o.name_fa, &o.name_en).to_owned(),
-        })
-        .collect();
+    let organisations =
+        hamdeli_store::organisations::list(&state.store, &hamdeli_domain::PlaceFilter::All)
+            .await?
+            .into_iter()
+            .map(|o| FilterOption {
+                value: o.id.to_string(),
+                label: l.name(&o.name_fa, &o.name_en).to_owned(),
+            })
+            .collect();
     let paging = query_string(&[
         ("q", query.q.clone()),
         ("county", filters.county.clone().unwrap_or_default()),
         ("zone", filters.zone.clone().unwrap_or_default()),
         (
             "female_head",
-            if filters.female_head { "1".into() } else { String::new() },
+            if filters.female_head {
+                "1".into()
+            } else {
+                String::new()
+            },
         ),
         (
             "organisation",
-            filters.organisation.map(|o| o.to_string()).unwrap_or_default(),
+            filters
+                .organisation
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
         ),
         (
             "merge_with",
@@ -261,9 +269,7 @@ pub async fn search(
         counties,
         organisations,
         may_household_filters: p.scope.organisation().is_none(),
-        merge_with: query
-            .merge_with
-            .filter(|_| p.allows(&Action::ReviewLinks)),
+        merge_with: query.merge_with.filter(|_| p.allows(&Action::ReviewLinks)),
         places: PlaceNames::load(&state, l).await?,
         counts: persons::counts(&state.store, &filter).await?,
         may_review: p.allows(&Action::ReviewLinks),
@@ -573,9 +579,7 @@ async fn merge_page(
         shell: Shell::new(ctx, l.name("ادغام دو فرد", "Merge two persons").to_owned()),
         l,
         compared: evidence.is_some(),
-        evidence: evidence
-            .map(|e| evidence_lines(l, &e))
-            .unwrap_or_default(),
+        evidence: evidence.map(|e| evidence_lines(l, &e)).unwrap_or_default(),
         preview,
         places: PlaceNames::load(state, l).await?,
         error: error.clone(),
