@@ -6,6 +6,7 @@
 use hamdeli_domain::{Denied, Principal, Role, Scope};
 use hamdeli_store::{StoreError, audit};
 
+pub mod api_keys;
 pub mod campaigns;
 pub mod distribution;
 pub mod entry;
@@ -15,8 +16,8 @@ pub mod organisations;
 pub mod policy_doc;
 pub mod registry;
 pub mod sharing;
-pub mod users;
 pub mod sms;
+pub mod users;
 
 /// Who acts, and from where (an IP address, or `cli` for the command line).
 #[derive(Clone, Copy)]

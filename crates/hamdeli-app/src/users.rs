@@ -111,3 +111,25 @@ pub async fn set_active(store: &Store, caller: &Caller<'_>, id: i64, active: boo
     tx.commit().await?;
     Ok(())
 }
+
+/// Creates a user with a role and scope the principal may assign.
+pub async fn create(store: &Store, caller: &Caller<'_>, new: users::NewUser) -> Result<i64> {
+    let p = caller.principal;
+    p.authorize(Action::ManageUsers)?;
+    p.authorize(Action::AssignRole(new.role, &new.scope))?;
+    let (role, scope) = (new.role, new.scope.clone());
+    let username = new.username.trim().to_ascii_lowercase();
+    let mut tx = store.begin().await?;
+    let id = users::create(&mut tx, new).await?;
+    audit_write(
+        &mut tx,
+        caller,
+        "user.create",
+        "user",
+        id.to_string(),
+        serde_json::json!({ "username": username, "role": role.as_str(), "scope": scope.label() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

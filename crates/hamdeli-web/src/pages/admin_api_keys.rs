@@ -5,12 +5,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 
 use hamdeli_domain::Action;
-use hamdeli_store::StoreError;
 use hamdeli_store::api_keys::{self, ApiKey};
-use hamdeli_store::audit::{self, Event};
 use hamdeli_store::organisations::{self, Organisation};
 
 use crate::AppState;
@@ -93,65 +90,34 @@ pub struct IssueForm {
     name: String,
 }
 
+/// Handles the POST /admin/api-keys route.
 pub async fn issue(
     State(state): State<AppState>,
     ctx: Ctx,
     FormData(form): FormData<IssueForm>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?.clone();
+    ctx.require()?;
     let l = Loc(ctx.locale);
     let Ok(org) = form.organisation.trim().parse::<i64>() else {
         return bad(page(&state, &ctx, None, Some(l.t("scope-organisation-required"))).await);
     };
-    p.authorize(Action::ManageApiKeys(org))?;
-    let mut tx = state.store.begin().await?;
-    let (id, secret) = match api_keys::issue(&mut tx, org, &form.name, p.user_id).await {
-        Ok(x) => x,
-        Err(StoreError::Invalid(msg)) => {
-            drop(tx);
+    let caller = crate::use_case::caller(&ctx)?;
+    let secret = match hamdeli_app::api_keys::issue(&state.store, &caller, org, &form.name).await {
+        Ok((_, secret)) => secret,
+        Err(hamdeli_app::Error::Invalid(msg)) => {
             return bad(page(&state, &ctx, None, Some(l.t(msg))).await);
         }
         Err(e) => return Err(e.into()),
     };
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: "api_key.issue",
-            target_kind: "api_key",
-            target_id: id.to_string(),
-            detail: json!({ "organisation": org, "name": form.name.trim() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     page(&state, &ctx, Some(secret), None).await
 }
 
+/// Handles the POST /admin/api-keys/{id}/revoke route.
 pub async fn revoke(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?.clone();
-    let key = api_keys::by_id(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let org = key.scope.organisation().ok_or(AppError::Forbidden)?;
-    p.authorize(Action::ManageApiKeys(org))?;
-    let mut tx = state.store.begin().await?;
-    api_keys::revoke(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: "api_key.revoke",
-            target_kind: "api_key",
-            target_id: id.to_string(),
-            detail: json!({}),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    hamdeli_app::api_keys::revoke(&state.store, &crate::use_case::caller(&ctx)?, id).await?;
     Ok(see_other("/admin/api-keys"))
 }

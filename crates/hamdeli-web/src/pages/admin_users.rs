@@ -5,14 +5,12 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::json;
 
 use hamdeli_domain::{Action, Principal, Role, Scope};
-use hamdeli_store::audit::{self, Event};
 use hamdeli_store::geo::{County, Province};
 use hamdeli_store::organisations::Organisation;
 use hamdeli_store::users::{self, NewUser, User};
-use hamdeli_store::{StoreError, geo, organisations};
+use hamdeli_store::{geo, organisations};
 
 use hamdeli_app::users as users_app;
 
@@ -149,6 +147,7 @@ async fn role_and_scope(state: &AppState, form: &UserForm) -> Result<(Role, Scop
     Ok((role, scope))
 }
 
+/// Handles the POST /admin/users route.
 pub async fn create(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -170,38 +169,22 @@ pub async fn create(
         Ok(x) => x,
         Err(id) => return refuse(id, form, choices(&state, &p).await?),
     };
-    p.authorize(Action::AssignRole(role, &scope))?;
-    let mut tx = state.store.begin().await?;
     let new = NewUser {
         username: form.username.clone(),
         display_name: form.display_name.clone(),
         password: form.password.clone(),
         role,
-        scope: scope.clone(),
+        scope,
         locale: ctx.locale.tag().to_owned(),
         is_demo: false,
     };
-    let id = match users::create(&mut tx, new).await {
-        Ok(id) => id,
-        Err(StoreError::Invalid(msg) | StoreError::Conflict(msg)) => {
-            drop(tx);
-            return refuse(msg, form, choices(&state, &p).await?);
+    match users_app::create(&state.store, &caller(&ctx)?, new).await {
+        Ok(id) => Ok(see_other(&format!("/admin/users/{id}?saved=1"))),
+        Err(hamdeli_app::Error::Invalid(msg) | hamdeli_app::Error::Conflict(msg)) => {
+            refuse(msg, form, choices(&state, &p).await?)
         }
-        Err(e) => return Err(e.into()),
-    };
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: "user.create",
-            target_kind: "user",
-            target_id: id.to_string(),
-            detail: json!({ "username": form.username.trim().to_ascii_lowercase(), "role": role.as_str(), "scope": scope.label() }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/admin/users/{id}?saved=1")))
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
