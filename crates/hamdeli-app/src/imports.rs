@@ -321,15 +321,15 @@ pub async fn batches(store: &Store, caller: &Caller<'_>, limit: i64) -> Result<V
     listed(store, rows).await
 }
 
-/// The batch if the principal imports for its organisation; another organisation's batch
-/// looks the same as none. Not audited: its counts only (the progress bar polls it).
+/// The batch if the principal imports for its organisation (another organisation's batch is
+/// refused). Not audited: its counts only (the progress bar polls it).
 pub async fn batch(store: &Store, caller: &Caller<'_>, id: i64) -> Result<ListedBatch> {
     let p = caller.principal;
     importer_scope(p)?;
     let row = registry::batch_with_org(store, id)
         .await?
-        .filter(|r| p.allows(&Action::ImportList(r.organisation_id)))
         .ok_or(Error::NotFound)?;
+    p.authorize(Action::ImportList(row.organisation_id))?;
     let mut out = listed(store, vec![row]).await?;
     out.pop().ok_or(Error::NotFound)
 }

@@ -5,34 +5,19 @@ use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Response;
 
-use hamdeli_domain::{Action, Principal, Role};
+use hamdeli_app::imports;
 use hamdeli_ingest::{Column, ColumnMapping};
-use hamdeli_registry::import::{self, Places};
+use hamdeli_registry::import;
 use hamdeli_store::organisations::{self, Organisation};
-use hamdeli_store::registry::{self, BatchCounts, BatchRow, NewList, NewSourceRecord, Problem};
+use hamdeli_store::registry::{self, BatchCounts, BatchRow, NewSourceRecord, Problem};
 
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::pages::account::bad;
 use crate::pages::{html, see_other};
+use crate::use_case::caller;
 use crate::view::{Loc, Shell};
-
-/// Organisations the principal may import for.
-async fn importable(state: &AppState, p: &Principal) -> Result<Vec<Organisation>, AppError> {
-    let all = organisations::list(&state.store, &p.place_filter()).await?;
-    Ok(all
-        .into_iter()
-        .filter(|o| p.allows(&Action::ImportList(o.id)))
-        .collect())
-}
-
-fn require_importer(p: &Principal) -> Result<(), AppError> {
-    match p.role {
-        Role::NationalAdmin | Role::PartnerOrg => Ok(()),
-        _ => Err(AppError::Forbidden),
-    }
-}
 
 #[derive(Template)]
 #[template(path = "imports.html")]
@@ -50,51 +35,19 @@ struct ListedBatch {
     skipped: i64,
 }
 
-/// Rows each batch passed over (totals, footers, repeated headers): problems of severity
-/// `skipped`, outside the stored counts (which are accepted + rejected).
-async fn skipped_counts(
-    state: &AppState,
-    batches: &[i64],
-) -> Result<std::collections::HashMap<i64, i64>, AppError> {
-    if batches.is_empty() {
-        return Ok(Default::default());
-    }
-    let ids: Vec<String> = batches.iter().map(i64::to_string).collect();
-    // The ids are integers from the store: no user text in the statement.
-    let sql = format!(
-        "SELECT batch_id, COUNT(*) FROM import_problems WHERE severity = '{}' AND batch_id IN ({}) GROUP BY batch_id",
-        import::SKIPPED,
-        ids.join(",")
-    );
-    let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(state.store.pool())
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok(rows.into_iter().collect())
-}
-
 async fn imports_page(
     state: &AppState,
     ctx: &Ctx,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    require_importer(p)?;
-    let organisations = importable(state, p).await?;
-    let only = if p.role == Role::NationalAdmin {
-        None
-    } else {
-        p.scope.organisation()
-    };
-    let batches = registry::recent_batches(&state.store, only, 50).await?;
-    let ids: Vec<i64> = batches.iter().map(|b| b.batch.id).collect();
-    let skipped = skipped_counts(state, &ids).await?;
-    let batches = batches
+    let caller = caller(ctx)?;
+    let organisations = imports::importable_organisations(&state.store, &caller).await?;
+    let batches = imports::batches(&state.store, &caller, 50)
+        .await?
         .into_iter()
-        .map(|mut b| {
-            let skipped = skipped.get(&b.batch.id).copied().unwrap_or(0);
-            b.batch.rows_in += skipped;
-            ListedBatch { b, skipped }
+        .map(|x| ListedBatch {
+            b: x.row,
+            skipped: x.skipped,
         })
         .collect();
     let l = Loc(ctx.locale);
@@ -199,14 +152,12 @@ pub async fn upload(
     ctx: Ctx,
     multipart: Multipart,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?.clone();
-    require_importer(&p)?;
+    let caller = caller(&ctx)?;
     let form = read_upload(multipart).await?;
     let l = Loc(ctx.locale);
     let org = form
         .organisation
         .ok_or(AppError::BadRequest("scope-organisation-required"))?;
-    p.authorize(Action::ImportList(org))?;
     if form.bytes.is_empty() {
         return bad(imports_page(&state, &ctx, Some(l.t("import-file-required"))).await);
     }
@@ -214,13 +165,11 @@ pub async fn upload(
         return bad(imports_page(&state, &ctx, Some(l.t("list-name-required"))).await);
     }
     let bytes = form.bytes;
-    let read = tokio::task::spawn_blocking(move || {
+    let read = move || {
         hamdeli_ingest::from_bytes(bytes).and_then(|s| hamdeli_ingest::read_source(s, |_| {}))
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?;
-    let read = match read {
-        Ok(r) => r,
+    };
+    let prepared = match imports::preview(&state.store, &caller, org, read).await? {
+        Ok(prepared) => prepared,
         Err(e) => {
             let message = l.t(&format!(
                 "import-error-{}",
@@ -229,53 +178,40 @@ pub async fn upload(
             return bad(imports_page(&state, &ctx, Some(message)).await);
         }
     };
-    let format = read.format.name().to_owned();
-    let mapping = mapping_rows(l, &read.mapping);
-    let places = Places::load(&state.store)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let prepared = import::prepare(read, &places);
     if !form.commit {
-        let mut counts = prepared.counts;
-        counts.rows_in = prepared.rows_in();
+        let outcome = &prepared.outcome;
+        let mut counts = outcome.counts;
+        counts.rows_in = outcome.rows_in();
         return html(PreviewPage {
             shell: Shell::new(&ctx, l.t("import-preview-title")),
             l,
             file_name: form.file_name,
-            format,
-            mapping,
-            samples: prepared.records.iter().take(10).cloned().collect(),
+            format: prepared.format.name().to_owned(),
+            mapping: mapping_rows(l, &prepared.mapping),
+            samples: outcome.records.iter().take(10).cloned().collect(),
             counts,
-            skipped: prepared.skipped(),
-            notices: prepared.notices().map(str::to_owned).collect(),
-            problems: prepared.problems.into_iter().take(500).collect(),
+            skipped: outcome.skipped(),
+            notices: outcome.notices().map(str::to_owned).collect(),
+            problems: outcome.problems.iter().take(500).cloned().collect(),
         });
     }
-    let mut tx = state.store.begin().await?;
-    let list = match registry::ensure_list(
-        &mut tx,
-        NewList {
-            organisation_id: org,
-            name: form.list.clone(),
-            list_kind: form.kind.clone(),
-            province_code: None,
-            county_code: None,
-            created_by: p.user_id,
-        },
+    let started = match imports::start(
+        &state.store,
+        &caller,
+        prepared,
+        &form.list,
+        &form.kind,
+        &form.file_name,
     )
     .await
     {
-        Ok(list) => list,
-        Err(hamdeli_store::StoreError::Invalid(id)) => {
-            drop(tx);
+        Ok(started) => started,
+        Err(hamdeli_app::Error::Invalid(id)) => {
             return bad(imports_page(&state, &ctx, Some(l.t(id))).await);
         }
         Err(e) => return Err(e.into()),
     };
-    tx.commit().await?;
-    let batch = import::begin(&state.store, list.id, &form.file_name, &format, p.user_id)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let batch = started.batch_id();
     let progress = std::sync::Arc::new(import::Progress::default());
     state
         .imports
@@ -283,54 +219,11 @@ pub async fn upload(
         .map_err(|_| AppError::Internal("imports lock".into()))?
         .insert(batch, progress.clone());
     let job_state = state.clone();
-    let principal = p.clone();
-    let client_addr = ctx.client_addr.clone();
-    let list_id = list.id;
-    // The import goes on in the background; the batch page shows its progress.
+    // The import goes on in the background; the batch page shows its progress. The batch
+    // writes its own audit entry (import.commit or import.failed) as the caller.
     tokio::spawn(async move {
-        let store = &job_state.store;
-        let result = import::run(
-            store,
-            batch,
-            list_id,
-            prepared,
-            &progress,
-            Some(&hamdeli_link::LinkOptions::default()),
-        )
-        .await;
-        let detail = match &result {
-            Ok(done) => serde_json::json!({
-                "organisation": org, "list": list_id, "rows_in": done.rows_in(),
-                "accepted": done.counts.rows_accepted, "rejected": done.counts.rows_rejected,
-                "skipped": done.skipped(),
-                "inserted": done.written.inserted, "updated": done.written.updated,
-                "link": done.link,
-            }),
-            Err(e) => {
-                serde_json::json!({"organisation": org, "list": list_id, "error": e.to_string()})
-            }
-        };
-        if let Err(e) = &result {
+        if let Err(e) = started.run(&progress, true).await {
             tracing::error!(batch, error = %e, "import failed");
-        }
-        let actor = hamdeli_store::audit::Actor {
-            principal: Some(&principal),
-            client_addr: &client_addr,
-        };
-        if let Ok(mut conn) = store.pool().acquire().await {
-            let event = hamdeli_store::audit::Event {
-                action: if result.is_ok() {
-                    "import.commit"
-                } else {
-                    "import.failed"
-                },
-                target_kind: "import_batch",
-                target_id: batch.to_string(),
-                detail,
-            };
-            if let Err(e) = hamdeli_store::audit::record(&mut conn, &actor, event).await {
-                tracing::error!(batch, error = %e, "import audit failed");
-            }
         }
         if let Ok(mut jobs) = job_state.imports.lock() {
             jobs.remove(&batch);
@@ -407,12 +300,7 @@ pub async fn progress(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    require_importer(p)?;
-    let row = registry::batch_with_org(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    p.authorize(Action::ImportList(row.organisation_id))?;
+    imports::batch(&state.store, &caller(&ctx)?, id).await?;
     let job = job_view(&state, id);
     let finished = job.is_none();
     let mut response = html(ProgressFragment {
@@ -432,33 +320,21 @@ pub async fn show(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    require_importer(p)?;
-    let row = registry::batch_with_org(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    p.authorize(Action::ImportList(row.organisation_id))?;
+    let report = imports::read_batch(&state.store, &caller(&ctx)?, id, 1000).await?;
     let l = Loc(ctx.locale);
+    let row = report.batch.row;
     let organisation = organisations::by_id(&state.store, row.organisation_id)
         .await?
         .map(|o| l.name(&o.name_fa, &o.name_en).to_owned())
         .unwrap_or_default();
-    let problems = registry::problems_of(&state.store, id, 1000).await?;
-    let skipped = skipped_counts(&state, &[id])
-        .await?
-        .get(&id)
-        .copied()
-        .unwrap_or(0);
-    let mut row = row;
-    row.batch.rows_in += skipped;
     html(BatchPage {
         shell: Shell::new(&ctx, l.t("import-batch-title")),
         l,
         failure: failure_message(&row),
-        skipped,
+        skipped: report.batch.skipped,
         row,
         organisation,
-        problems,
+        problems: report.problems,
         job: job_view(&state, id),
     })
 }
