@@ -76,6 +76,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(campaign_destinations))
         .routes(routes!(receipt_public))
         .routes(routes!(public_stats))
+        // Uploads read past axum's default 2 MB body limit (the server's limit still holds).
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(list_imports, upload_import))
+                .routes(routes!(get_import))
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
 }
 
 /// The OpenAPI document, as served at `/api/openapi.json`.
@@ -724,4 +731,273 @@ async fn public_stats(State(state): State<AppState>) -> Result<Json<Vec<StatPubl
             })
             .collect(),
     ))
+}
+
+/// An import batch's report: rows in = accepted + rejected + skipped, and the per-row problems
+/// (warnings of accepted rows, reasons of rejected rows, skipped rows; row 0 is the whole file).
+#[derive(Serialize, ToSchema)]
+pub struct ImportReport {
+    /// The batch written; none for a dry run.
+    pub batch_id: Option<i64>,
+    pub organisation_id: i64,
+    pub list_id: Option<i64>,
+    pub list_name: String,
+    pub file_name: String,
+    pub file_format: String,
+    /// `committed`, `failed`, `running`, or `dry_run` (nothing written).
+    pub status: String,
+    pub rows_in: i64,
+    pub accepted: i64,
+    pub accepted_with_warnings: i64,
+    pub rejected: i64,
+    /// Rows that are not persons (totals, footers, repeated headers).
+    pub skipped: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub persons_created: i64,
+    pub records_joined: i64,
+    pub reviews_opened: i64,
+    /// Why a failed batch failed.
+    pub error: Option<String>,
+    pub problems: Vec<hamdeli_store::registry::Problem>,
+    /// True when the batch has more problems than `problems` holds (the first 10,000).
+    pub problems_truncated: bool,
+}
+
+/// The problems an API report carries at most.
+const REPORT_PROBLEMS: usize = 10_000;
+
+impl ImportReport {
+    fn of_batch(
+        b: hamdeli_app::imports::ListedBatch,
+        mut problems: Vec<hamdeli_store::registry::Problem>,
+    ) -> ImportReport {
+        let problems_truncated = problems.len() > REPORT_PROBLEMS;
+        problems.truncate(REPORT_PROBLEMS);
+        let batch = b.row.batch;
+        ImportReport {
+            batch_id: Some(batch.id),
+            organisation_id: b.row.organisation_id,
+            list_id: Some(batch.list_id),
+            list_name: b.row.list_name,
+            file_name: batch.file_name,
+            file_format: batch.file_format,
+            status: batch.status.as_str().to_owned(),
+            rows_in: batch.rows_in,
+            accepted: batch.rows_accepted,
+            accepted_with_warnings: batch.rows_with_warnings,
+            rejected: batch.rows_rejected,
+            skipped: b.skipped,
+            inserted: batch.rows_inserted,
+            updated: batch.rows_updated,
+            persons_created: batch.persons_created,
+            records_joined: batch.records_joined,
+            reviews_opened: batch.reviews_opened,
+            error: batch.error,
+            problems,
+            problems_truncated,
+        }
+    }
+}
+
+/// The multipart form of `POST /api/v1/imports`.
+#[derive(Default, ToSchema)]
+#[allow(dead_code)] // described for the OpenAPI document; read field by field
+struct ImportUpload {
+    /// The list's name (re-importing the same list updates rows by their id).
+    list: String,
+    /// `support` (default), `survey` or `reference`.
+    kind: Option<String>,
+    /// Defaults to the API key's own organisation; another organisation is refused.
+    organisation: Option<i64>,
+    /// `true`: check the file and report every row, write nothing.
+    dry_run: Option<bool>,
+    /// The list: CSV (UTF-8, UTF-16 with BOM or Windows-1256) or XLSX.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+async fn read_import_upload(
+    mut multipart: axum::extract::Multipart,
+) -> Result<(ImportUpload, String), AppError> {
+    let mut form = ImportUpload::default();
+    let mut file_name = String::from("list");
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|_| AppError::BadRequest("form-invalid"))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            file_name = field.file_name().unwrap_or("list").to_owned();
+            form.file = field
+                .bytes()
+                .await
+                .map_err(|_| AppError::PayloadTooLarge)?
+                .to_vec();
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|_| AppError::BadRequest("form-invalid"))?;
+        match name.as_str() {
+            "list" => form.list = text,
+            "kind" => form.kind = Some(text.trim().to_owned()).filter(|k| !k.is_empty()),
+            "organisation" => {
+                form.organisation = Some(
+                    text.trim()
+                        .parse()
+                        .map_err(|_| AppError::BadRequest("form-invalid"))?,
+                )
+            }
+            "dry_run" => form.dry_run = Some(matches!(text.trim(), "true" | "1" | "yes")),
+            _ => {}
+        }
+    }
+    Ok((form, file_name))
+}
+
+/// The catalog message of a file that cannot be read.
+fn ingest_message(e: &hamdeli_ingest::IngestError) -> &'static str {
+    match e.code() {
+        "ingest.empty" => "import-error-ingest-empty",
+        "ingest.header" => "import-error-ingest-header",
+        "ingest.xlsx" => "import-error-ingest-xlsx",
+        "ingest.no_known_columns" => "import-error-ingest-no-known-columns",
+        "ingest.not_spreadsheet" => "import-error-ingest-not-spreadsheet",
+        "ingest.legacy_workbook" => "import-error-ingest-legacy-workbook",
+        "ingest.encoding" => "import-error-ingest-encoding",
+        "ingest.too_large" => "import-error-ingest-too-large",
+        _ => "import-error-ingest-io",
+    }
+}
+
+/// Uploads an organisation's list (a partner's API key imports for its own organisation): the
+/// rows are read, checked, written as one batch and linked into persons before the answer,
+/// which is the batch's report. With `dry_run=true` nothing is written. Audited
+/// (`import.commit`, in the batch's transaction).
+#[utoipa::path(post, path = "/api/v1/imports", tag = "registry",
+    request_body(content = ImportUpload, content_type = "multipart/form-data"),
+    responses((status = 201, body = ImportReport, description = "written"),
+        (status = 200, body = ImportReport, description = "dry run: nothing written"),
+        (status = 400, description = "no file, no list name, an unreadable file or a refused list"),
+        (status = 401), (status = 403), (status = 413)),
+    security(("api_key" = [])))]
+async fn upload_import(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    multipart: axum::extract::Multipart,
+) -> Result<(axum::http::StatusCode, Json<ImportReport>), AppError> {
+    use hamdeli_app::imports;
+    let caller = crate::use_case::caller(&ctx)?;
+    let (form, file_name) = read_import_upload(multipart).await?;
+    let organisation = form
+        .organisation
+        .or(caller.principal.scope.organisation())
+        .ok_or(AppError::BadRequest("scope-organisation-required"))?;
+    let dry_run = form.dry_run.unwrap_or(false);
+    if form.file.is_empty() {
+        return Err(AppError::BadRequest("import-file-required"));
+    }
+    if !dry_run && form.list.trim().is_empty() {
+        return Err(AppError::BadRequest("list-name-required"));
+    }
+    let bytes = form.file;
+    let read = move || {
+        hamdeli_ingest::from_bytes(bytes).and_then(|s| hamdeli_ingest::read_source(s, |_| {}))
+    };
+    let prepared = imports::preview(&state.store, &caller, organisation, read)
+        .await?
+        .map_err(|e| AppError::BadRequest(ingest_message(&e)))?;
+    if dry_run {
+        let format = prepared.format.name().to_owned();
+        let o = prepared.outcome;
+        let mut problems = o.problems.clone();
+        let problems_truncated = problems.len() > REPORT_PROBLEMS;
+        problems.truncate(REPORT_PROBLEMS);
+        return Ok((
+            axum::http::StatusCode::OK,
+            Json(ImportReport {
+                batch_id: None,
+                organisation_id: organisation,
+                list_id: None,
+                list_name: form.list.trim().to_owned(),
+                file_name,
+                file_format: format,
+                status: "dry_run".into(),
+                rows_in: o.rows_in(),
+                accepted: o.counts.rows_accepted,
+                accepted_with_warnings: o.counts.rows_with_warnings,
+                rejected: o.counts.rows_rejected,
+                skipped: o.skipped(),
+                inserted: 0,
+                updated: 0,
+                persons_created: 0,
+                records_joined: 0,
+                reviews_opened: 0,
+                error: None,
+                problems,
+                problems_truncated,
+            }),
+        ));
+    }
+    let progress = hamdeli_registry::import::Progress::default();
+    let kind = form.kind.as_deref().unwrap_or("support");
+    let outcome = imports::commit(
+        &state.store,
+        &caller,
+        prepared,
+        &form.list,
+        kind,
+        &file_name,
+        &progress,
+        true,
+    )
+    .await?;
+    let batch = outcome
+        .batch_id
+        .ok_or_else(|| AppError::Internal("a committed import without its batch".into()))?;
+    let listed = imports::batch(&state.store, &caller, batch).await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(ImportReport::of_batch(listed, outcome.problems)),
+    ))
+}
+
+/// The import batches of the caller's organisation (every organisation's for the national
+/// admin), newest first; counts only.
+#[utoipa::path(get, path = "/api/v1/imports", tag = "registry",
+    responses((status = 200, body = Vec<ImportReport>), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn list_imports(
+    State(state): State<AppState>,
+    ctx: Ctx,
+) -> Result<Json<Vec<ImportReport>>, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    let batches = hamdeli_app::imports::batches(&state.store, &caller, 100).await?;
+    Ok(Json(
+        batches
+            .into_iter()
+            .map(|b| ImportReport::of_batch(b, Vec::new()))
+            .collect(),
+    ))
+}
+
+/// An import batch's report with its per-row problems (the first 10,000): only for the
+/// organisation's importer or the national admin. Audited.
+#[utoipa::path(get, path = "/api/v1/imports/{id}", tag = "registry",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ImportReport), (status = 401), (status = 403), (status = 404)),
+    security(("api_key" = []), ("session" = [])))]
+async fn get_import(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Json<ImportReport>, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    let report =
+        hamdeli_app::imports::read_batch(&state.store, &caller, id, REPORT_PROBLEMS as i64 + 1)
+            .await?;
+    Ok(Json(ImportReport::of_batch(report.batch, report.problems)))
 }
