@@ -1008,34 +1008,10 @@ fn print_columns(
     Ok(())
 }
 
-/// The organisation's list an import from the command line goes to (created when new).
-async fn ensure_cli_list(
-    store: &hamdeli_store::Store,
-    org_id: i64,
-    list: &str,
-    kind: &str,
-) -> Result<hamdeli_store::registry::SourceList> {
-    let mut tx = store.begin().await?;
-    let list = hamdeli_store::registry::ensure_list(
-        &mut tx,
-        hamdeli_store::registry::NewList {
-            organisation_id: org_id,
-            name: list.to_owned(),
-            list_kind: kind.to_owned(),
-            province_code: None,
-            county_code: None,
-            created_by: None,
-        },
-    )
-    .await
-    .map_err(explain)?;
-    tx.commit().await?;
-    Ok(list)
-}
-
 /// `hamdeli import --defer-link`: the file is written while it is read, chunk by chunk.
 async fn stream_unlinked_import(
     store: &hamdeli_store::Store,
+    caller: &hamdeli_app::Caller<'_>,
     org_id: i64,
     args: &ImportArgs<'_>,
     started: std::time::Instant,
@@ -1045,13 +1021,11 @@ async fn stream_unlinked_import(
         .and_then(hamdeli_ingest::ChunkReader::new)
         .with_context(|| format!("reading {}", file.display()))?;
     print_columns(&reader.format, &reader.mapping)?;
-    let places = hamdeli_registry::import::Places::load(store).await?;
-    let list = ensure_cli_list(store, org_id, args.list, args.kind).await?;
     let name = file_name_of(file);
     let progress = std::sync::Arc::new(hamdeli_registry::import::Progress::default());
     let ticker = draw_progress(progress.clone());
-    let result = hamdeli_registry::import::stream_unlinked(
-        store, list.id, &name, None, reader, places, &progress,
+    let result = hamdeli_app::imports::commit_streamed(
+        store, caller, org_id, args.list, args.kind, &name, reader, &progress,
     )
     .await;
     ticker.abort();
@@ -1061,7 +1035,7 @@ async fn stream_unlinked_import(
         "\nread and written in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    print_outcome(&result?, args.report_path)
+    print_outcome(&result.map_err(explain_app)?, args.report_path)
 }
 
 fn print_outcome(
@@ -1134,14 +1108,11 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         report_path,
         defer_link,
     } = *args;
-    // The command line acts as a named system principal: each batch's audit entry is written
-    // in the batch's own transaction, as `cli:<os user>`.
-    let os_user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_default();
-    let store = open_store(config)
-        .await?
-        .acting_as(hamdeli_store::registry::BatchActor::command_line(&os_user));
+    // The command line acts as a named system principal (`cli:<os user>`): the import use
+    // case has each batch write its audit entry in the batch's own transaction, as it.
+    let principal = hamdeli_app::system_principal();
+    let caller = hamdeli_app::Caller::new(&principal, "cli");
+    let store = open_store(config).await?;
     sweep_interrupted_batches(&store).await;
     let org_id = match organisation.parse::<i64>() {
         Ok(id) => hamdeli_store::organisations::by_id(&store, id)
@@ -1152,32 +1123,30 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
     .with_context(|| format!("no organisation {organisation:?}"))?;
     let started = std::time::Instant::now();
     if defer_link && !dry_run {
-        return stream_unlinked_import(&store, org_id, args, started).await;
+        return stream_unlinked_import(&store, &caller, org_id, args, started).await;
     }
-    let read = hamdeli_ingest::read_all(file, |n| {
-        if n > 0 {
-            eprint!("\rreading {}: {n} rows\x1b[K", file.display());
-        }
-    })
-    .with_context(|| format!("reading {}", file.display()))?;
+    let path = file.to_path_buf();
+    let read = move || {
+        hamdeli_ingest::read_all(&path, |n| {
+            if n > 0 {
+                eprint!("\rreading {}: {n} rows\x1b[K", path.display());
+            }
+        })
+    };
+    let prepared = hamdeli_app::imports::preview(&store, &caller, org_id, read)
+        .await
+        .map_err(explain_app)?
+        .with_context(|| format!("reading {}", file.display()))?;
     eprintln!(
         "\rreading {}: {} rows in {:.1} s",
         file.display(),
-        read.rows_in(),
+        prepared.outcome.rows_in(),
         started.elapsed().as_secs_f64()
     );
-    print_columns(&read.format, &read.mapping)?;
-    let prepare_started = std::time::Instant::now();
-    let places = hamdeli_registry::import::Places::load(&store).await?;
-    let format = read.format.name();
-    let prepared = hamdeli_registry::import::prepare(read, &places);
-    tracing::debug!(
-        prepare_s = prepare_started.elapsed().as_secs_f64(),
-        "import prepared"
-    );
+    print_columns(&prepared.format, &prepared.mapping)?;
     if dry_run {
         println!("sample rows as parsed:");
-        for r in prepared.records.iter().take(5) {
+        for r in prepared.outcome.records.iter().take(5) {
             println!(
                 "  row {}: id={} code={} name={} {} birth={} phone={} place={}/{}",
                 r.row_number,
@@ -1193,23 +1162,14 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         }
     }
     let outcome = if dry_run {
-        prepared
+        prepared.outcome
     } else {
-        let list = ensure_cli_list(&store, org_id, list, kind).await?;
         let name = file_name_of(file);
         let progress = std::sync::Arc::new(hamdeli_registry::import::Progress::default());
         let ticker = draw_progress(progress.clone());
-        let link_options = hamdeli_link::LinkOptions::default();
         let written_at = std::time::Instant::now();
-        let result = hamdeli_registry::import::commit(
-            &store,
-            list.id,
-            &name,
-            format,
-            None,
-            prepared,
-            &progress,
-            (!defer_link).then_some(&link_options),
+        let result = hamdeli_app::imports::commit(
+            &store, &caller, prepared, list, kind, &name, &progress, !defer_link,
         )
         .await;
         eprintln!(
@@ -1222,7 +1182,7 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         let (stage, done, total) = progress.snapshot();
         hamdeli::progress::draw(stage.code(), done, total);
         eprintln!();
-        let outcome = result?;
+        let outcome = result.map_err(explain_app)?;
         if !defer_link && outcome.link.is_none() {
             eprintln!(
                 "warning: the batch is written, but linking it failed (see the log); `hamdeli relink` links what is left"
