@@ -1169,7 +1169,14 @@ async fn import_command(config: &Config, args: &ImportArgs<'_>) -> Result<()> {
         let ticker = draw_progress(progress.clone());
         let written_at = std::time::Instant::now();
         let result = hamdeli_app::imports::commit(
-            &store, &caller, prepared, list, kind, &name, &progress, !defer_link,
+            &store,
+            &caller,
+            prepared,
+            list,
+            kind,
+            &name,
+            &progress,
+            !defer_link,
         )
         .await;
         eprintln!(
