@@ -12,6 +12,7 @@ mod concurrency;
 mod distribution;
 mod envelope;
 mod household_lists;
+mod import_api;
 mod ledger;
 mod login;
 mod organisations;
