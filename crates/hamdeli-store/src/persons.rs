@@ -2100,9 +2100,9 @@ pub async fn load_households(store: &Store, list: &[NewHousehold]) -> Result<Hou
     Ok(out)
 }
 
-/// Households in the registry and the persons belonging to one.
+/// Households in the registry with a member, and the persons belonging to one.
 pub async fn household_totals(store: &Store) -> Result<(i64, i64)> {
-    let households: i64 = sqlx::query("SELECT COUNT(*) FROM households")
+    let households: i64 = sqlx::query("SELECT COUNT(DISTINCT household_id) FROM household_members")
         .fetch_one(store.pool())
         .await?
         .get(0);

@@ -5,8 +5,12 @@
 //! female-headed, and the lists that organisations keep about them, with the noise real lists
 //! have: the relief committee's pensions, the welfare organisation's female-head and disability
 //! programmes (overlapping with relief: double coverage of the same kind), a charity's food
-//! parcels (full names only, an XLSX file), the Red Crescent's hygiene packs, and a county survey
-//! of female heads of household, several of whom are in no organisation's list.
+//! parcels (full names only, an XLSX file), the Red Crescent's hygiene packs (support lists say
+//! the programme, the kind of support, the amount and the date), a county survey of female heads
+//! of household (household id, zone, reason, dependants, decile, disability), several of whom
+//! are in no organisation's list, and the household roster: every household, one row per member
+//! with the household's id, the relation to the head and the household's facts (the demo's
+//! households come from importing it).
 //! [`write_files`] writes them as CSV/XLSX with `truth.csv` (which row is which person),
 //! `households.csv` (the household reference data) and `population.csv`.
 //!
@@ -182,6 +186,8 @@ code_enum!(
         Programme = "programme" / "طرح حمایتی",
         /// People a county office found in a survey (not supported by it).
         Survey = "survey" / "پیمایش",
+        /// The reference population: every household, one row per member, with its facts.
+        Reference = "reference" / "جمعیت مرجع",
     }
 );
 

@@ -45,7 +45,12 @@ pub(crate) fn generate(pop: &Population) -> Vec<List> {
         charity(pop),
         red_crescent(pop),
         survey(pop),
+        roster(pop),
     ]
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
 }
 
 /// A random Jalali date between two years (inclusive), not after the reference date.
@@ -349,13 +354,24 @@ fn relief(pop: &Population) -> List {
         case += 1;
         let case_no = format!("{:07}", 1_200_000 + case * 7);
         let since = date_between(&mut m.rng, 1385, 1399, crate::REFERENCE_DATE).to_string();
+        // The last monthly payment, to the head: a pension in rials.
+        let paid = date_between(&mut m.rng, 1399, 1399, crate::REFERENCE_DATE).to_string();
+        let amount = (12 + h.members.len() as u64 * 4) * 500_000;
         for &person in &h.members {
             let mut row = m.row(person);
+            let head = person == h.head();
             row.extra = vec![
                 case_no.clone(),
                 pop.persons[person].relation.code().to_owned(),
                 RELIEF_PENSION.code.to_owned(),
                 since.clone(),
+                SupportKind::Pension.code().to_owned(),
+                if head {
+                    amount.to_string()
+                } else {
+                    String::new()
+                },
+                if head { paid.clone() } else { String::new() },
             ];
             rows.push(row);
         }
@@ -375,7 +391,15 @@ fn relief(pop: &Population) -> List {
         header_style: HeaderStyle::Canonical,
         format: FileFormat::Csv { bom: false },
         full_name_only: false,
-        extra_columns: vec!["case_no", "relation", "programme", "since"],
+        extra_columns: vec![
+            "case_no",
+            "relation",
+            "programme",
+            "since",
+            "support_kind",
+            "amount",
+            "support_date",
+        ],
         rows,
     }
 }
@@ -423,7 +447,12 @@ fn welfare(pop: &Population, relief: &List) -> List {
             if m.rng.chance(p) {
                 let mut row = m.row(h.head());
                 let s = since(&mut m.rng);
-                row.extra = vec![WELFARE_FEMALE_HEAD.label_fa.to_owned(), s];
+                row.extra = vec![
+                    WELFARE_FEMALE_HEAD.label_fa.to_owned(),
+                    s,
+                    SupportKind::Pension.label_fa().to_owned(),
+                    "۶٬۵۰۰٬۰۰۰".to_owned(),
+                ];
                 rows.push(row);
             }
         }
@@ -431,7 +460,12 @@ fn welfare(pop: &Population, relief: &List) -> List {
             if pop.persons[person].disability && m.rng.chance(0.35) {
                 let mut row = m.row(person);
                 let s = since(&mut m.rng);
-                row.extra = vec![WELFARE_DISABILITY.label_fa.to_owned(), s];
+                row.extra = vec![
+                    WELFARE_DISABILITY.label_fa.to_owned(),
+                    s,
+                    SupportKind::Pension.label_fa().to_owned(),
+                    "۵٬۰۰۰٬۰۰۰".to_owned(),
+                ];
                 rows.push(row);
             }
         }
@@ -451,7 +485,7 @@ fn welfare(pop: &Population, relief: &List) -> List {
         header_style: HeaderStyle::Persian,
         format: FileFormat::Csv { bom: true },
         full_name_only: false,
-        extra_columns: vec!["طرح", "تاریخ عضویت"],
+        extra_columns: vec!["طرح", "تاریخ عضویت", "نوع کمک", "مبلغ (ریال)"],
         rows,
     }
 }
@@ -509,12 +543,16 @@ fn charity(pop: &Population) -> List {
             .unwrap_or(h.head());
         let mut row = m.row(recipient);
         let r = received(&mut m.rng);
-        row.extra = vec![CHARITY_FOOD.label_fa.to_owned(), r];
+        row.extra = vec![
+            CHARITY_FOOD.label_fa.to_owned(),
+            r,
+            parcel_tomans(h.members.len()),
+        ];
         rows.push(row);
     }
     let rows = m.finish(
         rows,
-        |rng, orig| vec![orig.extra[0].clone(), received(rng)],
+        |rng, orig| vec![orig.extra[0].clone(), received(rng), orig.extra[2].clone()],
         |i| i.to_string(),
     );
     List {
@@ -527,9 +565,23 @@ fn charity(pop: &Population) -> List {
         header_style: HeaderStyle::Persian,
         format: FileFormat::Xlsx,
         full_name_only: true,
-        extra_columns: vec!["نوع کمک", "تاریخ دریافت"],
+        extra_columns: vec!["نوع کمک", "تاریخ دریافت", "مبلغ (تومان)"],
         rows,
     }
+}
+
+/// The value of a food parcel in tomans, Persian digits grouped: more for a larger household.
+fn parcel_tomans(members: usize) -> String {
+    let tomans = 600_000 + 200_000 * members.min(6) as u64;
+    let grouped = tomans
+        .to_string()
+        .as_bytes()
+        .rchunks(3)
+        .rev()
+        .map(|c| std::str::from_utf8(c).unwrap_or_default().to_owned())
+        .collect::<Vec<_>>()
+        .join("٬");
+    with_digits(&grouped, Digits::Persian)
 }
 
 fn red_crescent(pop: &Population) -> List {
@@ -572,7 +624,13 @@ fn red_crescent(pop: &Population) -> List {
         }
         let mut row = m.row(h.head());
         let since = date_between(&mut m.rng, 1399, 1399, crate::REFERENCE_DATE).to_string();
-        row.extra = vec![RED_CRESCENT_HYGIENE.code.to_owned(), since];
+        row.extra = vec![
+            RED_CRESCENT_HYGIENE.code.to_owned(),
+            since.clone(),
+            SupportKind::Hygiene.code().to_owned(),
+            "1500000".to_owned(),
+            since,
+        ];
         rows.push(row);
     }
     let rows = m.finish(rows, |_, orig| orig.extra.clone(), |i| format!("HLA{i:05}"));
@@ -586,7 +644,13 @@ fn red_crescent(pop: &Population) -> List {
         header_style: HeaderStyle::Canonical,
         format: FileFormat::Csv { bom: false },
         full_name_only: false,
-        extra_columns: vec!["programme", "since"],
+        extra_columns: vec![
+            "programme",
+            "since",
+            "support_kind",
+            "amount",
+            "support_date",
+        ],
         rows,
     }
 }
@@ -621,9 +685,16 @@ fn survey(pop: &Population) -> List {
         let mut row = m.row(h.head());
         let date = date_between(&mut m.rng, 1399, 1399, crate::REFERENCE_DATE);
         row.extra = vec![
+            h.household_ref.clone(),
+            pop.persons[h.head()].relation.code().to_owned(),
             h.zone.code().to_owned(),
-            h.reason.map(|r| r.code()).unwrap_or_default().to_owned(),
+            h.reason
+                .map(|r| r.label_fa())
+                .unwrap_or_default()
+                .to_owned(),
             h.dependants.to_string(),
+            h.income_decile.to_string(),
+            yes_no(h.disability),
             date.to_string(),
         ];
         rows.push(row);
@@ -639,7 +710,96 @@ fn survey(pop: &Population) -> List {
         header_style: HeaderStyle::Canonical,
         format: FileFormat::Csv { bom: false },
         full_name_only: false,
-        extra_columns: vec!["zone", "reason", "dependants", "survey_date"],
+        extra_columns: vec![
+            "household_id",
+            "relation",
+            "zone",
+            "female_head_reason",
+            "dependants",
+            "income_decile",
+            "disability",
+            "survey_date",
+        ],
+        rows,
+    }
+}
+
+/// The reference population: every household, one row per member (the head first), with the
+/// household's id, each member's relation and disability, the zone and decile on every row,
+/// and the female-head reason, dependants and COVID bereavement on the head's row. The demo's
+/// households come from importing it.
+fn roster(pop: &Population) -> List {
+    let noise = Noise {
+        arabic_letters: 0.05,
+        persian_digits: 0.2,
+        compound: 0.1,
+        honorific: 0.02,
+        typo: 0.01,
+        missing_code: 0.005,
+        code_typo: 0.005,
+        date_format: 0.02,
+        missing_birth: 0.005,
+        missing_father: 0.02,
+        missing_phone: 0.05,
+        phone_format: 0.05,
+        missing_address: 0.01,
+        invalid: 0.001,
+        ..Noise::default()
+    };
+    let mut m = Maker::new(pop, "roster", noise, HeaderStyle::Canonical);
+    let mut rows = Vec::new();
+    for h in &pop.households {
+        for &person in &h.members {
+            let p = &pop.persons[person];
+            let head = person == h.head();
+            let mut row = m.row(person);
+            row.extra = vec![
+                h.household_ref.clone(),
+                p.relation.code().to_owned(),
+                h.zone.code().to_owned(),
+                match (head, h.reason) {
+                    (true, Some(r)) => r.code().to_owned(),
+                    _ => String::new(),
+                },
+                if head {
+                    h.dependants.to_string()
+                } else {
+                    String::new()
+                },
+                h.income_decile.to_string(),
+                yes_no(p.disability),
+                yes_no(p.chronic_illness),
+                if head {
+                    yes_no(h.bereaved_by_covid)
+                } else {
+                    String::new()
+                },
+            ];
+            rows.push(row);
+        }
+    }
+    let rows = m.finish(rows, |_, orig| orig.extra.clone(), |i| format!("HH-{i:07}"));
+    List {
+        name: "household_roster",
+        title_fa: "پرونده خانوارها (داده ساختگی)",
+        organisation: OrgKind::WomenAffairs,
+        list_kind: ListKind::Reference,
+        support_kind: None,
+        programmes: Vec::new(),
+        header_style: HeaderStyle::Canonical,
+        format: FileFormat::Csv { bom: false },
+        full_name_only: false,
+        extra_columns: vec![
+            "household_id",
+            "relation",
+            "zone",
+            "female_head_reason",
+            "dependants",
+            "income_decile",
+            "disability",
+            "chronic_illness",
+            "bereaved_by_covid",
+        ],
         rows,
     }
 }

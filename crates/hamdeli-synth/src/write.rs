@@ -332,7 +332,7 @@ impl Population {
                 l.file_name(),
                 l.title_fa,
                 l.organisation.code(),
-                l.support_kind.map_or("survey", |k| k.code()),
+                l.support_kind.map_or(l.list_kind.code(), |k| k.code()),
                 l.rows.len()
             ));
         }

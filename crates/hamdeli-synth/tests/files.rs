@@ -39,7 +39,11 @@ fn same_seed_writes_identical_files() {
         assert!(ba == bb, "{name:?} differs");
         n += 1;
     }
-    assert_eq!(n, 5 + 4);
+    assert_eq!(
+        n,
+        6 + 4,
+        "six lists (the household roster too) and four other files"
+    );
     assert_eq!(ma.lists.len(), mb.lists.len());
     assert!(a.join("manifest.json").exists());
 }
@@ -81,13 +85,29 @@ fn the_import_reads_every_list_and_rejects_only_the_invalid_rows() {
             .iter()
             .filter(|c| matches!(c, hamdeli_ingest::Column::Field(_)))
             .count();
+        // And the household and support columns: relation, household id, zone, reason,
+        // decile, disability, programme, kind, amount, date.
+        let facts = list
+            .extra_columns
+            .iter()
+            .filter(|c| hamdeli_ingest::Field::recognise(c).is_some())
+            .count();
         assert_eq!(
             known,
-            (if list.full_name_only { 10 } else { 11 })
-                + usize::from(list.extra_columns.contains(&"relation")),
+            (if list.full_name_only { 10 } else { 11 }) + facts,
             "{}",
             lm.name
         );
+        let expected_facts = match lm.name.as_str() {
+            "relief_committee" => 5,
+            "welfare" => 3,
+            "charity" => 3,
+            "red_crescent" => 4,
+            "survey_female_heads" => 7,
+            "household_roster" => 9,
+            other => panic!("unexpected list {other}"),
+        };
+        assert_eq!(facts, expected_facts, "{}", lm.name);
         // Rejected: exactly the invalid rows (row numbers as a spreadsheet shows them).
         let mut rejected: Vec<u64> = report.rejected.iter().map(|r| r.row).collect();
         rejected.sort_unstable();

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use hamdeli_registry::import::{self, Places, Progress};
-use hamdeli_store::persons::{self, NewHousehold};
+use hamdeli_store::persons;
 use hamdeli_store::{Store, registry};
 use hamdeli_synth::{ListKind, OrgKind, SynthOptions};
 
@@ -55,7 +55,9 @@ pub async fn registry_is_empty(store: &Store) -> Result<bool> {
 }
 
 /// Generates `people` synthetic people, writes their lists under `dir`, imports and links every
-/// list, and loads the households. Call on an empty registry (see [`registry_is_empty`]).
+/// list — the household roster last, whose import builds the households (members, relations,
+/// zone, female-head reason, dependants, decile, disability) as any office's household list
+/// does. Call on an empty registry (see [`registry_is_empty`]).
 pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<PopulationReport> {
     let started = Instant::now();
     let options = SynthOptions {
@@ -83,6 +85,7 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
         let kind = match list.list_kind {
             ListKind::Programme => "support",
             ListKind::Survey => "survey",
+            ListKind::Reference => "reference",
         };
         let mut conn = store.pool().acquire().await?;
         let source_list = registry::ensure_list(
@@ -143,39 +146,11 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
             reviews_opened: link.applied.reviews_opened,
         });
     }
-    let households: Vec<NewHousehold> = population
-        .households
-        .iter()
-        .map(|h| {
-            let county = &population.geography.counties[h.county];
-            let province = &population.geography.provinces[h.province];
-            NewHousehold {
-                reference: h.household_ref.clone(),
-                province_code: Some(province.code.clone()),
-                county_code: Some(county.code.clone()),
-                zone: Some(h.zone.code().to_owned()),
-                address: Some(h.address.clone()),
-                female_head_reason: h.reason.map(|r| r.code().to_owned()),
-                dependants: i64::from(h.dependants),
-                disability: h.disability,
-                chronic_illness: h.chronic_illness,
-                elderly: h.elderly,
-                bereaved_by_covid: h.bereaved_by_covid,
-                income_decile: Some(i64::from(h.income_decile)),
-                members: h
-                    .members
-                    .iter()
-                    .map(|&m| {
-                        let p = &population.persons[m];
-                        (p.national_code.clone(), p.relation.code().to_owned())
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    let loaded = persons::load_households(store, &households).await?;
-    report.households_loaded = loaded.households;
-    report.members_linked = loaded.members;
+    // The households came in with the lists (the survey and the household roster, like any
+    // office's household list): what they hold now.
+    let (households, members) = persons::household_totals(store).await?;
+    report.households_loaded = households;
+    report.members_linked = members;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -603,6 +603,9 @@ fn need_type_of(kind: &str) -> Option<String> {
     hamdeli_domain::needs::need_type_of_support_kind(kind).map(str::to_owned)
 }
 
+/// A support ledger entry: (source record, person, need type, amount, period, at, programme).
+type Entry = (i64, i64, String, i64, String, i64, Option<i64>);
+
 async fn write_support(
     conn: &mut AnyConnection,
     engine: Engine,
@@ -620,7 +623,7 @@ async fn write_support(
         .map(|r| r.get(0))
         .collect();
     let mut programmes: HashMap<String, (i64, String)> = HashMap::new();
-    let mut entries: Vec<(i64, i64, String, i64, String, i64, Option<i64>)> = Vec::new();
+    let mut entries: Vec<Entry> = Vec::new();
     for r in records {
         let Some(person) = r.person else { continue };
         let mut programme = list_programme;

@@ -147,6 +147,19 @@ fn household_list(first_decile: &str) -> String {
     s
 }
 
+/// reference, head, female head, reason, zone, dependants, disability, elderly, decile.
+type HouseholdRow = (
+    String,
+    Option<i64>,
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+);
+
 #[tokio::test]
 async fn a_household_list_builds_households_the_priority_score_reads() {
     let app = spawn_app().await;
@@ -180,17 +193,7 @@ async fn a_household_list_builds_households_the_priority_score_reads() {
         7,
     )
     .await;
-    let households: Vec<(
-        String,
-        Option<i64>,
-        i64,
-        Option<String>,
-        Option<String>,
-        i64,
-        i64,
-        i64,
-        Option<i64>,
-    )> = sqlx::query_as(
+    let households: Vec<HouseholdRow> = sqlx::query_as(
         "SELECT source_reference, head_person_id, female_head, female_head_reason, zone, \
              dependants, disability, elderly, income_decile FROM households \
              WHERE source_list_id = $1 ORDER BY source_reference",
