@@ -389,6 +389,8 @@ pub async fn start_signup(
     {
         return Err(Error::Conflict("signup-code-too-many"));
     }
+    // Codes long dead are forgotten here (the table holds only pending sign-ups).
+    campaigns::purge_signup_codes(store, now).await?;
     let code = campaigns::new_signup_code();
     let hash = campaigns::signup_code_hash(key, mobile, &code);
     campaigns::put_signup_code(store, mobile, display_name.trim(), &hash, now).await?;
