@@ -8,7 +8,6 @@ use clap::{Args, Parser, Subcommand};
 use hamdeli::config::{Config, Layer, LogFormat};
 use hamdeli::{app_state, demo, open_store, redact};
 use hamdeli_domain::{Role, Scope};
-use hamdeli_store::audit::{self, Actor, Event};
 use hamdeli_store::users::{self, NewUser};
 use hamdeli_store::{backup, geo};
 
@@ -787,10 +786,10 @@ fn generated_password() -> String {
 
 async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
     let store = open_store(config).await?;
-    let actor = Actor {
-        principal: None,
-        client_addr: "cli",
-    };
+    // The command line acts as the system principal `cli:<os user>`, through the same use
+    // cases (and audit entries) as the pages.
+    let principal = hamdeli_app::system_principal();
+    let caller = hamdeli_app::Caller::new(&principal, "cli");
     match command {
         AdminCommand::CreateUser {
             username,
@@ -803,9 +802,9 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (generated_password(), true),
             };
-            let mut tx = store.begin().await?;
-            let id = users::create(
-                &mut tx,
+            let id = hamdeli_app::users::create(
+                &store,
+                &caller,
                 NewUser {
                     username: username.clone(),
                     display_name,
@@ -817,15 +816,7 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 },
             )
             .await
-            .map_err(explain)?;
-            audit::record(&mut tx, &actor, Event {
-                action: "user.create",
-                target_kind: "user",
-                target_id: id.to_string(),
-                detail: serde_json::json!({ "username": username, "role": role.as_str(), "scope": scope.label(), "via": "cli" }),
-            })
-            .await?;
-            tx.commit().await?;
+            .map_err(explain_app)?;
             println!(
                 "created user {username} (id {id}) as {} with scope {}",
                 role.as_str(),
@@ -840,18 +831,9 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 .await?
                 .with_context(|| format!("no user {username}"))?;
             let (role, scope) = complete_scope(&store, &scope).await?;
-            let mut tx = store.begin().await?;
-            users::update_role_and_scope(&mut tx, id, role, &scope)
+            hamdeli_app::users::change_role(&store, &caller, id, role, &scope)
                 .await
-                .map_err(explain)?;
-            audit::record(&mut tx, &actor, Event {
-                action: "user.update_role",
-                target_kind: "user",
-                target_id: id.to_string(),
-                detail: serde_json::json!({ "to": { "role": role.as_str(), "scope": scope.label() }, "via": "cli" }),
-            })
-            .await?;
-            tx.commit().await?;
+                .map_err(explain_app)?;
             println!(
                 "{username} is now {} with scope {}",
                 role.as_str(),
@@ -869,22 +851,9 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
                 Some(p) => (p, false),
                 None => (generated_password(), true),
             };
-            let mut tx = store.begin().await?;
-            users::set_password(&mut tx, id, password.clone())
+            hamdeli_app::users::reset_password(&store, &caller, id, password.clone())
                 .await
-                .map_err(explain)?;
-            audit::record(
-                &mut tx,
-                &actor,
-                Event {
-                    action: "user.reset_password",
-                    target_kind: "user",
-                    target_id: id.to_string(),
-                    detail: serde_json::json!({ "via": "cli" }),
-                },
-            )
-            .await?;
-            tx.commit().await?;
+                .map_err(explain_app)?;
             println!("password of {username} reset; sessions signed out");
             if generated {
                 println!("password: {password}");
@@ -955,16 +924,6 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
 fn explain_app(e: hamdeli_app::Error) -> anyhow::Error {
     match e {
         hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id) => {
-            anyhow::anyhow!("{}", hamdeli_locale::t(hamdeli_locale::Locale::En, id))
-        }
-        other => anyhow::Error::new(other),
-    }
-}
-
-/// Store refusals in English words for the terminal.
-fn explain(e: hamdeli_store::StoreError) -> anyhow::Error {
-    match e {
-        hamdeli_store::StoreError::Invalid(id) | hamdeli_store::StoreError::Conflict(id) => {
             anyhow::anyhow!("{}", hamdeli_locale::t(hamdeli_locale::Locale::En, id))
         }
         other => anyhow::Error::new(other),
