@@ -726,6 +726,19 @@ ledger-kind-delivery = Delivery
 ledger-kind-priority-weights = Priority weights
 count-suppressed = fewer than { $n }
 
+# access (application layer)
+person-record-withheld = This organisation also lists this person; the record's details are not shared with you.
+sharing-same-organisation = An organisation cannot set a sharing rule for itself.
+sharing-title = Data sharing with other organisations
+sharing-level-match = Match only
+sharing-level-full = Full
+sharing-to = To organisation
+sharing-save = Save the rule
+
+# login
+login-wait = Too many failed attempts for this username. Try again in { $minutes } minutes.
+signup-too-many = Too many sign-ups from this address in the past hour. Try again in an hour.
+
 # money
 pledge-too-large = One pledge may be at most 100 billion rials (10 billion tomans).
 pledge-too-large-units = One pledge of goods may be at most 1 million units.
@@ -750,10 +763,6 @@ import-error-ingest-not-spreadsheet = This file is not a spreadsheet (it looks l
 import-error-ingest-legacy-workbook = This is an old Excel file (.xls) or a password-protected workbook. Save it as .xlsx without a password and choose it again.
 import-error-ingest-encoding = The file's text encoding cannot be read: save the CSV as UTF-8 (or Windows-1256).
 import-error-ingest-too-large = The file is too large, or a sheet declares far more rows or columns than a list has (at most 1,100,000 rows and 300 columns); nothing was read.
-
-# login
-login-wait = Too many failed attempts for this username. Try again in { $minutes } minutes.
-signup-too-many = Too many sign-ups from this address in the past hour. Try again in an hour.
 
 # organisations
 organisation-new-title = Register an organisation
@@ -822,3 +831,61 @@ signup-code-too-many = Too many codes were sent to this number in the last hour.
 signup-code-not-sent = The text message could not be sent. Try again in a few minutes.
 ledger-kind-campaign-updated = Campaign edited
 ledger-kind-campaign-closed = Campaign closed
+
+# entry
+entry-person-title = Register a person by hand
+entry-edit-person-title = Edit person { $id }
+entry-household-title = Register a household by hand
+entry-edit-household-title = Edit household { $id }
+entry-person-lead = The person goes into the office's "manual entry" list of the county. A national code already in the registry joins that person. To register every member of a family:
+entry-household-lead = Each member is a person: for someone already in the registry the national code is enough; write a new person in full. Empty rows are ignored.
+entry-refused = Not saved; correct these:
+entry-digits-help = (ten digits, Persian or Latin)
+entry-date-help = (Jalali, e.g. 1362/05/14)
+entry-check-title = Is this person already in the registry?
+entry-check = Check the registry
+entry-duplicates = These people are in the registry (in your scope) and on these lists:
+entry-no-duplicates = Nobody with this national code or name is in the registry in your scope.
+entry-on-no-list = On no organisation's list.
+entry-edit-household = Edit the household
+entry-edit-person = Edit
+entry-new-person = Register a person by hand
+entry-new-household = Register a household by hand
+entry-history = Edit history
+entry-history-empty = No edits yet.
+entry-field = Field
+entry-old-value = Old value
+entry-new-value = New value
+entry-monthly-income = Monthly income
+entry-monthly-income-help = (tomans)
+entry-tomans = tomans
+entry-decile-help = (1 to 10)
+entry-dependants-help = (empty: every member but the head)
+entry-member = Member
+entry-member-code-help = (enough for someone already in the registry)
+entry-add-member = Add a member
+entry-no-office = No women and family affairs office is registered for this province; ask the national office to register it.
+problem-entry-name-required = Write the first and last name.
+problem-entry-county-required = Choose a county of your scope.
+problem-entry-already-entered = This national code is already in this county's manual-entry list; edit the person instead.
+problem-entry-zone-required = Choose whether the household is urban or rural.
+problem-entry-female-head-reason-required = Choose why the woman heads the household.
+problem-entry-female-head-not-female = The head of this household is recorded as a man; it is not female-headed.
+problem-entry-members-required = Write at least one and at most twenty members.
+problem-entry-one-head = A household has exactly one head.
+problem-entry-member-twice = This national code is given for two members.
+problem-entry-code-taken = This national code belongs to another person in the registry; if they are one person, merge them.
+problem-entry-code-of-other-records = Other organisations' lists state this person's national code; it cannot be changed here.
+problem-entry-relation-unknown = Choose the relation to the head.
+problem-entry-income-unreadable = The monthly income is not a number.
+problem-entry-decile-invalid = The income decile is a number from 1 to 10.
+problem-entry-dependants-unreadable = The number of dependants is not a number.
+
+# search and manual merge
+merge-same-person = These are the same person; there is nothing to merge.
+merge-person-merged-away = This person was already merged into another.
+merge-already-undone = This merge was already undone.
+merge-undo-merged-since = The person took part in a later merge; undo that one first.
+search-zone-invalid = The zone must be urban or rural.
+search-page-invalid = The page number is not valid.
+search-organisation-invalid = This organisation is not in the list.

@@ -726,6 +726,19 @@ ledger-kind-delivery = تحویل
 ledger-kind-priority-weights = وزن‌های اولویت
 count-suppressed = کمتر از { $n }
 
+# access (application layer)
+person-record-withheld = این سازمان نیز این فرد را در فهرست خود دارد؛ جزئیات سابقه با شما به اشتراک گذاشته نشده است.
+sharing-same-organisation = یک سازمان نمی‌تواند برای خودش قاعدهٔ اشتراک بگذارد.
+sharing-title = اشتراک داده با سازمان‌های دیگر
+sharing-level-match = فقط وجود تطابق
+sharing-level-full = کامل
+sharing-to = به سازمان
+sharing-save = ذخیرهٔ قاعده
+
+# login
+login-wait = برای این نام کاربری تلاش‌های ناموفق زیادی انجام شده است. { $minutes } دقیقهٔ دیگر دوباره امتحان کنید.
+signup-too-many = از این نشانی در یک ساعت گذشته ثبت‌نام‌های زیادی انجام شده است. ساعتی دیگر دوباره امتحان کنید.
+
 # money
 pledge-too-large = یک تعهد حداکثر ۱۰۰ میلیارد ریال (۱۰ میلیارد تومان) می‌تواند باشد.
 pledge-too-large-units = یک تعهد کالا حداکثر ۱ میلیون واحد می‌تواند باشد.
@@ -750,10 +763,6 @@ import-error-ingest-not-spreadsheet = این فایل صفحه‌گسترده ن
 import-error-ingest-legacy-workbook = این فایل اکسل قدیمی (‎.xls‎) یا دارای گذرواژه است. آن را بی گذرواژه با قالب ‎.xlsx‎ ذخیره کنید و دوباره انتخاب کنید.
 import-error-ingest-encoding = کدگذاری متن فایل خوانا نیست: فایل CSV را با کدگذاری UTF-8 (یا Windows-1256) ذخیره کنید.
 import-error-ingest-too-large = فایل بیش از اندازه بزرگ است یا یک برگه بسیار بیش از سطرها و ستون‌های یک فهرست اعلام می‌کند (حداکثر ۱٬۱۰۰٬۰۰۰ سطر و ۳۰۰ ستون)؛ چیزی خوانده نشد.
-
-# login
-login-wait = برای این نام کاربری تلاش‌های ناموفق زیادی انجام شده است. { $minutes } دقیقهٔ دیگر دوباره امتحان کنید.
-signup-too-many = از این نشانی در یک ساعت گذشته ثبت‌نام‌های زیادی انجام شده است. ساعتی دیگر دوباره امتحان کنید.
 
 # organisations
 organisation-new-title = ثبت سازمان تازه
@@ -822,3 +831,61 @@ signup-code-too-many = برای این شماره در یک ساعت گذشته 
 signup-code-not-sent = فرستادن پیامک ممکن نشد. چند دقیقهٔ دیگر دوباره امتحان کنید.
 ledger-kind-campaign-updated = ویرایش پویش
 ledger-kind-campaign-closed = بستن پویش
+
+# entry
+entry-person-title = ثبت دستی فرد
+entry-edit-person-title = ویرایش فرد { $id }
+entry-household-title = ثبت دستی خانوار
+entry-edit-household-title = ویرایش خانوار { $id }
+entry-person-lead = فرد در فهرست «ثبت دستی» دفتر در شهرستان ثبت می‌شود. اگر کد ملی در سامانه باشد، به همان فرد می‌پیوندد. برای ثبت همهٔ اعضای یک خانواده:
+entry-household-lead = هر عضو خانوار یک فرد است: برای فردی که در سامانه هست کد ملی کافی است؛ فرد تازه را کامل بنویسید. ردیف‌های خالی نادیده گرفته می‌شوند.
+entry-refused = ذخیره نشد؛ این موارد را درست کنید:
+entry-digits-help = (ده رقم، با رقم‌های فارسی یا لاتین)
+entry-date-help = (خورشیدی، مانند ۱۳۶۲/۰۵/۱۴)
+entry-check-title = آیا این فرد در سامانه هست؟
+entry-check = بررسی در سامانه
+entry-duplicates = این افراد در سامانه هستند (در محدودهٔ شما) و در این فهرست‌ها آمده‌اند:
+entry-no-duplicates = فردی با این کد ملی یا نام در محدودهٔ شما در سامانه نیست.
+entry-on-no-list = در فهرست هیچ سازمانی نیست.
+entry-edit-household = ویرایش خانوار
+entry-edit-person = ویرایش
+entry-new-person = ثبت دستی فرد
+entry-new-household = ثبت دستی خانوار
+entry-history = سابقهٔ ویرایش
+entry-history-empty = هنوز ویرایشی ثبت نشده است.
+entry-field = مورد
+entry-old-value = مقدار پیشین
+entry-new-value = مقدار تازه
+entry-monthly-income = درآمد ماهانه
+entry-monthly-income-help = (تومان)
+entry-tomans = تومان
+entry-decile-help = (۱ تا ۱۰)
+entry-dependants-help = (خالی: همهٔ اعضا جز سرپرست)
+entry-member = عضو
+entry-member-code-help = (برای فردی که در سامانه هست کافی است)
+entry-add-member = افزودن عضو
+entry-no-office = برای این استان دفتر امور زنان و خانواده‌ای ثبت نشده است؛ از ستاد ملی بخواهید آن را ثبت کند.
+problem-entry-name-required = نام و نام خانوادگی را بنویسید.
+problem-entry-county-required = شهرستانی از محدودهٔ خود برگزینید.
+problem-entry-already-entered = این کد ملی پیش‌تر در فهرست ثبت دستی همین شهرستان ثبت شده است؛ فرد را ویرایش کنید.
+problem-entry-zone-required = شهری یا روستایی بودن خانوار را برگزینید.
+problem-entry-female-head-reason-required = علت سرپرستی زن سرپرست خانوار را برگزینید.
+problem-entry-female-head-not-female = سرپرست این خانوار مرد ثبت شده است؛ زن سرپرست خانوار نیست.
+problem-entry-members-required = دست‌کم یک و حداکثر بیست عضو بنویسید.
+problem-entry-one-head = خانوار باید درست یک سرپرست داشته باشد.
+problem-entry-member-twice = این کد ملی دو بار در اعضا آمده است.
+problem-entry-code-taken = این کد ملی از آنِ فرد دیگری در سامانه است؛ اگر یک نفرند، آن دو را ادغام کنید.
+problem-entry-code-of-other-records = فهرست‌های سازمان‌های دیگر کد ملی این فرد را گفته‌اند؛ کد را این‌جا نمی‌توان عوض کرد.
+problem-entry-relation-unknown = نسبت با سرپرست را برگزینید.
+problem-entry-income-unreadable = درآمد ماهانه عدد نیست.
+problem-entry-decile-invalid = دهک درآمدی باید عددی از ۱ تا ۱۰ باشد.
+problem-entry-dependants-unreadable = تعداد افراد تحت تکفل عدد نیست.
+
+# search and manual merge
+merge-same-person = این دو یک نفرند؛ ادغامی لازم نیست.
+merge-person-merged-away = این فرد پیش‌تر در فرد دیگری ادغام شده است.
+merge-already-undone = این ادغام پیش‌تر بازگردانده شده است.
+merge-undo-merged-since = پس از این ادغام، فرد در ادغام دیگری شرکت کرده است؛ نخست آن را بازگردانید.
+search-zone-invalid = منطقه باید «شهری» یا «روستایی» باشد.
+search-page-invalid = شمارهٔ صفحه درست نیست.
+search-organisation-invalid = این سازمان در فهرست نیست.
