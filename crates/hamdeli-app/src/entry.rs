@@ -111,7 +111,11 @@ pub async fn counties(store: &Store, caller: &Caller<'_>) -> Result<Vec<geo::Cou
 
 /// A form's person typed and checked as an import row is, every doubt refused. `field` prefixes
 /// the form's field names (`m0.` for a household's first member).
-fn typed(input: &PersonInput, prefix: &str, refusals: &mut Vec<Refusal>) -> Option<NewSourceRecord> {
+fn typed(
+    input: &PersonInput,
+    prefix: &str,
+    refusals: &mut Vec<Refusal>,
+) -> Option<NewSourceRecord> {
     let before = refusals.len();
     let field = |name: &str| format!("{prefix}{name}");
     if input.national_code.trim().is_empty() {
@@ -206,7 +210,11 @@ fn zone_of(s: &str) -> Option<&'static str> {
         .or_else(|| facts::parse_zone(s))
 }
 
-fn code_of(s: &str, codes: &[&'static str], parse: fn(&str) -> Option<&'static str>) -> Option<&'static str> {
+fn code_of(
+    s: &str,
+    codes: &[&'static str],
+    parse: fn(&str) -> Option<&'static str>,
+) -> Option<&'static str> {
     let s = s.trim();
     codes.iter().copied().find(|c| *c == s).or_else(|| parse(s))
 }
@@ -228,7 +236,11 @@ const CANDIDATES: usize = 10;
 
 /// Whether this person is already in the registry, inside the principal's scope: by national
 /// code and by name (the registry search, audited as searches), each hit with the lists it is on.
-pub async fn check(store: &Store, caller: &Caller<'_>, input: &PersonInput) -> Result<Vec<Candidate>> {
+pub async fn check(
+    store: &Store,
+    caller: &Caller<'_>,
+    input: &PersonInput,
+) -> Result<Vec<Candidate>> {
     let p = caller.principal;
     if !may_enter(p) {
         return Err(Error::Denied);
@@ -388,7 +400,10 @@ fn household_fields(
             facts::parse_female_head_reason,
         );
         if r.is_none() {
-            refusals.push(refuse("female_head_reason", "entry.female_head_reason_required"));
+            refusals.push(refuse(
+                "female_head_reason",
+                "entry.female_head_reason_required",
+            ));
         }
         if members
             .iter()
@@ -405,7 +420,7 @@ fn household_fields(
         s => {
             let v = facts::parse_amount(s, true);
             if v.is_none() {
-                refusals.push(refuse("monthly_income", "income.unreadable"));
+                refusals.push(refuse("monthly_income", "entry.income_unreadable"));
             }
             v
         }
@@ -415,7 +430,7 @@ fn household_fields(
         s => {
             let v = facts::parse_decile(s);
             if v.is_none() {
-                refusals.push(refuse("income_decile", "income_decile.out_of_range"));
+                refusals.push(refuse("income_decile", "entry.decile_invalid"));
             }
             v
         }
@@ -423,7 +438,7 @@ fn household_fields(
     let dependants = match input.dependants.trim() {
         "" => members.len().saturating_sub(1) as i64,
         s => facts::parse_count(s).unwrap_or_else(|| {
-            refusals.push(refuse("dependants", "dependants.unreadable"));
+            refusals.push(refuse("dependants", "entry.dependants_unreadable"));
             0
         }),
     };
@@ -482,7 +497,10 @@ pub async fn register_household(
         let prefix = format!("m{i}.");
         let relation = code_of(&m.relation, &RELATIONS, facts::parse_relation);
         if relation.is_none() {
-            refusals.push(refuse(format!("{prefix}relation"), "relation.unknown"));
+            refusals.push(refuse(
+                format!("{prefix}relation"),
+                "entry.relation_unknown",
+            ));
         }
         let relation = relation.unwrap_or("other");
         if !m.person.has_names() {
@@ -503,7 +521,10 @@ pub async fn register_household(
             match (found, code) {
                 (Some(id), Some(code)) => {
                     if codes.contains(&code) {
-                        refusals.push(refuse(format!("{prefix}national_code"), "entry.member_twice"));
+                        refusals.push(refuse(
+                            format!("{prefix}national_code"),
+                            "entry.member_twice",
+                        ));
                     }
                     codes.push(code);
                     let person = persons::person(store, id).await?;
@@ -526,13 +547,18 @@ pub async fn register_household(
         if let Some(rec) = typed(&m.person, &prefix, &mut refusals) {
             let code = rec.national_code.clone().unwrap_or_default();
             if codes.contains(&code) {
-                refusals.push(refuse(format!("{prefix}national_code"), "entry.member_twice"));
+                refusals.push(refuse(
+                    format!("{prefix}national_code"),
+                    "entry.member_twice",
+                ));
             }
             codes.push(code);
             traits.push((
                 relation,
                 rec.gender.clone(),
-                rec.birth_date.as_deref().and_then(|d| d.get(..4)?.parse().ok()),
+                rec.birth_date
+                    .as_deref()
+                    .and_then(|d| d.get(..4)?.parse().ok()),
             ));
             planned.push((Planned::Record(Box::new(rec)), relation));
         }
@@ -782,7 +808,10 @@ pub async fn edit_person(
             .iter()
             .any(|r| !manual.contains(&r.id) && r.national_code.is_some());
         if others_state_a_code {
-            return Ok(Err(vec![refuse("national_code", "entry.code_of_other_records")]));
+            return Ok(Err(vec![refuse(
+                "national_code",
+                "entry.code_of_other_records",
+            )]));
         }
     }
     let values = vec![
@@ -975,7 +1004,10 @@ pub async fn edit_household(
                 ));
                 typed_relations.push((*person, r.to_owned()));
             }
-            None => refusals.push(refuse(format!("relation.{person}"), "relation.unknown")),
+            None => refusals.push(refuse(
+                format!("relation.{person}"),
+                "entry.relation_unknown",
+            )),
         }
     }
     if typed_relations.iter().filter(|(_, r)| r == "head").count() != 1 {
@@ -986,7 +1018,8 @@ pub async fn edit_household(
         return Ok(Err(refusals));
     }
     let mut tx = store.begin().await?;
-    let changes = entry::update_household(&mut tx, id, &fields, &typed_relations, p.user_id).await?;
+    let changes =
+        entry::update_household(&mut tx, id, &fields, &typed_relations, p.user_id).await?;
     let changed: Vec<String> = changes.into_iter().map(|(f, _, _)| f).collect();
     if changed.is_empty() {
         return Ok(Ok(changed));

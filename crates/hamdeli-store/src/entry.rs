@@ -93,11 +93,13 @@ pub async fn record_in_list(
     list: i64,
     source_id: &str,
 ) -> Result<Option<(i64, Option<i64>)>> {
-    let row = sqlx::query("SELECT id, person_id FROM source_records WHERE list_id = $1 AND source_id = $2")
-        .bind(list)
-        .bind(source_id.to_owned())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, person_id FROM source_records WHERE list_id = $1 AND source_id = $2",
+    )
+    .bind(list)
+    .bind(source_id.to_owned())
+    .fetch_optional(&mut *conn)
+    .await?;
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
@@ -291,11 +293,13 @@ async fn join_household(
         .await?;
     if let Some(old) = left {
         // A head who left heads that household no more.
-        sqlx::query("UPDATE households SET head_person_id = NULL WHERE id = $1 AND head_person_id = $2")
-            .bind(old)
-            .bind(person)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(
+            "UPDATE households SET head_person_id = NULL WHERE id = $1 AND head_person_id = $2",
+        )
+        .bind(old)
+        .bind(person)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(left.filter(|h| *h != household))
 }

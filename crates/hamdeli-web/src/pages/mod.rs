@@ -16,6 +16,7 @@ mod admin_api_keys;
 mod admin_audit;
 mod admin_users;
 mod campaigns;
+mod entry;
 mod home;
 mod imports;
 pub(crate) mod needs;
@@ -85,6 +86,23 @@ pub fn router() -> Router<AppState> {
         .route("/registry/imports/{id}", get(imports::show))
         .route("/registry/imports/{id}/progress", get(imports::progress))
         .route("/registry", get(registry::search))
+        .route(
+            "/registry/new",
+            get(entry::new_person_form).post(entry::new_person),
+        )
+        .route(
+            "/registry/households/new",
+            get(entry::new_household_form).post(entry::new_household),
+        )
+        .route(
+            "/registry/persons/{id}/edit",
+            get(entry::edit_person_form).post(entry::edit_person),
+        )
+        .route("/registry/persons/{id}/history", get(entry::person_history))
+        .route(
+            "/registry/households/{id}/edit",
+            get(entry::edit_household_form).post(entry::edit_household),
+        )
         .route("/registry/persons/{id}", get(registry::person))
         .route("/registry/persons/{id}/split", post(registry::split))
         .route(

@@ -10,6 +10,7 @@ mod cli;
 mod concurrency;
 mod concurrency;
 mod distribution;
+mod entry;
 mod envelope;
 mod household_lists;
 mod import_api;
