@@ -26,7 +26,6 @@ pub(crate) mod registry;
 mod transparency;
 
 pub use admin_audit::{AuditQuery, filter_of as audit_filter};
-pub(crate) use registry::search_kind;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,6 +40,10 @@ pub fn router() -> Router<AppState> {
         .route("/places/{province}/{county}", get(places::county))
         .route("/organisations", get(organisations::list))
         .route("/organisations/{id}", get(organisations::show))
+        .route(
+            "/organisations/{id}/sharing",
+            post(organisations::set_sharing),
+        )
         .route(
             "/organisations/new",
             get(organisations::new_form).post(organisations::create),
@@ -81,7 +84,11 @@ pub fn router() -> Router<AppState> {
         .route("/transparency", get(transparency::page))
         .route(
             "/registry/imports",
-            get(imports::list).post(imports::upload),
+            // A list file may be large: the same 64 MB as the API's upload (the router's
+            // overall limit), not axum's 2 MB default for extracted bodies.
+            get(imports::list)
+                .post(imports::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024)),
         )
         .route("/registry/imports/{id}", get(imports::show))
         .route("/registry/imports/{id}/progress", get(imports::progress))
@@ -136,6 +143,19 @@ pub fn router() -> Router<AppState> {
         .route("/campaigns/{id}", get(campaigns::show))
         .route("/campaigns/{id}/pledges", post(campaigns::pledge))
         .route(
+            "/campaigns/{id}/edit",
+            get(campaigns::edit_form).post(campaigns::edit),
+        )
+        .route("/campaigns/{id}/close", post(campaigns::close))
+        .route(
+            "/campaigns/{id}/pledges/{pledge}/cancel",
+            post(campaigns::cancel_pledge),
+        )
+        .route(
+            "/donors/signup/verify",
+            get(campaigns::verify_form).post(campaigns::verify),
+        )
+        .route(
             "/campaigns/{id}/pledges/{pledge}/receive",
             post(campaigns::receive),
         )
@@ -156,19 +176,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/api-keys/{id}/revoke", post(admin_api_keys::revoke))
 }
-        .route(
-            "/campaigns/{id}/edit",
-            get(campaigns::edit_form).post(campaigns::edit),
-        )
-        .route("/campaigns/{id}/close", post(campaigns::close))
-        .route(
-            "/campaigns/{id}/pledges/{pledge}/cancel",
-            post(campaigns::cancel_pledge),
-        )
-        .route(
-            "/donors/signup/verify",
-            get(campaigns::verify_form).post(campaigns::verify),
-        )
 
 /// A form body; a malformed one is a localised 400, not axum's plain-text rejection.
 pub struct FormData<T>(pub T);
