@@ -167,6 +167,8 @@ struct ListPage {
     campaigns: Vec<(Campaign, Vec<PoolView>)>,
     places: PlaceNames,
     may_create: bool,
+    /// Today in Iran (ISO): an active campaign past its last day is shown as ended.
+    today: String,
 }
 
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
@@ -187,6 +189,7 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
             .principal
             .as_ref()
             .is_some_and(|p| p.allows(&Action::CreateCampaign)),
+        today: today_iso(),
     })
 }
 
@@ -269,7 +272,13 @@ struct CampaignFields {
 }
 
 impl CampaignFields {
-    async fn parse(state: &AppState, form: &[(String, String)]) -> Result<Self, AppError> {
+    /// `served`: the need types the campaign serves already (an edit keeps one that was
+    /// retired since); a new campaign takes active types only.
+    async fn parse(
+        state: &AppState,
+        form: &[(String, String)],
+        served: &[String],
+    ) -> Result<Self, AppError> {
         let get = |k: &str| {
             form.iter()
                 .find(|(key, _)| key == k)
@@ -278,7 +287,10 @@ impl CampaignFields {
         };
         let types = hamdeli_store::needs::need_types(&state.store).await?;
         let mut need_types = vec![];
-        for t in types.iter().filter(|t| t.active) {
+        for t in types
+            .iter()
+            .filter(|t| t.active || served.contains(&t.code))
+        {
             if form.iter().any(|(k, v)| k == "type" && *v == t.code) {
                 let goal = get(&format!("goal_{}", t.code));
                 let goal = if goal.is_empty() {
@@ -374,7 +386,8 @@ pub async fn edit(
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
-    let f = CampaignFields::parse(&state, &form).await?;
+    let served = campaigns::need_types_of(&state.store, id).await?;
+    let f = CampaignFields::parse(&state, &form, &served).await?;
     hamdeli_app::campaigns::edit(
         &state.store,
         &caller,
@@ -412,7 +425,7 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     caller.principal.authorize(Action::CreateCampaign)?;
-    let f = CampaignFields::parse(&state, &form).await?;
+    let f = CampaignFields::parse(&state, &form, &[]).await?;
     let input = hamdeli_app::campaigns::CampaignInput {
         title: f.title,
         description: f.description,

@@ -447,6 +447,8 @@ async fn the_owner_edits_and_closes_and_no_pledge_comes_after() {
     let (_, page) = d.get_text(&format!("/campaigns/{ended}")).await;
     assert!(!page.contains("data-testid=\"pledge-form\""));
     assert!(page.contains(&fa("campaign-ended")));
+    let (_, list) = app.client().get_text("/campaigns").await;
+    assert!(list.contains(&fa("campaign-ended")), "the list says so too");
 }
 
 #[tokio::test]
