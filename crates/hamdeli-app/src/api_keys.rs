@@ -16,6 +16,7 @@ pub async fn issue(
     caller
         .principal
         .authorize(Action::ManageApiKeys(organisation))?;
+    crate::organisations::require_active(store, organisation).await?;
     let mut tx = store.begin().await?;
     let (id, secret) =
         api_keys::issue(&mut tx, organisation, name, caller.principal.user_id).await?;

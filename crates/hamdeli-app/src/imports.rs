@@ -38,10 +38,8 @@ fn importer_scope(p: &Principal) -> Result<Option<i64>> {
 /// May the principal import for this organisation (which exists)?
 async fn authorize_for(store: &Store, p: &Principal, organisation: i64) -> Result<()> {
     p.authorize(Action::ImportList(organisation))?;
-    if organisations::by_id(store, organisation).await?.is_none() {
-        return Err(Error::NotFound);
-    }
-    Ok(())
+    // A deactivated organisation imports nothing (the database refuses it too; this says why).
+    crate::organisations::require_active(store, organisation).await
 }
 
 /// An import's error as the use case returns it: the store's refusals as they are (a list

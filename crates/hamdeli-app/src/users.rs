@@ -117,6 +117,9 @@ pub async fn create(store: &Store, caller: &Caller<'_>, new: users::NewUser) -> 
     let p = caller.principal;
     p.authorize(Action::ManageUsers)?;
     p.authorize(Action::AssignRole(new.role, &new.scope))?;
+    if let Some(org) = new.scope.organisation() {
+        crate::organisations::require_active(store, org).await?;
+    }
     let (role, scope) = (new.role, new.scope.clone());
     let username = new.username.trim().to_ascii_lowercase();
     let mut tx = store.begin().await?;
