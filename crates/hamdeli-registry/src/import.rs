@@ -648,8 +648,8 @@ mod tests {
     fn the_period_is_the_jalali_month_in_iran() {
         let noon = facts::noon_in_iran("2026-11-06").unwrap();
         assert_eq!(jalali_period(noon), "1405-08");
-        // 2026-03-20 21:00 UTC is 00:30 on 1 Farvardin 1405 in Iran.
-        let nowruz = facts::noon_in_iran("2026-03-20").unwrap() + 9 * 3_600_000;
+        // 00:30 on 2026-03-21 in Iran (21:00 UTC the day before) is 1 Farvardin 1405.
+        let nowruz = facts::noon_in_iran("2026-03-20").unwrap() + 12 * 3_600_000 + 1_800_000;
         assert_eq!(jalali_period(nowruz), "1405-01");
         assert_eq!(jalali_period(nowruz - 3_600_000), "1404-12");
     }
