@@ -31,6 +31,7 @@ pub mod registry;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
+pub mod sharing;
 pub mod tokens;
 pub mod users;
 

@@ -21,6 +21,7 @@ pub mod export;
 mod ops;
 mod pages;
 pub mod ratelimit;
+mod use_case;
 mod view;
 
 pub use context::Ctx;
@@ -48,10 +49,10 @@ pub struct AppState {
     pub imports: Arc<
         std::sync::Mutex<std::collections::HashMap<i64, Arc<hamdeli_registry::import::Progress>>>,
     >,
-}
     /// Sends text messages (a donor's sign-up code): the log by default, the code itself only
     /// for the demo data set; the binary sets it from `sms_gateway_url` / `sms_log_codes`.
     pub sms: Arc<dyn hamdeli_app::sms::SmsSender>,
+}
 
 impl AppState {
     pub async fn new(store: Store, config: WebConfig) -> anyhow::Result<AppState> {
@@ -62,8 +63,8 @@ impl AppState {
             login_limiter: Arc::new(ratelimit::LoginLimiter::default()),
             demo,
             imports: Arc::default(),
-        })
             sms: Arc::new(hamdeli_app::sms::LogSender::new(demo)),
+        })
     }
 }
 
@@ -84,7 +85,10 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             64 * 1024 * 1024,
         ))
-        .layer(tower_http::compression::CompressionLayer::new().compress_when(envelope::compressible()))
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .compress_when(envelope::compressible()),
+        )
         .layer(axum::middleware::from_fn(envelope::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(envelope::span_for))
         .with_state(state)

@@ -8,7 +8,6 @@ mod api;
 mod campaign_lifecycle;
 mod cli;
 mod concurrency;
-mod concurrency;
 mod distribution;
 mod entry;
 mod envelope;
