@@ -493,6 +493,7 @@ pub async fn register_household(
     let mut planned: Vec<(Planned, &'static str)> = Vec::new();
     let mut traits: Vec<(&'static str, Option<String>, Option<i32>)> = Vec::new();
     let mut codes: Vec<String> = Vec::new();
+    let mut heads = 0;
     for (i, m) in members.iter().enumerate() {
         let prefix = format!("m{i}.");
         let relation = code_of(&m.relation, &RELATIONS, facts::parse_relation);
@@ -503,6 +504,7 @@ pub async fn register_household(
             ));
         }
         let relation = relation.unwrap_or("other");
+        heads += usize::from(relation == "head");
         if !m.person.has_names() {
             // An existing person, by national code alone.
             let code = hamdeli_registry::search::parse_query(&m.person.national_code)
@@ -563,7 +565,7 @@ pub async fn register_household(
             planned.push((Planned::Record(Box::new(rec)), relation));
         }
     }
-    if traits.iter().filter(|(r, _, _)| *r == "head").count() != 1 && !members.is_empty() {
+    if heads != 1 && !members.is_empty() {
         refusals.push(refuse("members", "entry.one_head"));
     }
     let Some(place) = place else {

@@ -169,6 +169,10 @@ async fn a_county_expert_registers_a_household_by_hand_found_at_once_with_its_in
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body = r.text().await.unwrap();
     assert!(body.contains("رقم کنترل کد ملی درست نیست"), "{body}");
+    assert!(
+        !body.contains("درست یک سرپرست"),
+        "the head is still the head: {body}"
+    );
     assert_eq!(written(&app.store).await, before);
     assert_eq!(audited(&app.store, "household.enter").await, 0);
 
