@@ -180,7 +180,15 @@ pub async fn apply_plan(store: &Store, plan: &LinkPlan) -> Result<LinkApplied> {
     let mut assign: Vec<(i64, i64)> = Vec::new();
     let mut refresh = Vec::new();
     if !plan.new_persons.is_empty() {
-        // Ids are handed out here so that one INSERT can carry many persons.
+        // Ids are handed out here so that one INSERT can carry many persons. On PostgreSQL no
+        // other writer may take ids meanwhile (a hand entry draws from the sequence): the lock
+        // makes it wait until the sequence has been moved past these ids. SQLite's write
+        // transactions are serialised already (BEGIN IMMEDIATE).
+        if store.engine() == crate::Engine::Postgres {
+            sqlx::query("LOCK TABLE persons IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await?;
+        }
         let first: i64 = sqlx::query("SELECT COALESCE(MAX(id), 0) + 1 FROM persons")
             .fetch_one(&mut *tx)
             .await?
