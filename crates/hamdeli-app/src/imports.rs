@@ -8,17 +8,26 @@
 //! national admin (the command line acts as the national system principal). A batch of another
 //! organisation looks the same as no batch.
 //!
+//! A survey of a county ([`preview_survey`]): [`Action::ImportSurvey`] of the county — the
+//! offices of the place (the national admin, the provincial officer of its province, the county
+//! expert of the county). The list is a `survey` list of the province's office organisation
+//! (the one that keeps the manual-entry lists, [`entry::office_of`]) with the county set; a row
+//! placed in another county or province is rejected (`survey.other_county`), a row with no
+//! place (or only the province) is filed under the county. Such a batch is read by its
+//! uploader and the offices of its county.
+//!
 //! The batch's audit entries are the batch's own: the store handle the import writes with acts
 //! for the caller ([`BatchActor::of_principal`]), so the commit writes `import.commit` and a
 //! failure (or an interrupted process, found by the sweep) writes `import.failed` in the same
 //! transaction as the change.
 
-use hamdeli_domain::{Action, Principal, Role};
+use hamdeli_domain::{Action, Place, PlaceFilter, Principal, Role};
 use hamdeli_ingest::{ChunkReader, ColumnMapping, FileFormat, IngestError, ReadReport};
 use hamdeli_registry::import::{self, Outcome, Places, Progress};
 use hamdeli_store::organisations::{self, Organisation};
 use hamdeli_store::registry::{self, BatchActor, BatchRow, NewList, Problem, SourceList};
-use hamdeli_store::{Store, StoreError};
+use hamdeli_store::{Store, StoreError, entry, geo};
+use sqlx::Row;
 
 use crate::{Caller, Error, Result, audit_read};
 
@@ -73,6 +82,9 @@ pub async fn importable_organisations(
 /// commit writes.
 pub struct Prepared {
     organisation: i64,
+    /// The county a survey is imported into ([`preview_survey`]); `None` for an organisation's
+    /// list.
+    survey: Option<Place>,
     pub format: FileFormat,
     pub mapping: ColumnMapping,
     /// Every row: the records to write, the per-row problems and the counts (nothing written).
@@ -99,6 +111,27 @@ where
     F: FnOnce() -> std::result::Result<ReadReport, IngestError> + Send + 'static,
 {
     authorize_for(store, caller.principal, organisation).await?;
+    let (format, mapping, outcome) = match read_prepared(store, read).await? {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(Prepared {
+        organisation,
+        survey: None,
+        format,
+        mapping,
+        outcome,
+    }))
+}
+
+/// Reads a file on a blocking thread and prepares its rows (nothing written).
+async fn read_prepared<F>(
+    store: &Store,
+    read: F,
+) -> Result<std::result::Result<(FileFormat, ColumnMapping, Outcome), IngestError>>
+where
+    F: FnOnce() -> std::result::Result<ReadReport, IngestError> + Send + 'static,
+{
     let report = match tokio::task::spawn_blocking(read).await {
         Ok(Ok(report)) => report,
         Ok(Err(e)) => return Ok(Err(e)),
@@ -108,9 +141,140 @@ where
     let places = Places::load(store).await.map_err(failed)?;
     let format = report.format;
     let mapping = report.mapping.clone();
-    let outcome = import::prepare(report, &places);
+    Ok(Ok((format, mapping, import::prepare(report, &places))))
+}
+
+/// Whether the principal imports surveys anywhere (the offices of a place: the survey form).
+pub fn may_import_surveys(p: &Principal) -> bool {
+    matches!(
+        p.role,
+        Role::NationalAdmin | Role::ProvincialOfficer | Role::CountyExpert
+    )
+}
+
+/// The county (with its province) a survey goes into, if the principal may import surveys
+/// into it: an unknown county is refused as invalid, one outside the scope as denied.
+async fn survey_place(store: &Store, p: &Principal, county: &str) -> Result<Place> {
+    if !may_import_surveys(p) {
+        return Err(Error::Denied);
+    }
+    let c = geo::county(store, county.trim())
+        .await?
+        .ok_or(Error::Invalid("problem-entry-county-required"))?;
+    let place = Place::county(c.province_code, c.code);
+    p.authorize(Action::ImportSurvey(&place))?;
+    Ok(place)
+}
+
+/// The office organisation that owns the surveys of the place's province (active).
+async fn survey_office(store: &Store, place: &Place) -> Result<i64> {
+    let mut conn = store.pool().acquire().await?;
+    let office = entry::office_of(&mut conn, &place.province)
+        .await?
+        .ok_or(Error::Conflict("entry-no-office"))?;
+    drop(conn);
+    crate::organisations::require_active(store, office).await?;
+    Ok(office)
+}
+
+/// The counties the principal may import surveys into (the survey form's choices).
+pub async fn survey_counties(store: &Store, caller: &Caller<'_>) -> Result<Vec<geo::County>> {
+    let p = caller.principal;
+    if !may_import_surveys(p) {
+        return Err(Error::Denied);
+    }
+    Ok(geo::all_counties(store)
+        .await?
+        .into_iter()
+        .filter(|c| {
+            p.allows(&Action::ImportSurvey(&Place::county(
+                c.province_code.clone(),
+                c.code.clone(),
+            )))
+        })
+        .collect())
+}
+
+/// The problem code of a survey row placed outside the survey's county.
+pub const OTHER_COUNTY: &str = "survey.other_county";
+
+/// Keeps a survey's rows to its county: a row placed in another province or county is
+/// rejected ([`OTHER_COUNTY`], its place quoted), a row with no county is filed under it.
+fn confine_to(outcome: &mut Outcome, place: &Place) {
+    let county = place.county.as_deref().unwrap_or_default();
+    let mut kept = Vec::with_capacity(outcome.records.len());
+    let mut rejected = Vec::new();
+    for mut rec in std::mem::take(&mut outcome.records) {
+        let other_province = rec
+            .province_code
+            .as_deref()
+            .is_some_and(|p| p != place.province);
+        let other_county = rec.county_code.as_deref().is_some_and(|c| c != county);
+        if other_province || other_county {
+            let detail = [rec.province_raw.as_deref(), rec.county_raw.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" / ");
+            rejected.push((rec.row_number, detail));
+            continue;
+        }
+        rec.province_code = Some(place.province.clone());
+        rec.county_code = Some(county.to_owned());
+        kept.push(rec);
+    }
+    outcome.records = kept;
+    if rejected.is_empty() {
+        return;
+    }
+    let rows: std::collections::HashSet<i64> = rejected.iter().map(|(r, _)| *r).collect();
+    // The rejected rows' warnings no longer count: the row is refused.
+    let warned: std::collections::HashSet<i64> = outcome
+        .problems
+        .iter()
+        .filter(|x| x.severity == "warning" && rows.contains(&x.row_number))
+        .map(|x| x.row_number)
+        .collect();
+    outcome
+        .problems
+        .retain(|x| !(x.severity == "warning" && rows.contains(&x.row_number)));
+    let n = rejected.len() as i64;
+    outcome.counts.rows_accepted -= n;
+    outcome.counts.rows_rejected += n;
+    outcome.counts.rows_with_warnings -= warned.len() as i64;
+    for (row_number, detail) in rejected {
+        outcome.problems.push(Problem {
+            row_number,
+            severity: "rejected".into(),
+            code: OTHER_COUNTY.into(),
+            detail,
+        });
+    }
+    outcome.problems.sort_by_key(|x| x.row_number);
+}
+
+/// The dry run of a survey of a county: authorises [`Action::ImportSurvey`] of the county,
+/// finds the province's office (the survey's owner), reads the file and keeps its rows to the
+/// county (see the module's note); nothing is written.
+pub async fn preview_survey<F>(
+    store: &Store,
+    caller: &Caller<'_>,
+    county: &str,
+    read: F,
+) -> Result<std::result::Result<Prepared, IngestError>>
+where
+    F: FnOnce() -> std::result::Result<ReadReport, IngestError> + Send + 'static,
+{
+    let place = survey_place(store, caller.principal, county).await?;
+    let office = survey_office(store, &place).await?;
+    let (format, mapping, mut outcome) = match read_prepared(store, read).await? {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    confine_to(&mut outcome, &place);
     Ok(Ok(Prepared {
-        organisation,
+        organisation: office,
+        survey: Some(place),
         format,
         mapping,
         outcome,
@@ -134,6 +298,7 @@ async fn ensure_list(
     organisation: i64,
     list: &str,
     kind: &str,
+    place: Option<&Place>,
 ) -> Result<SourceList> {
     let mut tx = store.begin().await?;
     let list = registry::ensure_list(
@@ -142,14 +307,37 @@ async fn ensure_list(
             organisation_id: organisation,
             name: list.to_owned(),
             list_kind: kind.to_owned(),
-            province_code: None,
-            county_code: None,
+            province_code: place.map(|p| p.province.clone()),
+            county_code: place.and_then(|p| p.county.clone()),
             created_by: caller.principal.user_id,
         },
     )
     .await?;
+    // A survey goes into its county's survey list only (the name says the county, so another
+    // county's list of the same name is another list; a list of another kind is refused).
+    if let Some(place) = place
+        && (list.list_kind != SURVEY || list.county_code != place.county)
+    {
+        return Err(Error::Conflict("list-kind-invalid"));
+    }
     tx.commit().await?;
     Ok(list)
+}
+
+/// The kind of a county's survey list.
+pub const SURVEY: &str = "survey";
+
+/// A survey list's name: the name given, with the county's code (so each county's survey of
+/// the same name is its own list of the office).
+fn survey_list_name(list: &str, place: &Place) -> String {
+    let list = list.trim();
+    let county = place.county.as_deref().unwrap_or_default();
+    let suffix = format!("({county})");
+    if list.ends_with(&suffix) {
+        list.to_owned()
+    } else {
+        format!("{list} {suffix}")
+    }
 }
 
 /// An import whose batch is open (visible as running) and not yet written; [`Started::run`]
@@ -200,8 +388,19 @@ pub async fn start(
     file_name: &str,
 ) -> Result<Started> {
     let organisation = prepared.organisation;
-    authorize_for(store, caller.principal, organisation).await?;
-    let list = ensure_list(store, caller, organisation, list, kind).await?;
+    let list = match &prepared.survey {
+        Some(place) => {
+            // Authorised again: the survey's county and its office.
+            caller.principal.authorize(Action::ImportSurvey(place))?;
+            crate::organisations::require_active(store, organisation).await?;
+            let name = survey_list_name(list, place);
+            ensure_list(store, caller, organisation, &name, SURVEY, Some(place)).await?
+        }
+        None => {
+            authorize_for(store, caller.principal, organisation).await?;
+            ensure_list(store, caller, organisation, list, kind, None).await?
+        }
+    };
     let acting = acting_store(store, caller);
     let batch = import::begin(
         &acting,
@@ -254,7 +453,7 @@ pub async fn commit_streamed(
 ) -> Result<Outcome> {
     authorize_for(store, caller.principal, organisation).await?;
     let places = Places::load(store).await.map_err(failed)?;
-    let list = ensure_list(store, caller, organisation, list, kind).await?;
+    let list = ensure_list(store, caller, organisation, list, kind, None).await?;
     let acting = acting_store(store, caller);
     import::stream_unlinked(
         &acting,
@@ -267,6 +466,62 @@ pub async fn commit_streamed(
     )
     .await
     .map_err(failed)
+}
+
+/// What [`relink`] did: the linkage, and the household and support facts of the batches whose
+/// records it linked.
+#[derive(Debug, Clone, Default)]
+pub struct Relinked {
+    pub link: hamdeli_registry::linkage::LinkReport,
+    /// The batches whose facts were applied, oldest first.
+    pub batches: Vec<i64>,
+    /// Their facts, summed.
+    pub facts: registry::facts::FactsApplied,
+    /// Batches whose facts failed (logged; the next relink or import of the list writes them).
+    pub failed: Vec<i64>,
+}
+
+/// `hamdeli relink` (after `import --defer-link`): links every record without a person, then
+/// builds the households and support-ledger entries of every batch that had such records, as
+/// a linked import does once it is written. The national admin only (the command line).
+pub async fn relink(
+    store: &Store,
+    caller: &Caller<'_>,
+    options: &hamdeli_link::LinkOptions,
+) -> Result<Relinked> {
+    if importer_scope(caller.principal)?.is_some() {
+        return Err(Error::Denied);
+    }
+    let batches: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT batch_id FROM source_records WHERE person_id IS NULL ORDER BY batch_id",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let link = hamdeli_registry::linkage::link_new_records(store, None, options)
+        .await
+        .map_err(failed)?;
+    let mut out = Relinked {
+        link,
+        ..Default::default()
+    };
+    for batch in batches {
+        match registry::facts::apply_batch(store, batch, &import::jalali_period).await {
+            Ok(applied) => {
+                let f = &mut out.facts;
+                f.households += applied.households;
+                f.households_new += applied.households_new;
+                f.members += applied.members;
+                f.zones += applied.zones;
+                f.support_entries += applied.support_entries;
+                out.batches.push(batch);
+            }
+            Err(e) => {
+                tracing::error!(batch, error = %e, "the batch's household and support facts were not applied");
+                out.failed.push(batch);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Rows each batch passed over (totals, footers, repeated headers): problems of severity
@@ -312,22 +567,91 @@ async fn listed(store: &Store, rows: Vec<BatchRow>) -> Result<Vec<ListedBatch>> 
         .collect())
 }
 
-/// The newest batches of the organisations the principal imports for, newest first.
+/// The newest batches the principal reads, newest first: those of the organisations it
+/// imports for (every one for the national admin); for the offices of a place (a provincial
+/// officer, a county expert), the county surveys of its place and its own uploads.
 pub async fn batches(store: &Store, caller: &Caller<'_>, limit: i64) -> Result<Vec<ListedBatch>> {
-    let only = importer_scope(caller.principal)?;
-    let rows = registry::recent_batches(store, only, limit).await?;
+    let p = caller.principal;
+    if p.scope.organisation().is_some() || p.role == Role::NationalAdmin {
+        let only = importer_scope(p)?;
+        let rows = registry::recent_batches(store, only, limit).await?;
+        return listed(store, rows).await;
+    }
+    if !may_import_surveys(p) {
+        return Err(Error::Denied);
+    }
+    let (column, place) = match p.place_filter() {
+        PlaceFilter::Province(code) => ("province_code", code),
+        PlaceFilter::County(code) => ("county_code", code),
+        _ => return Err(Error::Denied),
+    };
+    // `column` is one of two names above: no user text in the statement. Hand entries (one
+    // batch each, format `manual`) are not imports and stay on the persons' pages.
+    let sql = format!(
+        "SELECT b.id FROM import_batches b JOIN source_lists l ON l.id = b.list_id \
+         WHERE b.file_format <> '{}' AND ((l.list_kind = '{SURVEY}' AND l.county_code IS NOT NULL \
+         AND l.{column} = $1) OR b.created_by = $2) ORDER BY b.id DESC LIMIT $3",
+        entry::MANUAL_FORMAT
+    );
+    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(place)
+        .bind(p.user_id.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?;
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = registry::batch_with_org(store, id).await? {
+            rows.push(row);
+        }
+    }
     listed(store, rows).await
 }
 
-/// The batch if the principal imports for its organisation (another organisation's batch is
+/// Whether the principal reads this batch: it imports for the batch's organisation, uploaded
+/// it, or is an office of the county the batch's survey list is of.
+async fn reads_batch(store: &Store, p: &Principal, row: &BatchRow) -> Result<bool> {
+    if p.allows(&Action::ImportList(row.organisation_id)) {
+        return Ok(true);
+    }
+    let Some(found) = sqlx::query(
+        "SELECT b.created_by, l.list_kind, l.province_code, l.county_code \
+         FROM import_batches b JOIN source_lists l ON l.id = b.list_id WHERE b.id = $1",
+    )
+    .bind(row.batch.id)
+    .fetch_optional(store.pool())
+    .await?
+    else {
+        return Ok(false);
+    };
+    let created_by: Option<i64> = found.try_get(0)?;
+    if created_by.is_some() && created_by == p.user_id {
+        return Ok(true);
+    }
+    let kind: String = found.try_get(1)?;
+    let province: Option<String> = found.try_get(2)?;
+    let county: Option<String> = found.try_get(3)?;
+    Ok(match (kind == SURVEY, province, county) {
+        (true, Some(province), Some(county)) => {
+            p.allows(&Action::ImportSurvey(&Place::county(province, county)))
+        }
+        _ => false,
+    })
+}
+
+/// The batch if the principal reads it ([`reads_batch`]; another organisation's batch is
 /// refused). Not audited: its counts only (the progress bar polls it).
 pub async fn batch(store: &Store, caller: &Caller<'_>, id: i64) -> Result<ListedBatch> {
     let p = caller.principal;
-    importer_scope(p)?;
+    if importer_scope(p).is_err() && !may_import_surveys(p) {
+        return Err(Error::Denied);
+    }
     let row = registry::batch_with_org(store, id)
         .await?
         .ok_or(Error::NotFound)?;
-    p.authorize(Action::ImportList(row.organisation_id))?;
+    if !reads_batch(store, p, &row).await? {
+        return Err(Error::Denied);
+    }
     let mut out = listed(store, vec![row]).await?;
     out.pop().ok_or(Error::NotFound)
 }

@@ -477,12 +477,18 @@ async fn main() -> Result<()> {
         }
         Command::Relink => {
             let store = open_store(&config).await?;
-            let report = hamdeli_registry::linkage::link_new_records(
+            let principal = hamdeli_app::system_principal();
+            let caller = hamdeli_app::Caller::new(&principal, "cli");
+            // Links the records, then builds the households and support-ledger entries of
+            // every batch it linked, as a linked import does.
+            let done = hamdeli_app::imports::relink(
                 &store,
-                None,
+                &caller,
                 &hamdeli_link::LinkOptions::default(),
             )
-            .await?;
+            .await
+            .map_err(explain_app)?;
+            let report = &done.link;
             println!(
                 "linked {} records without a person (of {}): {} new persons, {} joined existing persons, {} pairs for review, {:.1} s",
                 report.new_records,
@@ -492,6 +498,20 @@ async fn main() -> Result<()> {
                 report.applied.reviews_opened,
                 report.millis as f64 / 1000.0
             );
+            println!(
+                "facts of {} batches: {} households ({} new), {} members, {} support ledger entries",
+                done.batches.len(),
+                done.facts.households,
+                done.facts.households_new,
+                done.facts.members,
+                done.facts.support_entries
+            );
+            if !done.failed.is_empty() {
+                anyhow::bail!(
+                    "the household and support facts of batches {:?} were not applied (see the log)",
+                    done.failed
+                );
+            }
             Ok(())
         }
         Command::Allocate {
@@ -1035,11 +1055,7 @@ fn print_outcome(
         for p in &outcome.problems {
             // A leading = + - @ (or tab, CR) would run as a formula in a spreadsheet.
             let detail = hamdeli_ingest::formula_safe(&p.detail).replace('"', "\"\"");
-            writeln!(
-                w,
-                "{},{},{},\"{detail}\"",
-                p.row_number, p.severity, p.code
-            )?;
+            writeln!(w, "{},{},{},\"{detail}\"", p.row_number, p.severity, p.code)?;
         }
         w.flush()?;
         println!("per-row report written to {}", path.display());

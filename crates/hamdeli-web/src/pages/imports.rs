@@ -8,6 +8,7 @@ use axum::response::Response;
 use hamdeli_app::imports;
 use hamdeli_ingest::{Column, ColumnMapping};
 use hamdeli_registry::import;
+use hamdeli_store::geo::County;
 use hamdeli_store::organisations::{self, Organisation};
 use hamdeli_store::registry::{self, BatchCounts, BatchRow, NewSourceRecord, Problem};
 
@@ -35,13 +36,24 @@ struct ListedBatch {
     skipped: i64,
 }
 
+/// The survey upload form of the offices of a place (a provincial officer, a county expert):
+/// a `survey` list of the province's office into a county of the scope.
+#[derive(Template)]
+#[template(path = "import_survey.html")]
+struct SurveyImportsPage {
+    shell: Shell,
+    l: Loc,
+    counties: Vec<County>,
+    batches: Vec<ListedBatch>,
+    error: Option<String>,
+}
+
 async fn imports_page(
     state: &AppState,
     ctx: &Ctx,
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let caller = caller(ctx)?;
-    let organisations = imports::importable_organisations(&state.store, &caller).await?;
     let batches = imports::batches(&state.store, &caller, 50)
         .await?
         .into_iter()
@@ -51,6 +63,23 @@ async fn imports_page(
         })
         .collect();
     let l = Loc(ctx.locale);
+    let p = caller.principal;
+    // The offices of a place import surveys of their counties; organisations (and the national
+    // admin, for any organisation's list) the organisation form.
+    if p.scope.organisation().is_none()
+        && p.role != hamdeli_domain::Role::NationalAdmin
+        && imports::may_import_surveys(p)
+    {
+        let counties = imports::survey_counties(&state.store, &caller).await?;
+        return html(SurveyImportsPage {
+            shell: Shell::new(ctx, l.t("imports-title")),
+            l,
+            counties,
+            batches,
+            error,
+        });
+    }
+    let organisations = imports::importable_organisations(&state.store, &caller).await?;
     html(ImportsPage {
         shell: Shell::new(ctx, l.t("imports-title")),
         l,
@@ -105,6 +134,8 @@ fn mapping_rows(l: Loc, m: &ColumnMapping) -> Vec<MappingRow> {
 #[derive(Default)]
 struct UploadForm {
     organisation: Option<i64>,
+    /// A survey's county (the survey form): the list is the office's, the kind `survey`.
+    county: Option<String>,
     list: String,
     kind: String,
     commit: bool,
@@ -138,6 +169,7 @@ async fn read_upload(mut multipart: Multipart) -> Result<UploadForm, AppError> {
             .map_err(|_| AppError::BadRequest("form-invalid"))?;
         match name.as_str() {
             "organisation" => form.organisation = text.trim().parse().ok(),
+            "county" if !text.trim().is_empty() => form.county = Some(text.trim().to_owned()),
             "list" => form.list = text,
             "kind" => form.kind = text,
             "mode" => form.commit = text == "commit",
@@ -155,9 +187,9 @@ pub async fn upload(
     let caller = caller(&ctx)?;
     let form = read_upload(multipart).await?;
     let l = Loc(ctx.locale);
-    let org = form
-        .organisation
-        .ok_or(AppError::BadRequest("scope-organisation-required"))?;
+    if form.county.is_none() && form.organisation.is_none() {
+        return Err(AppError::BadRequest("scope-organisation-required"));
+    }
     if form.bytes.is_empty() {
         return bad(imports_page(&state, &ctx, Some(l.t("import-file-required"))).await);
     }
@@ -168,7 +200,20 @@ pub async fn upload(
     let read = move || {
         hamdeli_ingest::from_bytes(bytes).and_then(|s| hamdeli_ingest::read_source(s, |_| {}))
     };
-    let prepared = match imports::preview(&state.store, &caller, org, read).await? {
+    let prepared = match &form.county {
+        Some(county) => imports::preview_survey(&state.store, &caller, county, read).await,
+        None => {
+            let org = form.organisation.unwrap_or_default();
+            imports::preview(&state.store, &caller, org, read).await
+        }
+    };
+    let prepared = match prepared {
+        Err(hamdeli_app::Error::Invalid(id)) => {
+            return bad(imports_page(&state, &ctx, Some(l.t(id))).await);
+        }
+        other => other?,
+    };
+    let prepared = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {
             let message = l.t(&format!(
