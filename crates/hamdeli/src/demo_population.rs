@@ -8,7 +8,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use hamdeli_registry::import::{self, Places, Progress};
+use hamdeli_app::{Caller, imports};
+use hamdeli_registry::import::Progress;
 use hamdeli_store::persons;
 use hamdeli_store::{Store, registry};
 use hamdeli_synth::{ListKind, OrgKind, SynthOptions};
@@ -74,7 +75,8 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
         .await?
     };
     let manifest = manifest.context("writing the demo lists")?;
-    let places = Places::load(store).await?;
+    let principal = hamdeli_app::system_principal();
+    let caller = Caller::new(&principal, "demo");
     let mut report = PopulationReport {
         people,
         households: population.households.len(),
@@ -112,26 +114,28 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
             registry::set_list_programme(&mut conn, source_list.id, programme).await?;
         }
         drop(conn);
+        // Through the import use case, as any user's import: authorised, and audited
+        // (`import.commit`) as the system principal in the batch's own transaction.
         let path = list.path.clone();
-        let read = tokio::task::spawn_blocking(move || hamdeli_ingest::read_all(&path, |_| {}))
-            .await?
-            .with_context(|| format!("reading {}", list.path.display()))?;
-        let format = read.format.name().to_owned();
-        let prepared = import::prepare(read, &places);
+        let prepared = imports::preview(store, &caller, org, move || {
+            hamdeli_ingest::read_all(&path, |_| {})
+        })
+        .await?
+        .with_context(|| format!("reading {}", list.path.display()))?;
         let file_name = list
             .path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let done = import::commit(
+        let done = imports::commit(
             store,
-            source_list.id,
-            &file_name,
-            &format,
-            None,
+            &caller,
             prepared,
+            &source_list.name,
+            kind,
+            &file_name,
             &Progress::default(),
-            Some(&hamdeli_link::LinkOptions::default()),
+            true,
         )
         .await?;
         let link = done.link.unwrap_or_default();

@@ -298,3 +298,33 @@ async fn relink_after_a_deferred_import_builds_the_households() {
     .await;
     assert!(matches!(r, Err(hamdeli_app::Error::Denied)));
 }
+
+/// The demo population's lists come in through the import use case: each batch audited
+/// (`import.commit`) as the system principal, client `demo`.
+#[tokio::test]
+async fn the_demo_population_imports_through_the_use_case() {
+    let app = spawn_app().await;
+    let dir = crate::support::temp_dir();
+    let report = hamdeli::demo_population::seed(&app.store, &dir.0, 300)
+        .await
+        .unwrap();
+    assert!(!report.lists.is_empty());
+    let batches: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_batches")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(batches, report.lists.len() as i64);
+    let audited: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor, client_addr FROM audit_log WHERE action = 'import.commit' ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited.len(), report.lists.len(), "{audited:?}");
+    assert!(
+        audited
+            .iter()
+            .all(|(actor, addr)| actor.starts_with("cli:") && addr == "demo"),
+        "{audited:?}"
+    );
+}
