@@ -917,3 +917,9 @@ problem-relation-unknown = The relation to the head is not recognised.
 problem-support-date-unreadable = The date of support could not be read.
 problem-support-kind-unknown = The kind of support is not recognised.
 problem-zone-unknown = Urban or rural is not recognised.
+
+# navigation groups
+nav-group-registry = Registry
+nav-group-aid = Needs and aid
+nav-group-admin = Administration
+nav-group-public = Public

@@ -917,3 +917,9 @@ problem-relation-unknown = نسبت با سرپرست شناخته نشد.
 problem-support-date-unreadable = تاریخ دریافت کمک خوانده نشد.
 problem-support-kind-unknown = نوع کمک شناخته نشد.
 problem-zone-unknown = «شهری» یا «روستایی» شناخته نشد.
+
+# navigation groups
+nav-group-registry = ثبت و فهرست‌ها
+nav-group-aid = نیازها و کمک‌ها
+nav-group-admin = مدیریت
+nav-group-public = عمومی

@@ -117,6 +117,13 @@ pub struct NavItem {
     pub current: bool,
 }
 
+/// A capability's menu: one link alone, or a group that opens (details/summary, no script).
+pub struct NavGroup {
+    pub label: String,
+    pub items: Vec<NavItem>,
+    pub current: bool,
+}
+
 pub struct Shell {
     pub l: Loc,
     pub title: String,
@@ -125,7 +132,7 @@ pub struct Shell {
     pub csrf: String,
     pub demo: bool,
     pub today: String,
-    pub nav: Vec<NavItem>,
+    pub nav: Vec<NavGroup>,
     pub path: String,
     pub other_lang: &'static str,
     pub other_lang_name: String,
@@ -138,50 +145,75 @@ impl Shell {
             ctx.locale,
             hamdeli_locale::clock::iran_today(hamdeli_store::now_millis()),
         );
-        let mut nav = vec![];
-        let mut item = |href: &'static str, id: &str| {
-            let current = if href == "/" {
+        // The menu is grouped by capability so that it fits a 1280 px screen for every role.
+        let link = |href: &'static str, id: &str| NavItem {
+            href,
+            label: l.t(id),
+            current: if href == "/" {
                 ctx.path == "/"
             } else {
-                ctx.path.starts_with(href)
-            };
-            nav.push(NavItem {
-                href,
+                ctx.path == href
+                    || ctx.path.starts_with(&format!("{href}/"))
+                    || (ctx.path.starts_with(href) && ctx.path[href.len()..].starts_with('?'))
+            },
+        };
+        let mut nav: Vec<NavGroup> = vec![];
+        let mut group = |id: &str, items: Vec<NavItem>| {
+            if items.is_empty() {
+                return;
+            }
+            nav.push(NavGroup {
                 label: l.t(id),
-                current,
+                current: items.iter().any(|i| i.current),
+                items,
             });
         };
-        item("/", "nav-home");
+        group("nav-home", vec![link("/", "nav-home")]);
         if let Some(p) = &ctx.principal {
+            let mut registry = vec![];
             if p.allows(&Action::SearchRegistry) {
-                item("/registry", "nav-registry");
-            }
-            if p.allows(&Action::ManageNeeds) {
-                item("/needs", "nav-needs");
-                item("/deliveries", "nav-deliveries");
-            }
-            if p.allows(&Action::Pledge) {
-                item("/donor", "nav-donor");
-            }
-            if p.allows(&Action::ViewDashboard) {
-                item("/places", "nav-places");
-                item("/organisations", "nav-organisations");
-            }
-            if p.allows(&Action::ManageUsers) {
-                item("/admin/users", "nav-users");
-            }
-            if p.allows(&Action::ReadAudit) {
-                item("/admin/audit", "nav-audit");
+                registry.push(link("/registry", "nav-registry"));
             }
             if p.role == Role::NationalAdmin || p.role == Role::PartnerOrg {
-                item("/registry/imports", "nav-imports");
-                item("/admin/api-keys", "nav-api-keys");
+                registry.push(link("/registry/imports", "nav-imports"));
             }
+            if p.allows(&Action::ViewDashboard) {
+                registry.push(link("/organisations", "nav-organisations"));
+                registry.push(link("/places", "nav-places"));
+            }
+            group("nav-group-registry", registry);
+            let mut aid = vec![];
+            if p.allows(&Action::ManageNeeds) {
+                aid.push(link("/needs", "nav-needs"));
+                aid.push(link("/deliveries", "nav-deliveries"));
+            }
+            aid.push(link("/campaigns", "nav-campaigns"));
+            if p.allows(&Action::Pledge) {
+                aid.push(link("/donor", "nav-donor"));
+            }
+            group("nav-group-aid", aid);
+            let mut admin = vec![];
+            if p.allows(&Action::ManageUsers) {
+                admin.push(link("/admin/users", "nav-users"));
+            }
+            if p.allows(&Action::ReadAudit) {
+                admin.push(link("/admin/audit", "nav-audit"));
+            }
+            if p.role == Role::NationalAdmin || p.role == Role::PartnerOrg {
+                admin.push(link("/admin/api-keys", "nav-api-keys"));
+            }
+            group("nav-group-admin", admin);
+        } else {
+            group("nav-campaigns", vec![link("/campaigns", "nav-campaigns")]);
         }
-        item("/campaigns", "nav-campaigns");
-        item("/stats", "nav-stats");
-        item("/transparency", "nav-transparency");
-        item("/api/docs", "nav-api-docs");
+        group(
+            "nav-group-public",
+            vec![
+                link("/stats", "nav-stats"),
+                link("/transparency", "nav-transparency"),
+                link("/api/docs", "nav-api-docs"),
+            ],
+        );
         Shell {
             l,
             title,
