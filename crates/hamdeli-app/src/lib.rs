@@ -17,6 +17,7 @@ pub mod policy_doc;
 pub mod registry;
 pub mod sharing;
 pub mod sms;
+pub mod support;
 pub mod users;
 
 /// Who acts, and from where (an IP address, or `cli` for the command line).

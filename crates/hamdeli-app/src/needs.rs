@@ -6,7 +6,9 @@
 //! the person's page); a need, besides, only where it is filed (its province and county, which
 //! the need tables and deliveries go by), so nobody records or decides a need that lands in
 //! another office's lists. Offices only: a partner organisation, a donor and the others are
-//! refused before anything is read.
+//! refused before anything is read — except deliveries and the served-twice report, where a
+//! partner works with its own campaigns and the persons it holds a record of
+//! ([`crate::support`]).
 
 use std::collections::BTreeMap;
 
@@ -306,8 +308,14 @@ pub async fn deliveries(
     limit: i64,
 ) -> Result<Vec<AllocationRow>> {
     let p = caller.principal;
-    p.authorize(Action::ManageNeeds)?;
-    let rows = distribution::allocations(store, &p.place_filter(), status, limit).await?;
+    // A partner delivers the allocations of its own organisation's campaigns.
+    let rows = match crate::support::partner_organisation(p) {
+        Some(org) => crate::support::partner_allocations(store, p, org, status, limit).await?,
+        None => {
+            p.authorize(Action::ManageNeeds)?;
+            distribution::allocations(store, &p.place_filter(), status, limit).await?
+        }
+    };
     audit_read(
         store,
         caller,
@@ -331,9 +339,14 @@ pub async fn record_delivery(
     period_of: fn(i64) -> String,
 ) -> Result<()> {
     let p = caller.principal;
-    p.authorize(Action::ManageNeeds)?;
-    if !distribution::allocation_in_scope(store, &p.place_filter(), allocation).await? {
-        return Err(Error::NotFound);
+    if crate::support::partner_organisation(p).is_some() {
+        // Only an allocation of a campaign its organisation owns; any other looks absent.
+        crate::support::partner_may_deliver(store, p, allocation).await?;
+    } else {
+        p.authorize(Action::ManageNeeds)?;
+        if !distribution::allocation_in_scope(store, &p.place_filter(), allocation).await? {
+            return Err(Error::NotFound);
+        }
     }
     let (kind, with_code) = match outcome {
         Outcome::Delivered { code, .. } => ("delivered", code.is_some()),
@@ -372,9 +385,8 @@ pub async fn double_service(
     period: &str,
     format: Option<&str>,
 ) -> Result<Vec<DoubleService>> {
-    let p = caller.principal;
-    p.authorize(Action::ManageNeeds)?;
-    let rows = distribution::double_service(store, &p.place_filter(), period).await?;
+    // A partner sees the persons it holds a record of (crate::support).
+    let rows = crate::support::double_rows(store, caller.principal, period).await?;
     audit_read(
         store,
         caller,

@@ -32,6 +32,7 @@ pub mod schema;
 pub mod sessions;
 pub mod settings;
 pub mod sharing;
+pub mod support;
 pub mod tokens;
 pub mod users;
 

@@ -104,6 +104,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_campaign_lifecycle.sql"),
         include_str!("../migrations/postgres/0016_campaign_lifecycle.sql"),
     ),
+    (
+        18,
+        "support",
+        include_str!("../migrations/sqlite/0018_support.sql"),
+        include_str!("../migrations/postgres/0018_support.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -76,6 +76,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(campaign_destinations))
         .routes(routes!(receipt_public))
         .routes(routes!(public_stats))
+        .routes(routes!(list_support, record_support))
+        .routes(routes!(served_twice))
+        .routes(routes!(registry_check))
         // Uploads read past axum's default 2 MB body limit (the server's limit still holds).
         .merge(
             OpenApiRouter::new()
@@ -1000,4 +1003,300 @@ async fn get_import(
         hamdeli_app::imports::read_batch(&state.store, &caller, id, REPORT_PROBLEMS as i64 + 1)
             .await?;
     Ok(Json(ImportReport::of_batch(report.batch, report.problems)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Support an organisation records, and the registry check (issue 12.4, 12.5)
+
+/// One piece of support a partner organisation gave, as its system reports it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupportReport {
+    /// The person's national code (any digit script; 8–9 digits are zero-padded) — or
+    /// `person_id`. The organisation must hold a record of the person.
+    pub national_code: Option<String>,
+    /// The registry's person id (as `GET /api/v1/persons` or the registry check gives it).
+    pub person_id: Option<i64>,
+    /// The kind of support: a need-type code (`food`, `rent_housing`, `medical` …; see
+    /// `GET /api/v1/priority`).
+    pub kind: String,
+    /// Rials for money, a count for goods and services; above zero.
+    pub amount: i64,
+    /// The day it was given: ISO `2026-11-22` or Jalali `1405/09/01` (any digit script); not in
+    /// the future.
+    pub date: String,
+    /// One of the organisation's programmes, by id …
+    pub programme_id: Option<i64>,
+    /// … or by its Persian or English name.
+    pub programme: Option<String>,
+    /// Up to 500 characters.
+    pub note: Option<String>,
+}
+
+/// The catalog id of a national code that cannot be read.
+fn national_code_message(e: &hamdeli_text::NationalCodeError) -> &'static str {
+    use hamdeli_text::NationalCodeError as E;
+    match e {
+        E::Empty => "problem-national-code-empty",
+        E::NonDigit(_) => "problem-national-code-non-digit",
+        E::WrongLength(_) => "problem-national-code-wrong-length",
+        E::AllSameDigits => "problem-national-code-all-same-digits",
+        E::BadCheckDigit { .. } => "problem-national-code-bad-check-digit",
+    }
+}
+
+fn national_code_of(s: &str) -> Result<String, AppError> {
+    hamdeli_text::NationalCode::parse(s)
+        .map(|p| p.code.to_string())
+        .map_err(|e| AppError::BadRequest(national_code_message(&e)))
+}
+
+/// The support API's own refusals, worded here (the catalog has the shared ones).
+fn support_refusal(ctx: &Ctx, status: axum::http::StatusCode, id: &'static str) -> Response {
+    let fa = ctx.locale == hamdeli_locale::Locale::Fa;
+    let message = match id {
+        "support-idempotency-conflict" if fa => {
+            "این کلید Idempotency-Key پیش‌تر برای درخواست دیگری به کار رفته است."
+        }
+        "support-idempotency-conflict" => {
+            "This Idempotency-Key was already used for a different request."
+        }
+        "support-idempotency-key-required" if fa => {
+            "سرآیند Idempotency-Key لازم است (۱ تا ۲۰۰ نویسهٔ لاتین دیدنی)."
+        }
+        "support-idempotency-key-required" | "support-idempotency-key-invalid" if !fa => {
+            "The Idempotency-Key header is required: 1–200 visible ASCII characters."
+        }
+        "support-idempotency-key-invalid" => {
+            "سرآیند Idempotency-Key باید ۱ تا ۲۰۰ نویسهٔ لاتین دیدنی باشد."
+        }
+        "support-person-required" if fa => "کد ملی یا شناسهٔ فرد (یکی از دو) لازم است.",
+        "support-person-required" => "Give the national code or the person id (one of them).",
+        "support-person-ambiguous" if fa => {
+            "این کد ملی به بیش از یک فرد از فهرست‌های شما پیوسته است؛ شناسهٔ فرد را بفرستید."
+        }
+        "support-person-ambiguous" => {
+            "This national code is linked to more than one person of your lists; send the person id."
+        }
+        "support-programme-unknown" if fa => "این طرح از طرح‌های فعال سازمان شما نیست.",
+        "support-programme-unknown" => "This is not an active programme of your organisation.",
+        other => return AppError::BadRequest(other).into_response(),
+    };
+    (
+        status,
+        Json(serde_json::json!({ "error": id, "message": message })),
+    )
+        .into_response()
+}
+
+/// Records one piece of support the caller's organisation gave a person it holds a record of:
+/// it enters the support ledger under the organisation (so the served-twice report and
+/// allocations' "received elsewhere" count it) with its audit entry, in one transaction. The
+/// `Idempotency-Key` header is required: the same key records once and answers with the first
+/// result (`Idempotent-Replayed: true`); a different request under the same key is 409.
+#[utoipa::path(post, path = "/api/v1/support", tag = "needs",
+    request_body = SupportReport,
+    params(("Idempotency-Key" = String, Header,
+        description = "The client's key for this report (1–200 visible ASCII characters), unique per organisation")),
+    responses(
+        (status = 201, body = hamdeli_store::support::Recorded,
+            description = "recorded, or the first result of this key (then `Idempotent-Replayed: true`)"),
+        (status = 400, description = "no key, an unknown kind, an amount not above zero, an unreadable or future date, an unknown programme, a bad national code"),
+        (status = 401), (status = 403, description = "not a partner organisation's key or user"),
+        (status = 404, description = "the organisation holds no record of this person"),
+        (status = 409, description = "the key was used for a different request")),
+    security(("api_key" = []), ("session" = [])))]
+async fn record_support(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<SupportReport>,
+) -> Result<Response, AppError> {
+    use axum::http::StatusCode;
+    use hamdeli_app::support::{self as support_app, Outcome, PersonRef, SupportInput};
+    let caller = crate::use_case::caller(&ctx)?;
+    let Some(key) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok(support_refusal(
+            &ctx,
+            StatusCode::BAD_REQUEST,
+            "support-idempotency-key-required",
+        ));
+    };
+    let person = match (body.national_code.as_deref().map(str::trim), body.person_id) {
+        (Some(code), None) if !code.is_empty() => PersonRef::NationalCode(national_code_of(code)?),
+        (None, Some(id)) => PersonRef::Id(id),
+        _ => {
+            return Ok(support_refusal(
+                &ctx,
+                StatusCode::BAD_REQUEST,
+                "support-person-required",
+            ));
+        }
+    };
+    let date = hamdeli_locale::parse_form_date(&body.date)
+        .ok_or(AppError::BadRequest("date-invalid"))?
+        .iso();
+    let input = SupportInput {
+        person,
+        kind: body.kind,
+        amount: body.amount,
+        date,
+        programme_id: body.programme_id,
+        programme_name: body.programme,
+        note: body.note,
+        idempotency_key: Some(key.to_owned()),
+    };
+    match support_app::record(&state.store, &caller, &input).await {
+        Ok(Outcome::Created(r)) => Ok((StatusCode::CREATED, Json(r)).into_response()),
+        Ok(Outcome::Replayed(r)) => Ok((
+            StatusCode::CREATED,
+            [("idempotent-replayed", "true")],
+            Json(r),
+        )
+            .into_response()),
+        Err(hamdeli_app::Error::Conflict(id @ "support-idempotency-conflict")) => {
+            Ok(support_refusal(&ctx, StatusCode::CONFLICT, id))
+        }
+        Err(hamdeli_app::Error::Conflict(id @ "support-person-ambiguous")) => {
+            Ok(support_refusal(&ctx, StatusCode::CONFLICT, id))
+        }
+        Err(hamdeli_app::Error::Invalid(id)) if id.starts_with("support-") => {
+            Ok(support_refusal(&ctx, StatusCode::BAD_REQUEST, id))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct SupportListParams {
+    /// Entries older than this id (paging: the last id of the previous page).
+    before: Option<i64>,
+}
+
+/// The support the caller's organisation recorded (an office: recorded for persons of its
+/// place), newest first, 100 at a time. Audited.
+#[utoipa::path(get, path = "/api/v1/support", tag = "needs",
+    params(SupportListParams),
+    responses((status = 200, body = Vec<hamdeli_store::support::SupportRow>), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn list_support(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<SupportListParams>,
+) -> Result<Json<Vec<hamdeli_store::support::SupportRow>>, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    Ok(Json(
+        hamdeli_app::support::recorded(&state.store, &caller, q.before, 100).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct DoubleParams {
+    /// A Jalali year (`1405`) or year-month (`1405-09`); this year by default.
+    period: Option<String>,
+}
+
+/// People served for one need type by more than one organisation in a period.
+#[derive(Serialize, ToSchema)]
+pub struct ServedTwice {
+    pub period: String,
+    /// How many persons (of the caller's scope) were served twice.
+    pub persons: i64,
+    /// One row per person and need type, with the providers by name.
+    pub rows: Vec<hamdeli_store::distribution::DoubleService>,
+}
+
+/// The served-twice report from deliveries, imported support lists and recorded support: for a
+/// partner, the persons it holds a record of (the other providers by name only); for an office,
+/// its place. Audited.
+#[utoipa::path(get, path = "/api/v1/support/double", tag = "needs",
+    params(DoubleParams),
+    responses((status = 200, body = ServedTwice), (status = 400), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn served_twice(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<DoubleParams>,
+) -> Result<Json<ServedTwice>, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    let period: String = q
+        .period
+        .map(|p| hamdeli_text::digits::fold_digits(p.trim()).replace('/', "-"))
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| {
+            hamdeli_locale::jalali_year_month(hamdeli_store::now_millis())[..4].to_owned()
+        });
+    let shape_ok = matches!(period.len(), 4 | 7)
+        && period.bytes().enumerate().all(|(i, b)| {
+            if i == 4 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shape_ok {
+        return Err(AppError::BadRequest("date-invalid"));
+    }
+    let rows = hamdeli_app::needs::double_service(&state.store, &caller, &period, None).await?;
+    let mut persons: Vec<i64> = rows.iter().map(|r| r.person_id).collect();
+    persons.dedup();
+    Ok(Json(ServedTwice {
+        period,
+        persons: persons.len() as i64,
+        rows,
+    }))
+}
+
+/// The national code to look up (in the body, never in a URL).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryCheckRequest {
+    /// Any digit script; 8–9 digits are zero-padded.
+    pub national_code: String,
+}
+
+/// Whether a national code is in the registry, and which organisations hold it.
+#[derive(Serialize, ToSchema)]
+pub struct RegistryCheck {
+    /// A person with this national code is in the registry.
+    pub found: bool,
+    /// Your organisation (an office: your place) holds the person itself.
+    pub held_by_you: bool,
+    /// The person id, only when you hold the person.
+    pub person_id: Option<i64>,
+    /// The organisations holding a record of the person, by name — never a field of their
+    /// records.
+    pub organisations: Vec<hamdeli_store::support::Holder>,
+}
+
+/// Is this national code in the registry? Yes or no, and which organisations hold it: the
+/// asking organisation learns only that a match exists and the other organisations' names (the
+/// default sharing rule), never their records' fields. POST, so the code stays out of URLs and
+/// access logs. Audited (without the code).
+#[utoipa::path(post, path = "/api/v1/registry/check", tag = "registry",
+    request_body = RegistryCheckRequest,
+    responses((status = 200, body = RegistryCheck), (status = 400, description = "not a national code"),
+        (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn registry_check(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(body): Json<RegistryCheckRequest>,
+) -> Result<Json<RegistryCheck>, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    let code = national_code_of(&body.national_code)?;
+    let c = hamdeli_app::support::check_code(&state.store, &caller, &code).await?;
+    Ok(Json(RegistryCheck {
+        found: c.found,
+        held_by_you: c.held_by_you,
+        person_id: c.person_id,
+        organisations: c.organisations,
+    }))
 }

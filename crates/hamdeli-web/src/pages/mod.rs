@@ -23,6 +23,7 @@ pub(crate) mod needs;
 mod organisations;
 mod places;
 pub(crate) mod registry;
+mod support;
 mod transparency;
 
 pub use admin_audit::{AuditQuery, filter_of as audit_filter};
@@ -134,6 +135,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/deliveries", get(needs::deliveries))
         .route("/deliveries/{id}", post(needs::record_delivery))
+        .route("/support", get(support::list).post(support::record))
+        .route("/support/new", get(support::new_form))
         .route(
             "/support/double",
             get(needs::double_service).post(needs::refresh_double_service),
