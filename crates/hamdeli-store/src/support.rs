@@ -488,25 +488,29 @@ pub async fn double_service_of_organisation(
         .map(|(g, _)| g)
         .collect();
     // Names and county as the organisation's own records say them.
-    let mut names: HashMap<i64, (Option<String>, Option<String>, Option<String>)> = HashMap::new();
+    type Seen = (Option<String>, Option<String>, Option<String>);
+    let mut names: HashMap<i64, Seen> = HashMap::new();
     for g in &mut out {
-        if !names.contains_key(&g.person_id) {
-            let row = sqlx::query(
-                "SELECT MIN(so.first_name), MIN(so.last_name), MIN(so.county_code) \
-                 FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
-                 WHERE so.person_id = $1 AND lo.organisation_id = $2",
-            )
-            .bind(g.person_id)
-            .bind(organisation)
-            .fetch_one(store.pool())
-            .await?;
-            names.insert(g.person_id, (row.get(0), row.get(1), row.get(2)));
-        }
-        if let Some((f, l, c)) = names.get(&g.person_id) {
-            g.first_name = f.clone();
-            g.last_name = l.clone();
-            g.county_code = c.clone();
-        }
+        let (f, l, c) = match names.get(&g.person_id) {
+            Some(seen) => seen.clone(),
+            None => {
+                let row = sqlx::query(
+                    "SELECT MIN(so.first_name), MIN(so.last_name), MIN(so.county_code) \
+                     FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
+                     WHERE so.person_id = $1 AND lo.organisation_id = $2",
+                )
+                .bind(g.person_id)
+                .bind(organisation)
+                .fetch_one(store.pool())
+                .await?;
+                let seen: Seen = (row.get(0), row.get(1), row.get(2));
+                names.insert(g.person_id, seen.clone());
+                seen
+            }
+        };
+        g.first_name = f;
+        g.last_name = l;
+        g.county_code = c;
     }
     Ok(out)
 }
