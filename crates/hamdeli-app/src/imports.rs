@@ -567,15 +567,26 @@ async fn listed(store: &Store, rows: Vec<BatchRow>) -> Result<Vec<ListedBatch>> 
         .collect())
 }
 
-/// The newest batches the principal reads, newest first: those of the organisations it
-/// imports for (every one for the national admin); for the offices of a place (a provincial
-/// officer, a county expert), the county surveys of its place and its own uploads.
+/// The newest batches of the organisations the principal imports for, newest first (the
+/// API's list; refused to the offices of a place, see [`readable_batches`]).
 pub async fn batches(store: &Store, caller: &Caller<'_>, limit: i64) -> Result<Vec<ListedBatch>> {
+    let only = importer_scope(caller.principal)?;
+    let rows = registry::recent_batches(store, only, limit).await?;
+    listed(store, rows).await
+}
+
+/// The newest batches the principal reads, newest first (the imports page): those of the
+/// organisations it imports for (every one for the national admin); for the offices of a
+/// place (a provincial officer, a county expert), the county surveys of its place and its own
+/// uploads.
+pub async fn readable_batches(
+    store: &Store,
+    caller: &Caller<'_>,
+    limit: i64,
+) -> Result<Vec<ListedBatch>> {
     let p = caller.principal;
     if p.scope.organisation().is_some() || p.role == Role::NationalAdmin {
-        let only = importer_scope(p)?;
-        let rows = registry::recent_batches(store, only, limit).await?;
-        return listed(store, rows).await;
+        return batches(store, caller, limit).await;
     }
     if !may_import_surveys(p) {
         return Err(Error::Denied);

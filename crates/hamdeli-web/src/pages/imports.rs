@@ -54,7 +54,7 @@ async fn imports_page(
     error: Option<String>,
 ) -> Result<Response, AppError> {
     let caller = caller(ctx)?;
-    let batches = imports::batches(&state.store, &caller, 50)
+    let batches = imports::readable_batches(&state.store, &caller, 50)
         .await?
         .into_iter()
         .map(|x| ListedBatch {
