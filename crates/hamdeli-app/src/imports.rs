@@ -698,3 +698,73 @@ pub async fn read_batch(
     .await?;
     Ok(BatchReport { batch, problems })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hamdeli_store::registry::{BatchCounts, NewSourceRecord, Written};
+
+    fn rec(row: i64, province: Option<&str>, county: Option<&str>) -> NewSourceRecord {
+        NewSourceRecord {
+            row_number: row,
+            province_code: province.map(str::to_owned),
+            county_code: county.map(str::to_owned),
+            county_raw: county.map(|c| format!("county {c}")),
+            ..NewSourceRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_survey_keeps_its_county_rows_and_files_placeless_ones_under_it() {
+        let mut outcome = Outcome {
+            batch_id: None,
+            counts: BatchCounts {
+                rows_in: 4,
+                rows_accepted: 4,
+                rows_with_warnings: 1,
+                rows_rejected: 0,
+            },
+            written: Written::default(),
+            problems: vec![Problem {
+                row_number: 3,
+                severity: "warning".into(),
+                code: "phone.invalid".into(),
+                detail: String::new(),
+            }],
+            records: vec![
+                rec(1, Some("23"), Some("2301")),
+                rec(2, None, None),
+                rec(3, Some("23"), Some("2302")),
+                rec(4, Some("10"), None),
+            ],
+            link: None,
+        };
+        confine_to(&mut outcome, &Place::county("23", "2301"));
+        let kept: Vec<(i64, Option<&str>)> = outcome
+            .records
+            .iter()
+            .map(|r| (r.row_number, r.county_code.as_deref()))
+            .collect();
+        assert_eq!(kept, vec![(1, Some("2301")), (2, Some("2301"))]);
+        assert_eq!(outcome.records[1].province_code.as_deref(), Some("23"));
+        let c = outcome.counts;
+        assert_eq!(
+            (
+                c.rows_in,
+                c.rows_accepted,
+                c.rows_with_warnings,
+                c.rows_rejected
+            ),
+            (4, 2, 0, 2)
+        );
+        let problems: Vec<(i64, &str, &str)> = outcome
+            .problems
+            .iter()
+            .map(|p| (p.row_number, p.severity.as_str(), p.code.as_str()))
+            .collect();
+        assert_eq!(
+            problems,
+            vec![(3, "rejected", OTHER_COUNTY), (4, "rejected", OTHER_COUNTY)]
+        );
+    }
+}
