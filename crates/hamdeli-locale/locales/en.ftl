@@ -923,3 +923,4 @@ nav-group-registry = Registry
 nav-group-aid = Needs and aid
 nav-group-admin = Administration
 nav-group-public = Public
+problem-survey-other-county = This row is in another county or province and was not filed in this survey.

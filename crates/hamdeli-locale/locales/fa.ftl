@@ -923,3 +923,4 @@ nav-group-registry = ثبت و فهرست‌ها
 nav-group-aid = نیازها و کمک‌ها
 nav-group-admin = مدیریت
 nav-group-public = عمومی
+problem-survey-other-county = این ردیف در شهرستان یا استان دیگری است و در این پیمایش ثبت نشد.

@@ -174,7 +174,8 @@ impl Shell {
             if p.allows(&Action::SearchRegistry) {
                 registry.push(link("/registry", "nav-registry"));
             }
-            if p.role == Role::NationalAdmin || p.role == Role::PartnerOrg {
+            if p.role.is_staff() {
+                // Partners import their lists; offices the surveys of their counties.
                 registry.push(link("/registry/imports", "nav-imports"));
             }
             if p.allows(&Action::ViewDashboard) {
