@@ -337,16 +337,15 @@ pub struct Holder {
     pub kind: String,
 }
 
-/// The organisations holding a record of any of these persons (records moved to a survivor
-/// included), by name.
+/// The organisations holding a record of any of these persons, by name (a merge moves the
+/// records to the survivor: its own records are all of them).
 pub async fn holders(store: &Store, persons: &[i64]) -> Result<Vec<Holder>> {
     let mut found: BTreeMap<i64, Holder> = BTreeMap::new();
     for &p in persons {
         let rows = sqlx::query(
             "SELECT DISTINCT o.id, o.name_fa, o.name_en, o.kind FROM source_records r \
-             JOIN persons q ON q.id = r.person_id \
              JOIN source_lists l ON l.id = r.list_id JOIN organisations o ON o.id = l.organisation_id \
-             WHERE q.id = $1 OR q.merged_into = $1",
+             WHERE r.person_id = $1",
         )
         .bind(p)
         .fetch_all(store.pool())
