@@ -301,7 +301,10 @@ mod tests {
         let fellow_officer = Scope::Province {
             province: "23".into(),
         };
-        assert!(!p.allows(&Action::ManageUser(Role::ProvincialOfficer, &fellow_officer)));
+        assert!(!p.allows(&Action::ManageUser(
+            Role::ProvincialOfficer,
+            &fellow_officer
+        )));
     }
 
     #[test]

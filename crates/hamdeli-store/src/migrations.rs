@@ -57,6 +57,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0008_persons_national_code.sql"),
     ),
     (
+        9,
+        "access",
+        include_str!("../migrations/sqlite/0009_access.sql"),
+        include_str!("../migrations/postgres/0009_access.sql"),
+    ),
+    (
         10,
         "login",
         include_str!("../migrations/sqlite/0010_login.sql"),
@@ -75,22 +81,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0012_batches.sql"),
     ),
     (
-        14,
-        "search",
-        include_str!("../migrations/sqlite/0014_search.sql"),
-        include_str!("../migrations/postgres/0014_search.sql"),
-    ),
-    (
         13,
         "organisations",
         include_str!("../migrations/sqlite/0013_organisations.sql"),
         include_str!("../migrations/postgres/0013_organisations.sql"),
     ),
     (
-        17,
-        "entry",
-        include_str!("../migrations/sqlite/0017_entry.sql"),
-        include_str!("../migrations/postgres/0017_entry.sql"),
+        14,
+        "search",
+        include_str!("../migrations/sqlite/0014_search.sql"),
+        include_str!("../migrations/postgres/0014_search.sql"),
     ),
     (
         15,
@@ -103,6 +103,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "campaign_lifecycle",
         include_str!("../migrations/sqlite/0016_campaign_lifecycle.sql"),
         include_str!("../migrations/postgres/0016_campaign_lifecycle.sql"),
+    ),
+    (
+        17,
+        "entry",
+        include_str!("../migrations/sqlite/0017_entry.sql"),
+        include_str!("../migrations/postgres/0017_entry.sql"),
     ),
     (
         18,

@@ -655,7 +655,11 @@ async fn the_password_change_form_guesses_under_the_sign_in_limits() {
         statuses.push(r.status());
     }
     assert_eq!(count(&statuses, StatusCode::BAD_REQUEST), 5, "{statuses:?}");
-    assert_eq!(count(&statuses, StatusCode::TOO_MANY_REQUESTS), 3, "{statuses:?}");
+    assert_eq!(
+        count(&statuses, StatusCode::TOO_MANY_REQUESTS),
+        3,
+        "{statuses:?}"
+    );
     assert_eq!(app.checks() - before, 5, "five password checks, no more");
     // The password is unchanged.
     assert_eq!(

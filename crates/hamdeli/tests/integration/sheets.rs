@@ -14,7 +14,6 @@ use crate::support::{Client, TestApp, spawn_app, temp_dir, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 
-
 /// source_id, first name, last name, national code, county of a stored record.
 type StoredRow = (
     String,
