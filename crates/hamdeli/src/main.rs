@@ -626,7 +626,7 @@ async fn main() -> Result<()> {
 
 fn print_distribution(r: &hamdeli::demo_distribution::DistributionReport) {
     println!(
-        "demo distribution: {} needs ({} verified), {} campaigns, {} donations, {} allocations ({} delivered, {} failed), {} support records from organisations' lists",
+        "demo distribution: {} needs ({} verified), {} campaigns, {} donations, {} allocations ({} delivered, {} failed); {} support records left to sync (the imports filed the lists' support as they went)",
         r.needs,
         r.verified,
         r.campaigns,
