@@ -1008,12 +1008,17 @@ async fn name_variants(store: &Store, query: &SearchQuery) -> Result<HashMap<Str
 /// place by a re-import keep the spellings known before.
 pub async fn refresh_search_names(store: &Store, phonetic: Phonetic) -> Result<()> {
     static FILLING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let newest: Option<i64> = sqlx::query("SELECT MAX(id) FROM source_records")
-        .fetch_one(store.pool())
-        .await?
-        .get(0);
+    // One round trip to see that nothing is new (the usual case).
+    let row = sqlx::query(
+        "SELECT (SELECT MAX(id) FROM source_records), \
+         (SELECT last_record_id FROM search_names_state WHERE id = 1)",
+    )
+    .fetch_one(store.pool())
+    .await?;
+    let newest: Option<i64> = row.get(0);
+    let known: Option<i64> = row.get(1);
     let Some(newest) = newest else { return Ok(()) };
-    if names_known(store).await? >= newest {
+    if known.unwrap_or(0) >= newest {
         return Ok(());
     }
     let _filling = FILLING.lock().await;
@@ -1081,6 +1086,32 @@ async fn names_known(store: &Store) -> Result<i64> {
     )
 }
 
+/// The record statement of one arm inside the scope and filters, in the arm's index order
+/// (FROM … WHERE …, without its ORDER BY and LIMIT); returns that order.
+fn arm_sql(
+    engine: Engine,
+    scope: &PlaceFilter,
+    filters: &SearchFilters,
+    arm: &Arm,
+    sql: &mut Sql,
+) -> &'static str {
+    // SQLite: CROSS JOIN keeps the records (walked in index order) as the outer loop.
+    sql.push(match engine {
+        Engine::Sqlite => "FROM source_records r CROSS JOIN persons p ON p.id = r.person_id WHERE ",
+        Engine::Postgres => "FROM source_records r JOIN persons p ON p.id = r.person_id WHERE ",
+    });
+    let order = arm.condition(sql);
+    sql.push(" AND p.merged_into IS NULL");
+    sql.scope_and_filters(scope, filters);
+    order
+}
+
+/// The first rows a search fetches of one arm (a person with several matching records comes
+/// more than once).
+fn first_limit(want: usize) -> i64 {
+    (want * 2 + 8) as i64
+}
+
 /// The persons of one arm inside the scope and filters, in the arm's index order, at most
 /// `want` distinct ones.
 async fn arm_persons(
@@ -1091,23 +1122,11 @@ async fn arm_persons(
     want: usize,
 ) -> Result<Vec<i64>> {
     let mut sql = Sql::default();
-    // SQLite: CROSS JOIN keeps the records (walked in index order) as the outer loop.
-    sql.push(match store.engine() {
-        Engine::Sqlite => {
-            "SELECT r.person_id FROM source_records r CROSS JOIN persons p ON p.id = r.person_id \
-             WHERE "
-        }
-        Engine::Postgres => {
-            "SELECT r.person_id FROM source_records r JOIN persons p ON p.id = r.person_id WHERE "
-        }
-    });
-    let order = arm.condition(&mut sql);
-    sql.push(" AND p.merged_into IS NULL");
-    sql.scope_and_filters(scope, filters);
+    sql.push("SELECT r.person_id ");
+    let order = arm_sql(store.engine(), scope, filters, arm, &mut sql);
     sql.push(&format!(" ORDER BY {order} LIMIT "));
-    // A person with several matching records comes more than once: fetch more until enough
-    // distinct persons or the end.
-    let mut limit = (want * 2 + 8) as i64;
+    // Fetch more until enough distinct persons or the end.
+    let mut limit = first_limit(want);
     loop {
         let mut q = Sql {
             text: sql.text.clone(),
@@ -1127,6 +1146,76 @@ async fn arm_persons(
         }
         limit *= 4;
     }
+}
+
+/// Adds the persons of `arms`, best arm first, to `order` until it holds `want`: the first
+/// rows of every arm in one statement (each arm walked in its own index order with its own
+/// LIMIT, UNION ALL), and an arm alone again only when its first rows held too few distinct
+/// persons.
+async fn add_arms(
+    store: &Store,
+    scope: &PlaceFilter,
+    filters: &SearchFilters,
+    arms: &[Arm],
+    want: usize,
+    order: &mut Vec<(i64, MatchKind)>,
+    seen: &mut HashSet<i64>,
+) -> Result<()> {
+    if arms.is_empty() || order.len() >= want {
+        return Ok(());
+    }
+    let limit = first_limit(want);
+    let mut sql = Sql::default();
+    for (i, arm) in arms.iter().enumerate() {
+        if i > 0 {
+            sql.push(" UNION ALL ");
+        }
+        sql.push(&format!(
+            "SELECT CAST({i} AS BIGINT) AS arm, person_id, o FROM (SELECT r.person_id AS person_id, "
+        ));
+        let mut inner = Sql {
+            text: String::new(),
+            binds: std::mem::take(&mut sql.binds),
+        };
+        let by = arm_sql(store.engine(), scope, filters, arm, &mut inner);
+        let first = by.split(", ").next().filter(|c| *c != "r.person_id");
+        sql.push(&format!("{} AS o ", first.unwrap_or("''")));
+        sql.push(&inner.text);
+        sql.binds = inner.binds;
+        sql.push(&format!(" ORDER BY {by} LIMIT "));
+        sql.int(limit);
+        sql.push(") a");
+        sql.push(&i.to_string());
+    }
+    sql.push(" ORDER BY 1, 3, 2");
+    let rows = sql.query().fetch_all(store.pool()).await?;
+    let mut per_arm: Vec<Vec<i64>> = vec![Vec::new(); arms.len()];
+    for r in &rows {
+        let arm: i64 = r.get(0);
+        per_arm[arm as usize].push(r.get(1));
+    }
+    for (arm, ids) in arms.iter().zip(per_arm) {
+        if order.len() >= want {
+            break;
+        }
+        let fetched = ids.len() as i64;
+        let mut distinct = HashSet::new();
+        let mut ids: Vec<i64> = ids
+            .into_iter()
+            .filter(|id| distinct.insert(*id))
+            .take(want)
+            .collect();
+        if ids.len() < want && fetched >= limit {
+            // Duplicates filled the first rows: this arm alone, fetching more.
+            ids = arm_persons(store, scope, filters, arm, want).await?;
+        }
+        for id in ids {
+            if seen.insert(id) {
+                order.push((id, arm.kind()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first `limit` source records, as linkage reads them: a sample of the registry that the
@@ -1168,21 +1257,38 @@ pub async fn search(
     let page = query.page.clamp(1, SEARCH_MAX_PAGE);
     let offset = (page as usize - 1) * SEARCH_PAGE_SIZE;
     let want = offset + SEARCH_PAGE_SIZE + 1;
-    if let (Some(phonetic), false) = (query.phonetic, query.words.is_empty()) {
-        refresh_search_names(store, phonetic).await?;
-    }
-    let variants = name_variants(store, query).await?;
+    // The code, the phone and the name as typed first (one statement); the spellings that
+    // sound the same only when those leave the page short.
+    let exact = arms(query, &HashMap::new());
     let mut order: Vec<(i64, MatchKind)> = Vec::new();
     let mut seen = HashSet::new();
-    for arm in arms(query, &variants) {
-        if order.len() >= want {
-            break;
-        }
-        for id in arm_persons(store, scope, &query.filters, &arm, want).await? {
-            if seen.insert(id) {
-                order.push((id, arm.kind()));
-            }
-        }
+    add_arms(
+        store,
+        scope,
+        &query.filters,
+        &exact,
+        want,
+        &mut order,
+        &mut seen,
+    )
+    .await?;
+    if order.len() < want
+        && let (Some(phonetic), false) = (query.phonetic, query.words.is_empty())
+    {
+        refresh_search_names(store, phonetic).await?;
+        let variants = name_variants(store, query).await?;
+        let all = arms(query, &variants);
+        let by_sound = &all[exact.len()..];
+        add_arms(
+            store,
+            scope,
+            &query.filters,
+            by_sound,
+            want,
+            &mut order,
+            &mut seen,
+        )
+        .await?;
     }
     let has_more = order.len() > offset + SEARCH_PAGE_SIZE;
     let page_ids: Vec<(i64, MatchKind)> = order
