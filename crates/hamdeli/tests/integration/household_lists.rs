@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use hamdeli_store::registry;
 
-use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
+use crate::support::{Client, TestApp, org, spawn_app, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
@@ -19,13 +19,6 @@ fn code(n: u32) -> String {
     let first9 = format!("{:09}", 100_000_000 + n);
     let digits: [u8; 9] = std::array::from_fn(|i| first9.as_bytes()[i] - b'0');
     format!("{first9}{}", hamdeli_text::check_digit_for(&digits))
-}
-
-async fn org(app: &TestApp, name: &str) -> i64 {
-    hamdeli_store::organisations::id_by_name(&app.store, name)
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 async fn upload(

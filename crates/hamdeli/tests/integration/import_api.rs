@@ -8,17 +8,10 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
+use crate::support::{Client, TestApp, code, org, spawn_app, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
-
-async fn org(app: &TestApp, name: &str) -> i64 {
-    hamdeli_store::organisations::id_by_name(&app.store, name)
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 /// A new API key of the organisation, issued by the national admin (shown once).
 async fn issue_key(admin: &Client, organisation: i64, name: &str) -> String {
@@ -35,10 +28,6 @@ async fn issue_key(admin: &Client, organisation: i64, name: &str) -> String {
     let key = html[start..].split('<').next().unwrap().to_owned();
     assert!(key.starts_with("hmd_"), "{key}");
     key
-}
-
-fn code(n: u64) -> String {
-    hamdeli_text::NationalCode::generate(n).to_string()
 }
 
 /// Five people (one with a national code whose check digit is wrong: accepted with a

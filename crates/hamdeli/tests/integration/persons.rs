@@ -7,17 +7,10 @@ use hamdeli_registry::import;
 use hamdeli_store::persons::{self, LinkPlan, NewReview};
 use hamdeli_store::registry::{self, BatchCounts, NewSourceRecord};
 
-use crate::support::{Client, TestApp, new_list, spawn_app, wait_for_batch};
+use crate::support::{Client, TestApp, code, new_list, org, spawn_app, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
-
-async fn org(app: &TestApp, name: &str) -> i64 {
-    hamdeli_store::organisations::id_by_name(&app.store, name)
-        .await
-        .unwrap()
-        .unwrap()
-}
 
 async fn import(
     client: &Client,
@@ -48,10 +41,6 @@ async fn import(
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     wait_for_batch(&app.store, &location).await
-}
-
-fn code(n: u64) -> String {
-    hamdeli_text::NationalCode::generate(n).to_string()
 }
 
 /// A relief list of 30 people in Tehran (county Rey, 2303?) and a welfare list that shares ten of

@@ -7,43 +7,10 @@ use reqwest::StatusCode;
 
 use hamdeli_store::persons::{self, LinkPlan, NewReview};
 
-use crate::support::{Client, TestApp, spawn_app, wait_for_batch};
+use crate::support::{TestApp, code, org, spawn_app, upload};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
-
-async fn org(app: &TestApp, name: &str) -> i64 {
-    hamdeli_store::organisations::id_by_name(&app.store, name)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-/// Uploads a CSV list through the web form (CSRF in the header) and waits for its batch.
-async fn upload(client: &Client, app: &TestApp, org: i64, list: &str, csv: &str) -> i64 {
-    let token = client.csrf().await;
-    let form = reqwest::multipart::Form::new()
-        .text("_csrf", token.clone())
-        .text("organisation", org.to_string())
-        .text("list", list.to_owned())
-        .text("kind", "support")
-        .text("mode", "commit")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv"),
-        );
-    let r = client
-        .http
-        .post(format!("{}/registry/imports", client.base))
-        .header("x-csrf-token", token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER, "upload accepted");
-    let location = r.headers()["location"].to_str().unwrap().to_owned();
-    wait_for_batch(&app.store, &location).await
-}
 
 async fn person_of_source(app: &TestApp, source_id: &str) -> i64 {
     sqlx::query_scalar::<_, i64>("SELECT person_id FROM source_records WHERE source_id = $1")
@@ -51,10 +18,6 @@ async fn person_of_source(app: &TestApp, source_id: &str) -> i64 {
         .fetch_one(app.store.pool())
         .await
         .unwrap()
-}
-
-fn code(n: u64) -> String {
-    hamdeli_text::NationalCode::generate(n).to_string()
 }
 
 const SECRET_PHONE: &str = "09127770011";

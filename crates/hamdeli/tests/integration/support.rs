@@ -339,3 +339,42 @@ pub async fn new_list(
     .await
     .unwrap()
 }
+
+/// The id of a demo organisation by its Persian name.
+pub async fn org(app: &TestApp, name: &str) -> i64 {
+    hamdeli_store::organisations::id_by_name(&app.store, name)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A valid national code (its check digit right) made from a number.
+pub fn code(n: u64) -> String {
+    hamdeli_text::NationalCode::generate(n).to_string()
+}
+
+/// Uploads a CSV list through the web form (CSRF in the header) and waits for its batch.
+pub async fn upload(client: &Client, app: &TestApp, org: i64, list: &str, csv: &str) -> i64 {
+    let token = client.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", token.clone())
+        .text("organisation", org.to_string())
+        .text("list", list.to_owned())
+        .text("kind", "support")
+        .text("mode", "commit")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("list.csv"),
+        );
+    let r = client
+        .http
+        .post(format!("{}/registry/imports", client.base))
+        .header("x-csrf-token", token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "upload accepted");
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    wait_for_batch(&app.store, &location).await
+}

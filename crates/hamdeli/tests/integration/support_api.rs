@@ -15,21 +15,10 @@ use hamdeli_store::campaigns::{self, NewCampaign};
 use hamdeli_store::distribution::{self, Window};
 use hamdeli_store::needs::{self, NewNeed};
 
-use crate::support::{Client, TestApp, spawn_app};
+use crate::support::{Client, TestApp, code, org, spawn_app};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
-
-async fn org(app: &TestApp, name: &str) -> i64 {
-    hamdeli_store::organisations::id_by_name(&app.store, name)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
-fn code(n: u64) -> String {
-    hamdeli_text::NationalCode::generate(n).to_string()
-}
 
 /// A new API key of the organisation, issued by the national admin on its page.
 async fn issue_key(admin: &Client, organisation: i64, name: &str) -> String {
