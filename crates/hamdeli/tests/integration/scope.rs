@@ -479,6 +479,15 @@ async fn every_use_case_by_every_role() {
             [OK, OK, OK, OK, OK, OK, OK, OK, NO, NO, NO, UNAUTH],
         ),
         (
+            "/organisations/new",
+            [OK, OK, OK, NO, NO, NO, NO, NO, NO, NO, NO, LOGIN],
+        ),
+        ("/registry/new", offices),
+        ("/registry/households/new", offices),
+        ("/registry/imports", staff),
+        // Recorded support: a partner its organisation's, an office its place's.
+        ("/support", staff),
+        (
             "/api/v1/coverage",
             [OK, OK, OK, OK, OK, OK, NO, NO, NO, NO, NO, UNAUTH],
         ),
