@@ -2,8 +2,12 @@
 //! one access policy all queries and pages go through. No web or database dependency.
 
 pub mod ledger;
+pub mod loans;
+pub mod market;
 pub mod needs;
+pub mod network;
 pub mod policy;
+pub mod reports;
 pub mod role;
 
 pub use policy::{Action, CampaignOwner, Denied, PlaceFilter, Principal};

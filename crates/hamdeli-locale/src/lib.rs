@@ -69,23 +69,42 @@ struct Catalogs {
     en: FluentBundle<FluentResource>,
 }
 
-const FA_FTL: &str = include_str!("../locales/fa.ftl");
-const EN_FTL: &str = include_str!("../locales/en.ftl");
+/// Each catalog is the shared file plus one file per capability (`locales/<lang>/<capability>.ftl`),
+/// so that capabilities add their messages without touching one another's.
+const FA_FTL: &[&str] = &[
+    include_str!("../locales/fa.ftl"),
+    include_str!("../locales/fa/market.ftl"),
+    include_str!("../locales/fa/loans.ftl"),
+    include_str!("../locales/fa/network.ftl"),
+    include_str!("../locales/fa/reports.ftl"),
+    include_str!("../locales/fa/scale.ftl"),
+];
+const EN_FTL: &[&str] = &[
+    include_str!("../locales/en.ftl"),
+    include_str!("../locales/en/market.ftl"),
+    include_str!("../locales/en/loans.ftl"),
+    include_str!("../locales/en/network.ftl"),
+    include_str!("../locales/en/reports.ftl"),
+    include_str!("../locales/en/scale.ftl"),
+];
 
-fn bundle(locale: Locale, source: &str) -> FluentBundle<FluentResource> {
+fn bundle(locale: Locale, sources: &[&str]) -> FluentBundle<FluentResource> {
     let lang = match locale {
         Locale::Fa => unic_langid::langid!("fa"),
         Locale::En => unic_langid::langid!("en"),
     };
-    let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(_, errors)| {
-        panic!("{} catalog does not parse: {errors:?}", locale.tag())
-    });
     let mut bundle = FluentBundle::new_concurrent(vec![lang]);
     // Pages wrap values in <bdi> themselves; isolation marks would leak into attributes and CSV.
     bundle.set_use_isolating(false);
-    bundle
-        .add_resource(resource)
-        .unwrap_or_else(|errors| panic!("{} catalog has duplicates: {errors:?}", locale.tag()));
+    for source in sources {
+        let resource =
+            FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(_, errors)| {
+                panic!("{} catalog does not parse: {errors:?}", locale.tag())
+            });
+        bundle
+            .add_resource(resource)
+            .unwrap_or_else(|errors| panic!("{} catalog has duplicates: {errors:?}", locale.tag()));
+    }
     bundle
 }
 
@@ -135,7 +154,8 @@ pub fn message_ids(locale: Locale) -> Vec<String> {
         Locale::En => EN_FTL,
     };
     source
-        .lines()
+        .iter()
+        .flat_map(|s| s.lines())
         .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
         .filter_map(|l| l.split_once('=').map(|(id, _)| id.trim().to_owned()))
         .collect()

@@ -116,6 +116,36 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0018_support.sql"),
         include_str!("../migrations/postgres/0018_support.sql"),
     ),
+    (
+        19,
+        "market",
+        include_str!("../migrations/sqlite/0019_market.sql"),
+        include_str!("../migrations/postgres/0019_market.sql"),
+    ),
+    (
+        20,
+        "loans",
+        include_str!("../migrations/sqlite/0020_loans.sql"),
+        include_str!("../migrations/postgres/0020_loans.sql"),
+    ),
+    (
+        21,
+        "network",
+        include_str!("../migrations/sqlite/0021_network.sql"),
+        include_str!("../migrations/postgres/0021_network.sql"),
+    ),
+    (
+        22,
+        "reports",
+        include_str!("../migrations/sqlite/0022_reports.sql"),
+        include_str!("../migrations/postgres/0022_reports.sql"),
+    ),
+    (
+        23,
+        "scale",
+        include_str!("../migrations/sqlite/0023_scale.sql"),
+        include_str!("../migrations/postgres/0023_scale.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

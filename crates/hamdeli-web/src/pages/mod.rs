@@ -19,10 +19,14 @@ mod campaigns;
 mod entry;
 mod home;
 mod imports;
+mod loans;
+mod market;
 pub(crate) mod needs;
+mod network;
 mod organisations;
 mod places;
 pub(crate) mod registry;
+mod reports;
 mod support;
 mod transparency;
 
@@ -30,6 +34,10 @@ pub use admin_audit::{AuditQuery, filter_of as audit_filter};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(market::router())
+        .merge(loans::router())
+        .merge(network::router())
+        .merge(reports::router())
         .route("/", get(home::home))
         .route("/login", get(account::login_page).post(account::login))
         .route("/logout", post(account::logout))

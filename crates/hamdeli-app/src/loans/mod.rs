@@ -1,0 +1,1 @@
+//! Capability loans: its use cases (authorise, transaction, store, audit, commit).

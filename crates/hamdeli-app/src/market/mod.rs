@@ -1,0 +1,1 @@
+//! Capability market: its use cases (authorise, transaction, store, audit, commit).

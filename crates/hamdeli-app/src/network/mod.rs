@@ -1,0 +1,1 @@
+//! Capability network: its use cases (authorise, transaction, store, audit, commit).

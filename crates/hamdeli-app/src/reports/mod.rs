@@ -1,0 +1,1 @@
+//! Capability reports: its use cases (authorise, transaction, store, audit, commit).

@@ -1,0 +1,1 @@
+//! Capability loans: its rules (pure: no web, no database).

@@ -1,0 +1,1 @@
+//! Capability market: its rules (pure: no web, no database).

@@ -1,0 +1,1 @@
+//! Capability network: its rules (pure: no web, no database).

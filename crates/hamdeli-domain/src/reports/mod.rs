@@ -1,0 +1,1 @@
+//! Capability reports: its rules (pure: no web, no database).

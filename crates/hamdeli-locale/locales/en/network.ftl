@@ -1,0 +1,1 @@
+# network (capability catalog; keys must match the other language's file)

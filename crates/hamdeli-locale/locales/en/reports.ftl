@@ -1,0 +1,1 @@
+# reports (capability catalog; keys must match the other language's file)

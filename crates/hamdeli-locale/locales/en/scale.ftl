@@ -1,0 +1,1 @@
+# scale (capability catalog; keys must match the other language's file)

@@ -1,0 +1,1 @@
+# loans (capability catalog; keys must match the other language's file)

@@ -1,0 +1,1 @@
+# market (capability catalog; keys must match the other language's file)

@@ -1,0 +1,2 @@
+-- market: filled by its capability.
+SELECT 1;

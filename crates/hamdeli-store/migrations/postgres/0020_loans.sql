@@ -1,0 +1,2 @@
+-- loans: filled by its capability.
+SELECT 1;

@@ -1,0 +1,2 @@
+-- reports: filled by its capability.
+SELECT 1;

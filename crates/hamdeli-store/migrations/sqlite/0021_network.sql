@@ -1,0 +1,2 @@
+-- network: filled by its capability.
+SELECT 1;

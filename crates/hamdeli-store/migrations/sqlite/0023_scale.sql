@@ -1,0 +1,2 @@
+-- scale: filled by its capability.
+SELECT 1;

@@ -1,0 +1,1 @@
+//! Capability loans: every SQL statement of it, on SQLite and PostgreSQL.

@@ -1,0 +1,1 @@
+//! Capability market: every SQL statement of it, on SQLite and PostgreSQL.

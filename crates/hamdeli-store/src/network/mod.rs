@@ -1,0 +1,1 @@
+//! Capability network: every SQL statement of it, on SQLite and PostgreSQL.

@@ -1,0 +1,1 @@
+//! Capability reports: every SQL statement of it, on SQLite and PostgreSQL.

@@ -1,0 +1,1 @@
+//! Capability loans, end to end.

@@ -1,0 +1,1 @@
+//! Capability market, end to end.

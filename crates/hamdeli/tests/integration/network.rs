@@ -1,0 +1,1 @@
+//! Capability network, end to end.

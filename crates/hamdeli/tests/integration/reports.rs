@@ -1,0 +1,1 @@
+//! Capability reports, end to end.

@@ -1,0 +1,1 @@
+//! Every page at national scale: the query-plan test and paging.
