@@ -27,13 +27,13 @@ fn principal(role: Role) -> Principal {
 }
 
 /// A use case and the two actions that stand for it inside and outside the principal's scope.
-struct UseCase {
-    name: &'static str,
-    inside: fn(&Principal) -> bool,
-    outside: fn(&Principal) -> bool,
+pub(crate) struct UseCase {
+    pub(crate) name: &'static str,
+    pub(crate) inside: fn(&Principal) -> bool,
+    pub(crate) outside: fn(&Principal) -> bool,
 }
 
-fn own_place(p: &Principal) -> Place {
+pub(crate) fn own_place(p: &Principal) -> Place {
     match &p.scope {
         Scope::County { province, county } => Place::county(province, county),
         Scope::Province { province } => Place::county(province, format!("{province}01")),
@@ -41,11 +41,11 @@ fn own_place(p: &Principal) -> Place {
     }
 }
 
-fn own_org(p: &Principal) -> i64 {
+pub(crate) fn own_org(p: &Principal) -> i64 {
     p.scope.organisation().unwrap_or(1)
 }
 
-fn own_campaign(p: &Principal) -> CampaignOwner {
+pub(crate) fn own_campaign(p: &Principal) -> CampaignOwner {
     match p.role {
         Role::PartnerOrg => CampaignOwner {
             province: None,
@@ -58,7 +58,7 @@ fn own_campaign(p: &Principal) -> CampaignOwner {
     }
 }
 
-fn other_campaign(p: &Principal) -> CampaignOwner {
+pub(crate) fn other_campaign(p: &Principal) -> CampaignOwner {
     match p.role {
         Role::PartnerOrg => CampaignOwner {
             province: None,
@@ -71,14 +71,14 @@ fn other_campaign(p: &Principal) -> CampaignOwner {
     }
 }
 
-fn expert_home(p: &Principal) -> Scope {
+pub(crate) fn expert_home(p: &Principal) -> Scope {
     Scope::County {
         province: p.scope.province().unwrap_or("23").to_owned(),
         county: format!("{}01", p.scope.province().unwrap_or("23")),
     }
 }
 
-fn expert_away() -> Scope {
+pub(crate) fn expert_away() -> Scope {
     Scope::County {
         province: "07".into(),
         county: "0701".into(),
@@ -240,7 +240,13 @@ pub fn access_markdown() -> String {
         out.push_str("---|");
     }
     out.push('\n');
-    for uc in USE_CASES {
+    let capabilities = [
+        crate::market::DOC_USE_CASES,
+        crate::loans::DOC_USE_CASES,
+        crate::network::DOC_USE_CASES,
+        crate::reports::DOC_USE_CASES,
+    ];
+    for uc in USE_CASES.iter().chain(capabilities.into_iter().flatten()) {
         out.push_str(&format!("| {} |", uc.name));
         for role in Role::ALL {
             let p = principal(role);

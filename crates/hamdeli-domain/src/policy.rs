@@ -68,6 +68,14 @@ pub enum Action<'a> {
     /// [`Action::EnterPerson`] (a county expert imports its own surveys, never another
     /// organisation's list).
     ImportSurvey(&'a Place),
+    /// The market (capability D): `crate::market::policy`.
+    Market(crate::market::policy::MarketAction<'a>),
+    /// Cooperatives and loans (capability E): `crate::loans::policy`.
+    Loan(crate::loans::policy::LoanAction<'a>),
+    /// Capable women, volunteers, centres and NGOs (capability F): `crate::network::policy`.
+    Network(crate::network::policy::NetworkAction<'a>),
+    /// Provincial reports, the dashboard and the need index (capability G): `crate::reports::policy`.
+    Report(crate::reports::policy::ReportAction<'a>),
 }
 
 /// The kinds of organisation a provincial officer registers in its province.
@@ -106,6 +114,10 @@ impl Principal {
 
     pub fn allows(&self, action: &Action<'_>) -> bool {
         match action {
+            Action::Market(a) => crate::market::policy::allows(self, a),
+            Action::Loan(a) => crate::loans::policy::allows(self, a),
+            Action::Network(a) => crate::network::policy::allows(self, a),
+            Action::Report(a) => crate::reports::policy::allows(self, a),
             Action::ViewDashboard => self.role.is_staff(),
             Action::ViewPlace(place) => self.sees_place(place),
             // Office staff of any place work with every organisation; a partner with its own.

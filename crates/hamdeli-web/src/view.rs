@@ -193,6 +193,18 @@ impl Shell {
                 aid.push(link("/donor", "nav-donor"));
             }
             group("nav-group-aid", aid);
+            // Capabilities D–G: each pages folder names its own menu items for this principal.
+            for (group_id, items) in [
+                ("nav-group-market", crate::pages::market::nav_items(p)),
+                ("nav-group-loans", crate::pages::loans::nav_items(p)),
+                ("nav-group-network", crate::pages::network::nav_items(p)),
+                ("nav-group-reports", crate::pages::reports::nav_items(p)),
+            ] {
+                group(
+                    group_id,
+                    items.into_iter().map(|(href, id)| link(href, id)).collect(),
+                );
+            }
             let mut admin = vec![];
             if p.allows(&Action::ManageUsers) {
                 admin.push(link("/admin/users", "nav-users"));

@@ -253,3 +253,21 @@ pub fn print_logins(address: Option<&str>, logins: &[DemoLogin]) {
     }
     println!();
 }
+
+/// Seeds the demo data of capabilities D–G (market, loans, network, reports) after the
+/// population and the campaigns, and prints a line for each.
+pub async fn seed_capabilities(store: &Store) {
+    let seeds = [
+        ("market", crate::demo_market::seed(store).await),
+        ("loans", crate::demo_loans::seed(store).await),
+        ("network", crate::demo_network::seed(store).await),
+        ("reports", crate::demo_reports::seed(store).await),
+    ];
+    for (name, result) in seeds {
+        match result {
+            Ok(line) if line.is_empty() => {}
+            Ok(line) => println!("{line}"),
+            Err(e) => tracing::error!(error = %e, capability = name, "demo data could not be made"),
+        }
+    }
+}

@@ -411,6 +411,7 @@ async fn main() -> Result<()> {
             }
             let dist = hamdeli::demo_distribution::seed(&store).await?;
             print_distribution(&dist);
+            demo::seed_capabilities(&store).await;
             demo::print_logins(None, &logins);
             Ok(())
         }
@@ -710,6 +711,7 @@ async fn serve(config: &Config, with_demo: bool, demo_people: usize) -> Result<(
                 Ok(report) => print_distribution(&report),
                 Err(e) => tracing::error!(error = %e, "the demo campaigns could not be made"),
             }
+            demo::seed_capabilities(&seeding).await;
         });
     }
     let purge = store.clone();

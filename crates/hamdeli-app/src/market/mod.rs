@@ -1,1 +1,4 @@
 //! Capability market: its use cases (authorise, transaction, store, audit, commit).
+
+/// The rows of `docs/access.md` for capability market.
+pub(crate) const DOC_USE_CASES: &[crate::policy_doc::UseCase] = &[];

@@ -1,1 +1,3 @@
 //! Capability loans: its rules (pure: no web, no database).
+
+pub mod policy;

@@ -1,1 +1,3 @@
 //! Capability market: its rules (pure: no web, no database).
+
+pub mod policy;

@@ -1,1 +1,3 @@
 //! Capability network: its rules (pure: no web, no database).
+
+pub mod policy;

@@ -1,1 +1,3 @@
 //! Capability reports: its rules (pure: no web, no database).
+
+pub mod policy;

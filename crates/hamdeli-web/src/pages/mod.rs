@@ -19,14 +19,14 @@ mod campaigns;
 mod entry;
 mod home;
 mod imports;
-mod loans;
-mod market;
+pub(crate) mod loans;
+pub(crate) mod market;
 pub(crate) mod needs;
-mod network;
+pub(crate) mod network;
 mod organisations;
 mod places;
 pub(crate) mod registry;
-mod reports;
+pub(crate) mod reports;
 mod support;
 mod transparency;
 

@@ -1,0 +1,9 @@
+//! The demo data of capability market, made through its use cases as a user would (never by
+//! writing tables directly).
+
+use hamdeli_store::Store;
+
+/// Seeds capability market's demo data once; returns a line for the console.
+pub async fn seed(_store: &Store) -> anyhow::Result<String> {
+    Ok(String::new())
+}
