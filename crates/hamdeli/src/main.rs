@@ -11,6 +11,8 @@ use hamdeli_domain::{Role, Scope};
 use hamdeli_store::users::{self, NewUser};
 use hamdeli_store::{backup, geo};
 
+mod loans_cli;
+
 /// mimalloc: `hamdeli link` and imports allocate millions of small strings; glibc malloc spent
 /// about 40 % of a 1M-record link in malloc and free. Built without transparent huge pages
 /// (`no_thp`): zeroing 2 MB pages on every fault cost more system time than the TLB saved.
@@ -143,6 +145,11 @@ enum Command {
     Ledger {
         #[command(subcommand)]
         command: LedgerCommand,
+    },
+    /// Qard al-hasan loans: the schedule calculator and the loans benchmark.
+    Loans {
+        #[command(subcommand)]
+        command: loans_cli::LoansCommand,
     },
     /// Benchmarks that print their figures (use a fresh database: they add synthetic rows).
     Bench {
@@ -416,6 +423,7 @@ async fn main() -> Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(&config, command).await,
+        Command::Loans { command } => loans_cli::run(&config, command).await,
         Command::Backup { out } => {
             let store = open_store(&config).await?;
             backup::sqlite_backup(&store, &out)

@@ -1,3 +1,4 @@
 //! Capability loans: its rules (pure: no web, no database).
 
 pub mod policy;
+pub mod schedule;
