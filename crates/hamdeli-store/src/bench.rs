@@ -71,3 +71,54 @@ pub async fn verified_needs(
     tx.commit().await?;
     Ok(total)
 }
+
+/// Ids the page benchmark (`hamdeli bench pages`) puts into its routes: `{name}` → value.
+/// Each is a row the named role may open in the demo data set (a person of Tehran's first
+/// county held by the demo relief committee, the first campaign, an open review, …); a
+/// missing one is left out (its routes are skipped).
+pub async fn page_placeholders(store: &Store) -> Result<Vec<(&'static str, String)>> {
+    let queries: [(&'static str, &str); 8] = [
+        (
+            "person",
+            "SELECT MIN(p.id) FROM persons p JOIN source_records r ON r.person_id = p.id \
+             JOIN source_lists l ON l.id = r.list_id \
+             WHERE p.county_code = '2301' AND p.merged_into IS NULL AND l.organisation_id = 1",
+        ),
+        ("campaign", "SELECT MIN(id) FROM campaigns"),
+        (
+            "review",
+            "SELECT MIN(id) FROM link_reviews WHERE status = 'open'",
+        ),
+        ("batch", "SELECT MAX(id) FROM import_batches"),
+        (
+            "household",
+            "SELECT MIN(id) FROM households WHERE county_code = '2301'",
+        ),
+        ("organisation", "SELECT MIN(id) FROM organisations"),
+        ("user", "SELECT MIN(id) FROM users"),
+        (
+            "receipt",
+            "SELECT MIN(receipt_code) FROM pledges WHERE receipt_code IS NOT NULL",
+        ),
+    ];
+    let mut out = vec![("province", "23".to_owned()), ("county", "2301".to_owned())];
+    for (name, sql) in queries {
+        // A table or column another capability renamed must not stop the benchmark.
+        let Ok(row) = sqlx::query(AssertSqlSafe(sql))
+            .fetch_one(store.pool())
+            .await
+        else {
+            continue;
+        };
+        let value = row
+            .try_get::<Option<i64>, _>(0)
+            .ok()
+            .flatten()
+            .map(|v| v.to_string())
+            .or_else(|| row.try_get::<Option<String>, _>(0).ok().flatten());
+        if let Some(v) = value {
+            out.push((name, v));
+        }
+    }
+    Ok(out)
+}

@@ -112,9 +112,10 @@ fn per_person_sql(scope: &str, extra: &str) -> String {
     )
 }
 
-/// The report grouped by province, county or zone, inside the scope (and inside one province
-/// when `within_province` is given).
-pub async fn report(
+/// The report computed from the source tables, person by person, as it was before the summary
+/// tables (issue 17): the yardstick the tests compare [`report`] with. Seconds at 100,000
+/// people; never on a page.
+pub async fn report_from_scratch(
     store: &Store,
     filter: &PlaceFilter,
     group_by: GroupBy,
@@ -155,20 +156,111 @@ pub async fn report(
         q = q.bind(p.to_owned());
     }
     let rows = q.fetch_all(store.pool()).await?;
-    Ok(rows
-        .iter()
-        .map(|r| CoverageRow {
-            key: r.get(0),
-            persons: r.get(1),
-            covered_by_none: r.get(2),
-            covered_by_one: r.get(3),
-            covered_by_two: r.get(4),
-            covered_by_three_or_more: r.get(5),
-            same_kind_twice: r.get(6),
-            female_heads: r.get(7),
-            female_heads_uncovered: r.get(8),
-        })
-        .collect())
+    Ok(rows.iter().map(row_of).collect())
+}
+
+fn row_of(r: &sqlx::any::AnyRow) -> CoverageRow {
+    CoverageRow {
+        key: r.get(0),
+        persons: r.get(1),
+        covered_by_none: r.get(2),
+        covered_by_one: r.get(3),
+        covered_by_two: r.get(4),
+        covered_by_three_or_more: r.get(5),
+        same_kind_twice: r.get(6),
+        female_heads: r.get(7),
+        female_heads_uncovered: r.get(8),
+    }
+}
+
+/// The report grouped by province, county or zone, inside the scope (and inside one province
+/// when `within_province` is given): read from the summary tables (`hamdeli_store::scale`),
+/// after folding in the places written since the last read.
+pub async fn report(
+    store: &Store,
+    filter: &PlaceFilter,
+    group_by: GroupBy,
+    within_province: Option<&str>,
+) -> Result<Vec<CoverageRow>> {
+    crate::scale::refresh(store).await?;
+    let key = match group_by {
+        GroupBy::Province => "province_code",
+        GroupBy::County => "county_code",
+        GroupBy::Zone => "zone",
+    };
+    let mut binds: Vec<String> = Vec::new();
+    let mut org: Option<i64> = None;
+    let mut conds: Vec<String> = Vec::new();
+    match filter {
+        PlaceFilter::All => {}
+        PlaceFilter::Province(c) => {
+            binds.push(c.clone());
+            conds.push(format!("province_code = ${}", binds.len()));
+        }
+        PlaceFilter::County(c) => {
+            binds.push(c.clone());
+            conds.push(format!("county_code = ${}", binds.len()));
+        }
+        PlaceFilter::Organisation(o) => org = Some(*o),
+        PlaceFilter::Nothing => return Ok(Vec::new()),
+    }
+    if let Some(p) = within_province {
+        binds.push(p.to_owned());
+        conds.push(format!("province_code = ${}", binds.len()));
+    }
+    let sql = match org {
+        None => {
+            let sum = |c: &str| format!("CAST(SUM({c}) AS BIGINT)");
+            let wh = if conds.is_empty() {
+                String::new()
+            } else {
+                format!("WHERE {}", conds.join(" AND "))
+            };
+            format!(
+                "SELECT {key}, {}, {}, {}, {}, {}, {}, {}, {} FROM coverage_summary {wh} \
+                 GROUP BY {key} ORDER BY {key}",
+                sum("persons"),
+                sum("covered_by_none"),
+                sum("covered_by_one"),
+                sum("covered_by_two"),
+                sum("covered_by_three_or_more"),
+                sum("same_kind_twice"),
+                sum("female_heads"),
+                sum("female_heads_uncovered"),
+            )
+        }
+        Some(_) => {
+            // A partner: its own persons' facts, found by its records.
+            let sum =
+                |cond: &str| format!("CAST(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END) AS BIGINT)");
+            conds.push(format!(
+                "person_id IN (SELECT r.person_id FROM source_records r \
+                 JOIN source_lists l ON l.id = r.list_id WHERE l.organisation_id = ${})",
+                binds.len() + 1
+            ));
+            format!(
+                "SELECT {key}, COUNT(*), {}, {}, {}, {}, {}, {}, {} FROM coverage_persons \
+                 WHERE {} GROUP BY {key} ORDER BY {key}",
+                sum("orgs = 0"),
+                sum("orgs = 1"),
+                sum("orgs = 2"),
+                sum("orgs >= 3"),
+                sum("same_kind = 1"),
+                sum("female_head = 1"),
+                sum("female_head = 1 AND orgs = 0"),
+                conds.join(" AND "),
+            )
+        }
+    };
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in binds {
+        q = q.bind(b);
+    }
+    if let Some(o) = org {
+        q = q.bind(o);
+    }
+    let rows = q.fetch_all(store.pool()).await?;
+    Ok(rows.iter().map(row_of).collect())
 }
 
 /// A female head of household whom no organisation covers: who to reach out to.
@@ -185,13 +277,103 @@ pub struct OutreachRow {
     pub dependants: Option<i64>,
 }
 
-/// The county's female heads of household covered by no organisation.
+/// The county's female heads of household covered by no organisation, in name order, one page
+/// of at most `limit` rows after the person `after` (keyset: the next page starts after the
+/// last row's person, whose names the query reads itself, so no name travels in a URL).
 pub async fn outreach(
     store: &Store,
     filter: &PlaceFilter,
     county: &str,
+    after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<OutreachRow>> {
+    crate::scale::refresh(store).await?;
+    let mut conds = vec![
+        "c.county_code = $1".to_owned(),
+        "c.female_head = 1".into(),
+        "c.orgs = 0".into(),
+    ];
+    let mut text: Option<String> = None;
+    let mut int: Option<i64> = None;
+    match filter {
+        PlaceFilter::All => {}
+        PlaceFilter::Province(c) => {
+            conds.push("c.province_code = $2".into());
+            text = Some(c.clone());
+        }
+        PlaceFilter::County(c) => {
+            conds.push("c.county_code = $2".into());
+            text = Some(c.clone());
+        }
+        PlaceFilter::Organisation(o) => {
+            conds.push(
+                "EXISTS (SELECT 1 FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
+                 WHERE so.person_id = c.person_id AND lo.organisation_id = $2)"
+                    .into(),
+            );
+            int = Some(*o);
+        }
+        PlaceFilter::Nothing => return Ok(Vec::new()),
+    }
+    let mut next = if text.is_some() || int.is_some() {
+        3
+    } else {
+        2
+    };
+    if after.is_some() {
+        conds.push(format!(
+            "(COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id) > \
+             (SELECT COALESCE(a.last_name, ''), COALESCE(a.first_name, ''), a.id \
+              FROM persons a WHERE a.id = ${next})"
+        ));
+        next += 1;
+    }
+    let sql = format!(
+        "SELECT c.person_id, p.national_code, p.first_name, p.last_name, p.phone, \
+         (SELECT r.address FROM source_records r WHERE r.person_id = c.person_id \
+            AND r.address IS NOT NULL ORDER BY r.id DESC LIMIT 1), \
+         c.zone, h.female_head_reason, h.dependants \
+         FROM coverage_persons c JOIN persons p ON p.id = c.person_id \
+         LEFT JOIN households h ON h.id = (SELECT MIN(hh.id) FROM households hh \
+            WHERE hh.head_person_id = c.person_id) \
+         WHERE {} \
+         ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id LIMIT ${next}",
+        conds.join(" AND ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(county.to_owned());
+    if let Some(t) = text {
+        q = q.bind(t);
+    }
+    if let Some(o) = int {
+        q = q.bind(o);
+    }
+    if let Some(a) = after {
+        q = q.bind(a);
+    }
+    let rows = q.bind(limit).fetch_all(store.pool()).await?;
+    Ok(rows
+        .iter()
+        .map(|r| OutreachRow {
+            person_id: r.get(0),
+            national_code: r.get(1),
+            first_name: r.get(2),
+            last_name: r.get(3),
+            phone: r.get(4),
+            address: r.get(5),
+            zone: r.get(6),
+            female_head_reason: r.get(7),
+            dependants: r.get(8),
+        })
+        .collect())
+}
+
+/// The old outreach query, person by person from the source tables (the tests' yardstick).
+pub async fn outreach_from_scratch(
+    store: &Store,
+    filter: &PlaceFilter,
+    county: &str,
+    limit: i64,
+) -> Result<Vec<i64>> {
     let (scope, text, int) = scope(filter);
     let param = if text.is_some() || int.is_some() {
         2
@@ -199,14 +381,9 @@ pub async fn outreach(
         1
     };
     let sql = format!(
-        "SELECT cov.id, p.national_code, p.first_name, p.last_name, p.phone, \
-         (SELECT r.address FROM source_records r WHERE r.person_id = cov.id \
-            AND r.address IS NOT NULL ORDER BY r.id DESC LIMIT 1), \
-         cov.zone, h.female_head_reason, h.dependants \
-         FROM ({}) cov JOIN persons p ON p.id = cov.id \
-         LEFT JOIN households h ON h.head_person_id = cov.id \
+        "SELECT cov.id FROM ({}) cov JOIN persons p ON p.id = cov.id \
          WHERE cov.female_head = 1 AND cov.orgs = 0 \
-         ORDER BY p.last_name, p.first_name, cov.id LIMIT ${}",
+         ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id LIMIT ${}",
         per_person_sql(&scope, &format!("AND p.county_code = ${param}")),
         param + 1
     );
@@ -222,18 +399,5 @@ pub async fn outreach(
         .bind(limit)
         .fetch_all(store.pool())
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| OutreachRow {
-            person_id: r.get(0),
-            national_code: r.get(1),
-            first_name: r.get(2),
-            last_name: r.get(3),
-            phone: r.get(4),
-            address: r.get(5),
-            zone: r.get(6),
-            female_head_reason: r.get(7),
-            dependants: r.get(8),
-        })
-        .collect())
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }

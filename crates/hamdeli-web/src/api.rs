@@ -521,7 +521,8 @@ async fn coverage_outreach(
         &c.code,
     )))?;
     let rows =
-        hamdeli_store::coverage::outreach(&state.store, &p.place_filter(), &county, 5000).await?;
+        hamdeli_store::coverage::outreach(&state.store, &p.place_filter(), &county, None, 5000)
+            .await?;
     audit::record_read(
         &state.store,
         &ctx.audit_actor(),

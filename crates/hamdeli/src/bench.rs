@@ -479,3 +479,133 @@ pub async fn concurrency(
     ));
     Ok(out)
 }
+
+/// The routes `hamdeli bench pages` times when no `--routes` file is given: one line per route
+/// and role (see the file's header).
+pub const PAGE_ROUTES: &str = include_str!("../../../bench/pages.routes");
+
+/// One route timed as one role.
+#[derive(Debug, Clone)]
+pub struct PageTiming {
+    pub role: String,
+    pub path: String,
+    pub status: u16,
+    pub bytes: usize,
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Parses the route table: `role path` per line, `#` comments; `{name}` placeholders are
+/// replaced from `values`, and a line whose placeholder has no value is skipped.
+pub fn parse_routes(text: &str, values: &[(&str, String)]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let mut parts = line.split_whitespace();
+        let (Some(role), Some(path)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let mut path = path.to_owned();
+        for (name, value) in values {
+            path = path.replace(&format!("{{{name}}}"), value);
+        }
+        if !path.contains('{') {
+            out.push((role.to_owned(), path));
+        }
+    }
+    out
+}
+
+/// Times every route of the table as its role against the server at `base` (over loopback):
+/// for each, one warm-up request, then `requests` requests one after another (fewer when one
+/// takes more than ten seconds), and returns p50/p99 per route and role. Roles are demo
+/// usernames, or `public` (not signed in).
+pub async fn pages(
+    base: &str,
+    routes: &[(String, String)],
+    requests: usize,
+) -> Result<Vec<PageTiming>> {
+    let mut clients: std::collections::HashMap<String, reqwest::Client> = Default::default();
+    let mut out = Vec::new();
+    for (role, path) in routes {
+        if !clients.contains_key(role) {
+            let client = if role == "public" {
+                reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()?
+            } else {
+                WebClient::login(base, role).await?.http
+            };
+            clients.insert(role.clone(), client);
+        }
+        let http = &clients[role];
+        let url = format!("{base}{path}");
+        let fetch = || async {
+            let t = Instant::now();
+            let r = http
+                .get(&url)
+                .timeout(std::time::Duration::from_secs(150))
+                .send()
+                .await;
+            let (status, bytes) = match r {
+                Ok(r) => {
+                    let status = r.status().as_u16();
+                    (status, r.bytes().await.map(|b| b.len()).unwrap_or(0))
+                }
+                Err(_) => (0, 0),
+            };
+            (status, bytes, t.elapsed().as_secs_f64() * 1000.0)
+        };
+        let (_, _, warm) = fetch().await;
+        let n = if warm > 10_000.0 { 2 } else { requests.max(1) };
+        let mut times = Vec::with_capacity(n);
+        let mut last = (0, 0);
+        for _ in 0..n {
+            let (status, bytes, ms) = fetch().await;
+            last = (status, bytes);
+            times.push(ms);
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        let timing = PageTiming {
+            role: role.clone(),
+            path: path.clone(),
+            status: last.0,
+            bytes: last.1,
+            samples: n,
+            p50_ms: percentile(&times, 50.0),
+            p99_ms: percentile(&times, 99.0),
+            max_ms: times.last().copied().unwrap_or(0.0),
+        };
+        eprintln!(
+            "{:<16} {:<48} {} p50 {:>8.1} ms  p99 {:>8.1} ms",
+            timing.role, timing.path, timing.status, timing.p50_ms, timing.p99_ms
+        );
+        out.push(timing);
+    }
+    Ok(out)
+}
+
+/// The timings as a Markdown table.
+pub fn pages_table(timings: &[PageTiming]) -> String {
+    let mut s = String::from(
+        "| route | role | status | p50 ms | p99 ms | max ms | requests | bytes |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for t in timings {
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {:.1} | {:.1} | {:.1} | {} | {} |\n",
+            t.path, t.role, t.status, t.p50_ms, t.p99_ms, t.max_ms, t.samples, t.bytes
+        ));
+    }
+    s
+}

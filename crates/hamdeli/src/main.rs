@@ -177,6 +177,21 @@ enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Time every GET page and API route of a running server (over loopback) as each demo role:
+    /// p50/p99 per route, as a Markdown table (bench/pages.sh builds the data set and runs it
+    /// on both engines). Reads the data set (same --data-dir / --database-url) for the ids its
+    /// routes need.
+    Pages {
+        /// The running server, e.g. http://127.0.0.1:18080.
+        #[arg(long)]
+        url: String,
+        /// Route table (`role path` per line); default: bench/pages.routes.
+        #[arg(long)]
+        routes: Option<PathBuf>,
+        /// Requests per route and role, one after another, after one warm-up.
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -352,6 +367,10 @@ enum AdminCommand {
         #[arg(long, value_parser = ["match", "full"])]
         level: String,
     },
+    /// Recompute the summary tables (coverage by place) from the registry, in one transaction
+    /// (they are kept up to date as the registry changes; this is for after a restore or a
+    /// manual change in the database).
+    RebuildSummaries,
 }
 
 fn init_tracing(format: LogFormat) {
@@ -565,6 +584,28 @@ async fn main() -> Result<()> {
                 hamdeli::bench::concurrency(&store, &config, imports, rows, pledges, rounds.max(1))
                     .await?;
             println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Pages {
+                    url,
+                    routes,
+                    requests,
+                },
+        } => {
+            let store = open_store(&config).await?;
+            let values = hamdeli_store::bench::page_placeholders(&store).await?;
+            store.close().await;
+            let table = match routes {
+                Some(f) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?,
+                None => hamdeli::bench::PAGE_ROUTES.to_owned(),
+            };
+            let routes = hamdeli::bench::parse_routes(&table, &values);
+            let timings =
+                hamdeli::bench::pages(url.trim_end_matches('/'), &routes, requests).await?;
+            println!("{}", hamdeli::bench::pages_table(&timings));
             Ok(())
         }
         Command::Bench {
@@ -821,6 +862,14 @@ async fn admin(config: &Config, command: AdminCommand) -> Result<()> {
     let principal = hamdeli_app::system_principal();
     let caller = hamdeli_app::Caller::new(&principal, "cli");
     match command {
+        AdminCommand::RebuildSummaries => {
+            let started = std::time::Instant::now();
+            hamdeli_store::scale::rebuild(&store).await?;
+            println!(
+                "summaries rebuilt in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
         AdminCommand::CreateUser {
             username,
             display_name,

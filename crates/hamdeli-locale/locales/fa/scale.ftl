@@ -1,1 +1,2 @@
 # scale (capability catalog; keys must match the other language's file)
+scale-next-page = صفحهٔ بعد

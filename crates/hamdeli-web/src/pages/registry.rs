@@ -811,7 +811,15 @@ pub async fn coverage_page(
 pub struct OutreachQuery {
     #[serde(default)]
     format: Option<String>,
+    /// Keyset paging: the page starts after this person (in name order).
+    #[serde(default)]
+    after: Option<i64>,
 }
+
+/// Rows of the outreach page (the downloads hold the whole list, up to
+/// [`OUTREACH_EXPORT_ROWS`]).
+const OUTREACH_PAGE_ROWS: i64 = 100;
+const OUTREACH_EXPORT_ROWS: i64 = 5000;
 
 #[derive(Template)]
 #[template(path = "outreach.html")]
@@ -822,6 +830,8 @@ struct OutreachPage {
     county_name: String,
     province: String,
     rows: Vec<OutreachRow>,
+    /// The next page's `after`, when there is one.
+    next: Option<i64>,
 }
 
 /// A county's female heads of household that no organisation covers.
@@ -841,7 +851,23 @@ pub async fn outreach(
         &c.province_code,
         &c.code,
     )))?;
-    let rows = coverage::outreach(&state.store, &p.place_filter(), &county, 5000).await?;
+    let export = query
+        .format
+        .as_deref()
+        .is_some_and(|f| f == "csv" || f == "xlsx");
+    let (after, limit) = if export {
+        (None, OUTREACH_EXPORT_ROWS)
+    } else {
+        (query.after, OUTREACH_PAGE_ROWS + 1)
+    };
+    let mut rows =
+        coverage::outreach(&state.store, &p.place_filter(), &county, after, limit).await?;
+    let next = if !export && rows.len() as i64 > OUTREACH_PAGE_ROWS {
+        rows.truncate(OUTREACH_PAGE_ROWS as usize);
+        rows.last().map(|r| r.person_id)
+    } else {
+        None
+    };
     audit_event(
         &state,
         &ctx,
@@ -906,5 +932,6 @@ pub async fn outreach(
         province: c.province_code.clone(),
         county,
         rows,
+        next,
     })
 }
