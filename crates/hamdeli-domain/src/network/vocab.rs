@@ -130,3 +130,50 @@ mod tests {
         assert_eq!(urgency_rank("nonsense"), 0);
     }
 }
+
+/// The search key of a skill or a name: normalised Persian text (one spelling of ی, ک, digits,
+/// spaces), lower case.
+pub fn text_key(s: &str) -> String {
+    hamdeli_text::normalize_text(s)
+}
+
+/// Skills typed as one text (comma, Persian comma or new line between them): each trimmed,
+/// empty ones dropped, at most `max`.
+pub fn split_skills(s: &str, max: usize) -> Vec<String> {
+    s.split([',', '،', '\n', ';', '؛'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .take(max)
+        .map(String::from)
+        .collect()
+}
+
+/// The stored search key of skills: `|key|key|`.
+pub fn skills_key(skills: &[String]) -> String {
+    let keys: Vec<String> = skills.iter().map(|s| text_key(s)).collect();
+    format!("|{}|", keys.join("|"))
+}
+
+/// A mobile number in any accepted form (`+989…`, Persian digits …) as `09…`.
+pub fn mobile(s: &str) -> Option<String> {
+    hamdeli_text::phone::parse_mobile(s)
+        .ok()
+        .map(|m| m.as_str().to_owned())
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn skills_split_and_key_in_one_spelling() {
+        let s = split_skills("خیاطی، گلدوزی ,  \nقالی‌بافی", 10);
+        assert_eq!(s, vec!["خیاطی", "گلدوزی", "قالی‌بافی"]);
+        assert_eq!(split_skills("a,b,c", 2).len(), 2);
+        let key = skills_key(&["خياطي".to_owned()]);
+        assert_eq!(key, format!("|{}|", text_key("خیاطی")));
+        assert_eq!(mobile("+98 912 345 6789").as_deref(), Some("09123456789"));
+        assert_eq!(mobile("۰۹۱۲۳۴۵۶۷۸۹").as_deref(), Some("09123456789"));
+        assert_eq!(mobile("12345"), None);
+    }
+}
