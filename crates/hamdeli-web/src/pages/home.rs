@@ -27,6 +27,7 @@ struct Dashboard {
     l: Loc,
     counts: Counts,
     scope: String,
+    reports: Option<crate::pages::reports::HomeFigures>,
 }
 
 #[derive(Template)]
@@ -86,7 +87,12 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
                 l,
                 counts,
                 scope,
+                reports: crate::pages::reports::home_figures(&state, &ctx).await?,
             })
+        }
+        // Capability F (issue 15): a volunteer's home is her volunteer page.
+        Some(p) if p.role == hamdeli_domain::Role::Volunteer => {
+            Ok(crate::pages::see_other("/network/volunteer"))
         }
         Some(_) => html(MemberHome {
             shell: Shell::new(&ctx, l.t("member-home-title")),

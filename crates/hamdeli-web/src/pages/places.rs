@@ -87,6 +87,7 @@ struct CountyPage {
     l: Loc,
     province: Province,
     county: County,
+    figures: Option<crate::pages::reports::CountyFigures>,
 }
 
 pub async fn county(
@@ -108,10 +109,13 @@ pub async fn county(
         .ok_or(AppError::NotFound)?;
     let l = Loc(ctx.locale);
     let title = l.name(&county.name_fa, &county.name_en).to_owned();
+    let figures =
+        crate::pages::reports::county_figures(&state, &ctx, &province.code, &county.code).await?;
     html(CountyPage {
         shell: Shell::new(&ctx, title),
         l,
         province,
         county,
+        figures,
     })
 }
