@@ -4,7 +4,6 @@
 
 use hamdeli_text::{
     NationalCode, ParsedDate, fold_digits, name_key, parse_date, parse_mobile, split_honorific,
-    split_person_name,
 };
 
 use crate::facts::{self, RowFacts};
@@ -192,8 +191,10 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
         && rec.get(Field::LastName).is_none()
         && let Some(full) = rec.get(Field::FullName).map(str::to_owned)
     {
-        let parts = split_person_name(&full);
-        let honorific = parts.honorific.map(|h| format!("{h} ")).unwrap_or_default();
+        // Either order («نام خانوادگی، نام» with a comma), honorifics in front, compound first
+        // names apart or together: read as the linkage engine reads them.
+        let parts = hamdeli_link::parse_full_name(&full);
+        let honorific: String = parts.honorifics.iter().map(|h| format!("{h} ")).collect();
         rec.set(Field::FirstName, &format!("{honorific}{}", parts.first));
         rec.set(Field::LastName, &parts.last);
     }
@@ -202,7 +203,9 @@ pub fn map_row(mapping: &ColumnMapping, raw: RawRow) -> Result<InputRecord, Reje
 
 /// A relation to the head that is the head («سرپرست», «خود»).
 fn is_head_relation(relation: &str) -> bool {
-    if facts::parse_relation(relation) == Some("head") {
+    if facts::parse_relation(relation) == Some("head")
+        || hamdeli_link::Relation::parse(relation) == Some(hamdeli_link::Relation::Head)
+    {
         return true;
     }
     let k = header_key(relation);
@@ -335,7 +338,15 @@ pub fn validate(rec: InputRecord) -> Result<(CleanRecord, Vec<Warning>), Reject>
     let (honorific, first_name) = match rec.get(Field::FirstName) {
         Some(first) => {
             let (h, rest) = split_honorific(first);
-            (h, Some(rest.trim().to_owned()).filter(|s| !s.is_empty()))
+            // Titles that are not part of a name either: «خانم»، «آقای»، «مرحوم»، «کربلایی» …
+            let (more, rest) = hamdeli_link::strip_honorifics(&rest);
+            let rest = rest.trim().to_owned();
+            let h = match (h, more.is_empty()) {
+                (h, true) => h,
+                (None, false) => Some(more.join(" ")),
+                (Some(h), false) => Some(format!("{h} {}", more.join(" "))),
+            };
+            (h, Some(rest).filter(|s| !s.is_empty()))
         }
         None => (None, None),
     };
@@ -763,5 +774,91 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(broken.code, "row.unreadable");
+    }
+
+    /// Charity sheets: «نام و نام خانوادگی» in either order, «نام خانوادگی، نام» with a comma,
+    /// honorifics in front, compound first names apart or together.
+    #[test]
+    fn full_names_in_the_shapes_charity_sheets_write() {
+        let m = mapping(&["نام و نام خانوادگی"]);
+        let split = |full: &str| {
+            let (c, _) = validate(map_row(&m, row(2, &[full])).unwrap()).unwrap();
+            (
+                c.honorific,
+                c.first_key.unwrap_or_default(),
+                c.last_key.unwrap_or_default(),
+            )
+        };
+        let k = hamdeli_text::name_key;
+        let cases: &[(&str, Option<&str>, &str, &str)] = &[
+            ("برات علی رضایی", None, "براتعلی", "رضایی"),
+            ("براتعلی رضایی", None, "براتعلی", "رضایی"),
+            ("رضایی، برات علی", None, "براتعلی", "رضایی"),
+            ("رضايي،براتعلي", None, "براتعلی", "رضایی"),
+            ("سید محمد جواد موسوی", Some("سید"), "محمدجواد", "موسوی"),
+            ("سیده فاطمه زهرا حسینی", Some("سیده"), "فاطمهزهرا", "حسینی"),
+            (
+                "حاجیه خانم معصومه کریمی",
+                Some("حاجیه خانم"),
+                "معصومه",
+                "کریمی",
+            ),
+            ("خانم مریم نوری", Some("خانم"), "مریم", "نوری"),
+            ("آقای حسن رستمی", Some("اقای"), "حسن", "رستمی"),
+            ("مرحوم قربانعلی جعفری", Some("مرحوم"), "قربانعلی", "جعفری"),
+            ("کربلایی غلام رضا صالحی", Some("کربلایی"), "غلامرضا", "صالحی"),
+            ("موسوی، سید علی", Some("سید"), "علی", "موسوی"),
+            ("محمد حسن زاده", None, "محمد", "حسنزاده"),
+            ("ولی الله کریمی", None, "ولیالله", "کریمی"),
+        ];
+        for &(full, hon, first, last) in cases {
+            assert_eq!(
+                split(full),
+                (hon.map(str::to_owned), k(first), k(last)),
+                "{full}"
+            );
+        }
+    }
+
+    /// A first-name column with a title in front: the title is not the name.
+    #[test]
+    fn titles_before_first_names_are_not_names() {
+        let m = mapping(&["نام", "نام خانوادگی"]);
+        for (first, hon, key) in [
+            ("خانم غزاله", "خانم", "غزاله"),
+            ("سیده زهرا", "سیده", "زهرا"),
+            ("حاج آقا رضا", "حاج اقا", "رضا"),
+        ] {
+            let (c, _) = validate(map_row(&m, row(2, &[first, "توکلی"])).unwrap()).unwrap();
+            assert_eq!(c.honorific.as_deref(), Some(hon), "{first}");
+            assert_eq!(c.first_key.as_deref(), Some(key), "{first}");
+        }
+    }
+
+    /// Dependants listed under the head's code: the relation column is read in its shapes and
+    /// a member's row keeps its own cells.
+    #[test]
+    fn relation_columns_in_their_shapes() {
+        for header in [
+            "نسبت",
+            "نسبت با سرپرست",
+            "نسبت با سرپرست خانوار",
+            "سمت در خانوار",
+            "نسبت خانوادگی",
+            "relation",
+            "Relationship",
+        ] {
+            let m = mapping(&["کد ملی", "نام", header]);
+            assert_eq!(m.position(Field::Relation), Some(2), "{header}");
+            let rec = map_row(&m, row(2, &["0010350829", "علی", "فرزند"])).unwrap();
+            assert_eq!(rec.get(Field::Relation), Some("فرزند"));
+            assert_eq!(rec.get(Field::NationalCode), Some("0010350829"));
+        }
+        for head in ["سرپرست", "خود", "سرپرست خانوار", "head"] {
+            assert!(is_head_relation(head), "{head}");
+        }
+        for member in ["فرزند", "همسر", "دختر", "پسر", "مادر"] {
+            assert!(!is_head_relation(member), "{member}");
+        }
     }
 }

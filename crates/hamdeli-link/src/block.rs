@@ -110,6 +110,37 @@ pub(crate) const RULES: &[Rule] = &[
         order: |r, _| u64::from(r.birth),
         invalid_code_only: false,
     },
+    // The whole name as a set of letters (however it was split, ordered or spaced) with the
+    // county, or with the birth year: full-name columns of charity sheets.
+    Rule {
+        name: "whole_name_county",
+        key: |r, _| {
+            let place = if r.county != 0 {
+                u64::from(r.county)
+            } else {
+                u64::from(r.province) << 32
+            };
+            if r.whole == 0 || place == 0 {
+                0
+            } else {
+                key_or_zero(mix(mix(9, r.whole), place))
+            }
+        },
+        order: |r, p| u64::from(r.birth) << 32 | (ph(p, r.father_ph) >> 32),
+        invalid_code_only: false,
+    },
+    Rule {
+        name: "whole_name_year",
+        key: |r, _| {
+            if r.whole == 0 || r.birth == 0 {
+                0
+            } else {
+                key_or_zero(mix(mix(10, r.whole), year(r)))
+            }
+        },
+        order: |r, p| ph(p, r.father_ph),
+        invalid_code_only: false,
+    },
     // A typo'd code keeps one half of its digits: pair on the first half with the surname, or on
     // the (random) second half alone, only where a code is invalid (two valid codes never match).
     Rule {

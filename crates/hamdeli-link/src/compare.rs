@@ -2,7 +2,7 @@
 //! code (`"national_code.one_digit_off"`, `"first_name.phonetic"`, …) that the review screens
 //! translate into plain words.
 
-use crate::record::{Birth, Names};
+use crate::record::{Birth, NameId, Names};
 
 /// The compared fields, in the order of [`Evidence::levels`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,7 +50,7 @@ impl Field {
     /// How many levels (including "missing") the field has.
     pub fn levels(self) -> usize {
         match self {
-            Field::NationalCode => 6,
+            Field::NationalCode => 7,
             Field::FirstName | Field::LastName => 7,
             Field::FatherName => 6,
             Field::BirthDate => 6,
@@ -68,7 +68,8 @@ impl Field {
             (NationalCode, 2) => "national_code.one_digit_off",
             (NationalCode, 3) => "national_code.transposed",
             (NationalCode, 4) => "national_code.different",
-            (NationalCode, _) => "national_code.both_valid_different",
+            (NationalCode, 5) => "national_code.both_valid_different",
+            (NationalCode, _) => "national_code.household",
             (FirstName, 0) => "first_name.missing",
             (FirstName, 1) => "first_name.exact",
             (FirstName, 2) => "first_name.phonetic",
@@ -123,6 +124,11 @@ pub enum CodeLevel {
     Different = 4,
     /// Both valid and different: two people, whatever else agrees (a veto).
     BothValidDifferent = 5,
+    /// Equal, but the rows are two members of one household listed under the head's code: their
+    /// relations to the head, sexes or generations (birth years 15 or more apart) differ, their
+    /// first names clearly differ, or one's father's name is the other's first name. The code
+    /// says nothing about identity then (it weighs 0); the other fields decide.
+    Household = 6,
 }
 
 /// Name levels (first, last and father's name; father's name has no `Swapped`).
@@ -200,7 +206,8 @@ impl Evidence {
             2 => CodeLevel::OneDigitOff,
             3 => CodeLevel::Transposed,
             4 => CodeLevel::Different,
-            _ => CodeLevel::BothValidDifferent,
+            5 => CodeLevel::BothValidDifferent,
+            _ => CodeLevel::Household,
         }
     }
 
@@ -283,6 +290,7 @@ pub(crate) const CODE_ONE_DIGIT: u8 = CodeLevel::OneDigitOff as u8;
 pub(crate) const CODE_TRANSPOSED: u8 = CodeLevel::Transposed as u8;
 pub(crate) const CODE_DIFFERENT: u8 = CodeLevel::Different as u8;
 pub(crate) const CODE_VETO: u8 = CodeLevel::BothValidDifferent as u8;
+pub(crate) const CODE_HOUSEHOLD: u8 = CodeLevel::Household as u8;
 pub(crate) const NAME_EXACT: u8 = NameLevel::Exact as u8;
 pub(crate) const NAME_PHONETIC: u8 = NameLevel::Phonetic as u8;
 pub(crate) const NAME_EDIT1: u8 = NameLevel::Edit1 as u8;
@@ -312,7 +320,135 @@ pub(crate) struct Rec {
     pub county: u32,
     /// 0 absent, 1 female, 2 male.
     pub gender: u8,
+    /// `Relation as u8`, 0 if the list does not say.
+    pub relation: u8,
+    /// The whole name as a set of letters ([`whole_name_key`]), 0 without a name.
+    pub whole: u64,
 }
+
+/// Letters folded as spellings of one sound (a light phonetic key on single characters); the
+/// alef class (ا ع ء) and what is not a letter fold to `None`.
+fn fold_letter(c: char) -> Option<char> {
+    Some(match c {
+        'ث' | 'س' | 'ص' => 'س',
+        'ذ' | 'ز' | 'ض' | 'ظ' | 'ژ' => 'ز',
+        'ت' | 'ط' => 'ت',
+        'ح' | 'ه' => 'ه',
+        'ق' | 'غ' => 'ق',
+        'ع' | 'ء' | 'ا' | 'آ' | 'أ' | 'إ' => return None,
+        'پ' => 'ب',
+        'چ' => 'ج',
+        'گ' => 'ک',
+        c if c.is_alphabetic() => c,
+        _ => return None,
+    })
+}
+
+/// A key of a record's whole name that does not depend on how it was split into first and
+/// last name, in which order, or where its spaces were: the hash of its folded letters, sorted
+/// («برات علی رضایی»، «براتعلی رضایی» and «رضایی، براتعلی» share it). 0 without a name.
+pub(crate) fn whole_name_key(names: &Names, first: NameId, last: NameId) -> u64 {
+    if first.0 == 0 && last.0 == 0 {
+        return 0;
+    }
+    let mut letters: Vec<char> = names
+        .chars(first)
+        .iter()
+        .chain(names.chars(last))
+        .filter_map(|&c| fold_letter(c))
+        .collect();
+    if letters.len() < 4 {
+        return 0;
+    }
+    letters.sort_unstable();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in letters {
+        h ^= u64::from(c);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    crate::record::mix64(h).max(1)
+}
+
+/// The whole names of two records agree though their first and last names do not line up:
+/// the concatenations (first + last) are at most one edit apart, either way round. Returns 1
+/// for an exact agreement, 2 for one edit, 0 otherwise.
+fn whole_names_agree(a: &Rec, b: &Rec, names: &Names) -> u8 {
+    const CAP: usize = 40;
+    let join = |x: u32, y: u32, out: &mut [char; CAP]| -> Option<usize> {
+        let (p, q) = (names.chars(NameId(x)), names.chars(NameId(y)));
+        let n = p.len() + q.len();
+        if n > CAP {
+            return None;
+        }
+        out[..p.len()].copy_from_slice(p);
+        out[p.len()..n].copy_from_slice(q);
+        Some(n)
+    };
+    let letters = |r: &Rec| names.letters(NameId(r.first)) | names.letters(NameId(r.last));
+    if (letters(a) ^ letters(b)).count_ones() > 4 {
+        return 0;
+    }
+    let (mut x, mut y, mut z) = (['\0'; CAP], ['\0'; CAP], ['\0'; CAP]);
+    let (Some(nx), Some(ny), Some(nz)) = (
+        join(a.first, a.last, &mut x),
+        join(b.first, b.last, &mut y),
+        join(b.last, b.first, &mut z),
+    ) else {
+        return 0;
+    };
+    if nx < 6 {
+        return 0;
+    }
+    let d = osa_within(&x[..nx], &y[..ny], 1).min(osa_within(&x[..nx], &z[..nz], 1));
+    match d {
+        0 => 1,
+        1 => 2,
+        _ => 0,
+    }
+}
+
+/// Two rows sharing a code are two members of one household rather than one person: see
+/// [`CodeLevel::Household`]. `first` is the first-name level of the pair.
+fn household_members(a: &Rec, b: &Rec, first: u8) -> bool {
+    if a.relation != 0 && b.relation != 0 && a.relation != b.relation {
+        return true;
+    }
+    if a.gender != 0 && b.gender != 0 && a.gender != b.gender {
+        return true;
+    }
+    if a.birth != 0 && b.birth != 0 && (a.birth >> 9).abs_diff(b.birth >> 9) >= GENERATION_YEARS {
+        return true;
+    }
+    if first == NAME_DIFFERENT {
+        return true;
+    }
+    // One's father's name is the other's first name: a parent and a child.
+    let parent_of = |p: &Rec, c: &Rec| c.father_ph != 0 && c.father_ph == p.first_ph;
+    first != NAME_EXACT && first != NAME_PHONETIC && (parent_of(a, b) || parent_of(b, a))
+}
+
+/// Whether `m`, a row that names its relation to the head as something else than the head,
+/// carries a code that is not its own: `o` has the same code and is clearly another person
+/// (another sex, a generation apart, or another first name, however the names are split).
+pub(crate) fn borrowed_code(m: &Rec, o: &Rec, names: &Names) -> bool {
+    if m.relation <= 1 {
+        return false;
+    }
+    if m.gender != 0 && o.gender != 0 && m.gender != o.gender {
+        return true;
+    }
+    if m.birth != 0 && o.birth != 0 && (m.birth >> 9).abs_diff(o.birth >> 9) >= GENERATION_YEARS {
+        return true;
+    }
+    let first = compare_name(m.first, m.first_ph, o.first, o.first_ph, names);
+    let swapped = compare_name(m.first, m.first_ph, o.last, o.last_ph, names);
+    first == NAME_DIFFERENT
+        && swapped == NAME_DIFFERENT
+        && (m.whole == 0 || o.whole == 0 || whole_names_agree(m, o, names) == 0)
+}
+
+/// Birth years at least this far apart are two generations.
+pub(crate) const GENERATION_YEARS: u32 = 15;
 
 pub(crate) const NONE: u64 = u64::MAX;
 
@@ -429,7 +565,6 @@ fn osa_heap(a: &[char], b: &[char], max: usize) -> usize {
 
 /// Name level without the swap check.
 pub(crate) fn compare_name(a: u32, a_ph: u32, b: u32, b_ph: u32, names: &Names) -> u8 {
-    use crate::record::NameId;
     if a == 0 || b == 0 {
         return 0;
     }
@@ -543,12 +678,32 @@ pub(crate) fn compare(a: &Rec, b: &Rec, names: &Names) -> Evidence {
             }
         }
     }
+    // Names split differently (a compound first name written apart in one list and together in
+    // the other, a full-name column in the other order): the whole names may still agree.
+    let poor = |l: u8| l >= NAME_EDIT2 && l != NAME_SWAPPED;
+    if (poor(first) || poor(last)) && a.whole != 0 && b.whole != 0 {
+        match whole_names_agree(a, b, names) {
+            1 => {
+                first = NAME_PHONETIC;
+                last = NAME_PHONETIC;
+            }
+            2 => {
+                first = NAME_EDIT1;
+                last = NAME_PHONETIC;
+            }
+            _ => {}
+        }
+    }
     let mut father = compare_name(a.father, a.father_ph, b.father, b.father_ph, names);
     if father == NAME_DIFFERENT {
         father = FATHER_DIFFERENT;
     }
+    let mut code = compare_code(a, b);
+    if code == CODE_EQUAL && household_members(a, b, first) {
+        code = CODE_HOUSEHOLD;
+    }
     Evidence([
-        compare_code(a, b),
+        code,
         first,
         last,
         father,

@@ -44,6 +44,7 @@ pub mod block;
 pub mod cluster;
 pub mod compare;
 pub mod model;
+pub mod person;
 pub mod record;
 
 use std::time::{Duration, Instant};
@@ -56,6 +57,7 @@ pub use compare::{
     BirthLevel, CodeLevel, Evidence, FIELDS, Field, NameLevel, PlaceLevel, SimpleLevel,
 };
 pub use model::{LevelWeight, Model, Strength, Training, Weights};
+pub use person::{FullName, Relation, parse_full_name, strip_honorifics};
 pub use record::{
     Birth, Gender, LinkRecord, NameId, NameRole, Names, PhoneticId, PlaceId, Places, RawRecord,
     RecordSet,
@@ -154,6 +156,11 @@ pub struct LinkResult {
     pub pairs: Vec<ScoredPair>,
     pub model: Model,
     pub stats: LinkStats,
+    /// Records (input indices, ascending) whose valid national code was taken as their
+    /// household head's, not their own: a dependant listed under the head's code (its relation
+    /// says so, and the same code is on a clearly different person's row). Linkage treated them
+    /// as rows without a code; a caller that checks "one valid code per person" should too.
+    pub released_codes: Vec<u32>,
 }
 
 impl Model {
@@ -219,6 +226,8 @@ pub(crate) struct Prepared<'a> {
     /// Input index of each internal index.
     pub perm: Vec<u32>,
     pub names: &'a Names,
+    /// Input indices of the records whose code was the household's ([`release_borrowed_codes`]).
+    pub released: Vec<u32>,
 }
 
 fn prepare(set: &RecordSet) -> Prepared<'_> {
@@ -245,8 +254,12 @@ fn prepare(set: &RecordSet) -> Prepared<'_> {
                 Some(Gender::Female) => 1,
                 Some(Gender::Male) => 2,
             },
+            relation: r.relation.map_or(0, |x| x as u8),
+            whole: compare::whole_name_key(names, r.first, r.last),
         })
         .collect();
+    let mut recs = recs;
+    let released = release_borrowed_codes(&mut recs, names);
     let hash = set
         .records()
         .par_iter()
@@ -260,7 +273,7 @@ fn prepare(set: &RecordSet) -> Prepared<'_> {
                 names.hash(r.first),
                 names.hash(r.last),
                 names.hash(r.father),
-                u64::from(x.birth) << 8 | u64::from(x.gender),
+                u64::from(x.birth) << 8 | u64::from(x.gender) | u64::from(x.relation) << 4,
                 places.hash(r.province),
                 places.hash(r.county),
             ];
@@ -286,7 +299,52 @@ fn prepare(set: &RecordSet) -> Prepared<'_> {
         hash,
         perm,
         names,
+        released,
     }
+}
+
+/// Dependants listed under the head of household's national code: a row whose relation to the
+/// head is not "head" and whose valid code another, clearly different person's row also carries
+/// is linked as a row without a code (the code is the household's, not the row's). Its own
+/// records elsewhere, under its own code, can then join it.
+fn release_borrowed_codes(recs: &mut [Rec], names: &Names) -> Vec<u32> {
+    let mut by_code: Vec<(u64, u32)> = recs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.code != NONE)
+        .map(|(i, r)| (r.code, i as u32))
+        .collect();
+    by_code.par_sort_unstable();
+    let mut borrowed: Vec<u32> = Vec::new();
+    let mut s = 0;
+    while s < by_code.len() {
+        let mut e = s + 1;
+        while e < by_code.len() && by_code[e].0 == by_code[s].0 {
+            e += 1;
+        }
+        let group = &by_code[s..e];
+        // Large groups are not households (a code typed on many rows by mistake): leave them.
+        if (2..=64).contains(&group.len()) && group.iter().any(|x| recs[x.1 as usize].relation > 1)
+        {
+            for &(_, m) in group {
+                let rm = &recs[m as usize];
+                if group
+                    .iter()
+                    .any(|&(_, o)| o != m && compare::borrowed_code(rm, &recs[o as usize], names))
+                {
+                    borrowed.push(m);
+                }
+            }
+        }
+        s = e;
+    }
+    for &m in &borrowed {
+        let r = &mut recs[m as usize];
+        r.code = NONE;
+        r.raw = NONE;
+    }
+    borrowed.sort_unstable();
+    borrowed
 }
 
 fn probability(w: f64) -> f64 {
@@ -389,7 +447,8 @@ pub fn link(
     let order: Vec<usize> = ranked.iter().map(|r| r.5).collect();
     drop(ranked);
     let codes: Vec<u64> = p.recs.iter().map(|r| r.code).collect();
-    let (roots, decisions) = cluster::cluster(n, &codes, &kept_pairs, &order);
+    let years: Vec<u16> = p.recs.iter().map(|r| (r.birth >> 9) as u16).collect();
+    let (roots, decisions) = cluster::cluster(n, &codes, &years, &kept_pairs, &order);
     // Back to input positions.
     let mut internal = vec![0u32; n];
     for (x, &i) in p.perm.iter().enumerate() {
@@ -441,6 +500,7 @@ pub fn link(
         pairs: scored,
         model,
         stats,
+        released_codes: p.released,
     }
 }
 
@@ -745,6 +805,255 @@ mod tests {
         assert_eq!(
             partition(&x.cluster_of, &identity),
             partition(&z.cluster_of, &order)
+        );
+    }
+
+    /// A household whose relief list writes the head's code on every member's row, with the
+    /// relation to the head; the roster lists each member under their own code.
+    #[test]
+    fn dependants_under_the_heads_code_are_not_the_head() {
+        let (rows, _) = with_background(&[]);
+        let mut set = record_set(&rows);
+        let (head, child, child2, wife) = (
+            code(900_010_001),
+            code(900_010_017),
+            code(900_010_033),
+            code(900_010_049),
+        );
+        fn raw<'a>(
+            c: &'a str,
+            first: &'a str,
+            father: &'a str,
+            birth: &'a str,
+            g: &'a str,
+        ) -> RawRecord<'a> {
+            RawRecord {
+                national_code: Some(c),
+                first_name: Some(first),
+                last_name: Some("رضایی"),
+                father_name: Some(father),
+                birth_date: Some(birth),
+                gender: Some(g),
+                phone: Some("09125550001"),
+                county: Some("تهران"),
+                ..Default::default()
+            }
+        }
+        // The relief list: all under the head's code.
+        let r_head = set.push_raw_related(
+            5,
+            &raw(&head, "محمدجواد", "حسن", "1369/02/11", "مرد"),
+            Some("سرپرست"),
+        );
+        let r_child = set.push_raw_related(
+            5,
+            &raw(&head, "علی", "محمدجواد", "1391/07/03", "مرد"),
+            Some("فرزند"),
+        );
+        let r_child2 = set.push_raw_related(
+            5,
+            &raw(&head, "حسین", "محمد جواد", "1393/01/20", "مرد"),
+            Some("پسر"),
+        );
+        let r_wife = set.push_raw_related(
+            5,
+            &raw(&head, "زهرا", "رضا", "1371/04/09", "زن"),
+            Some("همسر"),
+        );
+        // The roster: own codes.
+        let o_head = set.push_raw_related(
+            6,
+            &raw(&head, "محمد جواد", "حسن", "1369/02/11", "مرد"),
+            Some("سرپرست خانوار"),
+        );
+        let o_child = set.push_raw_related(
+            6,
+            &raw(&child, "علي", "محمدجواد", "1391/07/03", "مرد"),
+            Some("فرزند"),
+        );
+        let o_child2 = set.push_raw_related(
+            6,
+            &raw(&child2, "حسین", "محمدجواد", "1393/01/20", "مرد"),
+            Some("فرزند"),
+        );
+        let o_wife = set.push_raw_related(
+            6,
+            &raw(&wife, "زهرا", "رضا", "1371/04/09", "زن"),
+            Some("همسر"),
+        );
+        let result = link(&set, &LinkOptions::default(), &quiet);
+        let c = &result.cluster_of;
+        let at = |i: u32| c[i as usize];
+        assert_eq!(at(r_head), at(o_head), "the head's two rows are one person");
+        for (r, o) in [(r_child, o_child), (r_child2, o_child2), (r_wife, o_wife)] {
+            assert_eq!(at(r), at(o), "a member's rows are one person");
+            assert_ne!(at(r), at(r_head), "a member is not the head");
+        }
+        assert_ne!(at(r_child), at(r_child2), "two children are two people");
+        assert_ne!(at(r_child), at(r_wife));
+        assert_eq!(result.released_codes, vec![r_child, r_child2, r_wife]);
+        // A pair of the relief list shares the code but weighs it as household evidence.
+        let pair = result
+            .pairs
+            .iter()
+            .find(|p| (p.a, p.b) == (r_head, r_child))
+            .map(|p| p.evidence.national_code());
+        assert!(matches!(pair, None | Some(CodeLevel::Missing)), "{pair:?}");
+        clusters_have_one_code_except(&set, c, &result.released_codes);
+    }
+
+    fn clusters_have_one_code_except(set: &RecordSet, cluster_of: &[u32], released: &[u32]) {
+        let mut code_of: HashMap<u32, hamdeli_text::NationalCode> = HashMap::new();
+        for (i, r) in set.records().iter().enumerate() {
+            if released.contains(&(i as u32)) {
+                continue;
+            }
+            if let Some(c) = r.national_code {
+                let prev = code_of.insert(cluster_of[i], c);
+                assert!(prev.is_none() || prev == Some(c), "two codes in a cluster");
+            }
+        }
+    }
+
+    /// Without a relation column: rows sharing a code but a generation apart, of another sex
+    /// or with clearly different first names are never merged on the code alone, and the
+    /// shared code is not learned from.
+    #[test]
+    fn a_shared_code_across_generations_is_household_evidence() {
+        let (rows, base) = with_background(&[
+            row(
+                1,
+                Some(&code(900_011_001)),
+                "محمدجواد",
+                "کاظمی",
+                "حسن",
+                "1369/02/11",
+                "09125550002",
+            ),
+            row(
+                2,
+                Some(&code(900_011_001)),
+                "علی",
+                "کاظمی",
+                "محمدجواد",
+                "1391/07/03",
+                "09125550002",
+            ),
+            row(
+                3,
+                Some(&code(900_011_001)),
+                "مریم",
+                "کاظمی",
+                "محمدجواد",
+                "1391/07/03",
+                "09125550002",
+            ),
+        ]);
+        let set = record_set(&rows);
+        let result = link(
+            &set,
+            &LinkOptions {
+                keep_pairs_above: 0.0,
+                ..Default::default()
+            },
+            &quiet,
+        );
+        let c = &result.cluster_of;
+        assert_ne!(c[base], c[base + 1]);
+        assert_ne!(c[base], c[base + 2]);
+        assert_ne!(c[base + 1], c[base + 2], "twins with different first names");
+        for p in result.pairs.iter().filter(|p| p.a as usize >= base) {
+            assert_eq!(p.evidence.national_code(), CodeLevel::Household, "{p:?}");
+            assert!(p.probability < 0.5, "{p:?}");
+        }
+        assert_eq!(
+            result
+                .model
+                .describe(false)
+                .iter()
+                .find(|l| l.code == "national_code.household")
+                .map(|l| l.bits),
+            Some(0.0)
+        );
+    }
+
+    /// A charity sheet's full names, in either order, with honorifics and compound names apart
+    /// or together, link to the same people's rows elsewhere when the county and a birth year
+    /// or a father's name agree; names and county alone are a review item at most.
+    #[test]
+    fn full_names_link_with_county_and_one_more_field() {
+        let (rows, _) = with_background(&[]);
+        let mut set = record_set(&rows);
+        let person = |set: &mut RecordSet, first: &str, father: &str, birth: &str| {
+            set.push_raw(
+                4,
+                &RawRecord {
+                    first_name: Some(first),
+                    last_name: Some("قربانی"),
+                    father_name: Some(father).filter(|f| !f.is_empty()),
+                    birth_date: Some(birth).filter(|b| !b.is_empty()),
+                    county: Some("سبزوار"),
+                    ..Default::default()
+                },
+            )
+        };
+        let listed = person(&mut set, "براتعلی", "غلامرضا", "1352/03/14");
+        let charity =
+            |set: &mut RecordSet, full: &str, father: Option<&str>, birth: Option<&str>| {
+                set.push_raw(
+                    7,
+                    &RawRecord {
+                        full_name: Some(full),
+                        father_name: father,
+                        birth_date: birth,
+                        county: Some("سبزوار"),
+                        ..Default::default()
+                    },
+                )
+            };
+        let linked = [
+            charity(&mut set, "برات علی قربانی", None, Some("1352")),
+            charity(&mut set, "قربانی برات‌علی", None, Some("1352/03/14")),
+            charity(
+                &mut set,
+                "کربلایی براتعلی قربانی",
+                Some("غلامرضا"),
+                Some("1352"),
+            ),
+        ];
+        // The father's name alone beside the names: a brother has it too; at least a review.
+        let by_father = [
+            charity(&mut set, "قربانی، براتعلی", Some("غلام رضا"), None),
+            charity(&mut set, "کربلایی برات علی قربانی", Some("غلامرضا"), None),
+        ];
+        let alone = charity(&mut set, "براتعلی قربانی", None, None);
+        let other = charity(&mut set, "نبی الله قربانی", None, Some("1352"));
+        let result = link(
+            &set,
+            &LinkOptions {
+                keep_pairs_above: 0.0,
+                ..Default::default()
+            },
+            &quiet,
+        );
+        let c = &result.cluster_of;
+        for x in linked {
+            assert_eq!(c[x as usize], c[listed as usize], "row {x}");
+        }
+        for x in by_father {
+            let pair = result.pairs.iter().find(|p| (p.a, p.b) == (listed, x));
+            assert!(pair.is_some_and(|p| p.probability >= 0.5), "{pair:?}");
+        }
+        assert_ne!(c[other as usize], c[listed as usize]);
+        let review = result
+            .pairs
+            .iter()
+            .find(|p| (p.a, p.b) == (listed, alone))
+            .expect("names and county are compared");
+        assert!(
+            (0.5..0.9).contains(&review.probability),
+            "names and county alone: {}",
+            review.probability
         );
     }
 

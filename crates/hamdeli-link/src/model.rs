@@ -27,8 +27,8 @@ use rustc_hash::FxHashMap;
 
 use crate::Prepared;
 use crate::compare::{
-    BIRTH_EXACT, CODE_EQUAL, CODE_VETO, Evidence, FIELDS, Field, LEVELS, NAME_EXACT, NAME_PHONETIC,
-    NONE, compare,
+    BIRTH_EXACT, CODE_EQUAL, CODE_ONE_DIGIT, CODE_TRANSPOSED, CODE_VETO, Evidence, FIELDS, Field,
+    LEVELS, NAME_DIFFERENT, NAME_EDIT1, NAME_EXACT, NAME_PHONETIC, NONE, compare,
 };
 use crate::record::{NameId, NameRole};
 
@@ -49,7 +49,8 @@ impl Weights {
         // A swap is one event, weighed under the first name; two different valid codes veto the
         // pair outright instead of weighing.
         if (field == Field::LastName && level == crate::compare::NAME_SWAPPED)
-            || (field == Field::NationalCode && level == CODE_VETO)
+            || (field == Field::NationalCode
+                && (level == CODE_VETO || level == crate::compare::CODE_HOUSEHOLD))
         {
             return 0.0;
         }
@@ -629,18 +630,48 @@ impl Scorer {
                 w += f64::from(self.tf[id as usize][k]) - self.general[f][NAME_EXACT as usize];
             }
         }
-        if e.family_context() {
+        let (w, family) = if e.family_context() {
             let mut wf = self.family_prior + self.general[0][l[0] as usize];
             for f in FAMILY_FIELDS {
                 wf += self.family[f as usize][l[f as usize] as usize];
             }
             let lo = w.min(wf);
             let combined = lo - (1.0 + (-(w - wf).abs()).exp2()).log2();
-            return (combined, wf < w);
-        }
-        (w, false)
+            (combined, wf < w)
+        } else {
+            (w, false)
+        };
+        (cap(&l, w), family)
     }
 }
+
+/// Weight caps that no estimated weight overrides:
+///
+/// - **twins**: the same full birth date and parents (father's name or surname agree) but
+///   clearly different first names, without one national code to say otherwise, are two
+///   people (below the review floor);
+/// - **uncorroborated names**: a pair without the same national code (or one typo apart), any
+///   agreement of birth date, father's name or mobile — names and place alone — is at most a
+///   review item, never merged automatically.
+fn cap(l: &[u8; FIELDS], w: f64) -> f64 {
+    let code_agrees = matches!(l[0], CODE_EQUAL | CODE_ONE_DIGIT | CODE_TRANSPOSED);
+    let kin = |x: u8| matches!(x, NAME_EXACT | NAME_PHONETIC | NAME_EDIT1);
+    if !code_agrees && l[1] == NAME_DIFFERENT && l[4] == BIRTH_EXACT && (kin(l[3]) || kin(l[2])) {
+        return w.min(TWINS_CAP);
+    }
+    let birth_agrees = matches!(l[4], 1..=4);
+    if !code_agrees && !birth_agrees && !kin(l[3]) && l[6] != 1 {
+        return w.min(UNCORROBORATED_CAP);
+    }
+    w
+}
+
+/// Log2 odds that twins are not pushed above (probability 1/3).
+const TWINS_CAP: f64 = -1.0;
+/// Log2 odds that names and place alone are not pushed above (probability 0.8: a review item).
+const UNCORROBORATED_CAP: f64 = 2.0;
+
+impl Scorer {}
 
 #[cfg(test)]
 mod tests {

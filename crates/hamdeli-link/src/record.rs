@@ -9,8 +9,10 @@ use rustc_hash::FxHashMap;
 
 use hamdeli_text::{
     Mobile, NationalCode, ParsedDate, digit_value, name_key, normalize_text, parse_date,
-    parse_mobile, phonetic_key, split_honorific, split_person_name,
+    parse_mobile, phonetic_key,
 };
+
+use crate::person::{Relation, parse_full_name, strip_honorifics};
 
 /// An interned name matching key ([`hamdeli_text::name_key`]); `NameId(0)` is "absent".
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,6 +83,8 @@ pub struct LinkRecord {
     pub phone: Option<Mobile>,
     pub province: PlaceId,
     pub county: PlaceId,
+    /// The relation to the head of household, when the list states it.
+    pub relation: Option<Relation>,
 }
 
 /// The distinct name keys of a [`RecordSet`].
@@ -484,11 +488,12 @@ impl RecordSet {
         &self.places
     }
 
-    /// The name id of a first or father's name as typed (honorifics dropped).
+    /// The name id of a first or father's name as typed (honorifics dropped: «سید»، «حاج»،
+    /// «خانم»، «آقای»، «مرحوم» …).
     pub fn given_name(&mut self, raw: &str) -> NameId {
         let names = &mut self.names;
         cached(&mut self.caches.given, raw, || {
-            names.intern(&name_key(&split_honorific(raw).1))
+            names.intern(&name_key(strip_honorifics(raw).1))
         })
     }
 
@@ -524,6 +529,23 @@ impl RecordSet {
         first
     }
 
+    /// [`extend_raw`](Self::extend_raw) with each row's relation to the head of household as
+    /// the list writes it (`relations[i]` for `rows[i]`; missing entries are unknown).
+    pub fn extend_raw_related(
+        &mut self,
+        source: u16,
+        rows: &[RawRecord<'_>],
+        relations: &[Option<&str>],
+    ) -> u32 {
+        let first = self.extend_raw(source, rows);
+        for (i, rel) in relations.iter().enumerate().take(rows.len()) {
+            if let Some(r) = rel.and_then(Relation::parse) {
+                self.records[first as usize + i].relation = Some(r);
+            }
+        }
+        first
+    }
+
     fn push_parsed(&mut self, source: u16, raw: &RawRecord<'_>, fields: ParsedFields) -> u32 {
         let (mut first, mut last) = (NameId(0), NameId(0));
         if let Some(f) = present(raw.first_name) {
@@ -536,7 +558,7 @@ impl RecordSet {
             && last.0 == 0
             && let Some(full) = present(raw.full_name)
         {
-            let parts = split_person_name(full);
+            let parts = parse_full_name(full);
             first = self.given_name(&parts.first);
             last = self.last_name(&parts.last);
         }
@@ -561,8 +583,29 @@ impl RecordSet {
             phone: fields.phone,
             province: present(raw.province).map_or(PlaceId(0), |p| self.place(p)),
             county: present(raw.county).map_or(PlaceId(0), |c| self.place(c)),
+            relation: None,
         };
         self.push(record)
+    }
+
+    /// Adds a record from raw strings with the relation to the head of household the row
+    /// states («نسبت با سرپرست»: سرپرست، همسر، فرزند …); returns its index.
+    pub fn push_raw_related(
+        &mut self,
+        source: u16,
+        raw: &RawRecord<'_>,
+        relation: Option<&str>,
+    ) -> u32 {
+        let i = self.push_raw(source, raw);
+        self.set_relation(i, relation.and_then(Relation::parse));
+        i
+    }
+
+    /// Sets the relation to the head of household of a record already added.
+    pub fn set_relation(&mut self, record: u32, relation: Option<Relation>) {
+        if let Some(r) = self.records.get_mut(record as usize) {
+            r.relation = relation;
+        }
     }
 
     /// Adds a record whose ids come from this set ([`given_name`](Self::given_name),

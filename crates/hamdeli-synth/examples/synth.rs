@@ -1,6 +1,6 @@
 //! Writes the synthetic population and its lists to a directory and prints the manifest.
 //!
-//!     cargo run -p hamdeli-synth --example synth -- OUT_DIR [PEOPLE] [SEED]
+//!     cargo run -p hamdeli-synth --example synth -- OUT_DIR [PEOPLE] [SEED] [--households]
 #![allow(clippy::unwrap_used)] // a test or benchmark program: a failed step should stop it loudly
 
 use std::path::PathBuf;
@@ -9,9 +9,12 @@ use std::time::Instant;
 use hamdeli_synth::{SynthOptions, generate, write_files};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
+    // `--households`: the household patterns of real relief and charity lists (issue 18).
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    let households = all.iter().any(|a| a == "--households");
+    let mut args = all.into_iter().filter(|a| a != "--households");
     let Some(dir) = args.next().map(PathBuf::from) else {
-        eprintln!("usage: synth OUT_DIR [PEOPLE] [SEED]");
+        eprintln!("usage: synth OUT_DIR [PEOPLE] [SEED] [--households]");
         std::process::exit(2);
     };
     let mut options = SynthOptions::default();
@@ -21,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(s) = args.next() {
         options.seed = s.parse()?;
     }
+    options.household_patterns = households;
     let t = Instant::now();
     let pop = generate(&options);
     let generated = t.elapsed();

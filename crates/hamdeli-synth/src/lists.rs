@@ -2,7 +2,7 @@
 
 use crate::noise::{
     DateStyle, Digits, Noise, arabic_letters, birth_text, code_typo, garbage_code, phone_text,
-    typo, vary_compound, with_digits,
+    typo, vary_compound, vary_compound_first, with_digits,
 };
 use crate::rng::Rng;
 use crate::{
@@ -76,6 +76,8 @@ struct Maker<'a> {
     xlsx: bool,
     full_name_only: bool,
     date_style: DateStyle,
+    /// [`SynthOptions::household_patterns`](crate::SynthOptions).
+    hard: bool,
 }
 
 impl<'a> Maker<'a> {
@@ -88,6 +90,7 @@ impl<'a> Maker<'a> {
             xlsx: false,
             full_name_only: false,
             date_style: DateStyle::SlashPadded,
+            hard: pop.options.household_patterns,
         }
     }
 
@@ -133,7 +136,11 @@ impl<'a> Maker<'a> {
         let rng = &mut self.rng;
 
         let mut first = if rng.chance(n.compound) {
-            vary_compound(rng, &p.first_name, false)
+            if self.hard {
+                vary_compound_first(rng, &p.first_name)
+            } else {
+                vary_compound(rng, &p.first_name, false)
+            }
         } else {
             p.first_name.clone()
         };
@@ -170,6 +177,12 @@ impl<'a> Maker<'a> {
                 Some(if female { "حاجیه" } else { "حاج" })
             } else if female && !self.full_name_only {
                 Some("خانم")
+            } else if self.hard {
+                Some(*rng.pick(if female {
+                    &["خانم", "حاجیه خانم", "سرکار خانم"][..]
+                } else {
+                    &["آقای", "کربلایی", "مشهدی", "حاج آقا"][..]
+                }))
             } else {
                 None
             }
@@ -224,7 +237,17 @@ impl<'a> Maker<'a> {
         } else {
             with_digits(&h.address, digits)
         };
-        if self.full_name_only {
+        if self.full_name_only && self.hard {
+            // A fifth of full names surname first, some of them with a comma; the honorific
+            // stays in front of the first name.
+            let rng = &mut self.rng;
+            row.full_name = match rng.below(20) {
+                0..=1 => format!("{last}، {first}"),
+                2 => format!("{last}, {first}"),
+                3..=4 => format!("{last} {first}"),
+                _ => format!("{first} {last}"),
+            };
+        } else if self.full_name_only {
             row.full_name = format!("{first} {last}");
         } else {
             row.first_name = first;
@@ -328,6 +351,7 @@ fn relief(pop: &Population) -> List {
         ..Noise::default()
     };
     let mut m = Maker::new(pop, "relief", noise, HeaderStyle::Canonical);
+    let hard = m.hard;
     let mut rows = Vec::new();
     let mut case = 0;
     for h in &pop.households {
@@ -357,12 +381,28 @@ fn relief(pop: &Population) -> List {
         // The last monthly payment, to the head: a pension in rials.
         let paid = date_between(&mut m.rng, 1399, 1399, crate::REFERENCE_DATE).to_string();
         let amount = (12 + h.members.len() as u64 * 4) * 500_000;
+        // Half the households' dependants are written under the head's national code (the
+        // case's code), the way many relief lists keep them.
+        let under_head = hard && m.rng.chance(0.5);
+        let head_code = if under_head {
+            with_digits(&pop.persons[h.head()].national_code, m.digits())
+        } else {
+            String::new()
+        };
         for &person in &h.members {
             let mut row = m.row(person);
             let head = person == h.head();
+            if under_head && !head {
+                row.national_code = head_code.clone();
+            }
+            let relation = if hard {
+                relation_words(&mut m.rng, &pop.persons[person])
+            } else {
+                pop.persons[person].relation.code().to_owned()
+            };
             row.extra = vec![
                 case_no.clone(),
-                pop.persons[person].relation.code().to_owned(),
+                relation,
                 RELIEF_PENSION.code.to_owned(),
                 since.clone(),
                 SupportKind::Pension.code().to_owned(),
@@ -393,7 +433,11 @@ fn relief(pop: &Population) -> List {
         full_name_only: false,
         extra_columns: vec![
             "case_no",
-            "relation",
+            if hard {
+                "نسبت با سرپرست"
+            } else {
+                "relation"
+            },
             "programme",
             "since",
             "support_kind",
@@ -453,6 +497,10 @@ fn welfare(pop: &Population, relief: &List) -> List {
                     SupportKind::Pension.label_fa().to_owned(),
                     "۶٬۵۰۰٬۰۰۰".to_owned(),
                 ];
+                if m.hard {
+                    row.extra
+                        .push(relation_words(&mut m.rng, &pop.persons[h.head()]));
+                }
                 rows.push(row);
             }
         }
@@ -460,12 +508,25 @@ fn welfare(pop: &Population, relief: &List) -> List {
             if pop.persons[person].disability && m.rng.chance(0.35) {
                 let mut row = m.row(person);
                 let s = since(&mut m.rng);
+                let mut relation = String::new();
+                if m.hard && person != h.head() {
+                    // A disabled dependant's pension filed under the guardian's (head's) code.
+                    relation = relation_words(&mut m.rng, &pop.persons[person]);
+                    if m.rng.chance(0.6) {
+                        row.national_code = pop.persons[h.head()].national_code.clone();
+                    }
+                } else if m.hard {
+                    relation = relation_words(&mut m.rng, &pop.persons[person]);
+                }
                 row.extra = vec![
                     WELFARE_DISABILITY.label_fa.to_owned(),
                     s,
                     SupportKind::Pension.label_fa().to_owned(),
                     "۵٬۰۰۰٬۰۰۰".to_owned(),
                 ];
+                if m.hard {
+                    row.extra.push(relation);
+                }
                 rows.push(row);
             }
         }
@@ -485,7 +546,11 @@ fn welfare(pop: &Population, relief: &List) -> List {
         header_style: HeaderStyle::Persian,
         format: FileFormat::Csv { bom: true },
         full_name_only: false,
-        extra_columns: vec!["طرح", "تاریخ عضویت", "نوع کمک", "مبلغ (ریال)"],
+        extra_columns: if pop.options.household_patterns {
+            vec!["طرح", "تاریخ عضویت", "نوع کمک", "مبلغ (ریال)", "نسبت"]
+        } else {
+            vec!["طرح", "تاریخ عضویت", "نوع کمک", "مبلغ (ریال)"]
+        },
         rows,
     }
 }
@@ -514,6 +579,26 @@ fn charity(pop: &Population) -> List {
         duplicate: 0.03,
         invalid: 0.006,
     };
+    let noise = if pop.options.household_patterns {
+        Noise {
+            compound: 0.5,
+            honorific: 0.25,
+            typo: 0.08,
+            missing_code: 0.7,
+            missing_birth: 0.35,
+            year_only: 0.25,
+            missing_father: 0.45,
+            missing_phone: 0.3,
+            ..noise
+        }
+    } else {
+        noise
+    };
+    let reach = if pop.options.household_patterns {
+        3.0
+    } else {
+        1.0
+    };
     let mut m = Maker::new(pop, "charity", noise, HeaderStyle::Persian);
     m.xlsx = true;
     m.full_name_only = true;
@@ -531,7 +616,7 @@ fn charity(pop: &Population) -> List {
         } else {
             0.0
         };
-        if !m.rng.chance(p) {
+        if !m.rng.chance(p * reach) {
             continue;
         }
         // The parcel goes to the woman of the house.
@@ -801,5 +886,27 @@ fn roster(pop: &Population) -> List {
             "bereaved_by_covid",
         ],
         rows,
+    }
+}
+
+/// The relation to the head in the words lists use (several spellings of each).
+fn relation_words(rng: &mut Rng, p: &crate::Person) -> String {
+    use crate::Relation;
+    let female = p.gender == Gender::Female;
+    let words: &[&str] = match p.relation {
+        Relation::Head => &["سرپرست", "سرپرست خانوار", "خود", "سرپرست"],
+        Relation::Spouse if female => &["همسر", "زن", "همسر"],
+        Relation::Spouse => &["همسر", "شوهر"],
+        Relation::Child if female => &["فرزند", "دختر", "فرزند دختر", "فرزند"],
+        Relation::Child => &["فرزند", "پسر", "فرزند پسر", "فرزند"],
+        Relation::Parent if female => &["مادر", "والدین"],
+        Relation::Parent => &["پدر", "والدین"],
+        Relation::Other => &["سایر", "نوه", "سایر بستگان"],
+    };
+    let w = *rng.pick(words);
+    if rng.chance(0.05) {
+        arabic_letters(w)
+    } else {
+        w.to_owned()
     }
 }

@@ -610,3 +610,42 @@ pub const VILLAGES: &[&str] = &[
     "ورزنه",
     "جوشقان",
 ];
+
+/// Compound first names of older and rural Iranians, written joined (lists write them apart
+/// too: «برات علی»), drawn more often with [`SynthOptions::household_patterns`](crate::SynthOptions).
+pub const COMPOUND_MALE: &[&str] = &[
+    "براتعلی",
+    "قربانعلی",
+    "رمضانعلی",
+    "حسینعلی",
+    "حسنعلی",
+    "نبی‌الله",
+    "ولی‌الله",
+    "فتح‌الله",
+    "نصرت‌الله",
+    "عزت‌الله",
+    "غلامعباس",
+    "غلامحسین",
+    "محمدجواد",
+    "محمدحسن",
+    "علی‌اکبر",
+    "علی‌اصغر",
+    "امامقلی",
+    "اللهیار",
+    "نورمحمد",
+    "شیرعلی",
+];
+
+/// Compound female first names, as [`COMPOUND_MALE`].
+pub const COMPOUND_FEMALE: &[&str] = &[
+    "فاطمه‌زهرا",
+    "ام‌البنین",
+    "زهراسادات",
+    "مریم‌سادات",
+    "فاطمه‌سادات",
+    "طوبی‌خانم",
+    "بی‌بی‌گل",
+    "گل‌بهار",
+    "ماه‌بیگم",
+    "شهربانو",
+];

@@ -198,6 +198,40 @@ pub(crate) fn vary_compound(rng: &mut Rng, name: &str, surname: bool) -> String 
     format!("{a}{sep}{b}")
 }
 
+/// A compound first name written another way: apart with a space or ZWNJ («برات علی»), or
+/// joined, including the endings «علی»، «الله»، «سادات»، «بیگم»، «خانم» that
+/// [`vary_compound`] leaves alone.
+pub(crate) fn vary_compound_first(rng: &mut Rng, name: &str) -> String {
+    let joined: String = name.chars().filter(|&c| c != ZWNJ && c != ' ').collect();
+    let mut split = None;
+    for ending in [
+        "علی",
+        "الله",
+        "سادات",
+        "بیگم",
+        "خانم",
+        "زهرا",
+        "البنین",
+        "قلی",
+        "یار",
+    ] {
+        if let Some(stem) = joined.strip_suffix(ending)
+            && char_len(stem) >= 2
+        {
+            split = Some((stem.to_owned(), ending));
+            break;
+        }
+    }
+    let Some((a, b)) = split else {
+        return vary_compound(rng, name, false);
+    };
+    match rng.below(3) {
+        0 => format!("{a} {b}"),
+        1 => format!("{a}{ZWNJ}{b}"),
+        _ => joined,
+    }
+}
+
 /// Letters often confused in writing or hearing.
 const CONFUSABLE: [&[char]; 7] = [
     &['س', 'ص', 'ث'],

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use hamdeli_text::check_digit_for;
 
 use crate::geo::Geography;
-use crate::names::{FEMALE, MALE, STREETS, SURNAMES, VILLAGES};
+use crate::names::{COMPOUND_FEMALE, COMPOUND_MALE, FEMALE, MALE, STREETS, SURNAMES, VILLAGES};
 use crate::rng::{Cumulative, Rng};
 use crate::{
     FemaleHeadReason, Gender, Household, JDate, Person, REFERENCE_DATE, Relation, SynthOptions,
@@ -150,10 +150,18 @@ fn birth_for_age(rng: &mut Rng, age: i32) -> JDate {
 
 impl Gen<'_> {
     fn female_name(&mut self) -> &'static str {
+        if self.opts.household_patterns && self.rng.chance(0.08) {
+            let i = self.rng.below(COMPOUND_FEMALE.len());
+            return COMPOUND_FEMALE[i];
+        }
         self.rng.skewed(FEMALE, FIRST_SKEW)
     }
 
     fn male_name(&mut self) -> &'static str {
+        if self.opts.household_patterns && self.rng.chance(0.12) {
+            let i = self.rng.below(COMPOUND_MALE.len());
+            return COMPOUND_MALE[i];
+        }
         self.rng.skewed(MALE, FIRST_SKEW)
     }
 

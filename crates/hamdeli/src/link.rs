@@ -171,7 +171,9 @@ pub fn load(inputs: &[Input], progress: &dyn Fn(&str, u64)) -> Result<Loaded> {
                 chunk.push(rec);
             }
             let raws: Vec<RawRecord<'_>> = chunk.iter().map(raw_of).collect();
-            loaded.set.extend_raw(k as u16, &raws);
+            let relations: Vec<Option<&str>> =
+                chunk.iter().map(|r| field(r, Column::Relation)).collect();
+            loaded.set.extend_raw_related(k as u16, &raws, &relations);
             progress(&input.name, n);
         }
         reader
