@@ -340,6 +340,15 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
         })
         .unwrap_or(state.config.default_locale);
 
+    // Capability F (issue 15): an NGO without an active licence has no partner access.
+    if let Some(org) = principal.as_ref().and_then(|p| p.scope.organisation())
+        && !hamdeli_app::network::partner_access_allowed(&state.store, org)
+            .await
+            .unwrap_or(true)
+    {
+        return AppError::Forbidden.render(locale, is_api, &path);
+    }
+
     let existing_seed = cookies::get(&headers, cookies::CSRF);
     let seed = existing_seed
         .clone()
@@ -347,7 +356,10 @@ pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> R
     let csrf_token = csrf::token_for(&state.config.secret_key, &seed);
 
     let mut req = req;
-    if is_state_changing(req.method()) && !by_api_key {
+    if is_state_changing(req.method())
+        && !by_api_key
+        && !crate::pages::market::api::csrf_exempt(&path)
+    {
         let (r, presented) = match presented_csrf(req).await {
             Ok(x) => x,
             Err(e) => return e.render(locale, is_api, &path),

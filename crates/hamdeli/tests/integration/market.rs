@@ -1,1 +1,491 @@
-//! Capability market, end to end.
+//! Capability market, end to end: the public JSON API (exact paths and fields), stock that is
+//! never oversold under concurrency, the order and payment machines with the ledger, the
+//! producer's and the office's use cases, and the buyer's pages.
+
+use std::sync::Arc;
+
+use hamdeli_app::Caller;
+use hamdeli_app::market as app;
+use hamdeli_domain::Principal;
+use hamdeli_domain::market::order::OrderStatus;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, spawn_app};
+
+async fn principal(app: &TestApp, username: &str) -> Principal {
+    let id = app.user_ids[username];
+    hamdeli_store::users::by_id(&app.store, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .principal()
+}
+
+/// The demo producer's shop in Tehran with an approved certificate and one product of `stock`
+/// pieces at 250,000 rials; returns (product id, producer id).
+async fn shop_with_product(app: &TestApp, stock: i64) -> (i64, i64) {
+    let producer = principal(app, "producer").await;
+    let c = Caller::new(&producer, "test");
+    let shop = match app::my_shop(&app.store, &producer).await.unwrap() {
+        Some(s) => s.id,
+        None => app::open_shop(
+            &app.store,
+            &c,
+            &app::ShopInput {
+                shop_name: "کارگاه خانگی آزمون".into(),
+                mobile: "09121110000".into(),
+                province: "تهران".into(),
+                county: "تهران".into(),
+                categories: vec!["food".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    };
+    let cert = app::add_certificate(&app.store, &c, "health", "HL-1", "بهداشت", "2099-01-01")
+        .await
+        .unwrap();
+    let admin = principal(app, "admin").await;
+    app::decide_certificate(&app.store, &Caller::new(&admin, "test"), cert, true)
+        .await
+        .unwrap();
+    let id = app::save_product(
+        &app.store,
+        &c,
+        None,
+        &app::ProductInput {
+            title: "مربای بالنگ خانگی".into(),
+            description: "شیشهٔ ۵۰۰ گرمی".into(),
+            category: "food".into(),
+            price_rials: 250_000,
+            stock,
+            weight_grams: 500,
+            delivers_to: String::new(),
+            certificate_id: Some(cert),
+            active: true,
+        },
+    )
+    .await
+    .unwrap();
+    (id, shop)
+}
+
+fn order_body(product: i64, quantity: i64, payment: &str) -> Value {
+    json!({
+        "buyer": {"name": "مریم احمدی", "mobile": "09123456789", "province": "تهران",
+                  "county": "تهران", "address": "خیابان آزادی، کوچهٔ یک، پلاک ۲", "postal_code": "1417613151"},
+        "items": [{"product_id": product, "quantity": quantity}],
+        "payment": payment
+    })
+}
+
+async fn post_order(app: &TestApp, body: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/v1/market/orders"))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn stock_of(app: &TestApp, product: i64) -> i64 {
+    let v: Value = reqwest::get(app.url(&format!("/api/v1/market/products/{product}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["stock_available"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn the_public_api_lists_orders_refuses_and_tracks() {
+    let app = spawn_app().await;
+    let (product, producer) = shop_with_product(&app, 10).await;
+
+    // The catalogue: exact fields, search with Persian normalisation (Arabic yeh and kaf, ZWNJ).
+    let list: Value = reqwest::get(app.url("/api/v1/market/products?q=مرباي&category=food&province=تهران"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = &list.as_array().unwrap()[0];
+    assert_eq!(first["id"], product);
+    assert_eq!(first["title"], "مربای بالنگ خانگی");
+    assert_eq!(first["price_rials"], 250_000);
+    assert_eq!(first["stock_available"], 10);
+    assert_eq!(first["producer_id"], producer);
+    assert!(first["province"].is_string());
+    let none: Value = reqwest::get(app.url("/api/v1/market/products?category=clothing"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none.as_array().unwrap().len(), 0);
+
+    // 201: placed, stock reserved.
+    let r = post_order(&app, &order_body(product, 3, "cod")).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let placed: Value = r.json().await.unwrap();
+    assert_eq!(placed["status"], "placed");
+    assert_eq!(placed["total_rials"], 750_000);
+    let code = placed["order_code"].as_str().unwrap().to_owned();
+    assert_eq!(stock_of(&app, product).await, 7);
+
+    // 409 naming the product in Persian and English; nothing reserved.
+    let r = post_order(&app, &order_body(product, 8, "cod")).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let refused: Value = r.json().await.unwrap();
+    assert!(refused["message_fa"].as_str().unwrap().contains("مربای بالنگ خانگی"));
+    assert!(refused["message_en"].as_str().unwrap().contains("مربای بالنگ خانگی"));
+    assert!(refused["message_en"].as_str().unwrap().contains("Not enough stock"));
+    assert_eq!(refused["product_id"], product);
+    assert_eq!(stock_of(&app, product).await, 7);
+
+    // 400 naming each bad field.
+    let mut bad = order_body(product, 0, "card");
+    bad["buyer"]["mobile"] = json!("12");
+    bad["buyer"]["postal_code"] = json!("123");
+    let r = post_order(&app, &bad).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    let fields: Vec<&str> = v["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    for f in ["buyer.mobile", "buyer.postal_code", "items[0].quantity", "payment"] {
+        assert!(fields.contains(&f), "{f} missing in {fields:?}");
+    }
+    let r = reqwest::Client::new()
+        .post(app.url("/api/v1/market/orders"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Tracking with code and mobile; a wrong mobile looks absent.
+    let t: Value = reqwest::get(app.url(&format!(
+        "/api/v1/market/orders/{code}?mobile=%2B989123456789"
+    )))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(t["order_code"], code.as_str());
+    assert_eq!(t["status"], "placed");
+    assert!(t["history"].as_array().unwrap().len() >= 2);
+    let r = reqwest::get(app.url(&format!("/api/v1/market/orders/{code}?mobile=09120000000")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The producer confirms, ships, delivers: the history grows, the sale reaches the ledger.
+    let producer_p = principal(&app, "producer").await;
+    let c = Caller::new(&producer_p, "test");
+    let (orders, _) = app::my_orders(&app.store, &c).await.unwrap();
+    let order = orders[0].id;
+    assert!(
+        app::advance_order(&app.store, &c, order, OrderStatus::Shipped, None, None)
+            .await
+            .is_err(),
+        "placed cannot jump to shipped"
+    );
+    app::advance_order(&app.store, &c, order, OrderStatus::Confirmed, None, None)
+        .await
+        .unwrap();
+    assert!(
+        app::advance_order(&app.store, &c, order, OrderStatus::Shipped, Some("پست"), None)
+            .await
+            .is_err(),
+        "shipping needs a tracking code"
+    );
+    app::advance_order(&app.store, &c, order, OrderStatus::Shipped, Some("پست"), Some("TRK123"))
+        .await
+        .unwrap();
+    app::advance_order(&app.store, &c, order, OrderStatus::Delivered, None, None)
+        .await
+        .unwrap();
+    let t: Value = reqwest::get(app.url(&format!("/api/v1/market/orders/{code}?mobile=09123456789")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["status"], "delivered");
+    assert_eq!(t["payment_status"], "cod_collected");
+    assert_eq!(t["orders"][0]["tracking_code"], "TRK123");
+    let (balance, _) = app::my_balance(&app.store, &c).await.unwrap();
+    assert_eq!(balance, 750_000);
+    assert_eq!(
+        hamdeli_store::market::ledger::trial_balance(&app.store)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Another user's shop is not hers: the donor has none and may not open one.
+    let donor = principal(&app, "donor").await;
+    assert!(app::my_orders(&app.store, &Caller::new(&donor, "t")).await.is_err());
+}
+
+#[tokio::test]
+async fn concurrent_orders_never_oversell() {
+    let app = spawn_app().await;
+    hamdeli_store::settings::set(&app.store, app::SETTING_ORDER_RATE, "0")
+        .await
+        .unwrap();
+    let (product, _) = shop_with_product(&app, 7).await;
+    let app = Arc::new(app);
+    let mut tasks = vec![];
+    for _ in 0..60 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            post_order(&app, &order_body(product, 1, "cod")).await.status()
+        }));
+    }
+    let mut placed = 0;
+    let mut refused = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            StatusCode::CREATED => placed += 1,
+            StatusCode::CONFLICT => refused += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((placed, refused), (7, 53));
+    assert_eq!(stock_of(&app, product).await, 0);
+}
+
+#[tokio::test]
+async fn orders_are_rate_limited_per_address() {
+    let app = spawn_app().await;
+    hamdeli_store::settings::set(&app.store, app::SETTING_ORDER_RATE, "3")
+        .await
+        .unwrap();
+    let (product, _) = shop_with_product(&app, 100).await;
+    for _ in 0..3 {
+        assert_eq!(
+            post_order(&app, &order_body(product, 1, "cod")).await.status(),
+            StatusCode::CREATED
+        );
+    }
+    assert_eq!(
+        post_order(&app, &order_body(product, 1, "cod")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn online_payment_pays_once_and_expiry_releases_stock() {
+    let app = spawn_app().await;
+    let (product, _) = shop_with_product(&app, 5).await;
+    let placed: Value = post_order(&app, &order_body(product, 2, "online"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = placed["order_code"].as_str().unwrap().to_owned();
+    assert_eq!(placed["payment_status"], "pending");
+    assert_eq!(stock_of(&app, product).await, 3);
+    // The producer does not see an unpaid online order.
+    let producer = principal(&app, "producer").await;
+    let c = Caller::new(&producer, "test");
+    assert!(app::my_orders(&app.store, &c).await.unwrap().0.is_empty());
+
+    // The gateway's callback twice: paid once, one sale in the ledger.
+    let http = app.client();
+    let cb = format!("/market/pay/{code}/callback?status=ok&ref=SIM1");
+    let (s, body) = http.get_text(&cb).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("data-testid=\"payment-result\""));
+    let (s, _) = http.get_text(&cb).await;
+    assert_eq!(s, StatusCode::OK);
+    let (balance, lines) = app::my_balance(&app.store, &c).await.unwrap();
+    assert_eq!(balance, 500_000);
+    assert_eq!(lines.len(), 1, "a second callback pays nothing again");
+    assert_eq!(app::my_orders(&app.store, &c).await.unwrap().0.len(), 1);
+
+    // Cancelled by the producer after payment: stock back, a refund balances it.
+    let (orders, _) = app::my_orders(&app.store, &c).await.unwrap();
+    app::advance_order(&app.store, &c, orders[0].id, OrderStatus::Cancelled, None, None)
+        .await
+        .unwrap();
+    assert_eq!(stock_of(&app, product).await, 5);
+    assert_eq!(app::my_balance(&app.store, &c).await.unwrap().0, 0);
+
+    // An unpaid online order past its window expires: its stock goes back once.
+    let placed: Value = post_order(&app, &order_body(product, 4, "online"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code2 = placed["order_code"].as_str().unwrap().to_owned();
+    assert_eq!(stock_of(&app, product).await, 1);
+    sqlx::query("UPDATE market_purchases SET pay_by = 1 WHERE code = $1")
+        .bind(code2.clone())
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app::expire_unpaid(&app.store).await.unwrap(), 1);
+    assert_eq!(app::expire_unpaid(&app.store).await.unwrap(), 0);
+    assert_eq!(stock_of(&app, product).await, 5);
+    let t: Value = reqwest::get(app.url(&format!("/api/v1/market/orders/{code2}?mobile=09123456789")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(t["payment_status"], "expired");
+    assert_eq!(t["status"], "cancelled");
+    // A late callback pays nothing.
+    let (_, _) = http
+        .get_text(&format!("/market/pay/{code2}/callback?status=ok&ref=SIM2"))
+        .await;
+    assert_eq!(app::my_balance(&app.store, &c).await.unwrap().0, 0);
+}
+
+#[tokio::test]
+async fn an_expired_certificate_hides_its_products_and_officers_check_their_province() {
+    let app = spawn_app().await;
+    let (product, _) = shop_with_product(&app, 5).await;
+    let producer = principal(&app, "producer").await;
+    let c = Caller::new(&producer, "test");
+    // A second certificate, expired: a product under it is not listed.
+    let old = app::add_certificate(&app.store, &c, "conformity", "C-9", "استاندارد", "2020-01-01")
+        .await
+        .unwrap();
+    // Isfahan's officer may not decide a Tehran certificate; Tehran's may.
+    let isfahan = principal(&app, "isfahan.officer").await;
+    assert!(
+        app::decide_certificate(&app.store, &Caller::new(&isfahan, "t"), old, true)
+            .await
+            .is_err()
+    );
+    let pending = app::pending_certificates(&app.store, &Caller::new(&isfahan, "t"))
+        .await
+        .unwrap();
+    assert!(pending.is_empty());
+    let tehran = principal(&app, "tehran.officer").await;
+    let pending = app::pending_certificates(&app.store, &Caller::new(&tehran, "t"))
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    app::decide_certificate(&app.store, &Caller::new(&tehran, "t"), old, true)
+        .await
+        .unwrap();
+    let hidden = app::save_product(
+        &app.store,
+        &c,
+        None,
+        &app::ProductInput {
+            title: "ماسک پارچه‌ای".into(),
+            category: "masks_gowns".into(),
+            price_rials: 50_000,
+            stock: 10,
+            certificate_id: Some(old),
+            active: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = reqwest::get(app.url(&format!("/api/v1/market/products/{hidden}")))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let r = post_order(&app, &order_body(hidden, 1, "cod")).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(stock_of(&app, product).await, 5);
+
+    // Sheba: checked with mod 97.
+    let bad = app::update_shop(
+        &app.store,
+        &c,
+        &app::ShopInput {
+            shop_name: "کارگاه".into(),
+            sheba: "IR062960000000100324200002".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(matches!(bad, Err(hamdeli_app::Error::Invalid("market-sheba-check"))));
+    app::update_shop(
+        &app.store,
+        &c,
+        &app::ShopInput {
+            shop_name: "کارگاه".into(),
+            sheba: "IR06 2960 0000 0010 0324 2000 01".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_guest_buys_through_the_pages_and_the_producer_lands_on_her_shop() {
+    let app = spawn_app().await;
+    let (product, _) = shop_with_product(&app, 4).await;
+    let guest = app.client();
+    let (s, body) = guest.get_text("/market?q=بالنگ").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("مربای بالنگ خانگی"));
+    assert!(!body.contains("سرپرست خانوار بودن"), "no female-head status for buyers");
+    let (s, body) = guest.get_text(&format!("/market/products/{product}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("data-testid=\"add-to-cart\""));
+    let r = guest
+        .post_form("/market/cart", &[("product", &product.to_string()), ("quantity", "۲")])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, cart) = guest.get_text("/market/cart").await;
+    assert!(cart.contains("data-testid=\"checkout-form\""));
+    let r = guest
+        .post_form(
+            "/market/checkout",
+            &[
+                ("name", "زهرا"),
+                ("mobile", "۰۹۱۲۳۴۵۶۷۸۹"),
+                ("province", "23"),
+                ("county", "تهران"),
+                ("address", "خیابان انقلاب، پلاک ۵"),
+                ("postal_code", "1417613151"),
+                ("payment", "cod"),
+            ],
+        )
+        .await;
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("data-testid=\"order-code\""));
+    assert_eq!(stock_of(&app, product).await, 2);
+
+    // The producer's home is her shop.
+    let producer = app.login("producer").await;
+    let (s, body) = producer.get_text("/market/producer").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("data-testid=\"market-shop-name\""));
+    let (s, body) = producer.get_text("/market/producer/orders").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("مربای بالنگ خانگی"));
+    // The office pages: the Tehran officer sees the sales page.
+    let officer = app.login("tehran.officer").await;
+    let (s, _) = officer.get_text("/market/office/sales").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = officer.get_text("/market/office").await;
+    assert_eq!(s, StatusCode::OK);
+    let r = officer.get("/market/office/sales?export=xlsx").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // A producer may not open the office page.
+    let (s, _) = producer.get_text("/market/office").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
