@@ -7,6 +7,8 @@
 //! instalments with one `UPDATE … FROM` through the `loan_calendar` table, count), whatever the
 //! number of loans.
 
+pub mod bench;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
