@@ -419,8 +419,27 @@ pub async fn save_entry(
     raw: &BTreeMap<String, String>,
     submit: bool,
 ) -> Result<SaveOutcome> {
+    save_entry_at(store, caller, dataset_id, place, period, raw, submit, None).await
+}
+
+/// [`save_entry`] for the national office back-filling an earlier period's report with the
+/// instant it was really sent (`submitted_at`, Unix ms; only the national office may give one).
+#[allow(clippy::too_many_arguments)]
+pub async fn save_entry_at(
+    store: &Store,
+    caller: &Caller<'_>,
+    dataset_id: i64,
+    place: &ReportPlace,
+    period: &str,
+    raw: &BTreeMap<String, String>,
+    submit: bool,
+    submitted_at: Option<i64>,
+) -> Result<SaveOutcome> {
     let p = caller.principal;
     allow(p, ReportAction::Enter(&place.place()))?;
+    if submitted_at.is_some() {
+        allow(p, ReportAction::Accept)?;
+    }
     let ds = store_reports::datasets::by_id(store, dataset_id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -483,7 +502,16 @@ pub async fn save_entry(
     .await?;
     if submit {
         let to = state::next(Some(status), Transition::Submit).map_err(Error::Conflict)?;
-        entries::set_status(&mut tx, report.id, status, to, p.user_id, None).await?;
+        entries::set_status(
+            &mut tx,
+            report.id,
+            status,
+            to,
+            p.user_id,
+            None,
+            submitted_at,
+        )
+        .await?;
         entries::add_event(
             &mut tx,
             report.id,
@@ -571,7 +599,16 @@ pub async fn decide(
         }
     }
     let mut tx = store.begin().await?;
-    entries::set_status(&mut tx, report.id, report.status, to, p.user_id, comment).await?;
+    entries::set_status(
+        &mut tx,
+        report.id,
+        report.status,
+        to,
+        p.user_id,
+        comment,
+        None,
+    )
+    .await?;
     match transition {
         Transition::Accept => entries::rollup(&mut tx, &report, 1).await?,
         Transition::Reopen => entries::rollup(&mut tx, &report, -1).await?,

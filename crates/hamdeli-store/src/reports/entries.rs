@@ -194,8 +194,9 @@ pub async fn set_status(
     to: ReportStatus,
     by: Option<i64>,
     comment: Option<&str>,
+    at: Option<i64>,
 ) -> Result<()> {
-    let now = now_millis();
+    let now = at.unwrap_or_else(now_millis);
     let stamp = match to {
         ReportStatus::Submitted => Some(
             "submitted_at = COALESCE(submitted_at, $6), submitted_by = COALESCE(submitted_by, $7)",
