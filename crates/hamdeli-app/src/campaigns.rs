@@ -117,6 +117,10 @@ pub async fn pledge(
     let donor = campaigns::donor_of_user(store, user)
         .await?
         .ok_or(Error::Invalid("donor-profile-missing"))?;
+    // Capability F (issue 15): an NGO without an active licence receives no campaign funds.
+    if let Some(org) = campaigns::get(store, campaign).await?.and_then(|c| c.organisation_id) {
+        crate::network::require_good_standing(store, org).await?;
+    }
     let mut tx = store.begin().await?;
     let pledge_id = campaigns::pledge(&mut tx, campaign, donor.id, resource, amount).await?;
     audit_write(

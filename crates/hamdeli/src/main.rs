@@ -11,6 +11,7 @@ use hamdeli_domain::{Role, Scope};
 use hamdeli_store::users::{self, NewUser};
 use hamdeli_store::{backup, geo};
 
+mod bench_network;
 mod loans_cli;
 
 /// mimalloc: `hamdeli link` and imports allocate millions of small strings; glibc malloc spent
@@ -160,6 +161,21 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// The market (issue 13): concurrent guest orders for a small stock through the real
+    /// server (placed, refused, 5xx, stock after, orders/s), then the catalogue page with many
+    /// products under concurrent readers (p50/p99). Use a fresh database.
+    Market {
+        #[arg(long, default_value_t = 500)]
+        orders: usize,
+        #[arg(long, default_value_t = 100)]
+        stock: i64,
+        #[arg(long, default_value_t = 10_000)]
+        products: usize,
+        #[arg(long, default_value_t = 100)]
+        readers: usize,
+        #[arg(long, default_value_t = 20)]
+        requests: usize,
+    },
     /// Time a campaign allocation's dry run and its one-transaction commit over N verified needs.
     AllocationCommit {
         #[arg(long, default_value_t = 100_000)]
@@ -176,6 +192,14 @@ enum BenchCommand {
         pledges: usize,
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+    },
+    /// Matching volunteers to cases (issue 15): seeds N synthetic volunteers and M open cases,
+    /// times one proposal per case (p50/p99).
+    Network {
+        #[arg(long, default_value_t = 50_000)]
+        volunteers: usize,
+        #[arg(long, default_value_t = 1_000)]
+        cases: usize,
     },
     /// Time every GET page and API route of a running server (over loopback) as each demo role:
     /// p50/p99 per route, as a Markdown table (bench/pages.sh builds the data set and runs it
@@ -572,6 +596,24 @@ async fn main() -> Result<()> {
         }
         Command::Bench {
             command:
+                BenchCommand::Market {
+                    orders,
+                    stock,
+                    products,
+                    readers,
+                    requests,
+                },
+        } => {
+            let store = open_store(&config).await?;
+            let report = hamdeli::demo_market::bench(
+                &store, &config, orders, stock, products, readers, requests,
+            )
+            .await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Bench {
+            command:
                 BenchCommand::Concurrency {
                     imports,
                     rows,
@@ -617,6 +659,12 @@ async fn main() -> Result<()> {
                 hamdeli::bench::pages(url.trim_end_matches('/'), &routes, requests).await?;
             println!("{}", hamdeli::bench::pages_table(&timings));
             Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Network { volunteers, cases },
+        } => {
+            let store = open_store(&config).await?;
+            bench_network::run(&store, volunteers, cases).await
         }
         Command::Bench {
             command: BenchCommand::AllocationCommit { requests },
@@ -774,6 +822,7 @@ async fn serve(config: &Config, with_demo: bool, demo_people: usize) -> Result<(
             demo::seed_capabilities(&seeding).await;
         });
     }
+    tokio::spawn(hamdeli_app::network::volunteers::sweep_daily(store.clone()));
     let purge = store.clone();
     tokio::spawn(async move {
         loop {

@@ -36,7 +36,7 @@ pub async fn create_centre(
     create_centre_flagged(store, caller, name, county, false).await
 }
 
-pub(crate) async fn create_centre_flagged(
+pub async fn create_centre_flagged(
     store: &Store,
     caller: &Caller<'_>,
     name: &str,
@@ -112,7 +112,7 @@ pub async fn open_case(
     open_case_flagged(store, caller, centre, input, false).await
 }
 
-pub(crate) async fn open_case_flagged(
+pub async fn open_case_flagged(
     store: &Store,
     caller: &Caller<'_>,
     centre: i64,

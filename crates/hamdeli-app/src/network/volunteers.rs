@@ -143,7 +143,7 @@ pub async fn save_mine(store: &Store, caller: &Caller<'_>, input: &VolunteerInpu
     save_for_user(store, caller, input, false).await
 }
 
-pub(crate) async fn save_for_user(
+pub async fn save_for_user(
     store: &Store,
     caller: &Caller<'_>,
     input: &VolunteerInput,
@@ -470,4 +470,23 @@ pub async fn finish_signup(
     .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// The daily licence sweep as a background task of `serve`: once at start, then every six
+/// hours (the sweep is idempotent; a day's expiries are caught within hours of midnight).
+pub async fn sweep_daily(store: Store) {
+    loop {
+        match sweep(&store, &today()).await {
+            Ok(r) if r.volunteers_suspended + r.ngos_expired > 0 => {
+                tracing::info!(
+                    volunteers = r.volunteers_suspended,
+                    ngos = r.ngos_expired,
+                    "licence sweep: expired licences suspended"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "the licence sweep failed"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(6 * 3600)).await;
+    }
 }

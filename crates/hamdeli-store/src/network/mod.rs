@@ -1,5 +1,6 @@
 //! Capability network: every SQL statement of it, on SQLite and PostgreSQL.
 
+pub mod bench;
 pub mod cases;
 pub mod codes;
 pub mod ngos;

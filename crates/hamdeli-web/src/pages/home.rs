@@ -94,6 +94,10 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
         Some(p) if p.role == hamdeli_domain::Role::Volunteer => {
             Ok(crate::pages::see_other("/network/volunteer"))
         }
+        // Capability D (issue 13): a producer's home is her market shop.
+        Some(p) if p.role == hamdeli_domain::Role::Producer => {
+            Ok(crate::pages::see_other("/market/producer"))
+        }
         Some(_) => html(MemberHome {
             shell: Shell::new(&ctx, l.t("member-home-title")),
             l,
