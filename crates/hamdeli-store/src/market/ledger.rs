@@ -101,9 +101,10 @@ pub async fn account_balance(store: &Store, account: &str) -> Result<i64> {
 
 /// The sum of every posting (zero in a sound ledger).
 pub async fn trial_balance(store: &Store) -> Result<i64> {
-    let row = sqlx::query("SELECT CAST(COALESCE(SUM(amount_rials), 0) AS BIGINT) FROM market_postings")
-        .fetch_one(store.pool())
-        .await?;
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(SUM(amount_rials), 0) AS BIGINT) FROM market_postings")
+            .fetch_one(store.pool())
+            .await?;
     Ok(row.get(0))
 }
 

@@ -1128,3 +1128,17 @@ pub async fn count(store: &Store, table: &'static str) -> Result<i64> {
 pub async fn begin(store: &Store) -> Result<Tx> {
     store.begin().await
 }
+
+/// Persons the registry holds as female heads of household (the demo links producers to them).
+pub async fn female_head_persons(store: &Store, limit: i64) -> Result<Vec<i64>> {
+    Ok(sqlx::query(
+        "SELECT head_person_id FROM households WHERE female_head = 1 \
+         AND head_person_id IS NOT NULL ORDER BY id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| r.get::<i64, _>(0))
+    .collect())
+}

@@ -106,12 +106,13 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
     let (product, producer) = shop_with_product(&app, 10).await;
 
     // The catalogue: exact fields, search with Persian normalisation (Arabic yeh and kaf, ZWNJ).
-    let list: Value = reqwest::get(app.url("/api/v1/market/products?q=مرباي&category=food&province=تهران"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value =
+        reqwest::get(app.url("/api/v1/market/products?q=مرباي&category=food&province=تهران"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     let first = &list.as_array().unwrap()[0];
     assert_eq!(first["id"], product);
     assert_eq!(first["title"], "مربای بالنگ خانگی");
@@ -140,9 +141,24 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
     let r = post_order(&app, &order_body(product, 8, "cod")).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let refused: Value = r.json().await.unwrap();
-    assert!(refused["message_fa"].as_str().unwrap().contains("مربای بالنگ خانگی"));
-    assert!(refused["message_en"].as_str().unwrap().contains("مربای بالنگ خانگی"));
-    assert!(refused["message_en"].as_str().unwrap().contains("Not enough stock"));
+    assert!(
+        refused["message_fa"]
+            .as_str()
+            .unwrap()
+            .contains("مربای بالنگ خانگی")
+    );
+    assert!(
+        refused["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("مربای بالنگ خانگی")
+    );
+    assert!(
+        refused["message_en"]
+            .as_str()
+            .unwrap()
+            .contains("Not enough stock")
+    );
     assert_eq!(refused["product_id"], product);
     assert_eq!(stock_of(&app, product).await, 7);
 
@@ -159,7 +175,12 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
         .iter()
         .map(|f| f["field"].as_str().unwrap())
         .collect();
-    for f in ["buyer.mobile", "buyer.postal_code", "items[0].quantity", "payment"] {
+    for f in [
+        "buyer.mobile",
+        "buyer.postal_code",
+        "items[0].quantity",
+        "payment",
+    ] {
         assert!(fields.contains(&f), "{f} missing in {fields:?}");
     }
     let r = reqwest::Client::new()
@@ -203,23 +224,38 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
         .await
         .unwrap();
     assert!(
-        app::advance_order(&app.store, &c, order, OrderStatus::Shipped, Some("پست"), None)
-            .await
-            .is_err(),
+        app::advance_order(
+            &app.store,
+            &c,
+            order,
+            OrderStatus::Shipped,
+            Some("پست"),
+            None
+        )
+        .await
+        .is_err(),
         "shipping needs a tracking code"
     );
-    app::advance_order(&app.store, &c, order, OrderStatus::Shipped, Some("پست"), Some("TRK123"))
-        .await
-        .unwrap();
+    app::advance_order(
+        &app.store,
+        &c,
+        order,
+        OrderStatus::Shipped,
+        Some("پست"),
+        Some("TRK123"),
+    )
+    .await
+    .unwrap();
     app::advance_order(&app.store, &c, order, OrderStatus::Delivered, None, None)
         .await
         .unwrap();
-    let t: Value = reqwest::get(app.url(&format!("/api/v1/market/orders/{code}?mobile=09123456789")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Value =
+        reqwest::get(app.url(&format!("/api/v1/market/orders/{code}?mobile=09123456789")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(t["status"], "delivered");
     assert_eq!(t["payment_status"], "cod_collected");
     assert_eq!(t["orders"][0]["tracking_code"], "TRK123");
@@ -234,7 +270,11 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
 
     // Another user's shop is not hers: the donor has none and may not open one.
     let donor = principal(&app, "donor").await;
-    assert!(app::my_orders(&app.store, &Caller::new(&donor, "t")).await.is_err());
+    assert!(
+        app::my_orders(&app.store, &Caller::new(&donor, "t"))
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -249,7 +289,9 @@ async fn concurrent_orders_never_oversell() {
     for _ in 0..60 {
         let app = app.clone();
         tasks.push(tokio::spawn(async move {
-            post_order(&app, &order_body(product, 1, "cod")).await.status()
+            post_order(&app, &order_body(product, 1, "cod"))
+                .await
+                .status()
         }));
     }
     let mut placed = 0;
@@ -274,12 +316,16 @@ async fn orders_are_rate_limited_per_address() {
     let (product, _) = shop_with_product(&app, 100).await;
     for _ in 0..3 {
         assert_eq!(
-            post_order(&app, &order_body(product, 1, "cod")).await.status(),
+            post_order(&app, &order_body(product, 1, "cod"))
+                .await
+                .status(),
             StatusCode::CREATED
         );
     }
     assert_eq!(
-        post_order(&app, &order_body(product, 1, "cod")).await.status(),
+        post_order(&app, &order_body(product, 1, "cod"))
+            .await
+            .status(),
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -316,9 +362,16 @@ async fn online_payment_pays_once_and_expiry_releases_stock() {
 
     // Cancelled by the producer after payment: stock back, a refund balances it.
     let (orders, _) = app::my_orders(&app.store, &c).await.unwrap();
-    app::advance_order(&app.store, &c, orders[0].id, OrderStatus::Cancelled, None, None)
-        .await
-        .unwrap();
+    app::advance_order(
+        &app.store,
+        &c,
+        orders[0].id,
+        OrderStatus::Cancelled,
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(stock_of(&app, product).await, 5);
     assert_eq!(app::my_balance(&app.store, &c).await.unwrap().0, 0);
 
@@ -338,12 +391,13 @@ async fn online_payment_pays_once_and_expiry_releases_stock() {
     assert_eq!(app::expire_unpaid(&app.store).await.unwrap(), 1);
     assert_eq!(app::expire_unpaid(&app.store).await.unwrap(), 0);
     assert_eq!(stock_of(&app, product).await, 5);
-    let t: Value = reqwest::get(app.url(&format!("/api/v1/market/orders/{code2}?mobile=09123456789")))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let t: Value =
+        reqwest::get(app.url(&format!("/api/v1/market/orders/{code2}?mobile=09123456789")))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(t["payment_status"], "expired");
     assert_eq!(t["status"], "cancelled");
     // A late callback pays nothing.
@@ -360,9 +414,16 @@ async fn an_expired_certificate_hides_its_products_and_officers_check_their_prov
     let producer = principal(&app, "producer").await;
     let c = Caller::new(&producer, "test");
     // A second certificate, expired: a product under it is not listed.
-    let old = app::add_certificate(&app.store, &c, "conformity", "C-9", "استاندارد", "2020-01-01")
-        .await
-        .unwrap();
+    let old = app::add_certificate(
+        &app.store,
+        &c,
+        "conformity",
+        "C-9",
+        "استاندارد",
+        "2020-01-01",
+    )
+    .await
+    .unwrap();
     // Isfahan's officer may not decide a Tehran certificate; Tehran's may.
     let isfahan = principal(&app, "isfahan.officer").await;
     assert!(
@@ -417,7 +478,10 @@ async fn an_expired_certificate_hides_its_products_and_officers_check_their_prov
         },
     )
     .await;
-    assert!(matches!(bad, Err(hamdeli_app::Error::Invalid("market-sheba-check"))));
+    assert!(matches!(
+        bad,
+        Err(hamdeli_app::Error::Invalid("market-sheba-check"))
+    ));
     app::update_shop(
         &app.store,
         &c,
@@ -439,12 +503,18 @@ async fn a_guest_buys_through_the_pages_and_the_producer_lands_on_her_shop() {
     let (s, body) = guest.get_text("/market?q=بالنگ").await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("مربای بالنگ خانگی"));
-    assert!(!body.contains("سرپرست خانوار بودن"), "no female-head status for buyers");
+    assert!(
+        !body.contains("سرپرست خانوار بودن"),
+        "no female-head status for buyers"
+    );
     let (s, body) = guest.get_text(&format!("/market/products/{product}")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("data-testid=\"add-to-cart\""));
     let r = guest
-        .post_form("/market/cart", &[("product", &product.to_string()), ("quantity", "۲")])
+        .post_form(
+            "/market/cart",
+            &[("product", &product.to_string()), ("quantity", "۲")],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let (_, cart) = guest.get_text("/market/cart").await;
