@@ -737,10 +737,14 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
         .await;
     assert_eq!(location(&r), format!("/network/ngos/{org}"));
     assert_eq!(partner.get("/").await.status(), StatusCode::FORBIDDEN);
-    assert!(matches!(
-        pledge(10_000_000).await,
-        Err(hamdeli_app::Error::Conflict("network-ngo-unlicensed"))
-    ));
+    let refused = pledge(10_000_000).await;
+    assert!(
+        matches!(
+            refused,
+            Err(hamdeli_app::Error::Conflict("network-ngo-unlicensed"))
+        ),
+        "{refused:?}"
+    );
     // Other organisations are untouched by the rule.
     let relief = app.login("relief.partner").await;
     assert_eq!(relief.get("/").await.status(), StatusCode::OK);
