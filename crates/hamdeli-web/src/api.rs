@@ -81,6 +81,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(registry_check))
         .merge(crate::pages::reports::api::router())
         .merge(crate::pages::market::api::routes())
+        .merge(crate::pages::loans::api::routes())
         .merge(crate::pages::network::api::routes())
         // Uploads read past axum's default 2 MB body limit (the server's limit still holds).
         .merge(

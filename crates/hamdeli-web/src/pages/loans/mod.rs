@@ -2,6 +2,8 @@
 //! use case of `hamdeli_app::loans` and render; amounts are entered and shown in tomans (the
 //! use cases take rials), dates in Jalali.
 
+pub(crate) mod api;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
