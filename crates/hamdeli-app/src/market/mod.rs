@@ -14,10 +14,12 @@ use hamdeli_store::{AnyConnection, Store, audit, geo, settings};
 use crate::policy_doc::UseCase;
 use crate::{Caller, Error, Result, audit_write};
 
+pub mod bulk;
 pub mod orders;
 pub mod photos;
 pub mod producers;
 
+pub use bulk::*;
 pub use orders::*;
 pub use producers::*;
 

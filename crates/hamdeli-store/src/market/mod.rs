@@ -1142,3 +1142,260 @@ pub async fn female_head_persons(store: &Store, limit: i64) -> Result<Vec<i64>> 
     .map(|r| r.get::<i64, _>(0))
     .collect())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Feed keys
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedKey {
+    pub id: i64,
+    pub consumer: String,
+    pub key_id: String,
+    /// The secret that signs the consumer's feed (HMAC-SHA256); shown to the admin once.
+    pub secret: String,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+fn feed_key_from_row(r: &AnyRow) -> FeedKey {
+    FeedKey {
+        id: r.get(0),
+        consumer: r.get(1),
+        key_id: r.get(2),
+        secret: r.get(3),
+        active: r.get::<i64, _>(4) != 0,
+        created_at: r.get(5),
+    }
+}
+
+pub async fn create_feed_key(
+    conn: &mut AnyConnection,
+    consumer: &str,
+    key_id: &str,
+    secret: &str,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO market_feed_keys (consumer, key_id, secret, active, created_at) \
+         VALUES ($1, $2, $3, 1, $4) RETURNING id",
+    )
+    .bind(consumer.to_owned())
+    .bind(key_id.to_owned())
+    .bind(secret.to_owned())
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get(0))
+}
+
+pub async fn feed_key(store: &Store, key_id: &str) -> Result<Option<FeedKey>> {
+    Ok(sqlx::query(
+        "SELECT id, consumer, key_id, secret, active, created_at FROM market_feed_keys WHERE key_id = $1",
+    )
+    .bind(key_id.to_owned())
+    .fetch_optional(store.pool())
+    .await?
+    .as_ref()
+    .map(feed_key_from_row))
+}
+
+pub async fn feed_keys(store: &Store) -> Result<Vec<FeedKey>> {
+    Ok(sqlx::query(
+        "SELECT id, consumer, key_id, secret, active, created_at FROM market_feed_keys ORDER BY id DESC LIMIT 200",
+    )
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(feed_key_from_row)
+    .collect())
+}
+
+pub async fn set_feed_key_active(conn: &mut AnyConnection, id: i64, active: bool) -> Result<()> {
+    sqlx::query("UPDATE market_feed_keys SET active = $1 WHERE id = $2")
+        .bind(crate::flag(active))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk production orders
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bulk {
+    pub id: i64,
+    pub title: String,
+    pub category: String,
+    pub pieces: i64,
+    pub taken: i64,
+    pub unit_price_rials: i64,
+    pub organisation: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+fn bulk_from_row(r: &AnyRow) -> Bulk {
+    Bulk {
+        id: r.get(0),
+        title: r.get(1),
+        category: r.get(2),
+        pieces: r.get(3),
+        taken: r.get(4),
+        unit_price_rials: r.get(5),
+        organisation: r.get(6),
+        status: r.get(7),
+        created_at: r.get(8),
+    }
+}
+
+const BULK_COLUMNS: &str =
+    "id, title, category, pieces, taken, unit_price_rials, organisation, status, created_at";
+
+#[allow(clippy::too_many_arguments)]
+pub async fn create_bulk(
+    conn: &mut AnyConnection,
+    title: &str,
+    category: &str,
+    pieces: i64,
+    unit_price: i64,
+    organisation: &str,
+    by: Option<i64>,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO market_bulk_orders (title, category, pieces, taken, unit_price_rials, posted_by, \
+         organisation, status, created_at) VALUES ($1, $2, $3, 0, $4, $5, $6, 'open', $7) RETURNING id",
+    )
+    .bind(title.to_owned())
+    .bind(category.to_owned())
+    .bind(pieces)
+    .bind(unit_price)
+    .bind(by)
+    .bind(organisation.to_owned())
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get(0))
+}
+
+pub async fn bulks(store: &Store, limit: i64) -> Result<Vec<Bulk>> {
+    let sql = format!("SELECT {BULK_COLUMNS} FROM market_bulk_orders ORDER BY id DESC LIMIT $1");
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(bulk_from_row)
+        .collect())
+}
+
+pub async fn bulk(conn: &mut AnyConnection, id: i64) -> Result<Option<Bulk>> {
+    let sql = format!("SELECT {BULK_COLUMNS} FROM market_bulk_orders WHERE id = $1");
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(bulk_from_row))
+}
+
+/// Takes `pieces` of an open bulk order (guarded: never more than it asks for).
+pub async fn take_bulk(conn: &mut AnyConnection, id: i64, pieces: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE market_bulk_orders SET taken = taken + $1 \
+         WHERE id = $2 AND status = 'open' AND taken + $1 <= pieces",
+    )
+    .bind(pieces)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkPart {
+    pub id: i64,
+    pub bulk_id: i64,
+    pub producer_id: i64,
+    pub shop_name: String,
+    pub pieces: i64,
+    pub accepted: i64,
+    pub status: String,
+    pub created_at: i64,
+}
+
+pub async fn add_bulk_part(
+    conn: &mut AnyConnection,
+    bulk_id: i64,
+    producer_id: i64,
+    pieces: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO market_bulk_parts (bulk_id, producer_id, pieces, accepted, status, created_at) \
+         VALUES ($1, $2, $3, 0, 'taken', $4) RETURNING id",
+    )
+    .bind(bulk_id)
+    .bind(producer_id)
+    .bind(pieces)
+    .bind(now_millis())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get(0))
+}
+
+const PART_SELECT: &str = "SELECT b.id, b.bulk_id, b.producer_id, s.shop_name, b.pieces, b.accepted, \
+     b.status, b.created_at FROM market_bulk_parts b JOIN market_producers s ON s.id = b.producer_id";
+
+fn part_from_row(r: &AnyRow) -> BulkPart {
+    BulkPart {
+        id: r.get(0),
+        bulk_id: r.get(1),
+        producer_id: r.get(2),
+        shop_name: r.get(3),
+        pieces: r.get(4),
+        accepted: r.get(5),
+        status: r.get(6),
+        created_at: r.get(7),
+    }
+}
+
+/// Parts of a bulk order (`bulk`), or of a producer (`producer`).
+pub async fn bulk_parts(
+    store: &Store,
+    bulk: Option<i64>,
+    producer: Option<i64>,
+) -> Result<Vec<BulkPart>> {
+    let sql = format!(
+        "{PART_SELECT} WHERE ($1 = 0 OR b.bulk_id = $1) AND ($2 = 0 OR b.producer_id = $2) ORDER BY b.id"
+    );
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(bulk.unwrap_or(0))
+        .bind(producer.unwrap_or(0))
+        .fetch_all(store.pool())
+        .await?
+        .iter()
+        .map(part_from_row)
+        .collect())
+}
+
+pub async fn bulk_part(conn: &mut AnyConnection, id: i64) -> Result<Option<BulkPart>> {
+    let sql = format!("{PART_SELECT} WHERE b.id = $1");
+    Ok(sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(part_from_row))
+}
+
+/// Records the accepted pieces of a delivered part, once (guarded on its status).
+pub async fn accept_bulk_part(conn: &mut AnyConnection, id: i64, accepted: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE market_bulk_parts SET accepted = $1, status = 'accepted' \
+         WHERE id = $2 AND status = 'taken' AND $1 <= pieces",
+    )
+    .bind(accepted)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -559,3 +559,116 @@ async fn a_guest_buys_through_the_pages_and_the_producer_lands_on_her_shop() {
     let (s, _) = producer.get_text("/market/office").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn bulk_orders_are_never_overtaken_and_accepted_pieces_are_paid() {
+    let app = spawn_app().await;
+    shop_with_product(&app, 1).await;
+    let officer = principal(&app, "tehran.officer").await;
+    let oc = Caller::new(&officer, "t");
+    let bulk = app::post_bulk(
+        &app.store,
+        &oc,
+        "ماسک سه‌لایه",
+        "masks_gowns",
+        100,
+        20_000,
+        "ستاد کرونا",
+    )
+    .await
+    .unwrap();
+    let producer = principal(&app, "producer").await;
+    let c = Caller::new(&producer, "t");
+    let donor = principal(&app, "donor").await;
+    assert!(
+        app::post_bulk(
+            &app.store,
+            &Caller::new(&donor, "t"),
+            "x",
+            "food",
+            1,
+            1,
+            "y"
+        )
+        .await
+        .is_err()
+    );
+    let part = app::take_bulk(&app.store, &c, bulk, 60).await.unwrap();
+    assert!(matches!(
+        app::take_bulk(&app.store, &c, bulk, 41).await,
+        Err(hamdeli_app::Error::Conflict("market-bulk-too-many"))
+    ));
+    app::take_bulk(&app.store, &c, bulk, 40).await.unwrap();
+    app::accept_bulk_part(&app.store, &oc, part, 55)
+        .await
+        .unwrap();
+    assert!(
+        app::accept_bulk_part(&app.store, &oc, part, 55)
+            .await
+            .is_err(),
+        "accepted once"
+    );
+    assert_eq!(
+        app::my_balance(&app.store, &c).await.unwrap().0,
+        55 * 20_000
+    );
+    let http = app.login("producer").await;
+    let (s, body) = http.get_text("/market/bulk").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("ماسک سه‌لایه"));
+}
+
+#[tokio::test]
+async fn feeds_are_signed_per_consumer_and_list_in_stock_products_in_tomans() {
+    use hmac::{Hmac, Mac};
+    let app = spawn_app().await;
+    let (product, _) = shop_with_product(&app, 3).await;
+    let admin = principal(&app, "admin").await;
+    let key = app::issue_feed_key(&app.store, &Caller::new(&admin, "t"), "دیجی‌فروشگاه")
+        .await
+        .unwrap();
+    let r = reqwest::get(app.url(&format!("/api/v1/market/feed.json?key={}", key.key_id)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let sig = r.headers()["x-hamdeli-signature"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = r.bytes().await.unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.secret.as_bytes()).unwrap();
+    mac.update(&body);
+    assert_eq!(
+        sig,
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    let items: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(items[0]["id"], product);
+    assert_eq!(items[0]["price_tomans"], 25_000);
+    let r = reqwest::get(app.url(&format!("/api/v1/market/feed.csv?key={}", key.key_id)))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("25000"));
+    let r = reqwest::get(app.url("/api/v1/market/feed.json?key=mf_unknown"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Sold out: not in the feed.
+    post_order(&app, &order_body(product, 3, "cod")).await;
+    let items: Value =
+        reqwest::get(app.url(&format!("/api/v1/market/feed.json?key={}", key.key_id)))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 0);
+    let sitemap = reqwest::get(app.url("/market/sitemap.xml"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sitemap.contains(&format!("/market/products/{product}")));
+}

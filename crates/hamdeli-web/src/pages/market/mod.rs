@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::view::Loc;
 
 pub(crate) mod api;
+mod bulk;
 mod office;
 mod producer;
 mod shop;
@@ -69,6 +70,14 @@ pub fn router() -> Router<AppState> {
         .route("/market/office/producers/{id}/link", post(office::link))
         .route("/market/office/payouts", post(office::payout))
         .route("/market/office/sales", get(office::sales))
+        .route("/market/office/feeds", get(bulk::feeds).post(bulk::issue))
+        .route("/market/office/feeds/{id}/revoke", post(bulk::revoke))
+        .route("/market/bulk", get(bulk::page).post(bulk::post))
+        .route("/market/bulk/{id}/take", post(bulk::take))
+        .route("/market/bulk/parts/{id}/accept", post(bulk::accept))
+        .route("/api/v1/market/feed.json", get(bulk::feed_json))
+        .route("/api/v1/market/feed.csv", get(bulk::feed_csv))
+        .route("/market/sitemap.xml", get(bulk::sitemap))
 }
 
 /// The menu items of this capability for a signed-in principal: (href, message id). An empty
@@ -81,10 +90,19 @@ pub(crate) fn nav_items(
         items.push(("/market/producer", "market-nav-shop"));
         items.push(("/market/producer/products", "market-nav-products"));
         items.push(("/market/producer/orders", "market-nav-orders"));
+        items.push(("/market/bulk", "market-nav-bulk"));
     }
     if principal.allows(&hamdeli_domain::Action::Market(MarketAction::ViewSales)) {
         items.push(("/market/office", "market-nav-office"));
         items.push(("/market/office/sales", "market-nav-sales"));
+    }
+    if principal.allows(&hamdeli_domain::Action::Market(MarketAction::PostBulkOrder)) {
+        items.push(("/market/bulk", "market-nav-bulk"));
+    }
+    if principal.allows(&hamdeli_domain::Action::Market(
+        MarketAction::ManagePayments,
+    )) {
+        items.push(("/market/office/feeds", "market-nav-feeds"));
     }
     items
 }
