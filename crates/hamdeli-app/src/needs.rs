@@ -279,11 +279,12 @@ pub async fn need_list(
     store: &Store,
     caller: &Caller<'_>,
     q: &NeedQuery,
+    after: Option<(i64, i64)>,
     limit: i64,
 ) -> Result<Vec<Need>> {
     let p = caller.principal;
     p.authorize(Action::ManageNeeds)?;
-    let list = needs::list(store, &p.place_filter(), q, limit).await?;
+    let list = needs::list_after(store, &p.place_filter(), q, after, limit).await?;
     audit_read(
         store,
         caller,
@@ -305,15 +306,18 @@ pub async fn deliveries(
     store: &Store,
     caller: &Caller<'_>,
     status: &str,
+    after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AllocationRow>> {
     let p = caller.principal;
     // A partner delivers the allocations of its own organisation's campaigns.
     let rows = match crate::support::partner_organisation(p) {
-        Some(org) => crate::support::partner_allocations(store, p, org, status, limit).await?,
+        Some(org) => {
+            crate::support::partner_allocations(store, p, org, status, after, limit).await?
+        }
         None => {
             p.authorize(Action::ManageNeeds)?;
-            distribution::allocations(store, &p.place_filter(), status, limit).await?
+            distribution::allocations_after(store, &p.place_filter(), status, after, limit).await?
         }
     };
     audit_read(

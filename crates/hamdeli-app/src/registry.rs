@@ -252,13 +252,14 @@ pub async fn reviews(
     store: &Store,
     caller: &Caller<'_>,
     status: &str,
+    after: Option<i64>,
     limit: i64,
 ) -> Result<(Vec<ReviewView>, i64)> {
     let p = caller.principal;
     p.authorize(Action::ReviewLinks)?;
     let filter = p.place_filter();
     let mut out = Vec::new();
-    for review in persons::reviews(store, &filter, status, limit).await? {
+    for review in persons::reviews_after(store, &filter, status, after, limit).await? {
         let a = persons::record(store, review.record_a).await?;
         let b = persons::record(store, review.record_b).await?;
         if let (Some(a), Some(b)) = (a, b) {

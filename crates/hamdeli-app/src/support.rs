@@ -404,13 +404,14 @@ pub(crate) async fn partner_allocations(
     p: &Principal,
     org: i64,
     status: &str,
+    after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AllocationRow>> {
     p.authorize(Action::ManageCampaign(&CampaignOwner {
         province: None,
         organisation: Some(org),
     }))?;
-    Ok(store_support::allocations_of_organisation(store, org, status, limit).await?)
+    Ok(store_support::allocations_of_organisation_after(store, org, status, after, limit).await?)
 }
 
 /// Whether the partner delivers this allocation: one of a campaign its organisation owns

@@ -736,13 +736,27 @@ pub async fn allocations(
     status: &str,
     limit: i64,
 ) -> Result<Vec<AllocationRow>> {
-    let (clause, bind) = scope_on(filter, "a", 2);
+    allocations_after(store, filter, status, None, limit).await
+}
+
+/// One page of [`allocations`]: those after allocation `after` (keyset on the id, which the
+/// `allocations_status` index walks in order).
+pub async fn allocations_after(
+    store: &Store,
+    filter: &PlaceFilter,
+    status: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AllocationRow>> {
+    let (clause, bind) = scope_on(filter, "a", 3);
     let sql = format!(
-        "SELECT {ALLOCATION_COLUMNS} {ALLOCATION_FROM} WHERE a.status = $1 AND {clause} \
-         ORDER BY a.id LIMIT {}",
+        "SELECT {ALLOCATION_COLUMNS} {ALLOCATION_FROM} WHERE a.status = $1 AND a.id > $2 \
+         AND {clause} ORDER BY a.id LIMIT {}",
         limit.clamp(1, 10_000)
     );
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(status.to_owned());
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(status.to_owned())
+        .bind(after.unwrap_or(0));
     if let Some(b) = bind {
         q = q.bind(b);
     }

@@ -446,11 +446,43 @@ pub async fn list(
     q: &NeedQuery,
     limit: i64,
 ) -> Result<Vec<Need>> {
-    let (clause, binds, org) = need_where(filter, q);
+    list_after(store, filter, q, None, limit).await
+}
+
+/// The rank of an urgency in the need list's order (most urgent first).
+pub fn urgency_rank(urgency: &str) -> i64 {
+    match urgency {
+        "critical" => 0,
+        "high" => 1,
+        "normal" => 2,
+        _ => 3,
+    }
+}
+
+const URGENCY_RANK: &str =
+    "CASE n.urgency WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END";
+
+/// One page of [`list`]: the needs after `after` = (urgency rank, need id) in the list's order
+/// (keyset: no OFFSET; the next page starts where this one ended).
+pub async fn list_after(
+    store: &Store,
+    filter: &PlaceFilter,
+    q: &NeedQuery,
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<Need>> {
+    let (mut clause, binds, org) = need_where(filter, q);
+    let mut next = binds.len() + usize::from(org.is_some()) + 1;
+    if after.is_some() {
+        clause.push_str(&format!(
+            " AND ({URGENCY_RANK} > ${next} OR ({URGENCY_RANK} = ${next} AND n.id > ${}))",
+            next + 1
+        ));
+        next += 2;
+    }
+    let _ = next;
     let sql = format!(
-        "SELECT {NEED_COLUMNS} {NEED_FROM} WHERE {clause} ORDER BY \
-         CASE n.urgency WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'normal' THEN 2 ELSE 3 END, \
-         n.id LIMIT {}",
+        "SELECT {NEED_COLUMNS} {NEED_FROM} WHERE {clause} ORDER BY {URGENCY_RANK}, n.id LIMIT {}",
         limit.clamp(1, 100_000)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -459,6 +491,9 @@ pub async fn list(
     }
     if let Some(o) = org {
         query = query.bind(o);
+    }
+    if let Some((rank, id)) = after {
+        query = query.bind(rank).bind(id);
     }
     let rows = query.fetch_all(store.pool()).await?;
     Ok(rows.iter().map(need_from_row).collect())

@@ -1613,18 +1613,42 @@ pub async fn reviews(
     status: &str,
     limit: i64,
 ) -> Result<Vec<Review>> {
+    reviews_after(store, filter, status, None, limit).await
+}
+
+/// One page of [`reviews`]: those after review `after` in the list's order (likeliest first,
+/// then by id), keyset on (probability, id): no OFFSET.
+pub async fn reviews_after(
+    store: &Store,
+    filter: &PlaceFilter,
+    status: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Review>> {
     let (scope, text, int) = scope_sql(filter, 2);
     let (scope_b, _, _) = scope_sql_on("q", filter, 2);
+    let mut next = if text.is_some() || int.is_some() {
+        3
+    } else {
+        2
+    };
+    let keyset = match after {
+        Some(_) => {
+            let k = next;
+            next += 1;
+            format!(
+                " AND (v.probability_bp < (SELECT w.probability_bp FROM link_reviews w WHERE w.id = ${k}) \
+                 OR (v.probability_bp = (SELECT w.probability_bp FROM link_reviews w WHERE w.id = ${k}) \
+                 AND v.id > ${k}))"
+            )
+        }
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT {REVIEW_COLUMNS} FROM link_reviews v JOIN source_records ra ON ra.id = v.record_a \
          JOIN persons p ON p.id = ra.person_id JOIN source_records rb ON rb.id = v.record_b \
-         JOIN persons q ON q.id = rb.person_id WHERE v.status = $1 AND {scope} AND {scope_b} \
-         ORDER BY v.probability_bp DESC, v.id LIMIT ${}",
-        if text.is_some() || int.is_some() {
-            3
-        } else {
-            2
-        }
+         JOIN persons q ON q.id = rb.person_id WHERE v.status = $1 AND {scope} AND {scope_b}{keyset} \
+         ORDER BY v.probability_bp DESC, v.id LIMIT ${next}"
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(status.to_owned());
     if let Some(s) = text {
@@ -1632,6 +1656,9 @@ pub async fn reviews(
     }
     if let Some(o) = int {
         q = q.bind(o);
+    }
+    if let Some(a) = after {
+        q = q.bind(a);
     }
     let rows = q.bind(limit).fetch_all(store.pool()).await?;
     Ok(rows.iter().map(review).collect())

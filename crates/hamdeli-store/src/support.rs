@@ -389,6 +389,17 @@ pub async fn allocations_of_organisation(
     status: &str,
     limit: i64,
 ) -> Result<Vec<AllocationRow>> {
+    allocations_of_organisation_after(store, organisation, status, None, limit).await
+}
+
+/// One page of [`allocations_of_organisation`]: those after allocation `after` (keyset).
+pub async fn allocations_of_organisation_after(
+    store: &Store,
+    organisation: i64,
+    status: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<AllocationRow>> {
     let own = |field: &str| {
         format!(
             "(SELECT MIN(so.{field}) FROM source_records so JOIN source_lists lo ON lo.id = so.list_id \
@@ -400,7 +411,7 @@ pub async fn allocations_of_organisation(
          a.need_type, a.units, b.resource, a.county_code, a.status, a.delivered_at, a.note \
          FROM allocations a JOIN allocation_batches b ON b.id = a.batch_id \
          JOIN campaigns c ON c.id = b.campaign_id \
-         WHERE a.status = $1 AND c.organisation_id = $2 ORDER BY a.id LIMIT {}",
+         WHERE a.status = $1 AND c.organisation_id = $2 AND a.id > $3 ORDER BY a.id LIMIT {}",
         own("first_name"),
         own("last_name"),
         limit.clamp(1, 10_000)
@@ -408,6 +419,7 @@ pub async fn allocations_of_organisation(
     Ok(sqlx::query(AssertSqlSafe(sql))
         .bind(status.to_owned())
         .bind(organisation)
+        .bind(after.unwrap_or(0))
         .fetch_all(store.pool())
         .await?
         .iter()

@@ -215,7 +215,14 @@ pub struct TableQuery {
     need_type: Option<String>,
     status: Option<String>,
     format: Option<String>,
+    /// Keyset paging of the list: the page starts after this need (of this urgency rank).
+    after: Option<i64>,
+    after_rank: Option<i64>,
 }
+
+/// Rows of one page of the need list, the deliveries and the reviews.
+const NEEDS_PAGE_ROWS: i64 = 100;
+const DELIVERIES_PAGE_ROWS: i64 = 100;
 
 impl TableQuery {
     fn filters(&self) -> NeedQuery {
@@ -247,6 +254,8 @@ struct TablePage {
     total_needs: i64,
     bars: Vec<ChartBar>,
     list: Vec<Need>,
+    /// The next page's cursor (urgency rank, need id), when there is one.
+    next: Option<(i64, i64)>,
     types: TypeNames,
     places: PlaceNames,
     provinces: Vec<(String, String)>,
@@ -330,7 +339,18 @@ pub async fn table(
             percent: v * 100 / max,
         })
         .collect();
-    let list = needs_app::need_list(&state.store, &caller, &filters, 100).await?;
+    let after = q
+        .after
+        .map(|id| (q.after_rank.unwrap_or(0).clamp(0, 3), id));
+    let mut list =
+        needs_app::need_list(&state.store, &caller, &filters, after, NEEDS_PAGE_ROWS + 1).await?;
+    let next = if list.len() as i64 > NEEDS_PAGE_ROWS {
+        list.truncate(NEEDS_PAGE_ROWS as usize);
+        list.last()
+            .map(|n| (hamdeli_store::needs::urgency_rank(&n.urgency), n.id))
+    } else {
+        None
+    };
     let provinces = geo::all_provinces(&state.store)
         .await?
         .into_iter()
@@ -356,6 +376,7 @@ pub async fn table(
         rows,
         bars,
         list,
+        next,
         types,
         places,
         provinces,
@@ -466,6 +487,8 @@ struct DeliveriesPage {
     l: Loc,
     status: String,
     rows: Vec<AllocationRow>,
+    /// The next page's `after`, when there is one.
+    next: Option<i64>,
     types: TypeNames,
     places: PlaceNames,
 }
@@ -474,6 +497,8 @@ struct DeliveriesPage {
 #[serde(default)]
 pub struct DeliveriesQuery {
     status: Option<String>,
+    /// Keyset paging: the page starts after this allocation.
+    after: Option<i64>,
 }
 
 pub async fn deliveries(
@@ -488,12 +513,26 @@ pub async fn deliveries(
         Some("failed") => "failed",
         _ => "pending",
     };
-    let rows = needs_app::deliveries(&state.store, &caller, status, 200).await?;
+    let mut rows = needs_app::deliveries(
+        &state.store,
+        &caller,
+        status,
+        q.after,
+        DELIVERIES_PAGE_ROWS + 1,
+    )
+    .await?;
+    let next = if rows.len() as i64 > DELIVERIES_PAGE_ROWS {
+        rows.truncate(DELIVERIES_PAGE_ROWS as usize);
+        rows.last().map(|a| a.id)
+    } else {
+        None
+    };
     html(DeliveriesPage {
         shell: Shell::new(&ctx, l.t("deliveries-title")),
         l,
         status: status.to_owned(),
         rows,
+        next,
         types: TypeNames::load(&state, l).await?,
         places: PlaceNames::load(&state, l).await?,
     })

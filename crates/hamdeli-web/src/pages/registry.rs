@@ -420,7 +420,12 @@ fn review_row(l: Loc, view: registry::ReviewView) -> ReviewRow {
 pub struct ReviewsQuery {
     #[serde(default)]
     status: Option<String>,
+    /// Keyset paging: the page starts after this review.
+    #[serde(default)]
+    after: Option<i64>,
 }
+
+const REVIEWS_PAGE_ROWS: i64 = 100;
 
 #[derive(Template)]
 #[template(path = "reviews.html")]
@@ -430,6 +435,8 @@ struct ReviewsPage {
     status: String,
     rows: Vec<ReviewRow>,
     open: i64,
+    /// The next page's `after`, when there is one.
+    next: Option<i64>,
 }
 
 /// Handles the GET /registry/reviews route.
@@ -445,13 +452,27 @@ pub async fn reviews(
         Some("separated") => "separated",
         _ => "open",
     };
-    let (views, open) = registry::reviews(&state.store, &caller, status, 100).await?;
+    let (mut views, open) = registry::reviews(
+        &state.store,
+        &caller,
+        status,
+        query.after,
+        REVIEWS_PAGE_ROWS + 1,
+    )
+    .await?;
+    let next = if views.len() as i64 > REVIEWS_PAGE_ROWS {
+        views.truncate(REVIEWS_PAGE_ROWS as usize);
+        views.last().map(|v| v.review.id)
+    } else {
+        None
+    };
     html(ReviewsPage {
         shell: Shell::new(&ctx, l.t("reviews-title")),
         l,
         status: status.to_owned(),
         rows: views.into_iter().map(|v| review_row(l, v)).collect(),
         open,
+        next,
     })
 }
 
