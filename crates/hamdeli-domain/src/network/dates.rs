@@ -44,7 +44,7 @@ pub fn parse_iso(s: &str) -> Option<i64> {
     let y: i64 = s.get(0..4)?.parse().ok()?;
     let m: i64 = s.get(5..7)?.parse().ok()?;
     let d: i64 = s.get(8..10)?.parse().ok()?;
-    if !(1..=12).contains(&m) || d < 1 || d > 31 {
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
     let days = days_from_civil(y, m, d);

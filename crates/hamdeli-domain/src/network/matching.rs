@@ -85,7 +85,7 @@ pub fn score(need: &CaseNeed, c: &Candidate, today: &str) -> Option<Proposal> {
             points: 10,
         }
     });
-    reasons.push(if c.languages.iter().any(|l| *l == need.language) {
+    reasons.push(if c.languages.contains(&need.language) {
         Reason {
             code: "language",
             points: 15,

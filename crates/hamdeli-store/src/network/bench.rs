@@ -55,8 +55,8 @@ pub async fn seed(store: &Store, volunteers: usize, cases: usize, today: &str) -
             id += 1;
             let i = (start + k) as u64;
             let (county, province) = &counties[(mix(i, 1) % counties.len() as u64) as usize];
-            let remote = mix(i, 2) % 5 == 0;
-            let status = if mix(i, 3) % 10 == 0 {
+            let remote = mix(i, 2).is_multiple_of(5);
+            let status = if mix(i, 3).is_multiple_of(10) {
                 "pending"
             } else {
                 "verified"
@@ -88,7 +88,7 @@ pub async fn seed(store: &Store, volunteers: usize, cases: usize, today: &str) -
                 .bind(now);
             links.push((id, county.clone()));
             // A second county of the same province for a third of them.
-            if mix(i, 10) % 3 == 0 {
+            if mix(i, 10).is_multiple_of(3) {
                 let same: Vec<&(String, String)> =
                     counties.iter().filter(|(_, p)| p == province).collect();
                 let (c2, _) = same[(mix(i, 11) % same.len() as u64) as usize];

@@ -80,7 +80,7 @@ fn table(
             None => totals.push((b.clone(), *n)),
         }
     }
-    totals.sort_by(|x, y| y.1.cmp(&x.1));
+    totals.sort_by_key(|t| std::cmp::Reverse(t.1));
     Table {
         id,
         title: l.t(headers[0]),
