@@ -18,7 +18,9 @@ CREATE TABLE coverage_persons (
     zone TEXT NOT NULL,
     orgs BIGINT NOT NULL,
     same_kind BIGINT NOT NULL,
-    female_head BIGINT NOT NULL
+    female_head BIGINT NOT NULL,
+    -- The person's source records (the registry page's count).
+    records BIGINT NOT NULL
 );
 CREATE INDEX coverage_persons_county ON coverage_persons (county_code, female_head, orgs);
 
@@ -34,6 +36,7 @@ CREATE TABLE coverage_summary (
     same_kind_twice BIGINT NOT NULL,
     female_heads BIGINT NOT NULL,
     female_heads_uncovered BIGINT NOT NULL,
+    records BIGINT NOT NULL,
     PRIMARY KEY (province_code, county_code, zone)
 );
 
@@ -46,6 +49,10 @@ CREATE INDEX scale_dirty_place ON scale_dirty (province_code, county_code);
 
 -- Households were looked up by their head without an index (the coverage report, outreach).
 CREATE INDEX households_head ON households (head_person_id);
+
+-- The audit page's filters walk the newest entries of one action or actor by key.
+CREATE INDEX audit_log_action_id ON audit_log (action, id);
+CREATE INDEX audit_log_actor_id ON audit_log (actor, id);
 
 -- Everything is dirty until the first refresh builds the tables.
 INSERT INTO scale_dirty (province_code, county_code) VALUES ('*', '*');

@@ -15,7 +15,9 @@ CREATE TABLE coverage_persons (
     zone TEXT NOT NULL,
     orgs INTEGER NOT NULL,
     same_kind INTEGER NOT NULL,
-    female_head INTEGER NOT NULL
+    female_head INTEGER NOT NULL,
+    -- The person's source records (the registry page's count).
+    records INTEGER NOT NULL
 );
 CREATE INDEX coverage_persons_county ON coverage_persons (county_code, female_head, orgs);
 
@@ -31,6 +33,7 @@ CREATE TABLE coverage_summary (
     same_kind_twice INTEGER NOT NULL,
     female_heads INTEGER NOT NULL,
     female_heads_uncovered INTEGER NOT NULL,
+    records INTEGER NOT NULL,
     PRIMARY KEY (province_code, county_code, zone)
 );
 
@@ -43,6 +46,10 @@ CREATE INDEX scale_dirty_place ON scale_dirty (province_code, county_code);
 
 -- Households were looked up by their head without an index (the coverage report, outreach).
 CREATE INDEX households_head ON households (head_person_id);
+
+-- The audit page's filters walk the newest entries of one action or actor by key.
+CREATE INDEX audit_log_action_id ON audit_log (action, id);
+CREATE INDEX audit_log_actor_id ON audit_log (actor, id);
 
 -- Everything is dirty until the first refresh builds the tables.
 INSERT INTO scale_dirty (province_code, county_code) VALUES ('*', '*');

@@ -50,7 +50,8 @@ const PERSON_FACTS_BY_LOOKUP: &str = "SELECT p.id, COALESCE(p.province_code, '')
      CASE WHEN EXISTS (SELECT 1 FROM source_records r JOIN source_lists l ON l.id = r.list_id \
         WHERE r.person_id = p.id AND l.list_kind = 'survey') \
         OR EXISTS (SELECT 1 FROM households fh WHERE fh.head_person_id = p.id \
-        AND fh.female_head = 1) THEN 1 ELSE 0 END \
+        AND fh.female_head = 1) THEN 1 ELSE 0 END, \
+     (SELECT COUNT(*) FROM source_records rc WHERE rc.person_id = p.id) \
      FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
      LEFT JOIN households h ON h.id = m.household_id \
      WHERE p.merged_into IS NULL";
@@ -59,7 +60,7 @@ const PERSON_FACTS_BY_LOOKUP: &str = "SELECT p.id, COALESCE(p.province_code, '')
 const PERSON_FACTS_SET_BASED: &str = "SELECT p.id, COALESCE(p.province_code, ''), \
      COALESCE(p.county_code, ''), COALESCE(h.zone, p.zone, 'unknown'), \
      COALESCE(sup.orgs, 0), CASE WHEN kinds.pid IS NULL THEN 0 ELSE 1 END, \
-     CASE WHEN fh.pid IS NULL THEN 0 ELSE 1 END \
+     CASE WHEN fh.pid IS NULL THEN 0 ELSE 1 END, COALESCE(rc.records, 0) \
      FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
      LEFT JOIN households h ON h.id = m.household_id \
      LEFT JOIN (SELECT r.person_id AS pid, COUNT(DISTINCT l.organisation_id) AS orgs \
@@ -77,19 +78,22 @@ const PERSON_FACTS_SET_BASED: &str = "SELECT p.id, COALESCE(p.province_code, '')
         WHERE l.list_kind = 'survey' AND r.person_id IS NOT NULL \
         UNION SELECT head_person_id FROM households \
         WHERE female_head = 1 AND head_person_id IS NOT NULL) fh ON fh.pid = p.id \
+     LEFT JOIN (SELECT person_id AS pid, COUNT(*) AS records FROM source_records \
+        WHERE person_id IS NOT NULL GROUP BY person_id) rc ON rc.pid = p.id \
      WHERE p.merged_into IS NULL";
 
 const INSERT_PERSONS: &str = "INSERT INTO coverage_persons (person_id, province_code, \
-     county_code, zone, orgs, same_kind, female_head) ";
+     county_code, zone, orgs, same_kind, female_head, records) ";
 
 const INSERT_SUMMARY: &str = "INSERT INTO coverage_summary (province_code, county_code, zone, \
      persons, covered_by_none, covered_by_one, covered_by_two, covered_by_three_or_more, \
-     same_kind_twice, female_heads, female_heads_uncovered) \
+     same_kind_twice, female_heads, female_heads_uncovered, records) \
      SELECT province_code, county_code, zone, COUNT(*), \
      SUM(CASE WHEN orgs = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN orgs = 1 THEN 1 ELSE 0 END), \
      SUM(CASE WHEN orgs = 2 THEN 1 ELSE 0 END), SUM(CASE WHEN orgs >= 3 THEN 1 ELSE 0 END), \
      SUM(same_kind), SUM(female_head), \
-     SUM(CASE WHEN female_head = 1 AND orgs = 0 THEN 1 ELSE 0 END) FROM coverage_persons";
+     SUM(CASE WHEN female_head = 1 AND orgs = 0 THEN 1 ELSE 0 END), SUM(records) \
+     FROM coverage_persons";
 
 /// Whether any place is marked (a cheap read; no lock).
 pub async fn is_dirty(store: &Store) -> Result<bool> {

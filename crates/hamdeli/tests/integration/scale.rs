@@ -69,6 +69,15 @@ async fn assert_summaries_agree(store: &hamdeli_store::Store, step: &str) {
     filters.extend(counties.iter().cloned().map(PlaceFilter::County));
     filters.extend(orgs.iter().take(2).map(|o| PlaceFilter::Organisation(*o)));
     for filter in &filters {
+        let counts = hamdeli_store::persons::counts(store, filter).await.unwrap();
+        let scratch = hamdeli_store::persons::counts_from_scratch(store, filter)
+            .await
+            .unwrap();
+        assert_eq!(
+            (counts.persons, counts.records),
+            scratch,
+            "{step}: registry counts of {filter:?}"
+        );
         for by in [GroupBy::Province, GroupBy::County, GroupBy::Zone] {
             let summary = coverage::report(store, filter, by, None).await.unwrap();
             let scratch = coverage::report_from_scratch(store, filter, by, None)
