@@ -421,6 +421,32 @@ async fn seed_orders(store: &Store, products: &[(i64, String)], rng: &mut Rng) -
             .await;
         }
     }
+    // A bulk order of masks from the national office: three workshops take parts, the first
+    // part's delivered pieces are accepted (paid per piece through the ledger).
+    let bulk = app::post_bulk(
+        store,
+        &admin_c,
+        "ماسک پارچه‌ای سه‌لایه (سفارش ستاد)",
+        "masks_gowns",
+        5_000,
+        12_000,
+        "ستاد مقابله با کرونا",
+    )
+    .await?;
+    let mut first_part = None;
+    for name in ["producer02", "producer08", "producer14"] {
+        if let Some(id) = users::id_by_username(store, name).await? {
+            let principal = users::by_id(store, id)
+                .await?
+                .context("producer")?
+                .principal();
+            let part = app::take_bulk(store, &Caller::new(&principal, "demo"), bulk, 1_200).await?;
+            first_part.get_or_insert(part);
+        }
+    }
+    if let Some(part) = first_part {
+        app::accept_bulk_part(store, &admin_c, part, 1_150).await?;
+    }
     Ok(placed)
 }
 
