@@ -295,3 +295,238 @@ pub async fn seed(store: &Store) -> anyhow::Result<String> {
         "reports: 2 data sets; {sent} monthly province reports over 12 months ({late} late, {returned} returned, {missing} missing, {reminders} reminders), {county_reports} county reports of {season}; figures, imported indicators and need-index weights"
     ))
 }
+
+/// Recomputes the figures of Hamdeli's own data as the command line's system principal.
+pub async fn refresh(store: &Store) -> anyhow::Result<String> {
+    let principal = hamdeli_app::system_principal();
+    let caller = Caller::new(&principal, "cli");
+    let n = app::refresh_figures(store, &caller).await?;
+    Ok(format!("reports: {n} figures computed"))
+}
+
+/// The reports benchmark: `datasets` county-level monthly data sets of `elements` numeric
+/// elements, every county reporting `months` months, all accepted (values loaded by set-based
+/// INSERT … SELECT in one transaction, then the rollup built once as accepting would keep it);
+/// then the dashboard's pages timed through the real server over loopback as the national
+/// admin and a provincial officer, `requests` each (p50/p99), and the map page's size.
+pub async fn bench(
+    store: &Store,
+    config: &crate::Config,
+    datasets: usize,
+    elements: usize,
+    months: usize,
+    requests: usize,
+) -> anyhow::Result<String> {
+    use std::time::Instant;
+    crate::demo::seed(store).await?;
+    let principal = hamdeli_app::system_principal();
+    let caller = Caller::new(&principal, "bench");
+    let elements = elements.clamp(1, 80);
+    let definition: String = (1..=elements)
+        .map(|i| format!("e{i:02} | قلم {i} | Element {i} | number | none | optional | 0\n"))
+        .collect();
+    let mut ids = vec![];
+    for d in 1..=datasets {
+        let code = format!("bench_{d:02}");
+        let id = match hamdeli_store::reports::datasets::by_code(store, &code).await? {
+            Some(ds) => ds.id,
+            None => app::save_dataset(
+                store,
+                &caller,
+                None,
+                &DataSetForm {
+                    code: code.clone(),
+                    name_fa: format!("مجموعهٔ آزمون {d}"),
+                    name_en: format!("Bench data set {d}"),
+                    period_type: "month".into(),
+                    level: "county".into(),
+                    due_day: "10".into(),
+                    provinces: vec![],
+                    active: true,
+                    definition: definition.clone(),
+                },
+            )
+            .await?
+            .map_err(|e| anyhow::anyhow!("bench definition: {e:?}"))?,
+        };
+        ids.push(id);
+    }
+    let now = hamdeli_store::now_millis();
+    let periods = app::last_due_period(PeriodType::Month, now).last_n(months);
+    let (_, have, _) = hamdeli_store::reports::bench::counts(store).await?;
+    let mut out = format!(
+        "reports bench on {}: {datasets} data sets × {elements} elements × {} counties × {months} months\n",
+        store.engine().name(),
+        geo::all_counties(store).await?.len()
+    );
+    if have == 0 {
+        let spec: Vec<(String, String, i64)> = periods
+            .iter()
+            .map(|p| {
+                (
+                    p.code(),
+                    p.due_iso(10).unwrap_or_default(),
+                    app::deadline_millis(p, 10),
+                )
+            })
+            .collect();
+        let t = hamdeli_store::reports::bench::load(store, &ids, &spec, elements).await?;
+        out.push_str(&format!(
+            "load (one transaction, INSERT … SELECT): reports {:.1} s, values until {:.1} s, rollup and ANALYZE until {:.1} s\n",
+            t.reports_s, t.values_s, t.total_s
+        ));
+    }
+    let (r, v, u) = hamdeli_store::reports::bench::counts(store).await?;
+    out.push_str(&format!("rows: {r} reports, {v} values, {u} rollup rows\n"));
+    app::refresh_figures(store, &caller).await?;
+
+    // The pages through the real server.
+    let state = crate::app_state(store.clone(), config).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hamdeli_web::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    let admin = login(&base, "admin").await?;
+    let officer = login(&base, "tehran.officer").await?;
+    let codes: Vec<String> = periods.iter().rev().map(|p| p.code()).collect();
+    let period = |i: usize| codes[i % codes.len()].clone();
+    let ds = |i: usize| ids[i % ids.len()];
+    let el = |i: usize| format!("e{:02}", 1 + (i * 7) % elements);
+    let (period, ds, el) = (&period, &ds, &el);
+    type Route<'a> = Box<dyn Fn(usize) -> String + 'a>;
+    let routes: Vec<(&str, &reqwest::Client, Route<'_>)> = vec![
+        (
+            "national dashboard + map /reports?ind=ds:…",
+            &admin,
+            Box::new(move |i| format!("/reports?ind=ds:{}:{}&period={}", ds(i), el(i), period(i))),
+        ),
+        (
+            "province drill-down /reports/province/{p}",
+            &admin,
+            Box::new(move |i| {
+                format!(
+                    "/reports/province/{:02}?ind=ds:{}:{}&period={}",
+                    i % 31,
+                    ds(i),
+                    el(i),
+                    period(i)
+                )
+            }),
+        ),
+        (
+            "provincial officer's dashboard",
+            &officer,
+            Box::new(move |i| {
+                format!(
+                    "/reports/province/23?ind=ds:{}:{}&period={}",
+                    ds(i),
+                    el(i),
+                    period(i)
+                )
+            }),
+        ),
+        (
+            "data set completeness /reports/datasets/{id}",
+            &admin,
+            Box::new(move |i| format!("/reports/datasets/{}?period={}", ds(i), period(i))),
+        ),
+        ("home dashboard /", &admin, Box::new(|_| "/".to_owned())),
+        (
+            "own-data map /reports?ind=fig:…",
+            &admin,
+            Box::new(|_| "/reports?ind=fig:female_heads_uncovered".to_owned()),
+        ),
+        (
+            "API /api/v1/reports/indicators",
+            &admin,
+            Box::new(move |i| {
+                format!(
+                    "/api/v1/reports/indicators?ind=ds:{}:{}&period={}",
+                    ds(i),
+                    el(i),
+                    period(i)
+                )
+            }),
+        ),
+        (
+            "public /need-index",
+            &admin,
+            Box::new(|_| "/need-index".to_owned()),
+        ),
+    ];
+    out.push_str(
+        "\n| page | p50 ms | p99 ms | max ms | bytes | gzip bytes |\n|---|---|---|---|---|---|\n",
+    );
+    for (name, client, path) in &routes {
+        let _ = client.get(format!("{base}{}", path(0))).send().await?;
+        let mut times = vec![];
+        let mut bytes = 0;
+        for i in 0..requests {
+            let url = format!("{base}{}", path(i + 1));
+            let t = Instant::now();
+            let r = client.get(&url).send().await?;
+            let status = r.status();
+            let body = r.bytes().await?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            anyhow::ensure!(status.is_success(), "{url}: {status}");
+            bytes = body.len();
+        }
+        times.sort_by(f64::total_cmp);
+        let pct =
+            |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        let gz = client
+            .get(format!("{base}{}", path(1)))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await?
+            .bytes()
+            .await?
+            .len();
+        out.push_str(&format!(
+            "| {name} | {:.1} | {:.1} | {:.1} | {bytes} | {gz} |\n",
+            pct(0.5),
+            pct(0.99),
+            times.last().copied().unwrap_or(0.0)
+        ));
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    Ok(out)
+}
+
+async fn login(base: &str, username: &str) -> anyhow::Result<reqwest::Client> {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let page = http
+        .get(format!("{base}/login"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let marker = "name=\"_csrf\" value=\"";
+    let start = page
+        .find(marker)
+        .ok_or_else(|| anyhow::anyhow!("no CSRF field on the login page"))?
+        + marker.len();
+    let token: String = page[start..].chars().take_while(|c| *c != '"').collect();
+    let r = http
+        .post(format!("{base}/login"))
+        .form(&[
+            ("username", username),
+            ("password", crate::demo::DEMO_PASSWORD),
+            ("next", "/"),
+            ("_csrf", token.as_str()),
+        ])
+        .send()
+        .await?;
+    anyhow::ensure!(
+        r.status().is_redirection(),
+        "sign-in of {username}: {}",
+        r.status()
+    );
+    Ok(http)
+}

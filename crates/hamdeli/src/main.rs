@@ -157,10 +157,30 @@ enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+    /// Provincial reports (issue 16): `demo` makes the demo users and the demo reports (once),
+    /// `refresh` recomputes the figures of Hamdeli's own data.
+    Reports {
+        /// demo or refresh
+        action: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// The reports dashboard (issue 16): loads county-level monthly data sets (default 50 × 50
+    /// elements × every county × 24 months ≈ 27M values) in one transaction, then times the
+    /// dashboard, map, drill-down and completeness pages through the real server (p50/p99) and
+    /// the map page's size. Use a fresh database.
+    Reports {
+        #[arg(long, default_value_t = 50)]
+        datasets: usize,
+        #[arg(long, default_value_t = 50)]
+        elements: usize,
+        #[arg(long, default_value_t = 24)]
+        months: usize,
+        #[arg(long, default_value_t = 100)]
+        requests: usize,
+    },
     /// The market (issue 13): concurrent guest orders for a small stock through the real
     /// server (placed, refused, 5xx, stock after, orders/s), then the catalogue page with many
     /// products under concurrent readers (p50/p99). Use a fresh database.
@@ -658,6 +678,36 @@ async fn main() -> Result<()> {
             let timings =
                 hamdeli::bench::pages(url.trim_end_matches('/'), &routes, requests).await?;
             println!("{}", hamdeli::bench::pages_table(&timings));
+            Ok(())
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Reports {
+                    datasets,
+                    elements,
+                    months,
+                    requests,
+                },
+        } => {
+            let store = open_store(&config).await?;
+            let report = hamdeli::demo_reports::bench(
+                &store, &config, datasets, elements, months, requests,
+            )
+            .await?;
+            println!("{report}");
+            Ok(())
+        }
+        Command::Reports { action } => {
+            let store = open_store(&config).await?;
+            let line = match action.as_str() {
+                "demo" => {
+                    hamdeli::demo::seed(&store).await?;
+                    hamdeli::demo_reports::seed(&store).await?
+                }
+                "refresh" => hamdeli::demo_reports::refresh(&store).await?,
+                other => anyhow::bail!("unknown reports action {other:?} (demo or refresh)"),
+            };
+            println!("{line}");
             Ok(())
         }
         Command::Bench {

@@ -756,6 +756,10 @@ async fn expected_places(
     ds: &DataSet,
 ) -> Result<BTreeMap<String, Vec<String>>> {
     let filter = p.place_filter();
+    let counties = match ds.level {
+        Level::County => geo::all_counties(store).await?,
+        Level::Province => vec![],
+    };
     let mut out = BTreeMap::new();
     for prov in geo::provinces(store, &filter).await? {
         if !ds.reports_in(&prov.code) {
@@ -763,10 +767,11 @@ async fn expected_places(
         }
         let places = match ds.level {
             Level::Province => vec![String::new()],
-            Level::County => geo::counties_of(store, &prov.code, &filter)
-                .await?
-                .into_iter()
-                .map(|c| c.code)
+            Level::County => counties
+                .iter()
+                .filter(|c| c.province_code == prov.code)
+                .filter(|c| p.scope.county().is_none_or(|own| own == c.code))
+                .map(|c| c.code.clone())
                 .collect(),
         };
         out.insert(prov.code, places);
@@ -858,6 +863,55 @@ pub async fn timeliness(
                 t.draft += r.draft;
             }
             t
+        })
+        .collect())
+}
+
+/// Every active data set with its last due period's completeness (the principal's places),
+/// read in one grouped statement.
+pub async fn statuses(
+    store: &Store,
+    caller: &Caller<'_>,
+) -> Result<Vec<(DataSet, Period, entries::Completeness)>> {
+    let p = caller.principal;
+    allow(p, ReportAction::View)?;
+    let now = hamdeli_store::now_millis();
+    let datasets: Vec<DataSet> = store_reports::datasets::list(store)
+        .await?
+        .into_iter()
+        .filter(|d| d.active)
+        .collect();
+    let filter = p.place_filter();
+    let provinces = geo::provinces(store, &filter).await?;
+    let counties = geo::all_counties(store).await?;
+    let items: Vec<(i64, String, i64)> = datasets
+        .iter()
+        .map(|d| {
+            let period = last_due_period(d.period_type, now);
+            (d.id, period.code(), deadline_millis(&period, d.due_day))
+        })
+        .collect();
+    let mut counts = entries::status_summary(store, &items, p.scope.province()).await?;
+    Ok(datasets
+        .into_iter()
+        .map(|d| {
+            let period = last_due_period(d.period_type, now);
+            let expected = provinces
+                .iter()
+                .filter(|pr| d.reports_in(&pr.code))
+                .map(|pr| match d.level {
+                    Level::Province => 1,
+                    Level::County => counties
+                        .iter()
+                        .filter(|c| c.province_code == pr.code)
+                        .filter(|c| p.scope.county().is_none_or(|own| own == c.code))
+                        .count() as i64,
+                })
+                .sum();
+            let mut c = counts.remove(&d.id).unwrap_or_default();
+            c.period = period.code();
+            c.expected = expected;
+            (d, period, c)
         })
         .collect())
 }

@@ -241,3 +241,4 @@ reports-method-weight = weight { $w }
 reports-method-privacy = This page has no count of people; shares and rates are computed only for provinces whose base has at least 5 people.
 reports-county-figures = This county's figures
 reports-province-link = Province dashboard
+reports-other-datasets = Other data sets

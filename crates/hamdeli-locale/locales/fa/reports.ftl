@@ -241,3 +241,4 @@ reports-method-weight = وزن { $w }
 reports-method-privacy = این صفحه هیچ شمارشی از افراد ندارد؛ سهم‌ها و نرخ‌ها فقط برای استان‌هایی حساب می‌شود که پایهٔ آن‌ها دست‌کم ۵ نفر است.
 reports-county-figures = ارقام این شهرستان
 reports-province-link = داشبورد استان
+reports-other-datasets = مجموعه‌داده‌های دیگر

@@ -726,3 +726,55 @@ pub async fn exchange(
         })
         .collect())
 }
+
+/// Sent, on-time, accepted and returned counts of several data sets at once, each for its own
+/// period and deadline (Unix ms): `(dataset, period, deadline)`. One grouped statement.
+pub async fn status_summary(
+    store: &Store,
+    items: &[(i64, String, i64)],
+    province: Option<&str>,
+) -> Result<BTreeMap<i64, Completeness>> {
+    if items.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut cond = vec![];
+    let mut deadline = String::from("CASE dataset_id");
+    for (i, (d, _, due)) in items.iter().enumerate() {
+        cond.push(format!("(dataset_id = {d} AND period = ${})", i + 1));
+        deadline.push_str(&format!(" WHEN {d} THEN {due}"));
+    }
+    deadline.push_str(" END");
+    let mut sql = format!(
+        "SELECT dataset_id, status, COUNT(*), CAST(SUM(CASE WHEN submitted_at IS NOT NULL \
+         AND submitted_at <= {deadline} THEN 1 ELSE 0 END) AS BIGINT) FROM reports WHERE ({})",
+        cond.join(" OR ")
+    );
+    if province.is_some() {
+        sql.push_str(&format!(" AND province_code = ${}", items.len() + 1));
+    }
+    sql.push_str(" GROUP BY dataset_id, status");
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for (_, p, _) in items {
+        q = q.bind(p.clone());
+    }
+    if let Some(p) = province {
+        q = q.bind(p.to_owned());
+    }
+    let mut out: BTreeMap<i64, Completeness> = BTreeMap::new();
+    for r in q.fetch_all(store.pool()).await? {
+        let c = out.entry(r.get(0)).or_default();
+        let n: i64 = r.get(2);
+        match ReportStatus::parse(&r.get::<String, _>(1)) {
+            Some(s) if s.sent() => {
+                c.sent += n;
+                if s == ReportStatus::Accepted {
+                    c.accepted += n;
+                }
+            }
+            Some(ReportStatus::Returned) => c.returned += n,
+            _ => c.draft += n,
+        }
+        c.on_time += r.get::<i64, _>(3);
+    }
+    Ok(out)
+}

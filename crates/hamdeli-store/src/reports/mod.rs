@@ -2,6 +2,7 @@
 //! versions, reports with their values, events and reminders, the accepted-values rollup the
 //! dashboard reads, the figures of Hamdeli's own data, and the need index's indicators.
 
+pub mod bench;
 pub mod datasets;
 pub mod entries;
 pub mod figures;

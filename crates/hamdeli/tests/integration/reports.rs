@@ -418,3 +418,42 @@ async fn the_need_index_previews_saves_imports_and_publishes() {
     assert_eq!(v[0]["province_code"], "23");
     assert_eq!(v[0]["rank"], 1);
 }
+
+#[tokio::test]
+async fn the_demo_makes_a_year_of_reports_once() {
+    let app = spawn_app().await;
+    assert!(
+        hamdeli_store::reports::datasets::by_code(&app.store, "women_livelihood")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let line = hamdeli::demo_reports::seed(&app.store).await.unwrap();
+    assert!(line.contains("monthly province reports"), "{line}");
+    let count = |sql: &'static str| {
+        let pool = app.store.pool().clone();
+        async move {
+            sqlx::query(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+    let monthly = "SELECT COUNT(*) FROM reports r JOIN report_datasets d ON d.id = r.dataset_id \
+                   WHERE d.code = 'women_livelihood'";
+    let n = count(monthly).await;
+    assert!((31 * 11..=31 * 12).contains(&n), "{n}");
+    assert!(count("SELECT COUNT(*) FROM reports WHERE status = 'returned'").await > 0);
+    assert!(count("SELECT COUNT(*) FROM reports WHERE status = 'accepted'").await > 200);
+    assert!(count("SELECT COUNT(*) FROM report_reminders").await > 0);
+    assert!(count("SELECT COUNT(*) FROM report_rollup").await > 0);
+    // Run twice: nothing more.
+    assert_eq!(hamdeli::demo_reports::seed(&app.store).await.unwrap(), "");
+    assert_eq!(count(monthly).await, n);
+    // Late ones exist: sent after their deadline.
+    let admin = app.login("admin").await;
+    let (s, html) = admin.get_text("/reports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("data-testid=\"completeness-summary\""));
+}

@@ -128,9 +128,34 @@ fn choose(options: &[IndicatorOption], ind: Option<&str>, period: Option<&str>) 
     }
 }
 
+/// The indicator menu: Hamdeli's own figures, the elements of the chosen data set, and one
+/// entry per other data set (its first element), so the page stays small with many data sets.
 fn option_groups(l: Loc, options: &[IndicatorOption], chosen: &str) -> Vec<OptGroup> {
+    let dataset_of = |key: &str| match IndicatorKey::parse(key) {
+        Some(IndicatorKey::Element { dataset, .. }) => Some(dataset),
+        _ => None,
+    };
+    let chosen_ds = dataset_of(chosen);
     let mut groups: Vec<OptGroup> = vec![];
+    let mut others = OptGroup {
+        label: l.t("reports-other-datasets"),
+        options: vec![],
+    };
+    let mut seen = std::collections::BTreeSet::new();
     for o in options {
+        let ds = dataset_of(&o.key);
+        if ds.is_some() && ds != chosen_ds {
+            if let Some(d) = ds
+                && seen.insert(d)
+            {
+                others.options.push((
+                    o.key.clone(),
+                    l.name(&o.group_fa, &o.group_en).to_owned(),
+                    false,
+                ));
+            }
+            continue;
+        }
         let g = l.name(&o.group_fa, &o.group_en).to_owned();
         let item = (
             o.key.clone(),
@@ -144,6 +169,9 @@ fn option_groups(l: Loc, options: &[IndicatorOption], chosen: &str) -> Vec<OptGr
                 options: vec![item],
             }),
         }
+    }
+    if !others.options.is_empty() {
+        groups.push(others);
     }
     groups
 }
@@ -234,15 +262,10 @@ async fn cards(
 
 async fn statuses(state: &AppState, ctx: &Ctx, l: Loc) -> Result<Vec<DataSetStatus>, AppError> {
     let caller = caller(ctx)?;
-    let mut out = vec![];
-    for ds in app::datasets(&state.store, &caller).await? {
-        if !ds.active {
-            continue;
-        }
-        let period = app::last_due_period(ds.period_type, hamdeli_store::now_millis());
-        let t = app::timeliness(&state.store, &caller, &ds, &[period]).await?;
-        let t = t.into_iter().next().unwrap_or_default();
-        out.push(DataSetStatus {
+    Ok(app::statuses(&state.store, &caller)
+        .await?
+        .into_iter()
+        .map(|(ds, period, t)| DataSetStatus {
             id: ds.id,
             name: l.name(&ds.name_fa, &ds.name_en).to_owned(),
             period: period.code(),
@@ -251,9 +274,8 @@ async fn statuses(state: &AppState, ctx: &Ctx, l: Loc) -> Result<Vec<DataSetStat
             sent: t.sent,
             on_time: t.on_time,
             accepted: t.accepted,
-        });
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
 async fn reminders(state: &AppState, ctx: &Ctx, l: Loc) -> Result<Vec<String>, AppError> {
