@@ -24,7 +24,7 @@ pub async fn seed(
     n: i64,
 ) -> Result<i64> {
     let mut tx = store.begin().await?;
-    super::ensure_calendar(&mut *tx, store.engine()).await?;
+    super::ensure_calendar(&mut tx, store.engine()).await?;
     let now = now_millis();
     let k = counties.len().max(1) as i64;
     // The county of loan i is counties[i % k], chosen by a CASE over the series.

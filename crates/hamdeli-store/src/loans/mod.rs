@@ -875,6 +875,7 @@ pub async fn comments(store: &Store, loan: i64) -> Result<Vec<Comment>> {
 }
 
 /// Marks an approved loan disbursed with its start date and fee, and writes its schedule.
+#[allow(clippy::too_many_arguments)]
 pub async fn disburse(
     tx: &mut Tx,
     engine: Engine,
@@ -1281,7 +1282,7 @@ pub async fn decide_deferral(
         requested_at: r.get(7),
     };
     if approve {
-        ensure_calendar(&mut **tx, engine).await?;
+        ensure_calendar(tx, engine).await?;
         let moved = sqlx::query(
             "UPDATE loan_instalments SET due_month = due_month + $1, \
              due_on = (SELECT c.due_on FROM loan_calendar c WHERE c.month_index = loan_instalments.due_month + $1 \
@@ -1458,7 +1459,7 @@ pub async fn bulk_commit(
     reason: &str,
     by: Option<i64>,
 ) -> Result<BulkResult> {
-    ensure_calendar(&mut **tx, engine).await?;
+    ensure_calendar(tx, engine).await?;
     let now = now_millis();
     let r = sqlx::query(
         "INSERT INTO loan_bulk_deferrals (province_code, county_code, female_head_only, product_id, \
