@@ -252,7 +252,7 @@ fn chart(rows: &[(String, i64, String)]) -> Chart {
             Bar {
                 y,
                 text_y: y + 15,
-                width: (i128::from(*v) * 300 / i128::from(max)).clamp(1, 300) as i64,
+                width: (i128::from(*v) * 220 / i128::from(max)).clamp(1, 220) as i64,
                 label: label.chars().take(24).collect(),
                 value: shown.clone(),
             }
@@ -263,6 +263,9 @@ fn chart(rows: &[(String, i64, String)]) -> Chart {
         bars,
     }
 }
+
+/// A sales row: its label, orders, pieces, rials.
+type SalesLine = (String, i64, i64, i64);
 
 #[derive(Template)]
 #[template(path = "market/sales.html")]
@@ -288,7 +291,7 @@ pub async fn sales(
     let l = Loc(ctx.locale);
     let c = caller(&ctx)?;
     let provinces = names(&state, l).await?;
-    let mut tables: Vec<(String, Vec<(String, i64, i64, i64)>)> = vec![];
+    let mut tables: Vec<(String, Vec<SalesLine>)> = vec![];
     let by_province = app::sales(&state.store, &c, SalesBy::Province).await?;
     tables.push((
         l.t("market-sales-by-province"),
@@ -372,7 +375,7 @@ pub async fn sales(
         .map(|(title, t)| SalesTable {
             chart: chart(
                 &t.iter()
-                    .map(|(k, _, _, r)| (k.clone(), *r, tomans(l, *r)))
+                    .map(|(k, _, _, r)| (k.clone(), *r, hamdeli_locale::format_tomans(l.0, *r)))
                     .collect::<Vec<_>>(),
             ),
             rows: t
