@@ -52,7 +52,9 @@ pub async fn seed(
              INSERT INTO loans ({columns}) {select} FROM s"
         ),
         Engine::Postgres => {
-            format!("INSERT INTO loans ({columns}) {select} FROM generate_series(1, {n}) AS s(i)")
+            format!(
+                "INSERT INTO loans ({columns}) {select} FROM generate_series(CAST(1 AS BIGINT), CAST({n} AS BIGINT)) AS s(i)"
+            )
         }
     };
     let written = sqlx::query(AssertSqlSafe(sql))
