@@ -672,3 +672,138 @@ async fn feeds_are_signed_per_consumer_and_list_in_stock_products_in_tomans() {
         .unwrap();
     assert!(sitemap.contains(&format!("/market/products/{product}")));
 }
+
+#[tokio::test]
+async fn a_producer_signs_up_with_a_code_and_the_office_links_and_pays_her() {
+    let app = spawn_app().await;
+    let guest = app.client();
+    let mobile = "09351113344";
+    let r = guest
+        .post_form(
+            "/market/signup",
+            &[
+                ("mobile", "+98 935 111 3344"),
+                ("shop", "ترشی‌های خانگی نرگس"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let code = crate::campaign_lifecycle::sent_code(mobile);
+    let wrong = guest
+        .post_form(
+            "/market/signup/verify",
+            &[
+                ("mobile", mobile),
+                ("code", "000000"),
+                ("password", "a-long-pass-phrase-1405"),
+                ("province", "23"),
+                ("county", "تهران"),
+                ("category", "food"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::BAD_REQUEST);
+    let r = guest
+        .post_form(
+            "/market/signup/verify",
+            &[
+                ("mobile", mobile),
+                ("code", &code),
+                ("password", "a-long-pass-phrase-1405"),
+                ("province", "23"),
+                ("county", "تهران"),
+                ("category", "food"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let her = app.client();
+    assert_eq!(
+        her.login(mobile, "a-long-pass-phrase-1405").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let r = her.get("/").await;
+    assert_eq!(r.headers()["location"], "/market/producer");
+    let (s, body) = her.get_text("/market/producer").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("ترشی‌های خانگی نرگس"));
+
+    // The Tehran office links her to a registry person; the status shows on the office page only.
+    let id = hamdeli_store::users::id_by_username(&app.store, mobile)
+        .await
+        .unwrap()
+        .unwrap();
+    let p = hamdeli_store::users::by_id(&app.store, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .principal();
+    let shop = app::my_shop(&app.store, &p).await.unwrap().unwrap();
+    let officer = principal(&app, "tehran.officer").await;
+    let isfahan = principal(&app, "isfahan.officer").await;
+    assert!(
+        app::link_producer(&app.store, &Caller::new(&isfahan, "t"), shop.id, None)
+            .await
+            .is_err()
+    );
+    app::link_producer(&app.store, &Caller::new(&officer, "t"), shop.id, None)
+        .await
+        .unwrap();
+    let office = app.login("tehran.officer").await;
+    let (s, body) = office.get_text("/market/office").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.contains("ترشی‌های خانگی نرگس"));
+
+    // Payouts: only what she is owed, only to a Sheba number, marked with the bank's reference.
+    let admin = principal(&app, "admin").await;
+    let ac = Caller::new(&admin, "t");
+    let (product, producer) = shop_with_product(&app, 5).await;
+    post_order(&app, &order_body(product, 2, "cod")).await;
+    let demo = principal(&app, "producer").await;
+    let c = Caller::new(&demo, "t");
+    let (orders, _) = app::my_orders(&app.store, &c).await.unwrap();
+    for s in [
+        OrderStatus::Confirmed,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+    ] {
+        app::advance_order(&app.store, &c, orders[0].id, s, Some("پست"), Some("T1"))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        app::payout(&app.store, &ac, producer, 100_000, "BK-1").await,
+        Err(hamdeli_app::Error::Conflict("market-payout-no-sheba"))
+    ));
+    app::update_shop(
+        &app.store,
+        &c,
+        &app::ShopInput {
+            shop_name: "کارگاه".into(),
+            sheba: "IR062960000000100324200001".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        app::payout(&app.store, &ac, producer, 500_001, "BK-1")
+            .await
+            .is_err()
+    );
+    app::payout(&app.store, &ac, producer, 300_000, "BK-1")
+        .await
+        .unwrap();
+    assert_eq!(app::my_balance(&app.store, &c).await.unwrap().0, 200_000);
+    assert!(
+        app::payout(&app.store, &Caller::new(&officer, "t"), producer, 1, "BK-2")
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        hamdeli_store::market::ledger::trial_balance(&app.store)
+            .await
+            .unwrap(),
+        0
+    );
+}
