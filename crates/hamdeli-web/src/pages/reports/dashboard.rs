@@ -455,7 +455,7 @@ pub async fn national(
     };
     let title = format!("{} — {}", indicator_name, period_label(l, &choice.period));
     let label = |code: &str| {
-        let name = rows
+        rows
             .iter()
             .find(|r| r.code == code)
             .map(|r| {
@@ -465,8 +465,7 @@ pub async fn national(
                     if per_capita { &r.per_capita } else { &r.value }
                 )
             })
-            .unwrap_or_default();
-        name
+            .unwrap_or_default()
     };
     let map = charts::province_map(&shown, &title, &label, &|code| {
         Some(format!("/reports/province/{code}?{query}"))
@@ -482,7 +481,7 @@ pub async fn national(
             ))
         })
         .collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     let bars = if ranked.is_empty() {
         String::new()
     } else {
@@ -637,7 +636,7 @@ pub async fn province(
             ))
         })
         .collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     let title = format!("{} — {}", indicator_name, period_label(l, &choice.period));
     let bars = if ranked.is_empty() {
         String::new()
