@@ -33,6 +33,23 @@ pub async fn run(store: &Store, volunteers: usize, cases: usize) -> Result<()> {
         times.push(t.elapsed());
         proposed += list.len();
     }
+    // Exactness: the SQL-ranked remote arm gives the same top ten as scoring every candidate.
+    let mut same = 0usize;
+    let mut checked = 0usize;
+    for id in ids.iter().take(100) {
+        let Some(case) = hamdeli_store::network::cases::case(store, *id).await? else {
+            continue;
+        };
+        let narrow = hamdeli_app::network::cases::ranked(store, &case, 10, true).await?;
+        let full = hamdeli_app::network::cases::ranked(store, &case, 10, false).await?;
+        checked += 1;
+        if narrow == full {
+            same += 1;
+        }
+    }
+    eprintln!(
+        "exactness: {same} of {checked} cases give the same ranked proposals as full scoring"
+    );
     times.sort();
     let at = |q: f64| {
         let i = ((times.len() as f64 - 1.0) * q).round() as usize;

@@ -251,9 +251,31 @@ pub struct Proposed {
 /// Ranked proposals for an open case (the scoring is the domain's; no authorisation: the
 /// benchmark and the use case below call it).
 pub async fn proposals_for(store: &Store, case: &Case, limit: usize) -> Result<Vec<Proposal>> {
+    ranked(store, case, limit, true).await
+}
+
+/// The proposals; `narrow`: the remote volunteers ranked in SQL down to `limit` (exact, see
+/// `CandidateQuery::remote_limit`), else every candidate scored here.
+pub async fn ranked(
+    store: &Store,
+    case: &Case,
+    limit: usize,
+    narrow: bool,
+) -> Result<Vec<Proposal>> {
     let today = today();
-    let candidates =
-        volunteers::candidates(store, &case.specialty, &case.county_code, case.id, &today).await?;
+    let candidates = volunteers::candidates(
+        store,
+        &volunteers::CandidateQuery {
+            case_id: case.id,
+            specialty: &case.specialty,
+            county: &case.county_code,
+            language: &case.language,
+            gender_preference: case.gender_preference.as_deref(),
+            today: &today,
+            remote_limit: (narrow && limit < 10_000).then_some(limit as i64),
+        },
+    )
+    .await?;
     let need = CaseNeed {
         specialty: case.specialty.clone(),
         county: case.county_code.clone(),

@@ -336,54 +336,94 @@ pub async fn notices(store: &Store, province: Option<&str>, limit: i64) -> Resul
         .collect())
 }
 
-/// The volunteers who could take a case, narrowed in SQL: the specialty, verified, a licence
-/// valid `today`, under the load limit, serving the case's county or working remotely, and not
-/// one who declined this case. Matching scores them.
-pub async fn candidates(
-    store: &Store,
-    specialty: &str,
-    county: &str,
-    case_id: i64,
-    today: &str,
-) -> Result<Vec<Candidate>> {
-    // Two index walks (the county's volunteers; the remote ones of the specialty) joined by
-    // UNION, instead of one OR that would scan every volunteer of the specialty.
-    let rows = sqlx::query(
-        "SELECT v.id, v.specialty, v.licence_expires_on, v.remote, v.languages, v.gender, \
-         v.weekly_hours, v.open_cases, m.in_county FROM (\
-           SELECT c.volunteer_id AS id, CAST(1 AS BIGINT) AS in_county FROM network_volunteer_counties c \
-           WHERE c.county_code = $2 \
-           UNION ALL \
-           SELECT r.id, CAST(0 AS BIGINT) AS in_county FROM network_volunteers r \
-           WHERE r.specialty = $1 AND r.status = 'verified' AND r.remote = 1 \
-           AND NOT EXISTS (SELECT 1 FROM network_volunteer_counties c2 \
-                           WHERE c2.volunteer_id = r.id AND c2.county_code = $2)\
-         ) m JOIN network_volunteers v ON v.id = m.id \
-         WHERE v.specialty = $1 AND v.status = 'verified' AND v.licence_expires_on >= $4 \
-         AND v.open_cases < $5 \
-         AND NOT EXISTS (SELECT 1 FROM network_case_declines d \
-                         WHERE d.case_id = $3 AND d.volunteer_id = v.id)",
-    )
-    .bind(specialty.to_owned())
-    .bind(county.to_owned())
-    .bind(case_id)
-    .bind(today.to_owned())
+/// What matching asks of the store for one case.
+#[derive(Debug, Clone)]
+pub struct CandidateQuery<'a> {
+    pub case_id: i64,
+    pub specialty: &'a str,
+    pub county: &'a str,
+    pub language: &'a str,
+    /// `f`, `m`, or `None`.
+    pub gender_preference: Option<&'a str>,
+    pub today: &'a str,
+    /// Of the remote volunteers (not in the county) only the best this many by the same score
+    /// matching gives (`None`: all). Every remote volunteer shares the specialty, licence and
+    /// remote points, so ranking them in SQL by language, gender, hours and load — with
+    /// matching's tie-break (lighter load, lower id) — keeps the top `k` of the union exact
+    /// for any `k` up to this.
+    pub remote_limit: Option<i64>,
+}
+
+const CANDIDATE_COLUMNS: &str = "v.id, v.specialty, v.licence_expires_on, v.remote, v.languages, \
+     v.gender, v.weekly_hours, v.open_cases";
+
+/// The common filter: the specialty, verified, a licence valid today, hours offered, under the
+/// load limit, not one who declined this case.
+const CANDIDATE_FILTER: &str = "v.specialty = $1 AND v.status = 'verified' \
+     AND v.licence_expires_on >= $4 AND v.weekly_hours > 0 AND v.open_cases < $5 \
+     AND NOT EXISTS (SELECT 1 FROM network_case_declines d \
+                     WHERE d.case_id = $3 AND d.volunteer_id = v.id)";
+
+fn candidate_of(r: &AnyRow, in_county: bool) -> Candidate {
+    Candidate {
+        volunteer_id: r.get(0),
+        specialty: r.get(1),
+        licence_expires_on: r.get(2),
+        remote: r.get::<i64, _>(3) != 0,
+        languages: parse_list(&r.get::<String, _>(4)),
+        gender: r.get(5),
+        weekly_hours: r.get(6),
+        open_cases: r.get(7),
+        in_county,
+    }
+}
+
+/// The volunteers who could take a case, narrowed in SQL (two index walks: the county's
+/// volunteers, and the remote ones of the specialty ranked in SQL); matching scores them.
+pub async fn candidates(store: &Store, q: &CandidateQuery<'_>) -> Result<Vec<Candidate>> {
+    let local = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM network_volunteer_counties c \
+         JOIN network_volunteers v ON v.id = c.volunteer_id \
+         WHERE c.county_code = $2 AND {CANDIDATE_FILTER}"
+    )))
+    .bind(q.specialty.to_owned())
+    .bind(q.county.to_owned())
+    .bind(q.case_id)
+    .bind(q.today.to_owned())
     .bind(MAX_LOAD)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows
+    // The remote arm's score beyond the points all of them share (see matching::score).
+    let limit = match q.remote_limit {
+        Some(k) => format!(
+            "ORDER BY (CASE WHEN v.languages LIKE $6 THEN 15 ELSE 0 END \
+             + CASE WHEN $7 = '' THEN 0 WHEN v.gender = $7 THEN 10 ELSE -30 END \
+             + CASE WHEN v.weekly_hours > 10 THEN 10 ELSE v.weekly_hours END \
+             - 5 * v.open_cases) DESC, v.open_cases, v.id LIMIT {}",
+            k.clamp(1, 10_000)
+        ),
+        None => "AND CAST($6 AS TEXT) = CAST($6 AS TEXT) AND CAST($7 AS TEXT) = CAST($7 AS TEXT)"
+            .to_owned(),
+    };
+    let remote = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CANDIDATE_COLUMNS} FROM network_volunteers v \
+         WHERE v.remote = 1 AND {CANDIDATE_FILTER} \
+         AND NOT EXISTS (SELECT 1 FROM network_volunteer_counties c2 \
+                         WHERE c2.volunteer_id = v.id AND c2.county_code = $2) {limit}"
+    )))
+    .bind(q.specialty.to_owned())
+    .bind(q.county.to_owned())
+    .bind(q.case_id)
+    .bind(q.today.to_owned())
+    .bind(MAX_LOAD)
+    .bind(format!("%,{},%", super::like_escape(q.language)))
+    .bind(q.gender_preference.unwrap_or("").to_owned())
+    .fetch_all(store.pool())
+    .await?;
+    Ok(local
         .iter()
-        .map(|r| Candidate {
-            volunteer_id: r.get(0),
-            specialty: r.get(1),
-            licence_expires_on: r.get(2),
-            remote: r.get::<i64, _>(3) != 0,
-            languages: parse_list(&r.get::<String, _>(4)),
-            gender: r.get(5),
-            weekly_hours: r.get(6),
-            open_cases: r.get(7),
-            in_county: r.get::<i64, _>(8) != 0,
-        })
+        .map(|r| candidate_of(r, true))
+        .chain(remote.iter().map(|r| candidate_of(r, false)))
         .collect())
 }
 

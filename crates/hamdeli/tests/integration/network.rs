@@ -644,6 +644,21 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
     }
     let partner = app.login("ngo.partner").await;
     assert_eq!(partner.get("/").await.status(), StatusCode::FORBIDDEN);
+    // Its API key is refused too, until the licence is active.
+    let (_, secret) =
+        hamdeli_app::api_keys::issue(&app.store, &Caller::new(&admin, "test"), org, "سامانهٔ سمن")
+            .await
+            .unwrap();
+    let by_key = || async {
+        reqwest::Client::new()
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(&secret)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(by_key().await, StatusCode::FORBIDDEN);
 
     // The provincial office registers the licence and walks the lifecycle.
     let officer = app.login("tehran.officer").await;
@@ -689,6 +704,7 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
     assert!(html.contains("دورهٔ مدیریت") && html.contains("فعال"));
     // Active: the partner works, starts a campaign, a donor pledges to it.
     assert_eq!(partner.get("/").await.status(), StatusCode::OK);
+    assert_eq!(by_key().await, StatusCode::OK);
     let partner_p = principal(&app, "ngo.partner").await;
     let campaign = hamdeli_app::campaigns::create(
         &app.store,
@@ -737,6 +753,7 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
         .await;
     assert_eq!(location(&r), format!("/network/ngos/{org}"));
     assert_eq!(partner.get("/").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(by_key().await, StatusCode::FORBIDDEN);
     let refused = pledge(10_000_000).await;
     assert!(
         matches!(
