@@ -20,8 +20,9 @@ pub(crate) struct Rule {
     pub name: &'static str,
     key: fn(&Rec, &Prepared<'_>) -> u64,
     order: fn(&Rec, &Prepared<'_>) -> u64,
-    /// Only pairs where at least one national code is present but invalid.
-    invalid_code_only: bool,
+    /// Only pairs where at least one record is of this kind (e.g. its national code is present
+    /// but invalid); `None`: every pair of the block.
+    focus: Option<fn(&Rec) -> bool>,
 }
 
 fn mix(h: u64, v: u64) -> u64 {
@@ -54,7 +55,7 @@ pub(crate) const RULES: &[Rule] = &[
             if c == NONE { 0 } else { key_or_zero(mix(1, c)) }
         },
         order: |r, p| u64::from(r.birth) << 32 | (ph(p, r.first_ph) >> 32),
-        invalid_code_only: false,
+        focus: None,
     },
     Rule {
         name: "names_birth_year",
@@ -66,7 +67,7 @@ pub(crate) const RULES: &[Rule] = &[
             key_or_zero(mix(mix(mix(2, a.min(b)), a.max(b)), year(r)))
         },
         order: |r, p| u64::from(r.birth) << 32 | (ph(p, r.father_ph) >> 32),
-        invalid_code_only: false,
+        focus: None,
     },
     Rule {
         name: "last_name_birth_date",
@@ -75,7 +76,7 @@ pub(crate) const RULES: &[Rule] = &[
             _ => 0,
         },
         order: |r, p| ph(p, r.first_ph),
-        invalid_code_only: false,
+        focus: None,
     },
     Rule {
         name: "first_name_birth_date",
@@ -84,7 +85,7 @@ pub(crate) const RULES: &[Rule] = &[
             _ => 0,
         },
         order: |r, p| ph(p, r.last_ph),
-        invalid_code_only: false,
+        focus: None,
     },
     Rule {
         name: "phone",
@@ -96,7 +97,7 @@ pub(crate) const RULES: &[Rule] = &[
             }
         },
         order: |r, p| ph(p, r.first_ph) ^ u64::from(r.birth),
-        invalid_code_only: false,
+        focus: None,
     },
     Rule {
         name: "names_father",
@@ -108,10 +109,11 @@ pub(crate) const RULES: &[Rule] = &[
             key_or_zero(mix(mix(mix(6, a.min(b)), a.max(b)), ph(p, r.father_ph)))
         },
         order: |r, _| u64::from(r.birth),
-        invalid_code_only: false,
+        focus: None,
     },
     // The whole name as a set of letters (however it was split, ordered or spaced) with the
-    // county, or with the birth year: full-name columns of charity sheets.
+    // county (for the rows without a code or a birth date to block on otherwise), or with the
+    // birth year: full-name columns of charity sheets.
     Rule {
         name: "whole_name_county",
         key: |r, _| {
@@ -126,8 +128,8 @@ pub(crate) const RULES: &[Rule] = &[
                 key_or_zero(mix(mix(9, r.whole), place))
             }
         },
-        order: |r, p| u64::from(r.birth) << 32 | (ph(p, r.father_ph) >> 32),
-        invalid_code_only: false,
+        order: |r, p| ph(p, r.father_ph) ^ u64::from(r.birth),
+        focus: Some(|r| r.code == NONE && r.birth == 0),
     },
     Rule {
         name: "whole_name_year",
@@ -139,7 +141,7 @@ pub(crate) const RULES: &[Rule] = &[
             }
         },
         order: |r, p| ph(p, r.father_ph),
-        invalid_code_only: false,
+        focus: None,
     },
     // A typo'd code keeps one half of its digits: pair on the first half with the surname, or on
     // the (random) second half alone, only where a code is invalid (two valid codes never match).
@@ -147,17 +149,21 @@ pub(crate) const RULES: &[Rule] = &[
         name: "code_head_last_name",
         key: |r, p| code_half(r, p, true),
         order: |r, p| ph(p, r.first_ph),
-        invalid_code_only: true,
+        focus: Some(invalid_code),
     },
     Rule {
         name: "code_tail",
         key: |r, p| code_half(r, p, false),
         order: |r, p| ph(p, r.last_ph),
-        invalid_code_only: true,
+        focus: Some(invalid_code),
     },
 ];
 
 const NRULES: usize = RULES.len();
+
+fn invalid_code(r: &Rec) -> bool {
+    r.raw != NONE
+}
 
 fn code_half(r: &Rec, p: &Prepared<'_>, head: bool) -> u64 {
     let c = if r.code != NONE { r.code } else { r.raw };
@@ -256,7 +262,8 @@ pub(crate) fn candidates(
         let keys_ref = &keys;
         let oversized_ref = &oversized;
         let entries_ref = &entries;
-        let invalid = |x: u32| p.recs[x as usize].raw != NONE;
+        let focus = rule.focus;
+        let invalid = |x: u32| focus.is_some_and(|f| f(&p.recs[x as usize]));
         let push = |a: u32, b: u32, out: &mut Vec<u64>| {
             let (i, j) = (a.min(b), a.max(b));
             // Skip what an earlier rule produced (unless that block was windowed).
@@ -274,8 +281,8 @@ pub(crate) fn candidates(
             } else {
                 block.len()
             };
-            if rule.invalid_code_only {
-                // Each invalid code against its neighbours (all of them in a normal block).
+            if rule.focus.is_some() {
+                // Each focus record against its neighbours (all of them in a normal block).
                 for (x, a) in block.iter().enumerate() {
                     if !invalid(a.1) {
                         continue;

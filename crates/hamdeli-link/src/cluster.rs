@@ -41,23 +41,26 @@ fn find(parent: &mut [u32], mut x: u32) -> u32 {
 }
 
 /// `order`: indices into `pairs` of the pairs to join, best first. `codes`: the valid code of
-/// each record or `NONE`; `years`: its birth year or 0. Returns the root record of each
-/// record's cluster and a decision per pair.
+/// each record or `NONE`; `years`: its birth year or 0, and whether its list states relations
+/// to the head of household. Returns the root record of each record's cluster and a decision
+/// per pair.
 ///
-/// Besides two different valid codes, a join is refused when both clusters hold the same code
-/// and their birth years would then span a generation: a household's members listed under the
-/// head's code, each joined by code-less rows of their own, stay apart.
+/// Besides two different valid codes, a join is refused when both clusters hold the same code,
+/// one of them comes from a list of households (it states relations), and their birth years
+/// would then span a generation: a household's members listed under the head's code, each
+/// joined by code-less rows of their own, stay apart.
 pub(crate) fn cluster(
     n: usize,
     codes: &[u64],
-    years: &[u16],
+    years: &[(u16, bool)],
     pairs: &[(u32, u32)],
     order: &[usize],
 ) -> (Vec<u32>, Vec<Decision>) {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     let mut code: Vec<u64> = codes.to_vec();
     // Lowest and highest birth year of each cluster (0 = none known).
-    let mut span: Vec<(u16, u16)> = years.iter().map(|&y| (y, y)).collect();
+    let mut span: Vec<(u16, u16)> = years.iter().map(|&(y, _)| (y, y)).collect();
+    let mut households: Vec<bool> = years.iter().map(|&(_, h)| h).collect();
     let mut decisions = vec![Decision::Below; pairs.len()];
     for &k in order {
         let (a, b) = pairs[k];
@@ -77,8 +80,10 @@ pub(crate) fn cluster(
             (_, 0) => sa,
             _ => (sa.0.min(sb.0), sa.1.max(sb.1)),
         };
+        let household = households[ra as usize] || households[rb as usize];
         if ca != NONE
             && ca == cb
+            && household
             && u32::from(joined.1 - joined.0) >= crate::compare::GENERATION_YEARS
         {
             decisions[k] = Decision::Refused;
@@ -88,6 +93,7 @@ pub(crate) fn cluster(
         parent[gone as usize] = keep;
         code[keep as usize] = if ca != NONE { ca } else { cb };
         span[keep as usize] = joined;
+        households[keep as usize] = household;
         decisions[k] = Decision::Merged;
     }
     let roots = (0..n as u32).map(|i| find(&mut parent, i)).collect();
@@ -118,7 +124,7 @@ mod tests {
         // 0 (code 1) – 2 (no code) – 1 (code 2): the better pair wins, the other is refused.
         let codes = [1, 2, NONE];
         let pairs = [(0, 2), (1, 2)];
-        let (roots, d) = cluster(3, &codes, &[0; 3], &pairs, &[1, 0]);
+        let (roots, d) = cluster(3, &codes, &[(0, false); 3], &pairs, &[1, 0]);
         assert_eq!(dense(roots.into_iter(), 3), vec![0, 1, 1]);
         assert_eq!(d, vec![Decision::Refused, Decision::Merged]);
     }
@@ -128,7 +134,7 @@ mod tests {
         // 0 and 1 share the head's code (head born 1360, child 1390); 2 (no code, 1390) joins
         // the child; 3 (no code, 1361) joins the head; 2–3 would then bridge the generations.
         let codes = [7, 7, NONE, NONE];
-        let years = [1360, 1390, 1390, 1361];
+        let years = [(1360, true), (1390, true), (1390, false), (1361, false)];
         let pairs = [(1, 2), (0, 3), (2, 3)];
         let (roots, d) = cluster(4, &codes, &years, &pairs, &[0, 1, 2]);
         assert_eq!(dense(roots.into_iter(), 4), vec![0, 1, 1, 0]);

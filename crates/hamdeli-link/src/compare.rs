@@ -125,8 +125,10 @@ pub enum CodeLevel {
     /// Both valid and different: two people, whatever else agrees (a veto).
     BothValidDifferent = 5,
     /// Equal, but the rows are two members of one household listed under the head's code: their
-    /// relations to the head, sexes or generations (birth years 15 or more apart) differ, their
-    /// first names clearly differ, or one's father's name is the other's first name. The code
+    /// relations to the head differ, their first names clearly differ (more than two edits
+    /// apart), or — their first names
+    /// not agreeing — they are a generation apart (birth years 15 or more) or one's father's
+    /// name is the other's first name. The code
     /// says nothing about identity then (it weighs 0); the other fields decide.
     Household = 6,
 }
@@ -408,41 +410,56 @@ fn whole_names_agree(a: &Rec, b: &Rec, names: &Names) -> u8 {
 }
 
 /// Two rows sharing a code are two members of one household rather than one person: see
-/// [`CodeLevel::Household`]. `first` is the first-name level of the pair.
-fn household_members(a: &Rec, b: &Rec, first: u8) -> bool {
+/// [`CodeLevel::Household`]. `first` is the first-name level of the pair. Sex is not used:
+/// lists get it wrong too often.
+fn household_members(a: &Rec, b: &Rec, first: u8, names: &Names) -> bool {
     if a.relation != 0 && b.relation != 0 && a.relation != b.relation {
         return true;
     }
-    if a.gender != 0 && b.gender != 0 && a.gender != b.gender {
+    if first == NAME_DIFFERENT && far_apart(a.first, b.first, names) {
         return true;
     }
-    if a.birth != 0 && b.birth != 0 && (a.birth >> 9).abs_diff(b.birth >> 9) >= GENERATION_YEARS {
-        return true;
-    }
-    if first == NAME_DIFFERENT {
+    let first_agrees = first == NAME_EXACT || first == NAME_PHONETIC;
+    if !first_agrees && generation_apart(a, b) {
         return true;
     }
     // One's father's name is the other's first name: a parent and a child.
     let parent_of = |p: &Rec, c: &Rec| c.father_ph != 0 && c.father_ph == p.first_ph;
-    first != NAME_EXACT && first != NAME_PHONETIC && (parent_of(a, b) || parent_of(b, a))
+    !first_agrees && (parent_of(a, b) || parent_of(b, a))
 }
 
-/// Whether `m`, a row that names its relation to the head as something else than the head,
-/// carries a code that is not its own: `o` has the same code and is clearly another person
-/// (another sex, a generation apart, or another first name, however the names are split).
-pub(crate) fn borrowed_code(m: &Rec, o: &Rec, names: &Names) -> bool {
-    if m.relation <= 1 {
+/// Names more than two edits apart: not two typos of one name («فاطمه» / «زهرا», not «محعمد» /
+/// «محد»).
+fn far_apart(a: u32, b: u32, names: &Names) -> bool {
+    if a == 0 || b == 0 {
         return false;
     }
-    if m.gender != 0 && o.gender != 0 && m.gender != o.gender {
-        return true;
-    }
-    if m.birth != 0 && o.birth != 0 && (m.birth >> 9).abs_diff(o.birth >> 9) >= GENERATION_YEARS {
-        return true;
-    }
+    osa_within(names.chars(NameId(a)), names.chars(NameId(b)), 2) > 2
+}
+
+fn generation_apart(a: &Rec, b: &Rec) -> bool {
+    a.birth != 0 && b.birth != 0 && (a.birth >> 9).abs_diff(b.birth >> 9) >= GENERATION_YEARS
+}
+
+/// Whether `m` carries a code that is not its own: `o` has the same code and is clearly
+/// another person (another sex, a generation apart, or another first name, however the names
+/// are split), and either `m` names its relation to the head as something else than the head,
+/// or `o` says it is the head (and `m` says nothing).
+pub(crate) fn borrowed_code(m: &Rec, o: &Rec, names: &Names) -> bool {
+    let says = m.relation > 1 || (m.relation == 0 && o.relation == 1);
+    says && clearly_another(m, o, names)
+}
+
+/// Two rows that cannot be one person whatever their codes say: clearly different first names
+/// (however the names are split), or a generation apart without the same first name.
+fn clearly_another(m: &Rec, o: &Rec, names: &Names) -> bool {
     let first = compare_name(m.first, m.first_ph, o.first, o.first_ph, names);
+    if generation_apart(m, o) && first != NAME_EXACT && first != NAME_PHONETIC {
+        return true;
+    }
     let swapped = compare_name(m.first, m.first_ph, o.last, o.last_ph, names);
     first == NAME_DIFFERENT
+        && far_apart(m.first, o.first, names)
         && swapped == NAME_DIFFERENT
         && (m.whole == 0 || o.whole == 0 || whole_names_agree(m, o, names) == 0)
 }
@@ -699,7 +716,7 @@ pub(crate) fn compare(a: &Rec, b: &Rec, names: &Names) -> Evidence {
         father = FATHER_DIFFERENT;
     }
     let mut code = compare_code(a, b);
-    if code == CODE_EQUAL && household_members(a, b, first) {
+    if code == CODE_EQUAL && household_members(a, b, first, names) {
         code = CODE_HOUSEHOLD;
     }
     Evidence([

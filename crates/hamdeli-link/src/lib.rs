@@ -303,10 +303,11 @@ fn prepare(set: &RecordSet) -> Prepared<'_> {
     }
 }
 
-/// Dependants listed under the head of household's national code: a row whose relation to the
-/// head is not "head" and whose valid code another, clearly different person's row also carries
-/// is linked as a row without a code (the code is the household's, not the row's). Its own
-/// records elsewhere, under its own code, can then join it.
+/// Dependants listed under the head of household's national code: a row whose valid code
+/// another, clearly different person's row also carries, and whose relation to the head is not
+/// "head" (or which says nothing while the other row says it is the head), is linked as a row
+/// without a code (the code is the household's, not the row's). Its own records elsewhere,
+/// under its own code, can then join it.
 fn release_borrowed_codes(recs: &mut [Rec], names: &Names) -> Vec<u32> {
     let mut by_code: Vec<(u64, u32)> = recs
         .iter()
@@ -324,7 +325,7 @@ fn release_borrowed_codes(recs: &mut [Rec], names: &Names) -> Vec<u32> {
         }
         let group = &by_code[s..e];
         // Large groups are not households (a code typed on many rows by mistake): leave them.
-        if (2..=64).contains(&group.len()) && group.iter().any(|x| recs[x.1 as usize].relation > 1)
+        if (2..=64).contains(&group.len()) && group.iter().any(|x| recs[x.1 as usize].relation != 0)
         {
             for &(_, m) in group {
                 let rm = &recs[m as usize];
@@ -447,7 +448,11 @@ pub fn link(
     let order: Vec<usize> = ranked.iter().map(|r| r.5).collect();
     drop(ranked);
     let codes: Vec<u64> = p.recs.iter().map(|r| r.code).collect();
-    let years: Vec<u16> = p.recs.iter().map(|r| (r.birth >> 9) as u16).collect();
+    let years: Vec<(u16, bool)> = p
+        .recs
+        .iter()
+        .map(|r| ((r.birth >> 9) as u16, r.relation != 0))
+        .collect();
     let (roots, decisions) = cluster::cluster(n, &codes, &years, &kept_pairs, &order);
     // Back to input positions.
     let mut internal = vec![0u32; n];

@@ -284,9 +284,23 @@ pub fn parse_full_name(raw: &str) -> FullName {
             };
         }
     }
-    let (honorifics, rest) = strip_honorifics(raw);
-    let words: Vec<&str> = rest.split_whitespace().collect();
-    let norm: Vec<String> = words.iter().map(|w| normalize_text(w)).collect();
+    let (mut honorifics, rest) = strip_honorifics(raw);
+    let mut words: Vec<&str> = rest.split_whitespace().collect();
+    // Titles inside the name too: a list that writes the surname first keeps the title in
+    // front of the first name («رحیمی خانم یلدا»، «طالبی سیده طوبی»).
+    let mut norm: Vec<String> = words.iter().map(|w| normalize_text(w)).collect();
+    let mut i = 1;
+    while i < words.len() {
+        let hon = HONORIFICS.iter().find(|h| **h == norm[i]);
+        match hon {
+            Some(h) if words.len() > 2 && i + 1 < words.len() => {
+                honorifics.push(h);
+                words.remove(i);
+                norm.remove(i);
+            }
+            _ => i += 1,
+        }
+    }
     let (first_len, _) = match words.len() {
         0 => (0, 0),
         1 => (1, 0),
@@ -414,6 +428,10 @@ mod tests {
             ("سید موسوی، علی", ("علی", "موسوی")),
             ("عبدالله زاده، محمد جواد", ("محمدجواد", "عبداللهزاده")),
             ("کریمی؛ فاطمه", ("فاطمه", "کریمی")),
+            // The surname first without a comma, a title before the first name.
+            ("رحیمی خانم یلدا", ("رحیمی", "یلدا")),
+            ("طالبی سیده طوبی", ("طالبی", "طوبی")),
+            ("کاشانی حاجیه خانم رقیه", ("کاشانی", "رقیه")),
             // One word: a first name; nothing: nothing.
             ("مریم", ("مریم", "")),
             ("", ("", "")),

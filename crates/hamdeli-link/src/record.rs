@@ -497,10 +497,13 @@ impl RecordSet {
         })
     }
 
-    /// The name id of a last name as typed.
+    /// The name id of a last name as typed (a title in front dropped: a list that swapped the
+    /// name columns writes «خانم آرزو» under the surname).
     pub fn last_name(&mut self, raw: &str) -> NameId {
         let names = &mut self.names;
-        cached(&mut self.caches.last, raw, || names.intern(&name_key(raw)))
+        cached(&mut self.caches.last, raw, || {
+            names.intern(&name_key(strip_honorifics(raw).1))
+        })
     }
 
     pub fn place(&mut self, raw: &str) -> PlaceId {

@@ -217,8 +217,19 @@ pub async fn plan_batch(
     let reviewed = persons::reviewed_pairs(store).await?;
     let options = options.clone();
     let loaded = started.elapsed();
-    let (plan, candidate_pairs, refused) =
-        tokio::task::spawn_blocking(move || plan(&rows, &separations, &reviewed, &options)).await?;
+    // The batch's relations to the head of household (existing records: unknown).
+    let mut relations: Vec<Option<String>> = vec![None; rows.len() - batch_rows(records, &known)];
+    relations.extend(
+        records
+            .iter()
+            .filter(|r| !known.contains(&r.source_id))
+            .map(|r| relation_of(r.facts.as_deref())),
+    );
+    let (plan, candidate_pairs, refused) = tokio::task::spawn_blocking(move || {
+        let relations: Vec<Option<&str>> = relations.iter().map(|r| r.as_deref()).collect();
+        plan_related(&rows, &relations, &separations, &reviewed, &options)
+    })
+    .await?;
     tracing::debug!(
         load_s = loaded.as_secs_f64(),
         plan_s = (started.elapsed() - loaded).as_secs_f64(),
@@ -328,6 +339,19 @@ pub async fn finish_batch(
     })
 }
 
+fn batch_rows(records: &[NewSourceRecord], known: &HashSet<String>) -> usize {
+    records
+        .iter()
+        .filter(|r| !known.contains(&r.source_id))
+        .count()
+}
+
+/// The relation to the head of household a record's facts state (`head`, `child`, …).
+fn relation_of(facts: Option<&str>) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(facts?).ok()?;
+    v.get("relation")?.as_str().map(str::to_owned)
+}
+
 /// The decisions, without touching the database (so they can be tested alone). `rows` come in
 /// registry order: existing records by id, then a batch's new records in file order.
 pub fn plan(
@@ -336,10 +360,25 @@ pub fn plan(
     reviewed: &HashSet<(i64, i64)>,
     options: &LinkOptions,
 ) -> (LinkPlan, u64, u64) {
+    plan_related(rows, &[], separations, reviewed, options)
+}
+
+/// [`plan`] with each row's relation to the head of household where the list stated it
+/// (`relations[i]` for `rows[i]`; shorter is unknown for the rest). A dependant listed under
+/// the head's national code is then household evidence, not the head: the engine releases its
+/// borrowed code ([`hamdeli_link::LinkResult::released_codes`]), and so does this plan — such a
+/// record holds no code of its own here, and a person made of it does not show the head's.
+pub fn plan_related(
+    rows: &[LinkRow],
+    relations: &[Option<&str>],
+    separations: &HashSet<(i64, i64)>,
+    reviewed: &HashSet<(i64, i64)>,
+    options: &LinkOptions,
+) -> (LinkPlan, u64, u64) {
     let started = Instant::now();
     let mut set = RecordSet::new();
-    for row in rows {
-        set.push_raw(0, &raw(row));
+    for (i, row) in rows.iter().enumerate() {
+        set.push_raw_related(0, &raw(row), relations.get(i).copied().flatten());
     }
     let pushed = started.elapsed();
     let options = LinkOptions {
@@ -351,11 +390,22 @@ pub fn plan(
     let is_new: Vec<bool> = rows.iter().map(|r| r.person_id.is_none()).collect();
 
     let n = rows.len();
+    let released: HashSet<u32> = result.released_codes.iter().copied().collect();
     let mut comps = Components {
         parent: (0..n as u32).collect(),
         members: (0..n as u32).map(|i| vec![i]).collect(),
         person: rows.iter().map(|r| r.person_id).collect(),
-        code: rows.iter().map(valid_code).collect(),
+        code: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if released.contains(&(i as u32)) {
+                    None
+                } else {
+                    valid_code(r)
+                }
+            })
+            .collect(),
     };
     // Records of one existing person start as one component.
     let mut first_of_person: HashMap<i64, u32> = HashMap::new();
@@ -466,9 +516,24 @@ pub fn plan(
             }
         }
     }
+    // A person made of dependants' rows does not show the head's code as its own.
+    let own = |i: u32| -> std::borrow::Cow<'_, LinkRow> {
+        if released.contains(&i) {
+            std::borrow::Cow::Owned(LinkRow {
+                national_code: None,
+                ..rows[i as usize].clone()
+            })
+        } else {
+            std::borrow::Cow::Borrowed(&rows[i as usize])
+        }
+    };
     plan.new_person_display = groups
         .iter()
-        .map(|members| PersonDisplay::of(members.iter().map(|&i| &rows[i as usize])))
+        .map(|members| {
+            let rows: Vec<std::borrow::Cow<'_, LinkRow>> =
+                members.iter().map(|&i| own(i)).collect();
+            PersonDisplay::of(rows.iter().map(|r| r.as_ref()))
+        })
         .collect();
     let new_persons: Vec<Vec<i64>> = groups
         .iter()
@@ -581,6 +646,66 @@ mod tests {
             }
         }
         out
+    }
+
+    /// Issue 18: relief rows already in the registry carry the head's code on every member
+    /// (their relation unknown here); a roster arrives with each member under their own code
+    /// and the relations. Each member's roster row joins the member's person, not the head's.
+    #[test]
+    fn members_under_the_heads_code_join_their_own_rows_not_the_head() {
+        let head = hamdeli_text::NationalCode::generate(900).to_string();
+        let mut rows = crowd(100);
+        for r in rows.iter_mut() {
+            r.person_id = Some(r.id + 1000);
+        }
+        let members = [
+            ("محمدجواد", "1986-05-01", "male", "head", head.clone()),
+            (
+                "زینب",
+                "1988-06-30",
+                "female",
+                "spouse",
+                hamdeli_text::NationalCode::generate(901).to_string(),
+            ),
+            (
+                "علی",
+                "2010-09-25",
+                "male",
+                "child",
+                hamdeli_text::NationalCode::generate(902).to_string(),
+            ),
+        ];
+        for (i, (first, birth, gender, _, _)) in members.iter().enumerate() {
+            let mut r = row(
+                10 + i as i64,
+                Some(7000 + i as i64),
+                Some(&head),
+                first,
+                "رضایی",
+            );
+            r.birth_date = Some((*birth).into());
+            r.gender = Some((*gender).into());
+            rows.push(r);
+        }
+        let mut relations: Vec<Option<&str>> = vec![None; rows.len()];
+        for (i, (first, birth, gender, relation, own)) in members.iter().enumerate() {
+            let mut r = row(-(i as i64) - 1, None, Some(own), first, "رضایی");
+            r.birth_date = Some((*birth).into());
+            r.gender = Some((*gender).into());
+            rows.push(r);
+            relations.push(Some(relation));
+        }
+        let (plan, _, _) = plan_related(
+            &rows,
+            &relations,
+            &HashSet::new(),
+            &HashSet::new(),
+            &options(),
+        );
+        let joins: HashMap<i64, i64> = plan.joins.iter().copied().collect();
+        assert_eq!(joins.get(&-1), Some(&7000), "{plan:?}");
+        assert_eq!(joins.get(&-2), Some(&7001), "{plan:?}");
+        assert_eq!(joins.get(&-3), Some(&7002), "{plan:?}");
     }
 
     #[test]

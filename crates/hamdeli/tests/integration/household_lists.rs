@@ -449,3 +449,150 @@ async fn support_lists_fill_the_ledger_and_the_served_twice_report() {
         "updated, not duplicated"
     );
 }
+
+/// The person of the one record of a list with this first name.
+async fn person_named(app: &TestApp, list_id: i64, first: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COALESCE(p.merged_into, p.id) FROM source_records r \
+         JOIN persons p ON p.id = r.person_id WHERE r.list_id = $1 AND r.first_name = $2",
+    )
+    .bind(list_id)
+    .bind(first.to_owned())
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap()
+}
+
+/// A crowd of unrelated people (one row each, own codes) for the model to learn from.
+fn crowd(rows: &mut String, from: u32, n: u32, with_relation: bool) {
+    let firsts = [
+        "مریم",
+        "سارا",
+        "لیلا",
+        "نرگس",
+        "رضا",
+        "مهدی",
+        "کاوه",
+        "بابک",
+        "پریسا",
+    ];
+    let lasts = [
+        "احمدی",
+        "کریمی",
+        "حسینی",
+        "موسوی",
+        "جعفری",
+        "صادقی",
+        "رحیمی",
+    ];
+    for i in 0..n {
+        let first = firsts[i as usize % firsts.len()];
+        let last = lasts[(i as usize / firsts.len()) % lasts.len()];
+        let year = 1330 + (i * 7) % 60;
+        let rel = if with_relation { ",سرپرست" } else { "" };
+        rows.push_str(&format!(
+            "P-{},{},{first},{last},{},{year}/0{}/1{},0912{:07},تهران,تهران{rel}\n",
+            from + i,
+            code(from + i),
+            firsts[(i as usize + 3) % firsts.len()],
+            1 + i % 9,
+            i % 9,
+            1_000_000 + from + i
+        ));
+    }
+}
+
+/// Issue 18: a relief list writes the head's national code on every member's row, with the
+/// relation to the head; a household roster lists each member under their own code. The
+/// children, the wife and the twins are not merged into the head (nor into each other), and
+/// each member's two rows are one person; the head's two rows are one person too. On SQLite
+/// and on PostgreSQL (HAMDELI_TEST_POSTGRES).
+#[tokio::test]
+async fn dependants_listed_under_the_heads_code_are_not_merged_into_the_head() {
+    let app = spawn_app().await;
+    let relief = org(&app, RELIEF).await;
+    let partner = app.login("relief.partner").await;
+    let head = code(900);
+    let header = "شماره پرونده,کد ملی,نام,نام خانوادگی,نام پدر,تاریخ تولد,تلفن همراه,استان,شهرستان,\
+                  نسبت با سرپرست\n";
+    // (first name, father, birth, relation, own code)
+    let members = [
+        ("محمدجواد", "حسن", "1365/02/11", "سرپرست", head.clone()),
+        ("زینب", "رضا", "1367/04/09", "همسر", code(901)),
+        ("علی", "محمدجواد", "1389/07/03", "فرزند", code(902)),
+        ("حسین", "محمد جواد", "1392/01/20", "پسر", code(903)),
+        // Twins: the same parents and birth date, different first names.
+        ("فاطمه", "محمدجواد", "1395/05/05", "دختر", code(904)),
+        ("زهرا", "محمدجواد", "1395/05/05", "دختر", code(905)),
+    ];
+    let mut relief_rows = header.to_owned();
+    let mut roster_rows = header.to_owned();
+    for (i, (first, father, birth, relation, own)) in members.iter().enumerate() {
+        relief_rows.push_str(&format!(
+            "R-{i},{head},{first},رضایی,{father},{birth},09125550001,تهران,تهران,{relation}\n"
+        ));
+        roster_rows.push_str(&format!(
+            "H-{i},{own},{first},رضایی,{father},{birth},09125550001,تهران,تهران,{relation}\n"
+        ));
+    }
+    crowd(&mut relief_rows, 2000, 60, true);
+    crowd(&mut roster_rows, 2000, 60, true);
+    let (relief_batch, _) = import(
+        &app,
+        &partner,
+        relief,
+        "مستمری (سرپرست و افراد تحت تکفل)",
+        "support",
+        relief_rows,
+    )
+    .await;
+    let (roster_batch, _) = import(
+        &app,
+        &partner,
+        relief,
+        "پرونده خانوار",
+        "survey",
+        roster_rows,
+    )
+    .await;
+    let relief_list = registry::batch(&app.store, relief_batch)
+        .await
+        .unwrap()
+        .unwrap()
+        .list_id;
+    let roster_list = registry::batch(&app.store, roster_batch)
+        .await
+        .unwrap()
+        .unwrap()
+        .list_id;
+    let mut persons = Vec::new();
+    let mut both = Vec::new();
+    for (first, ..) in &members {
+        let a = person_named(&app, relief_list, first).await;
+        let b = person_named(&app, roster_list, first).await;
+        both.push((*first, a, b));
+        persons.push(a);
+    }
+    for (first, a, b) in &both {
+        assert_eq!(
+            a, b,
+            "{first}: the relief row and the roster row are one person: {both:?}"
+        );
+    }
+    let mut distinct = persons.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(
+        distinct.len(),
+        members.len(),
+        "each member is their own person, none merged into the head: {persons:?}"
+    );
+    // The head's person shows the head's code.
+    let shown: Option<String> =
+        sqlx::query_scalar("SELECT national_code FROM persons WHERE id = $1")
+            .bind(persons[0])
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(shown.as_deref(), Some(head.as_str()));
+}
