@@ -277,6 +277,8 @@ pub struct OutreachRow {
     pub dependants: Option<i64>,
 }
 
+/// (`MIN(hh.id + 0)`: a plain `MIN(hh.id)` lets PostgreSQL walk the households' primary key
+/// in order and filter on the head, a scan of every household per row.)
 /// The county's female heads of household covered by no organisation, in name order, one page
 /// of at most `limit` rows after the person `after` (keyset: the next page starts after the
 /// last row's person, whose names the query reads itself, so no name travels in a URL).
@@ -328,16 +330,20 @@ pub async fn outreach(
         ));
         next += 1;
     }
+    // The page's persons first (an index walk of the county's uncovered female heads and
+    // their names, sorted, cut), then their details for those rows only.
     let sql = format!(
         "SELECT c.person_id, p.national_code, p.first_name, p.last_name, p.phone, \
          (SELECT r.address FROM source_records r WHERE r.person_id = c.person_id \
             AND r.address IS NOT NULL ORDER BY r.id DESC LIMIT 1), \
          c.zone, h.female_head_reason, h.dependants \
-         FROM coverage_persons c JOIN persons p ON p.id = c.person_id \
-         LEFT JOIN households h ON h.id = (SELECT MIN(hh.id) FROM households hh \
+         FROM (SELECT c.person_id AS person_id, c.zone AS zone FROM coverage_persons c \
+            JOIN persons p ON p.id = c.person_id WHERE {} \
+            ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id LIMIT ${next}) c \
+         JOIN persons p ON p.id = c.person_id \
+         LEFT JOIN households h ON h.id = (SELECT MIN(hh.id + 0) FROM households hh \
             WHERE hh.head_person_id = c.person_id) \
-         WHERE {} \
-         ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id LIMIT ${next}",
+         ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id",
         conds.join(" AND ")
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(county.to_owned());

@@ -555,11 +555,17 @@ fn sqlite_violations(rows: &[(i64, i64, String)], names: &[(String, String)]) ->
 /// PostgreSQL: a Seq Scan of a large table on the inner side of a Nested Loop or in a SubPlan.
 fn postgres_violations(node: &serde_json::Value, in_loop: bool, out: &mut Vec<String>) {
     let kind = node["Node Type"].as_str().unwrap_or("");
-    if kind == "Seq Scan"
+    // An index walked whole (no condition on its key, or only `IS NOT NULL`, as PostgreSQL
+    // does for a MIN()/MAX() it answers from another index) is a full scan as well.
+    let whole_index = (kind == "Index Scan" || kind == "Index Only Scan")
+        && node["Index Cond"]
+            .as_str()
+            .is_none_or(|c| c.trim_matches(['(', ')']).ends_with("IS NOT NULL"));
+    if (kind == "Seq Scan" || whole_index)
         && in_loop
         && let Some(t) = node["Relation Name"].as_str().filter(|t| LARGE.contains(t))
     {
-        out.push(format!("Seq Scan on {t} inside a loop"));
+        out.push(format!("{kind} on {t} inside a loop"));
     }
     for child in node["Plans"].as_array().into_iter().flatten() {
         let rel = child["Parent Relationship"].as_str().unwrap_or("");
@@ -597,7 +603,7 @@ fn yaml_plan(yaml: &str) -> serde_json::Value {
                 indent,
                 serde_json::json!({ "Node Type": value, "Plans": [] }),
             ));
-        } else if (key == "Parent Relationship" || key == "Relation Name")
+        } else if (key == "Parent Relationship" || key == "Relation Name" || key == "Index Cond")
             && let Some((i, node)) = open.last_mut()
             && *i == indent
         {
@@ -761,6 +767,14 @@ fn the_plan_rules_catch_a_scan_in_a_loop() {
     postgres_violations(&plan, false, &mut out);
     assert_eq!(out.len(), 1);
     assert_eq!(parameters("SELECT $1, $12 FROM t WHERE x = $3"), 12);
+    // The households' primary key walked whole per row (a MIN() PostgreSQL answered by order).
+    let plan = serde_json::json!({"Node Type": "Index Scan", "Relation Name": "households",
+        "Index Cond": "(id = (SubPlan 3))", "Plans": [{"Node Type": "Result", "Parent Relationship": "SubPlan",
+        "Plans": [{"Node Type": "Index Scan", "Relation Name": "households", "Parent Relationship": "Outer",
+        "Index Cond": "(id IS NOT NULL)"}]}]});
+    let mut out = Vec::new();
+    postgres_violations(&plan, false, &mut out);
+    assert_eq!(out, ["Index Scan on households inside a loop"]);
     // PostgreSQL's YAML plan read back as a tree.
     let yaml = "- Plan: \n    Node Type: \"Seq Scan\"\n    Relation Name: \"persons\"\n    Plans: \n      - Node Type: \"Aggregate\"\n        Parent Relationship: \"SubPlan\"\n        Plans: \n          - Node Type: \"Seq Scan\"\n            Parent Relationship: \"Outer\"\n            Relation Name: \"households\"\n";
     let mut out = Vec::new();
