@@ -235,7 +235,7 @@ pub async fn seed(store: &Store) -> Result<String> {
             },
             &format!(
                 "{}-{:05}",
-                if i % 2 == 0 { "ST" } else { "HL" },
+                if i.is_multiple_of(2) { "ST" } else { "HL" },
                 1000 + i * 37
             ),
             if main_cat == "food" {
@@ -249,7 +249,7 @@ pub async fn seed(store: &Store) -> Result<String> {
         if approve {
             app::decide_certificate(store, &admin_c, cert, true).await?;
         }
-        if let Some(person) = heads.get(i / 3).filter(|_| i % 3 == 0) {
+        if let Some(person) = heads.get(i / 3).filter(|_| i.is_multiple_of(3)) {
             let _ = app::link_producer(store, &admin_c, shop, Some(*person)).await;
         }
         let n = if i < 20 { 7 } else { 6 };
@@ -317,7 +317,7 @@ async fn seed_orders(store: &Store, products: &[(i64, String)], rng: &mut Rng) -
         let (name, mobile, province, county) = buyers[n % buyers.len()];
         let (a, owner) = &products[rng.below(products.len() as u64) as usize];
         let mut items = vec![(*a, 1 + rng.below(2) as i64)];
-        if n % 4 == 0 {
+        if n.is_multiple_of(4) {
             let (b, _) = &products[rng.below(products.len() as u64) as usize];
             if b != a {
                 items.push((*b, 1));
@@ -373,7 +373,7 @@ async fn seed_orders(store: &Store, products: &[(i64, String)], rng: &mut Rng) -
                 0 => &[],
                 1 => &[OrderStatus::Confirmed],
                 2 => &[OrderStatus::Confirmed, OrderStatus::Shipped],
-                3 | 4 | 5 => &[
+                3..=5 => &[
                     OrderStatus::Confirmed,
                     OrderStatus::Shipped,
                     OrderStatus::Delivered,
