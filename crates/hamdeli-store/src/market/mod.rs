@@ -482,7 +482,8 @@ pub struct Filter {
 pub async fn public_products(store: &Store, f: &Filter) -> Result<Vec<Product>> {
     let today = today_iso();
     let order = match f.sort {
-        Sort::Newest => "p.created_at DESC, p.id DESC",
+        // Ids grow with time: the newest first walks the primary key backwards, no sort.
+        Sort::Newest => "p.id DESC",
         Sort::PriceLow => "p.price_rials ASC, p.id DESC",
         Sort::PriceHigh => "p.price_rials DESC, p.id DESC",
     };
@@ -490,11 +491,17 @@ pub async fn public_products(store: &Store, f: &Filter) -> Result<Vec<Product>> 
         Engine::Sqlite => "instr(p.title_key, $1) > 0",
         Engine::Postgres => "strpos(p.title_key, $1) > 0",
     };
+    // SQLite would take `active = 1` to an index and sort the whole catalogue for the newest
+    // first; `+p.active` keeps it on the primary key, read backwards until the page is full.
+    let active = match (store.engine(), f.sort) {
+        (Engine::Sqlite, Sort::Newest) => "+p.active = 1",
+        _ => "p.active = 1",
+    };
     // The page's ids first (walking an index in order, the certificate check a semi-join),
     // then their rows: the join with the shops is done for one page, not the whole catalogue.
     let sql = format!(
         "SELECT {} FROM (SELECT p.id FROM market_products p \
-         WHERE p.active = 1 AND p.certificate_id IN (SELECT c.id FROM market_certificates c \
+         WHERE {active} AND p.certificate_id IN (SELECT c.id FROM market_certificates c \
          WHERE c.status = 'approved' AND c.expires_on >= '{today}') \
          AND ($1 = '' OR {like}) AND ($2 = '' OR p.category = $2) \
          AND ($3 = '' OR p.province_code = $3) AND ($4 = 0 OR p.stock > 0) \
@@ -919,6 +926,7 @@ pub struct Event {
 }
 
 /// Appends one step to the history (never updated or deleted).
+#[allow(clippy::too_many_arguments)]
 pub async fn append_event(
     conn: &mut AnyConnection,
     purchase_id: i64,
