@@ -303,6 +303,29 @@ pub async fn seed(store: &Store) -> Result<String> {
     .await?;
     advance(store, c, id, "approved", "", 101).await?;
     made += 2;
+    // The demo producer applies herself (her home business; the registry knows her as a female
+    // head of household); the office disburses it and grants her a deferral: she sees her new
+    // schedule on her loan's page.
+    if let Some(uid) = hamdeli_store::users::id_by_username(store, "producer").await? {
+        if let Some(user) = hamdeli_store::users::by_id(store, uid).await? {
+            let producer = user.principal();
+            let pc = Caller::new(&producer, "demo");
+            let (id, _) = app::apply(
+                store,
+                &pc,
+                &apply(
+                    home,
+                    Some(&women[16]),
+                    None,
+                    400_000_000,
+                    "خرید دستگاه بسته‌بندی",
+                ),
+            )
+            .await?;
+            advance(store, c, id, "deferred", "1405/05/05", 102).await?;
+            made += 1;
+        }
+    }
     Ok(format!(
         "loans: 3 products, 3 cooperatives, 17 female-headed households, {made} loans in every state"
     ))

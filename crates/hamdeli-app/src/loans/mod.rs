@@ -1095,7 +1095,7 @@ pub async fn import_statement(
             out.push(line);
             continue;
         }
-        let Some((loan_id, province, county, status, next_due, outstanding)) =
+        let Some((loan_id, province, county, status, _next_due, outstanding)) =
             st::loan_for_match(&mut tx, &loan_no).await?
         else {
             line.status = "unknown_loan".into();
@@ -1118,7 +1118,7 @@ pub async fn import_statement(
             out.push(line);
             continue;
         }
-        if amount > outstanding || (amount != next_due && amount < 1) {
+        if amount > outstanding {
             line.status = "amount_mismatch".into();
             out.push(line);
             continue;

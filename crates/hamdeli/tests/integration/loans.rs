@@ -338,7 +338,7 @@ async fn demo_has_loans_in_every_state_and_is_idempotent() {
         "a late loan"
     );
     assert!(all.iter().any(|l| l.deferred_months > 0), "a deferred loan");
-    assert_eq!(all.len(), 17);
+    assert_eq!(all.len(), 18);
     check_ledger(&app).await;
     // Pages render for the offices.
     let officer = app.login("tehran.officer").await;
@@ -371,6 +371,21 @@ async fn demo_has_loans_in_every_state_and_is_idempotent() {
     assert!(html.contains("loans-empty"), "no Tehran loans in Isfahan");
     let any = &all[0];
     let (s, _) = isfahan.get_text(&format!("/loans/{}", any.id)).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // The producer sees only her own loan, with its new schedule after the deferral.
+    let producer = app.login("producer").await;
+    let (_, html) = producer.get_text("/loans").await;
+    assert_eq!(html.matches("data-loan=").count(), 1, "her own loan only");
+    let own = all
+        .iter()
+        .find(|l| l.applicant_user_id == Some(app.user_ids["producer"]))
+        .expect("the producer's loan");
+    assert!(own.deferred_months > 0);
+    let (s, html) = producer.get_text(&format!("/loans/{}", own.id)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("loan-schedule") && html.contains("loan-deferrals"));
+    let other = all.iter().find(|l| l.id != own.id).unwrap();
+    let (s, _) = producer.get_text(&format!("/loans/{}", other.id)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // A partner originated none of them.
     let partner = app.login("relief.partner").await;
