@@ -20,6 +20,7 @@ network-notice-volunteer-expired = The licence of volunteer { $name } expired; s
 network-notice-ngo-expired = The licence of the NGO { $name } expired.
 network-home-links = Enter a capable woman, the public directory, self-service and volunteer sign-up:
 network-women-title = Databank of capable women
+network-woman-edit = Edit the profile
 network-woman-new = Enter a capable woman
 network-field = Field
 network-field-handicrafts = Handicrafts

@@ -20,6 +20,7 @@ network-notice-volunteer-expired = مجوز داوطلب { $name } منقضی ش
 network-notice-ngo-expired = مجوز سمن { $name } منقضی شد.
 network-home-links = ثبت زن توانمند، فهرست عمومی، خودخدمتی و ثبت‌نام داوطلب:
 network-women-title = بانک اطلاعاتی زنان توانمند
+network-woman-edit = ویرایش نمایه
 network-woman-new = ثبت زن توانمند
 network-field = حوزهٔ فعالیت
 network-field-handicrafts = صنایع دستی

@@ -185,7 +185,40 @@ async fn the_office_exports_the_databank_and_forms_refuse_in_words() {
     let app = spawn_app().await;
     let (_, county) = county_of(&app, "tehran.expert").await;
     let expert = app.login("tehran.expert").await;
-    enter_woman(&expert, &county, "مهری صادراتی", "all_offices").await;
+    let id = enter_woman(&expert, &county, "مهری صادراتی", "all_offices").await;
+    // Her office edits the profile; another province's office may read it but not edit it.
+    let (s, form) = expert.get_text(&format!("/network/women/{id}/edit")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(form.contains("مهری صادراتی"));
+    let r = expert
+        .post_form(
+            &format!("/network/women/{id}/edit"),
+            &[
+                ("name", "مهری صادراتی"),
+                ("field", "business"),
+                ("skills", "فروش"),
+                ("languages", "fa"),
+                ("county", &county),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), format!("/network/women/{id}"));
+    let w = hamdeli_store::network::women::by_id(&app.store, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (w.field.as_str(), w.consent.as_str()),
+        ("business", "all_offices")
+    );
+    let isfahan = app.login("isfahan.officer").await;
+    assert_eq!(
+        isfahan
+            .get(&format!("/network/women/{id}/edit"))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let officer = app.login("tehran.officer").await;
     let r = officer.get("/network/women?format=xlsx").await;
     assert_eq!(r.status(), StatusCode::OK);

@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
             get(women::new_form).post(women::create),
         )
         .route("/network/women/{id}", get(women::show))
+        .route(
+            "/network/women/{id}/edit",
+            get(women::edit_form).post(women::edit),
+        )
         .route("/network/women/{id}/consent", post(women::set_consent))
         .route("/network/directory", get(women::directory))
         .route("/network/me", get(women::me).post(women::me_save))

@@ -262,9 +262,11 @@ struct FormPage {
     form: WomanForm,
     c: FormChoices,
     error: Option<String>,
-    action: &'static str,
+    action: String,
     /// Her own form (self-service): the mobile is the proven one.
     own: bool,
+    /// An office's edit: the consent is recorded on the profile page, not here.
+    edit: bool,
 }
 
 /// Handles the GET /network/women/new route.
@@ -282,8 +284,9 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
         },
         c: form_choices(l, &places, Some(p)),
         error: None,
-        action: "/network/women/new",
+        action: "/network/women/new".into(),
         own: false,
+        edit: false,
     })
 }
 
@@ -306,8 +309,65 @@ pub async fn create(
                 c: form_choices(l, &places, ctx.principal.as_ref()),
                 form,
                 error: Some(l.t(id)),
-                action: "/network/women/new",
+                action: "/network/women/new".into(),
                 own: false,
+                edit: false,
+            })?;
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Handles the GET /network/women/{id}/edit route: an office edits a profile it manages.
+pub async fn edit_form(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let c = caller(&ctx)?;
+    let (w, _) = app::read(&state.store, &c, id).await?;
+    if !app::may_manage(c.principal, &w) {
+        return Err(AppError::Forbidden);
+    }
+    let l = Loc(ctx.locale);
+    let places = Places::load(&state).await?;
+    html(FormPage {
+        shell: Shell::new(&ctx, w.name.clone()),
+        l,
+        form: WomanForm::of_woman(&w),
+        c: form_choices(l, &places, Some(c.principal)),
+        error: None,
+        action: format!("/network/women/{id}/edit"),
+        own: false,
+        edit: true,
+    })
+}
+
+/// Handles the POST /network/women/{id}/edit route.
+pub async fn edit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(pairs): FormData<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let c = caller(&ctx)?;
+    let form = WomanForm::of(&Fields(pairs));
+    match app::edit(&state.store, &c, id, &form.input()).await {
+        Ok(()) => Ok(see_other(&format!("/network/women/{id}"))),
+        Err(hamdeli_app::Error::Invalid(e) | hamdeli_app::Error::Conflict(e)) => {
+            let l = Loc(ctx.locale);
+            let places = Places::load(&state).await?;
+            let mut r = html(FormPage {
+                shell: Shell::new(&ctx, form.name.clone()),
+                l,
+                c: form_choices(l, &places, ctx.principal.as_ref()),
+                form,
+                error: Some(l.t(e)),
+                action: format!("/network/women/{id}/edit"),
+                own: false,
+                edit: true,
             })?;
             *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
             Ok(r)
@@ -475,6 +535,7 @@ struct MePage {
     form: WomanForm,
     c: FormChoices,
     own: bool,
+    edit: bool,
     consents: Vec<Choice>,
     error: Option<String>,
 }
@@ -544,6 +605,7 @@ async fn me_page(
         form,
         c: form_choices(l, &places, None),
         own: true,
+        edit: false,
         consents: Consent::ALL
             .iter()
             .map(|c| (c.as_str().to_owned(), l.tv("network-consent", c.as_str())))
