@@ -57,7 +57,7 @@ pub(crate) fn nav_items(principal: &Principal) -> Vec<(&'static str, &'static st
     if can(LoanAction::View) || can(LoanAction::ApplyOwn) {
         items.push(("/loans", "loans-nav-list"));
     }
-    if can(LoanAction::View) {
+    if can(LoanAction::View) && principal.role.is_staff() {
         items.push(("/loans/cooperatives", "loans-nav-cooperatives"));
     }
     if can(LoanAction::ViewPortfolio) {
