@@ -3,13 +3,12 @@
 # household roster left out), linked by `hamdeli link`, scored pairwise against its truth.csv.
 #
 #   bench/linkage_synth.sh DIR [--people N] [--seed S] [--classic] [--bin PATH] [--verbose]
-#                              [--misses N] [--splink]
+#                              [--misses N]
 #
 # Makes DIR with the synth example unless DIR/truth.csv is there (--people, default 885,000,
 # with the household roster gives about 1M list rows; --classic: the generator as it was before issue 18, without the
 # household patterns). Prints records, wall s, CPU s, peak MB, precision, recall, F1. --misses N
-# prints N false and N missed pairs. --splink also runs the shared Splink peer on the same rows
-# (bench/linkage_synth_contract.py writes them in the shared contract shape first).
+# prints N false and N missed pairs (the XLSX charity list's cells are not shown).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +19,6 @@ classic=0
 bin=""
 verbose=0
 misses=0
-splink=0
 py="${LINKAGE_PYTHON:-}"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -30,7 +28,6 @@ while [[ $# -gt 0 ]]; do
     --bin) bin="$2"; shift ;;
     --verbose) verbose=1 ;;
     --misses) misses="$2"; shift ;;
-    --splink) splink=1 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) if [[ -z "$dir" ]]; then dir="$1"; else echo "unexpected argument: $1" >&2; exit 2; fi ;;
   esac
@@ -79,7 +76,3 @@ echo "hamdeli peak MB: $(peak_mb "$work/hamdeli.err")"
 echo "hamdeli precision: $(field precision < "$work/score.json")"
 echo "hamdeli recall: $(field recall < "$work/score.json")"
 echo "hamdeli F1: $(field f1 < "$work/score.json")"
-if [[ $splink -eq 1 ]]; then
-  "$py" "$root/bench/linkage_synth_contract.py" "$dir" "$work/clusters.csv" "$dir/splink"
-  "$root/bench/linkage.sh" "$dir/splink" --splink --bin "$bin" | grep '^splink'
-fi

@@ -390,9 +390,10 @@ fn whole_names_agree(a: &Rec, b: &Rec, names: &Names) -> u8 {
     if (letters(a) ^ letters(b)).count_ones() > 4 {
         return 0;
     }
-    let (mut x, mut y, mut z) = (['\0'; CAP], ['\0'; CAP], ['\0'; CAP]);
-    let (Some(nx), Some(ny), Some(nz)) = (
+    let (mut x, mut w, mut y, mut z) = (['\0'; CAP], ['\0'; CAP], ['\0'; CAP], ['\0'; CAP]);
+    let (Some(nx), Some(nw), Some(ny), Some(nz)) = (
         join(a.first, a.last, &mut x),
+        join(a.last, a.first, &mut w),
         join(b.first, b.last, &mut y),
         join(b.last, b.first, &mut z),
     ) else {
@@ -401,7 +402,11 @@ fn whole_names_agree(a: &Rec, b: &Rec, names: &Names) -> u8 {
     if nx < 6 {
         return 0;
     }
-    let d = osa_within(&x[..nx], &y[..ny], 1).min(osa_within(&x[..nx], &z[..nz], 1));
+    // Each way round on both sides: the two rows may split the whole name at different places
+    // («سکینه | محمدپور» against «محمد | پور سکینه»).
+    let d = osa_within(&x[..nx], &y[..ny], 1)
+        .min(osa_within(&x[..nx], &z[..nz], 1))
+        .min(osa_within(&w[..nw], &y[..ny], 1));
     match d {
         0 => 1,
         1 => 2,

@@ -1163,3 +1163,47 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod whole_name_tests {
+    use super::*;
+
+    /// A charity row «محمد پور سکینه» (surname first, written apart) under the same code as the
+    /// roster's «سکینه محمدپور»: the whole names agree, split at different places, so the code
+    /// is identity evidence and the rows are one person.
+    #[test]
+    fn a_full_name_split_elsewhere_keeps_its_code() {
+        let rows = crate::testgen::lists(&crate::testgen::population(2000, 7), 7);
+        let mut set = crate::testgen::record_set(&rows);
+        let a = set.push_raw_related(
+            5,
+            &RawRecord {
+                national_code: Some("4306590860"),
+                first_name: Some("سکینه"),
+                last_name: Some("محمدپور"),
+                father_name: Some("غلامعباس"),
+                birth_date: Some("1364/08/15"),
+                county: Some("زاهدان"),
+                ..Default::default()
+            },
+            Some("head"),
+        );
+        let b = set.push_raw(
+            6,
+            &RawRecord {
+                national_code: Some("4306590860"),
+                full_name: Some("محمد پور سكينه"),
+                county: Some("زاهدان"),
+                ..Default::default()
+            },
+        );
+        let result = link(&set, &LinkOptions::default(), &|_, _, _| {});
+        assert!(result.released_codes.is_empty());
+        assert_eq!(result.cluster_of[a as usize], result.cluster_of[b as usize]);
+        let pair = result.pairs.iter().find(|p| (p.a, p.b) == (a, b));
+        assert_eq!(
+            pair.map(|p| p.evidence.national_code()),
+            Some(CodeLevel::Equal)
+        );
+    }
+}

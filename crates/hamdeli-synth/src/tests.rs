@@ -540,3 +540,74 @@ fn tiny_populations_work() {
         }
     }
 }
+
+/// Issue 18: with the household patterns the relief list writes the head's code on dependants'
+/// rows with a Persian relation column, and the charity writes full names in either order,
+/// mostly without a code; without them (the default) neither happens.
+#[test]
+fn household_patterns_write_dependants_under_the_heads_code_and_full_names_both_ways() {
+    let hard = generate(&SynthOptions {
+        household_patterns: true,
+        ..small(21)
+    });
+    let relief = hard.list("relief_committee").unwrap();
+    let rel = relief
+        .headers()
+        .iter()
+        .position(|h| h == "نسبت با سرپرست")
+        .unwrap();
+    let mut under_head = 0;
+    for r in relief.rows.iter().filter(|r| !r.invalid) {
+        let p = &hard.persons[r.person.unwrap()];
+        let head = &hard.persons[hard.households[p.household].head()];
+        let cells = relief.cells(r);
+        assert!(
+            hamdeli_link::Relation::parse(cells[rel]).is_some(),
+            "{}",
+            cells[rel]
+        );
+        if p.national_code != head.national_code
+            && hamdeli_text::fold_digits(&r.national_code) == head.national_code
+        {
+            under_head += 1;
+        }
+    }
+    assert!(
+        under_head > 50,
+        "{under_head} dependants under the head's code"
+    );
+    let charity = hard.list("charity").unwrap();
+    let rows: Vec<&ListRow> = charity.rows.iter().filter(|r| !r.invalid).collect();
+    let coded = rows.iter().filter(|r| !r.national_code.is_empty()).count();
+    assert!(coded * 2 < rows.len(), "most charity rows have no code");
+    let surname_first = rows
+        .iter()
+        .filter(|r| {
+            let p = &hard.persons[r.person.unwrap()];
+            r.full_name.contains('،') || r.full_name.starts_with(p.last_name.as_str())
+        })
+        .count();
+    assert!(
+        surname_first * 10 > rows.len(),
+        "{surname_first} of {}",
+        rows.len()
+    );
+
+    let classic = generate(&small(21));
+    let relief = classic.list("relief_committee").unwrap();
+    assert!(relief.headers().iter().any(|h| h == "relation"));
+    for r in relief
+        .rows
+        .iter()
+        .filter(|r| !r.invalid && !r.national_code.is_empty())
+    {
+        let p = &classic.persons[r.person.unwrap()];
+        let head = &classic.persons[classic.households[p.household].head()];
+        if p.national_code != head.national_code {
+            assert_ne!(
+                hamdeli_text::fold_digits(&r.national_code),
+                head.national_code
+            );
+        }
+    }
+}
