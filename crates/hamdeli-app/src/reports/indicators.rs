@@ -73,6 +73,48 @@ pub const FIGURES: &[(&str, &str, &str, bool, bool)] = &[
         false,
     ),
     ("aid_rials", "کمک نقدی", "Money given", true, true),
+    (
+        "market_orders",
+        "سفارش‌های بازارچه",
+        "Market orders",
+        true,
+        false,
+    ),
+    (
+        "market_sales_rials",
+        "فروش بازارچه",
+        "Market sales",
+        true,
+        true,
+    ),
+    (
+        "loans_disbursed",
+        "وام‌های پرداخت‌شده",
+        "Loans disbursed",
+        true,
+        false,
+    ),
+    (
+        "loans_disbursed_rials",
+        "مبلغ وام‌های پرداخت‌شده",
+        "Loan amounts disbursed",
+        true,
+        true,
+    ),
+    (
+        "loans_deferred",
+        "استمهال‌های پذیرفته",
+        "Loan deferrals approved",
+        true,
+        false,
+    ),
+    (
+        "volunteer_hours",
+        "ساعت مشاورهٔ داوطلبان",
+        "Volunteers' counselling hours",
+        true,
+        false,
+    ),
 ];
 
 /// Which indicator: `fig:persons`, `fig:needs_open.food`, `ds:3:masks`.

@@ -867,8 +867,8 @@ pub async fn timeliness(
         .collect())
 }
 
-/// Every active data set with its last due period's completeness (the principal's places),
-/// read in one grouped statement.
+/// Every active data set with its last due period's completeness (the principal's places:
+/// sent, accepted, returned; not the on-time count), read in one grouped statement.
 pub async fn statuses(
     store: &Store,
     caller: &Caller<'_>,
@@ -884,12 +884,9 @@ pub async fn statuses(
     let filter = p.place_filter();
     let provinces = geo::provinces(store, &filter).await?;
     let counties = geo::all_counties(store).await?;
-    let items: Vec<(i64, String, i64)> = datasets
+    let items: Vec<(i64, String)> = datasets
         .iter()
-        .map(|d| {
-            let period = last_due_period(d.period_type, now);
-            (d.id, period.code(), deadline_millis(&period, d.due_day))
-        })
+        .map(|d| (d.id, last_due_period(d.period_type, now).code()))
         .collect();
     let mut counts = entries::status_summary(store, &items, p.scope.province()).await?;
     Ok(datasets

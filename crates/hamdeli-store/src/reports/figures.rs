@@ -159,6 +159,84 @@ pub async fn refresh(store: &Store, months: &[MonthBounds]) -> Result<usize> {
             put(&mut f, "aid_rials", &m, p, c, r.get(5));
         }
     }
+    // Other capabilities' tables (migrations 0019–0021): market sales, loans disbursed and
+    // deferred, volunteers' hours, per month of the place they belong to.
+    if !months.is_empty() {
+        let (lo, hi) = (months[0].start, months[months.len() - 1].end);
+        let monthly = |case_col: &str, from: &str, place: &str, values: &str, filter: &str| {
+            format!(
+                "SELECT pc, cc, m, {values} FROM (SELECT {place}, {} AS m \
+                 FROM {from} WHERE {case_col} >= {lo} AND {case_col} < {hi} AND {filter}) q \
+                 WHERE m IS NOT NULL GROUP BY pc, cc, m",
+                month_case(months, case_col)
+            )
+        };
+        // Orders not cancelled or returned, by the month they were placed (rials).
+        let sql = monthly(
+            "o.created_at",
+            "market_orders o JOIN market_producers x ON x.id = o.producer_id",
+            "x.province_code AS pc, x.county_code AS cc, o.total_rials AS amount",
+            &format!(
+                "COUNT(*), {}",
+                crate::saturating_sum(store.engine(), "amount")
+            ),
+            "o.status NOT IN ('cancelled', 'returned')",
+        );
+        for r in grouped(store, &sql, &[]).await? {
+            let (p, c, m): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            put(&mut f, "market_orders", &m, p.clone(), c.clone(), r.get(3));
+            put(&mut f, "market_sales_rials", &m, p, c, r.get(4));
+        }
+        // Loans disbursed (count and rials) by the month of disbursement.
+        let sql = monthly(
+            "x.disbursed_at",
+            "loans x",
+            "x.province_code AS pc, x.county_code AS cc, x.amount AS amount",
+            &format!(
+                "COUNT(*), {}",
+                crate::saturating_sum(store.engine(), "amount")
+            ),
+            "x.disbursed_at IS NOT NULL",
+        );
+        for r in grouped(store, &sql, &[]).await? {
+            let (p, c, m): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            put(
+                &mut f,
+                "loans_disbursed",
+                &m,
+                p.clone(),
+                c.clone(),
+                r.get(3),
+            );
+            put(&mut f, "loans_disbursed_rials", &m, p, c, r.get(4));
+        }
+        // Deferrals approved, by the month of the decision.
+        let sql = monthly(
+            "d.decided_at",
+            "loan_deferrals d JOIN loans x ON x.id = d.loan_id",
+            "x.province_code AS pc, x.county_code AS cc, d.months AS amount",
+            "COUNT(*)",
+            "d.status = 'approved'",
+        );
+        for r in grouped(store, &sql, &[]).await? {
+            let (p, c, m): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            put(&mut f, "loans_deferred", &m, p, c, r.get(3));
+        }
+        // Volunteers' counselling hours, by the month the session was recorded, at the centre.
+        let sql = monthly(
+            "s.created_at",
+            "network_case_sessions s JOIN network_cases k ON k.id = s.case_id \
+             JOIN network_centres x ON x.id = k.centre_id",
+            "x.province_code AS pc, x.county_code AS cc, s.minutes AS amount",
+            &crate::saturating_sum(store.engine(), "amount"),
+            "1 = 1",
+        );
+        for r in grouped(store, &sql, &[]).await? {
+            let (p, c, m): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+            let minutes: i64 = r.get(3);
+            put(&mut f, "volunteer_hours", &m, p, c, (minutes + 30) / 60);
+        }
+    }
     // Province totals: the sum of the province's counties (a person is in one county).
     let totals: Vec<_> = f
         .iter()
@@ -202,10 +280,13 @@ pub async fn refresh(store: &Store, months: &[MonthBounds]) -> Result<usize> {
 
 /// When the figures were last computed (`None`: never).
 pub async fn computed_at(store: &Store) -> Result<Option<i64>> {
-    Ok(sqlx::query("SELECT MAX(computed_at) FROM report_figures")
-        .fetch_one(store.pool())
-        .await?
-        .get(0))
+    // A refresh writes every row with the same instant: any row tells it.
+    Ok(
+        sqlx::query("SELECT computed_at FROM report_figures LIMIT 1")
+            .fetch_optional(store.pool())
+            .await?
+            .map(|r| r.get(0)),
+    )
 }
 
 /// An indicator's values for a period: per province (`province` None) or per county of one

@@ -457,3 +457,35 @@ async fn the_demo_makes_a_year_of_reports_once() {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("data-testid=\"completeness-summary\""));
 }
+
+#[tokio::test]
+async fn the_figures_count_market_sales_loans_and_volunteer_hours() {
+    let app = spawn_app().await;
+    hamdeli::demo_market::seed(&app.store).await.unwrap();
+    hamdeli::demo_loans::seed(&app.store).await.unwrap();
+    hamdeli::demo_network::seed(&app.store).await.unwrap();
+    hamdeli::demo_reports::refresh(&app.store).await.unwrap();
+    let sum = |ind: &'static str| {
+        let pool = app.store.pool().clone();
+        async move {
+            sqlx::query(
+                "SELECT COUNT(*), COALESCE(MAX(value), 0) FROM report_figures \
+                 WHERE indicator = $1 AND county_code = ''",
+            )
+            .bind(ind)
+            .fetch_one(&pool)
+            .await
+            .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1)))
+            .unwrap()
+        }
+    };
+    for ind in ["market_orders", "market_sales_rials", "loans_disbursed", "volunteer_hours"] {
+        let (rows, max) = sum(ind).await;
+        assert!(rows > 0 && max > 0, "{ind}: {rows} rows, max {max}");
+    }
+    // The dashboard maps them.
+    let admin = app.login("admin").await;
+    let (s, html) = admin.get_text("/reports?ind=fig:market_sales_rials").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("class=\"rq4\""), "some province has the most sales");
+}

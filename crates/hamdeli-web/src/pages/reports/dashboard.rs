@@ -59,7 +59,6 @@ pub(crate) struct DataSetStatus {
     pub period_label: String,
     pub expected: i64,
     pub sent: i64,
-    pub on_time: i64,
     pub accepted: i64,
 }
 
@@ -272,7 +271,6 @@ async fn statuses(state: &AppState, ctx: &Ctx, l: Loc) -> Result<Vec<DataSetStat
             period_label: period_label(l, &period.code()),
             expected: t.expected,
             sent: t.sent,
-            on_time: t.on_time,
             accepted: t.accepted,
         })
         .collect())
@@ -455,8 +453,7 @@ pub async fn national(
     };
     let title = format!("{} — {}", indicator_name, period_label(l, &choice.period));
     let label = |code: &str| {
-        rows
-            .iter()
+        rows.iter()
             .find(|r| r.code == code)
             .map(|r| {
                 format!(

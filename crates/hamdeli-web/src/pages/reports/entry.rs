@@ -422,8 +422,20 @@ pub async fn list(
 ) -> Result<Response, AppError> {
     let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
-    let status = hamdeli_domain::reports::state::ReportStatus::parse(&q.status)
-        .map(|s| s.as_str().to_owned());
+    // By default the reports waiting for this office: approved ones for the national office
+    // to accept, submitted ones for a province to approve, returned ones for a county.
+    let status = match q.status.as_str() {
+        "all" => None,
+        "" => Some(
+            match caller.principal.role {
+                hamdeli_domain::Role::NationalAdmin => "approved",
+                hamdeli_domain::Role::ProvincialOfficer => "submitted",
+                _ => "returned",
+            }
+            .to_owned(),
+        ),
+        s => hamdeli_domain::reports::state::ReportStatus::parse(s).map(|s| s.as_str().to_owned()),
+    };
     let reports = app::list_reports(
         &state.store,
         &caller,
@@ -464,7 +476,7 @@ pub async fn list(
         .collect();
     html(ListPage {
         shell: Shell::new(&ctx, l.t("reports-list-title")),
-        status: status.unwrap_or_default(),
+        status: status.unwrap_or_else(|| "all".to_owned()),
         lines,
         statuses: hamdeli_domain::reports::state::ReportStatus::ALL
             .iter()
