@@ -592,6 +592,7 @@ pub async fn bench(
         )
         .await?;
     }
+    hamdeli_store::market::analyze(store).await?;
     let listed = hamdeli_store::market::count(store, "market_products").await?;
     let paths = [
         "/market",

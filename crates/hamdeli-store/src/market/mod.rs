@@ -1411,3 +1411,14 @@ pub async fn accept_bulk_part(conn: &mut AnyConnection, id: i64, accepted: i64) 
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Refreshes the planner's statistics of the catalogue's tables (after a bulk load such as the
+/// benchmark's; autovacuum does it in time on a live PostgreSQL).
+pub async fn analyze(store: &Store) -> Result<()> {
+    let sql = match store.engine() {
+        Engine::Postgres => "ANALYZE market_products, market_certificates, market_producers",
+        Engine::Sqlite => "ANALYZE",
+    };
+    sqlx::query(sql).execute(store.pool()).await?;
+    Ok(())
+}
