@@ -78,9 +78,19 @@ async fn household(store: &Store, caller: &Caller<'_>, county: &str, i: usize) -
     };
     let input = entry::HouseholdInput {
         county: county.into(),
-        zone: if i % 3 == 0 { "rural" } else { "urban" }.into(),
+        zone: if i.is_multiple_of(3) {
+            "rural"
+        } else {
+            "urban"
+        }
+        .into(),
         female_head: true,
-        female_head_reason: if i % 2 == 0 { "widowed" } else { "divorced" }.into(),
+        female_head_reason: if i.is_multiple_of(2) {
+            "widowed"
+        } else {
+            "divorced"
+        }
+        .into(),
         dependants: format!("{}", 1 + i % 4),
         ..Default::default()
     };
@@ -306,25 +316,27 @@ pub async fn seed(store: &Store) -> Result<String> {
     // The demo producer applies herself (her home business; the registry knows her as a female
     // head of household); the office disburses it and grants her a deferral: she sees her new
     // schedule on her loan's page.
-    if let Some(uid) = hamdeli_store::users::id_by_username(store, "producer").await? {
-        if let Some(user) = hamdeli_store::users::by_id(store, uid).await? {
-            let producer = user.principal();
-            let pc = Caller::new(&producer, "demo");
-            let (id, _) = app::apply(
-                store,
-                &pc,
-                &apply(
-                    home,
-                    Some(&women[16]),
-                    None,
-                    400_000_000,
-                    "خرید دستگاه بسته‌بندی",
-                ),
-            )
-            .await?;
-            advance(store, c, id, "deferred", "1405/05/05", 102).await?;
-            made += 1;
-        }
+    let producer = match hamdeli_store::users::id_by_username(store, "producer").await? {
+        Some(uid) => hamdeli_store::users::by_id(store, uid).await?,
+        None => None,
+    };
+    if let Some(user) = producer {
+        let producer = user.principal();
+        let pc = Caller::new(&producer, "demo");
+        let (id, _) = app::apply(
+            store,
+            &pc,
+            &apply(
+                home,
+                Some(&women[16]),
+                None,
+                400_000_000,
+                "خرید دستگاه بسته‌بندی",
+            ),
+        )
+        .await?;
+        advance(store, c, id, "deferred", "1405/05/05", 102).await?;
+        made += 1;
     }
     Ok(format!(
         "loans: 3 products, 3 cooperatives, 17 female-headed households, {made} loans in every state"
