@@ -1254,7 +1254,7 @@ mod tests {
     fn deadlines_and_month_bounds_are_in_iran_time() {
         // 1 Farvardin 1404 = 2025-03-21; midnight in Iran is 20:30 UTC the day before.
         let start = hamdeli_locale_free::from_jalali_midnight(1404, 1, 1).unwrap();
-        assert_eq!(start, 1_742_499_000_000);
+        assert_eq!(start, 1_742_502_600_000);
         assert_eq!(hamdeli_locale_free::jalali_month_of(start), Some((1404, 1)));
         assert_eq!(
             hamdeli_locale_free::jalali_month_of(start - 1),
