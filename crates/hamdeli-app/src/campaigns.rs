@@ -118,7 +118,10 @@ pub async fn pledge(
         .await?
         .ok_or(Error::Invalid("donor-profile-missing"))?;
     // Capability F (issue 15): an NGO without an active licence receives no campaign funds.
-    if let Some(org) = campaigns::get(store, campaign).await?.and_then(|c| c.organisation_id) {
+    if let Some(org) = campaigns::get(store, campaign)
+        .await?
+        .and_then(|c| c.organisation_id)
+    {
         crate::network::require_good_standing(store, org).await?;
     }
     let mut tx = store.begin().await?;

@@ -218,7 +218,10 @@ impl Shell {
             group("nav-group-admin", admin);
         } else {
             group("nav-campaigns", vec![link("/campaigns", "nav-campaigns")]);
-            group("nav-group-market", vec![link("/market", "market-nav-catalogue")]);
+            group(
+                "nav-group-market",
+                vec![link("/market", "market-nav-catalogue")],
+            );
         }
         group(
             "nav-group-public",

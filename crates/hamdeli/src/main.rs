@@ -690,10 +690,9 @@ async fn main() -> Result<()> {
                 },
         } => {
             let store = open_store(&config).await?;
-            let report = hamdeli::demo_reports::bench(
-                &store, &config, datasets, elements, months, requests,
-            )
-            .await?;
+            let report =
+                hamdeli::demo_reports::bench(&store, &config, datasets, elements, months, requests)
+                    .await?;
             println!("{report}");
             Ok(())
         }

@@ -101,9 +101,7 @@ pub fn allows(principal: &Principal, action: &LoanAction<'_>) -> bool {
         LoanAction::ManageCooperative(place) => office_sees(p, place) || p.role == Role::PartnerOrg,
         LoanAction::ManageProducts => p.role == Role::NationalAdmin,
         LoanAction::ApplyOwn => p.role == Role::Producer && p.user_id.is_some(),
-        LoanAction::EnterApplication(place) => {
-            office_sees(p, place) || p.role == Role::PartnerOrg
-        }
+        LoanAction::EnterApplication(place) => office_sees(p, place) || p.role == Role::PartnerOrg,
         LoanAction::Comment(place) | LoanAction::RecordRepayment(place) => office_sees(p, place),
         LoanAction::Decide(place) | LoanAction::BulkDeferral(place) => decides(p, place),
         LoanAction::ImportStatement => {
@@ -166,10 +164,7 @@ mod tests {
         assert!(!allows(&producer, &LoanAction::ViewPortfolio));
         assert_eq!(loan_scope(&partner), LoanScope::Organisation(3));
         assert_eq!(loan_scope(&producer), LoanScope::Applicant(7));
-        assert_eq!(
-            loan_scope(&pr(Role::Donor, Scope::Own)),
-            LoanScope::Nothing
-        );
+        assert_eq!(loan_scope(&pr(Role::Donor, Scope::Own)), LoanScope::Nothing);
         assert!(!allows(&pr(Role::Donor, Scope::Own), &LoanAction::View));
     }
 }

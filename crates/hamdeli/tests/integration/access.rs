@@ -63,7 +63,10 @@ async fn every_route_refuses_what_is_out_of_scope() {
     // Columns: the users of USERS in order, then the anonymous visitor.
     let matrix: Vec<(String, [u16; 12])> = vec![
         // A producer and a volunteer land on their own pages (market, network).
-        ("/".into(), [OK, OK, OK, OK, OK, OK, OK, OK, OK, 303, 303, OK]),
+        (
+            "/".into(),
+            [OK, OK, OK, OK, OK, OK, OK, OK, OK, 303, 303, OK],
+        ),
         (
             "/account".into(),
             [OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, OK, LOGIN],

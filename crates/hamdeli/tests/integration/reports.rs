@@ -152,7 +152,11 @@ async fn a_province_report_goes_from_draft_to_accepted_and_the_dashboard_maps_it
     let r = officer
         .post_form(&decide, &[("transition", "accept"), ("comment", "")])
         .await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN, "only the national office accepts");
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "only the national office accepts"
+    );
     let r = officer
         .post_form(&decide, &[("transition", "approve"), ("comment", "")])
         .await;
@@ -160,7 +164,11 @@ async fn a_province_report_goes_from_draft_to_accepted_and_the_dashboard_maps_it
     let r = admin
         .post_form(&decide, &[("transition", "return"), ("comment", "  ")])
         .await;
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "a return needs a comment");
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "a return needs a comment"
+    );
     let r = admin
         .post_form(&decide, &[("transition", "accept"), ("comment", "")])
         .await;
@@ -187,15 +195,21 @@ async fn a_province_report_goes_from_draft_to_accepted_and_the_dashboard_maps_it
     assert!(html.len() < 100_000, "map page is {} bytes", html.len());
     assert!(html.contains("<svg class=\"map\""));
     assert_eq!(html.matches("<path class=\"rq").count(), 31);
-    assert!(html.contains("<tr data-code=\"23\"><th scope=\"row\"><a href=\"/reports/province/23?"));
+    assert!(
+        html.contains("<tr data-code=\"23\"><th scope=\"row\"><a href=\"/reports/province/23?")
+    );
     assert!(html.contains("۲۰۰"), "Tehran's 200 masks in Persian digits");
     // The province drill-down and the XLSX of the table.
     let (s, _) = admin
-        .get_text(&format!("/reports/province/23?ind=ds:{ds}:masks&period={period}"))
+        .get_text(&format!(
+            "/reports/province/23?ind=ds:{ds}:masks&period={period}"
+        ))
         .await;
     assert_eq!(s, StatusCode::OK);
     let r = admin
-        .get(&format!("/reports?ind=ds:{ds}:masks&period={period}&format=xlsx"))
+        .get(&format!(
+            "/reports?ind=ds:{ds}:masks&period={period}&format=xlsx"
+        ))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
@@ -204,16 +218,24 @@ async fn a_province_report_goes_from_draft_to_accepted_and_the_dashboard_maps_it
         .get_text(&format!("/reports/datasets/{ds}/exchange?period={period}"))
         .await;
     assert_eq!(s, StatusCode::OK);
-    assert!(csv.contains(&format!("livelihood.masks,,{period},23,200,accepted")), "{csv}");
+    assert!(
+        csv.contains(&format!("livelihood.masks,,{period},23,200,accepted")),
+        "{csv}"
+    );
     // A provincial officer's dashboard is her province's.
     let r = officer.get("/reports").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let r = isfahan
-        .get(&format!("/reports/province/23?ind=ds:{ds}:masks&period={period}"))
+        .get(&format!(
+            "/reports/province/23?ind=ds:{ds}:masks&period={period}"
+        ))
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let partner = app.login("relief.partner").await;
-    assert_eq!(partner.get("/reports").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        partner.get("/reports").await.status(),
+        StatusCode::FORBIDDEN
+    );
 
     // Only the national office reopens, with a comment; the totals leave the rollup.
     let r = officer
@@ -221,7 +243,10 @@ async fn a_province_report_goes_from_draft_to_accepted_and_the_dashboard_maps_it
         .await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = admin
-        .post_form(&decide, &[("transition", "reopen"), ("comment", "اصلاح بودجه")])
+        .post_form(
+            &decide,
+            &[("transition", "reopen"), ("comment", "اصلاح بودجه")],
+        )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(report_row(&app, ds, "23").await.unwrap().1, "returned");
@@ -231,7 +256,10 @@ async fn a_province_report_goes_from_draft_to_accepted_and_the_dashboard_maps_it
     assert_eq!(audit_count(&app, "reports.reopen").await, 1);
     assert_eq!(audit_count(&app, "reports.accept").await, 1);
     let (_, html) = officer.get_text(&entry).await;
-    assert!(html.contains("اصلاح بودجه"), "the comment reaches the reporter");
+    assert!(
+        html.contains("اصلاح بودجه"),
+        "the comment reaches the reporter"
+    );
 }
 
 #[tokio::test]
@@ -241,7 +269,9 @@ async fn bulk_entry_reports_each_row_and_late_provinces_get_reminders() {
     let ds = define(&admin, "bulk_test", "province").await;
     let period = last_due();
     let r = admin
-        .get(&format!("/reports/datasets/{ds}/template.xlsx?period={period}"))
+        .get(&format!(
+            "/reports/datasets/{ds}/template.xlsx?period={period}"
+        ))
         .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
@@ -273,7 +303,10 @@ async fn bulk_entry_reports_each_row_and_late_provinces_get_reminders() {
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     assert!(html.contains("data-row=\"3\""), "{html}");
-    assert!(html.contains("عدد درست وارد کنید"), "the wrong cell is named");
+    assert!(
+        html.contains("عدد درست وارد کنید"),
+        "the wrong cell is named"
+    );
     assert!(html.contains("این محل این مجموعه‌داده را گزارش نمی‌کند"));
     assert_eq!(report_row(&app, ds, "23").await.unwrap().1, "submitted");
     assert!(report_row(&app, ds, "10").await.is_none());
@@ -301,10 +334,16 @@ async fn bulk_entry_reports_each_row_and_late_provinces_get_reminders() {
     assert_eq!(n, 30);
     let isfahan = app.login("isfahan.officer").await;
     let (_, home) = isfahan.get_text("/").await;
-    assert!(home.contains("data-testid=\"reminders\""), "Isfahan is reminded");
+    assert!(
+        home.contains("data-testid=\"reminders\""),
+        "Isfahan is reminded"
+    );
     let officer = app.login("tehran.officer").await;
     let (_, home) = officer.get_text("/").await;
-    assert!(!home.contains("data-testid=\"reminders\""), "Tehran sent its report");
+    assert!(
+        !home.contains("data-testid=\"reminders\""),
+        "Tehran sent its report"
+    );
     let r = officer
         .post_form(
             &format!("/reports/datasets/{ds}/remind"),
@@ -340,12 +379,18 @@ async fn the_need_index_previews_saves_imports_and_publishes() {
     fields.push(("action", "preview"));
     let r = admin.post_form("/reports/index", &fields).await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(r.text().await.unwrap().contains("data-testid=\"preview-notice\""));
-    let saved: i64 = sqlx::query("SELECT weight FROM index_indicators WHERE code = 'covid_case_rate'")
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-        .get(0);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("data-testid=\"preview-notice\"")
+    );
+    let saved: i64 =
+        sqlx::query("SELECT weight FROM index_indicators WHERE code = 'covid_case_rate'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap()
+            .get(0);
     assert_eq!(saved, 15, "a preview saves nothing");
 
     let mut bad = weights.to_vec();
@@ -479,7 +524,12 @@ async fn the_figures_count_market_sales_loans_and_volunteer_hours() {
             .unwrap()
         }
     };
-    for ind in ["market_orders", "market_sales_rials", "loans_disbursed", "volunteer_hours"] {
+    for ind in [
+        "market_orders",
+        "market_sales_rials",
+        "loans_disbursed",
+        "volunteer_hours",
+    ] {
         let (rows, max) = sum(ind).await;
         assert!(rows > 0 && max > 0, "{ind}: {rows} rows, max {max}");
     }
@@ -487,5 +537,8 @@ async fn the_figures_count_market_sales_loans_and_volunteer_hours() {
     let admin = app.login("admin").await;
     let (s, html) = admin.get_text("/reports?ind=fig:market_sales_rials").await;
     assert_eq!(s, StatusCode::OK);
-    assert!(html.contains("class=\"rq4\""), "some province has the most sales");
+    assert!(
+        html.contains("class=\"rq4\""),
+        "some province has the most sales"
+    );
 }
