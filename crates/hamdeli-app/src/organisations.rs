@@ -103,6 +103,9 @@ pub async fn create(store: &Store, caller: &Caller<'_>, input: OrganisationInput
     }
     let f = checked(store, input).await?;
     p.authorize(manage_action(&f.kind, f.province_code.as_deref()))?;
+    // In the demo's own database (marked when the demo seeds it) every organisation is the demo's,
+    // so that a second demo run still recognises the database as its own.
+    let is_demo = hamdeli_store::settings::is_demo(store).await?;
     let mut tx = store.begin().await?;
     let detail = serde_json::json!({
         "name_fa": f.name_fa,
@@ -117,7 +120,7 @@ pub async fn create(store: &Store, caller: &Caller<'_>, input: OrganisationInput
             name_en: f.name_en,
             kind: f.kind,
             province_code: f.province_code,
-            is_demo: false,
+            is_demo,
         },
     )
     .await?;
