@@ -183,7 +183,18 @@ impl Store {
                         })
                     })
             }
-            Engine::Postgres => AnyPoolOptions::new().max_connections(16),
+            // JIT compilation costs 100-200 ms whenever a plan's estimated cost crosses its
+            // threshold, which a page's query with correlated lookups does; pages never gain it back.
+            Engine::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("SET jit = off").await?;
+                            Ok(())
+                        })
+                    })
+            }
         };
         // A request waiting for one of SQLite's connections waits as long as one waiting for its
         // write lock (the connections may all be queued on it).

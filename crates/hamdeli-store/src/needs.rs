@@ -163,15 +163,18 @@ pub async fn facts_of_person(store: &Store, person: i64) -> Result<HouseholdFact
 /// A household (or a person without one) is uncovered when no member is in any organisation's
 /// support list. Two plain correlated NOT EXISTS: both engines use the person and household
 /// indexes (an IN-subquery inside one EXISTS made PostgreSQL scan).
+// "Covered by nobody" as two scalar lookups with LIMIT 1, not NOT EXISTS: PostgreSQL turned the
+// NOT EXISTS into hashed scans of every source record (357 ms for 3,000 candidates at 100k people,
+// 33 ms this way with JIT off).
 const FACTS_SQL: &str = "SELECT p.id, COALESCE(h.female_head, 0), COALESCE(h.dependants, 0), \
      COALESCE(h.disability, 0), COALESCE(h.elderly, 0), COALESCE(h.chronic_illness, 0), \
      COALESCE(h.bereaved_by_covid, 0), h.income_decile, COALESCE(h.zone, p.zone), \
-     CASE WHEN NOT EXISTS (SELECT 1 FROM source_records r JOIN source_lists l ON l.id = r.list_id \
-        WHERE r.person_id = p.id AND l.list_kind = 'support') \
-      AND NOT EXISTS (SELECT 1 FROM household_members m2 \
+     CASE WHEN (SELECT 1 FROM source_records r JOIN source_lists l ON l.id = r.list_id \
+        WHERE r.person_id = p.id AND l.list_kind = 'support' LIMIT 1) IS NULL \
+      AND (SELECT 1 FROM household_members m2 \
         JOIN source_records r2 ON r2.person_id = m2.person_id \
         JOIN source_lists l2 ON l2.id = r2.list_id \
-        WHERE m2.household_id = h.id AND l2.list_kind = 'support') \
+        WHERE m2.household_id = h.id AND l2.list_kind = 'support' LIMIT 1) IS NULL \
      THEN 1 ELSE 0 END \
      FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
      LEFT JOIN households h ON h.id = m.household_id";
