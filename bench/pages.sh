@@ -9,7 +9,11 @@
 #
 #   bench/pages.sh [--people 100000] [--engine sqlite|postgres|both] [--requests 20]
 #                  [--dir /tmp/hamdeli-bench-pages] [--postgres postgres://postgres@127.0.0.1:5432]
-#                  [--port 18180] [--keep]
+#                  [--port 18180] [--keep] [--routes FILE] [--reuse]
+#
+# --routes FILE times only the lines of FILE (e.g. bench/pages-national.routes) instead of
+# bench/pages.routes. --reuse keeps a data set already built (PostgreSQL: the database exists
+# and holds the demo; SQLite: the data directory has its database) instead of building it.
 #
 # The data set is made once per engine and size and kept under --dir (SQLite) or in the
 # database hamdeli_bench_pages_<N> (PostgreSQL), dropped at the end unless --keep.
@@ -23,6 +27,8 @@ DIR=/tmp/hamdeli-bench-pages
 PG_BASE=postgres://postgres@127.0.0.1:5432
 PORT=18180
 KEEP=
+ROUTES=
+REUSE=
 while [ $# -gt 0 ]; do
   case "$1" in
     --people) PEOPLE=$2; shift 2 ;;
@@ -32,6 +38,8 @@ while [ $# -gt 0 ]; do
     --postgres) PG_BASE=$2; shift 2 ;;
     --port) PORT=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
+    --routes) ROUTES=$2; shift 2 ;;
+    --reuse) REUSE=1; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -58,10 +66,14 @@ for ENGINE in $ENGINES; do
     ARGS+=(--database-url "$PG_BASE/$DB")
   fi
   echo "== $ENGINE, $PEOPLE demo people ($(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GB) ==" >&2
-  START=$(date +%s)
-  "$HAMDELI" "${ARGS[@]}" demo --people "$PEOPLE" >"$DATA_DIR/demo.log" 2>&1
-  echo "data set ready in $(( $(date +%s) - START )) s: $(grep -a 'demo population\|demo distribution' "$DATA_DIR/demo.log" | tr '\n' ' ')" >&2
-  "$HAMDELI" "${ARGS[@]}" admin rebuild-summaries >&2
+  if [ -n "$REUSE" ] && [ -s "$DATA_DIR/demo.log" ]; then
+    echo "reusing the data set: $(grep -a 'demo population\|demo distribution' "$DATA_DIR/demo.log" | tr '\n' ' ')" >&2
+  else
+    START=$(date +%s)
+    "$HAMDELI" "${ARGS[@]}" demo --people "$PEOPLE" >"$DATA_DIR/demo.log" 2>&1
+    echo "data set ready in $(( $(date +%s) - START )) s: $(grep -a 'demo population\|demo distribution' "$DATA_DIR/demo.log" | tr '\n' ' ')" >&2
+    "$HAMDELI" "${ARGS[@]}" admin rebuild-summaries >&2
+  fi
   "$HAMDELI" "${ARGS[@]}" serve --bind "127.0.0.1:$PORT" >"$DATA_DIR/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 240); do
@@ -71,7 +83,9 @@ for ENGINE in $ENGINES; do
   echo
   echo "### $ENGINE, $PEOPLE demo people"
   echo
-  "$HAMDELI" "${ARGS[@]}" bench pages --url "http://127.0.0.1:$PORT" --requests "$REQUESTS"
+  ROUTE_ARGS=()
+  [ -n "$ROUTES" ] && ROUTE_ARGS=(--routes "$ROUTES")
+  "$HAMDELI" "${ARGS[@]}" bench pages --url "http://127.0.0.1:$PORT" --requests "$REQUESTS" "${ROUTE_ARGS[@]}"
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
   if [ -z "$KEEP" ]; then
     if [ "$ENGINE" = postgres ]; then psql "$PG_BASE/postgres" -qc "DROP DATABASE $DB"; fi
