@@ -7,6 +7,7 @@ pub mod market;
 pub mod needs;
 pub mod network;
 pub mod policy;
+pub mod posting;
 pub mod reports;
 pub mod role;
 

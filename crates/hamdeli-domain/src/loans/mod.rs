@@ -1,5 +1,6 @@
 //! Capability loans: its rules (pure: no web, no database).
 
+pub mod journal;
 pub mod policy;
 pub mod schedule;
 

@@ -2,6 +2,7 @@
 //! state machines whose every step is appended to a history; money is integer rials with
 //! checked arithmetic; a bank account is a Sheba number checked with ISO 13616 mod 97.
 
+pub mod ledger;
 pub mod money;
 pub mod order;
 pub mod policy;
