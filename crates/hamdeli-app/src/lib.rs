@@ -6,6 +6,7 @@
 use hamdeli_domain::{Denied, Principal, Role, Scope};
 use hamdeli_store::{StoreError, audit};
 
+pub mod accounts;
 pub mod api_keys;
 pub mod campaigns;
 pub mod distribution;

@@ -6,18 +6,16 @@ use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
+use hamdeli_app::accounts::{self, PasswordChange, SignIn};
 use hamdeli_locale::Locale;
-use hamdeli_store::audit::{self, Actor, Event};
-use hamdeli_store::{now_millis, passwords, sessions, users};
+use hamdeli_store::{now_millis, sessions};
 
 use crate::AppState;
 use crate::context::Ctx;
 use crate::cookies;
 use crate::error::AppError;
 use crate::pages::{FormData, html, safe_next, see_other};
-use crate::ratelimit::{self, LoginGate};
 use crate::view::{Loc, Shell};
 
 #[derive(Template)]
@@ -57,15 +55,8 @@ pub struct LoginForm {
     next: String,
 }
 
-/// A hash to verify against when the user does not exist, so both paths take as long.
-static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    passwords::hash_password("not a real password").unwrap_or_default()
-});
-
-/// Signing in. The attempt is counted for its address and its username *before* the password
-/// is checked (see `ratelimit`): a refused attempt gets no check at all, and an unknown
-/// username gets the same counting, the same answers and a dummy argon2 check, so neither the
-/// answers nor their timing say whether an account exists.
+/// Handles the POST /login route: the sign-in use case decides, counts and audits; this only
+/// renders its answer and sets the cookies.
 pub async fn login(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -85,64 +76,28 @@ pub async fn login(
         *r.status_mut() = status;
         Ok(r)
     };
-    let now = now_millis();
-    let admitted =
-        match ratelimit::admit_login(&state.store, &ctx.client_addr, &form.username, now).await? {
-            LoginGate::Check(admitted) => admitted,
-            LoginGate::AddressFull => {
-                audit_failed(&state, &ctx, &form.username, "address_limit").await?;
-                return refuse(StatusCode::TOO_MANY_REQUESTS, l.t("error-too-many"));
-            }
-            LoginGate::AccountWaits { until } => {
-                audit_failed(&state, &ctx, &form.username, "account_wait").await?;
-                // Whole minutes, rounded up: "1" for a wait of a few seconds.
-                let minutes = (until - now + 59_999) / 60_000;
-                return refuse(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    l.t1("login-wait", "minutes", &minutes.max(1)),
-                );
-            }
-        };
-    let candidate = users::for_login(&state.store, &form.username).await?;
-    state.login_limiter.count_check();
-    let Some(candidate) = candidate else {
-        passwords::verify_password_blocking(form.password.clone(), DUMMY_HASH.clone()).await;
-        audit_failed(&state, &ctx, &form.username, "unknown_user").await?;
-        return refuse(StatusCode::UNAUTHORIZED, l.t("login-failed"));
-    };
-    let user = candidate.user;
-    let ok =
-        passwords::verify_password_blocking(form.password.clone(), candidate.password_hash).await;
-    if !ok || !user.active {
-        // The attempt was already counted as a failure when it was admitted.
-        audit_failed(
-            &state,
-            &ctx,
-            &user.username,
-            if ok { "inactive" } else { "bad_password" },
-        )
-        .await?;
-        return refuse(StatusCode::UNAUTHORIZED, l.t("login-failed"));
-    }
-    ratelimit::signed_in(&state.store, &admitted).await?;
-    let mut tx = state.store.begin().await?;
-    let token = sessions::create(&mut tx, user.id, &ctx.client_addr).await?;
-    let principal = user.principal();
-    audit::record(
-        &mut tx,
-        &Actor {
-            principal: Some(&principal),
-            client_addr: &ctx.client_addr,
-        },
-        Event {
-            action: "auth.login",
-            target_kind: "user",
-            target_id: user.id.to_string(),
-            detail: json!({}),
-        },
+    let outcome = accounts::sign_in(
+        &state.store,
+        &state.login_limiter,
+        &ctx.client_addr,
+        &form.username,
+        &form.password,
+        now_millis(),
     )
     .await?;
-    tx.commit().await?;
+    let (token, user) = match outcome {
+        SignIn::Session { token, user } => (token, user),
+        SignIn::AddressFull => {
+            return refuse(StatusCode::TOO_MANY_REQUESTS, l.t("error-too-many"));
+        }
+        SignIn::AccountWaits { minutes } => {
+            return refuse(
+                StatusCode::TOO_MANY_REQUESTS,
+                l.t1("login-wait", "minutes", &minutes),
+            );
+        }
+        SignIn::Refused => return refuse(StatusCode::UNAUTHORIZED, l.t("login-failed")),
+    };
     let secure = state.config.secure_cookies;
     let max_age = sessions::MAX_AGE_MILLIS / 1000;
     let mut r = see_other(&next);
@@ -165,46 +120,16 @@ pub async fn login(
     Ok(r)
 }
 
-async fn audit_failed(
-    state: &AppState,
-    ctx: &Ctx,
-    username: &str,
-    reason: &str,
-) -> Result<(), AppError> {
-    let mut conn = state.store.pool().acquire().await?;
-    let username: String = username.chars().take(64).collect();
-    audit::record(
-        &mut conn,
-        &ctx.audit_actor(),
-        Event {
-            action: "auth.login_failed",
-            target_kind: "username",
-            target_id: username,
-            detail: json!({ "reason": reason }),
-        },
-    )
-    .await?;
-    Ok(())
-}
-
+/// Handles the POST /logout route.
 pub async fn logout(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     if let Some(token) = &ctx.session_token {
-        let mut tx = state.store.begin().await?;
-        sessions::delete(&mut tx, token).await?;
-        if let Some(p) = &ctx.principal {
-            audit::record(
-                &mut tx,
-                &ctx.audit_actor(),
-                Event {
-                    action: "auth.logout",
-                    target_kind: "user",
-                    target_id: p.user_id.unwrap_or_default().to_string(),
-                    detail: json!({}),
-                },
-            )
-            .await?;
-        }
-        tx.commit().await?;
+        accounts::sign_out(
+            &state.store,
+            token,
+            ctx.principal.as_ref(),
+            &ctx.client_addr,
+        )
+        .await?;
     }
     let mut r = see_other("/");
     if let Ok(v) = cookies::clear(cookies::SESSION, state.config.secure_cookies).parse() {
@@ -227,7 +152,7 @@ pub async fn switch_language(
 ) -> Result<Response, AppError> {
     let locale = Locale::parse(&form.locale).ok_or(AppError::BadRequest("form-invalid"))?;
     if let Some(u) = &ctx.user {
-        users::set_locale(&state.store, u.id, locale.tag()).await?;
+        accounts::set_own_locale(&state.store, u, locale.tag()).await?;
     }
     let mut r = see_other(&safe_next(Some(&form.back)));
     let cookie = cookies::set(
@@ -304,49 +229,31 @@ pub async fn change_password(
 ) -> Result<Response, AppError> {
     let user = ctx.user.clone().ok_or(AppError::Unauthenticated)?;
     let l = Loc(ctx.locale);
-    // The current password is guessed under the same limits as a sign-in: a stolen session
-    // gets no more password checks here than at the login form.
-    let now = now_millis();
-    let admitted =
-        match ratelimit::admit_login(&state.store, &ctx.client_addr, &user.username, now).await? {
-            LoginGate::Check(admitted) => admitted,
-            LoginGate::AddressFull => return Err(AppError::TooManyRequests),
-            LoginGate::AccountWaits { until } => {
-                let minutes = (until - now + 59_999) / 60_000;
-                let message = l.t1("login-wait", "minutes", &minutes.max(1));
-                let r = account_view(&state, &ctx, Some(message), false).await;
-                return r.map(|r| (StatusCode::TOO_MANY_REQUESTS, r).into_response());
-            }
-        };
-    let candidate = users::for_login(&state.store, &user.username)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    state.login_limiter.count_check();
-    if !passwords::verify_password_blocking(form.current.clone(), candidate.password_hash).await {
-        return bad(account_view(&state, &ctx, Some(l.t("password-current-wrong")), false).await);
-    }
-    ratelimit::signed_in(&state.store, &admitted).await?;
-    if form.new != form.confirm {
-        return bad(account_view(&state, &ctx, Some(l.t("password-mismatch")), false).await);
-    }
-    if let Err(id) = passwords::check_strength(&form.new) {
-        return bad(account_view(&state, &ctx, Some(l.t(id)), false).await);
-    }
-    let mut tx = state.store.begin().await?;
-    users::set_password(&mut tx, user.id, form.new).await?;
-    let token = sessions::create(&mut tx, user.id, &ctx.client_addr).await?;
-    audit::record(
-        &mut tx,
-        &ctx.audit_actor(),
-        Event {
-            action: "user.password_change",
-            target_kind: "user",
-            target_id: user.id.to_string(),
-            detail: json!({}),
+    let outcome = accounts::change_own_password(
+        &state.store,
+        &state.login_limiter,
+        &user,
+        &ctx.client_addr,
+        &accounts::PasswordForm {
+            current: &form.current,
+            new: &form.new,
+            confirm: &form.confirm,
         },
+        now_millis(),
     )
     .await?;
-    tx.commit().await?;
+    let token = match outcome {
+        PasswordChange::Changed { token } => token,
+        PasswordChange::AddressFull => return Err(AppError::TooManyRequests),
+        PasswordChange::AccountWaits { minutes } => {
+            let message = l.t1("login-wait", "minutes", &minutes);
+            let r = account_view(&state, &ctx, Some(message), false).await;
+            return r.map(|r| (StatusCode::TOO_MANY_REQUESTS, r).into_response());
+        }
+        PasswordChange::Refused(id) => {
+            return bad(account_view(&state, &ctx, Some(l.t(id)), false).await);
+        }
+    };
     let mut r = see_other("/account?saved=1");
     let cookie = cookies::set(
         cookies::SESSION,

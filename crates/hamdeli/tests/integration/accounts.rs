@@ -142,11 +142,11 @@ async fn state_changing_requests_need_the_csrf_token() {
 async fn login_attempts_are_rate_limited_per_address() {
     let app = spawn_app().await;
     // Successful sign-ins from one address (an office) do not count.
-    for _ in 0..hamdeli_web::ratelimit::MAX_FAILURES + 2 {
+    for _ in 0..hamdeli_app::accounts::limits::MAX_FAILURES + 2 {
         app.login("tehran.expert").await;
     }
     let c = app.client();
-    for i in 0..hamdeli_web::ratelimit::MAX_FAILURES {
+    for i in 0..hamdeli_app::accounts::limits::MAX_FAILURES {
         let r = c.login(&format!("ghost{i}"), "wrong-password").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {i}");
     }

@@ -12,7 +12,7 @@ use hamdeli::config::{Config, Layer};
 use hamdeli_store::Store;
 use hamdeli_store::audit::{self, Filter};
 use hamdeli_web::AppState;
-use hamdeli_web::ratelimit::{self, LoginGate};
+use hamdeli_app::accounts::limits::{self as ratelimit, LoginGate};
 
 use crate::support::{Client, PASSWORD, TempDir, fresh_database, temp_dir};
 
