@@ -10,11 +10,12 @@
 
 use serde::{Serialize, de::DeserializeOwned};
 
+use hamdeli_domain::loans::journal;
 use hamdeli_domain::loans::policy::{LoanAction, LoanScope, loan_scope};
 use hamdeli_domain::loans::schedule::{self, FeeRate, Terms};
 use hamdeli_domain::{Action, Place, Principal, Role};
 use hamdeli_store::Store;
-use hamdeli_store::loans::{self as st, BulkSelection, Claim, JournalLine};
+use hamdeli_store::loans::{self as st, BulkSelection, Claim};
 
 use crate::policy_doc::{UseCase, own_place};
 use crate::{Caller, Error, Result, audit_read, audit_write};
@@ -903,29 +904,9 @@ pub async fn disburse(
         start_date.day(),
     )
     .await?;
-    st::journal(
-        &mut tx,
-        &format!("disburse:{id}"),
-        id,
-        &[
-            JournalLine {
-                account: "loan_receivable".into(),
-                debit: loan.amount + fee_total,
-                credit: 0,
-            },
-            JournalLine {
-                account: format!("fund:{}", loan.fund_source),
-                debit: 0,
-                credit: loan.amount,
-            },
-            JournalLine {
-                account: "fee_income".into(),
-                debit: 0,
-                credit: fee_total,
-            },
-        ],
-    )
-    .await?;
+    let posting = journal::disbursement(&loan.fund_source, loan.amount, fee_total)
+        .map_err(|_| Error::Invalid("loans-journal-unbalanced"))?;
+    st::journal(&mut tx, &format!("disburse:{id}"), id, &posting).await?;
     let out = Disbursed {
         loan_id: id,
         fee_total,

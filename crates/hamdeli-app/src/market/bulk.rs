@@ -5,10 +5,11 @@
 //! sites.
 
 use hamdeli_domain::Action;
+use hamdeli_domain::market::ledger as postings;
 use hamdeli_domain::market::policy::MarketAction;
 use hamdeli_domain::market::{self as dm, limits, money};
 use hamdeli_store::Store;
-use hamdeli_store::market::ledger::{self, PLATFORM_CASH, PRODUCER_PAYABLE, Posting, Refs};
+use hamdeli_store::market::ledger::{self, Refs};
 use hamdeli_store::market::{self as sm, Bulk, BulkPart, FeedKey, Product};
 
 use super::{own_shop, text};
@@ -149,18 +150,7 @@ pub async fn accept_bulk_part(
                 producer_id: Some(p.producer_id),
                 reference: Some(&format!("BULK-{}-{}", b.id, p.id)),
             },
-            &[
-                Posting {
-                    account: PLATFORM_CASH,
-                    producer_id: None,
-                    amount,
-                },
-                Posting {
-                    account: PRODUCER_PAYABLE,
-                    producer_id: Some(p.producer_id),
-                    amount: -amount,
-                },
-            ],
+            &super::orders::checked(postings::bulk(p.producer_id, amount))?,
         )
         .await?;
     }

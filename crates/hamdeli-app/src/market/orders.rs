@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use hamdeli_domain::Action;
+use hamdeli_domain::market::ledger::{self as postings, Account};
 use hamdeli_domain::market::order::{self, OrderStatus, PaymentMethod, PaymentStatus};
 use hamdeli_domain::market::policy::MarketAction;
 use hamdeli_domain::market::{limits, money};
-use hamdeli_store::market::ledger::{
-    self, COMMISSION_INCOME, PLATFORM_CASH, PRODUCER_PAYABLE, Posting, Refs,
-};
+use hamdeli_domain::posting::{Posting, PostingError};
+use hamdeli_store::market::ledger::{self, Refs};
 use hamdeli_store::market::{self as sm, Event, Item, Order, Purchase};
 use hamdeli_store::{AnyConnection, Store};
 
@@ -396,35 +396,27 @@ pub async fn purchase_for_payment(store: &Store, code: &str) -> Result<Purchase>
         .ok_or(Error::NotFound)
 }
 
-/// The postings of an order's sale: the buyer's money to the platform, owed to the producer,
-/// the commission to the platform's income.
-fn sale_postings(o: &Order) -> Vec<Posting> {
-    vec![
-        Posting {
-            account: PLATFORM_CASH,
-            producer_id: None,
-            amount: o.total_rials,
-        },
-        Posting {
-            account: PRODUCER_PAYABLE,
-            producer_id: Some(o.producer_id),
-            amount: -(o.total_rials - o.commission_rials),
-        },
-        Posting {
-            account: COMMISSION_INCOME,
-            producer_id: None,
-            amount: -o.commission_rials,
-        },
-    ]
+/// A posting of the market as built by the domain, or why it was refused (an amount out of
+/// range; an unbalanced entry never leaves the domain's builders).
+pub(crate) fn checked(
+    p: std::result::Result<Posting<Account>, PostingError>,
+) -> Result<Posting<Account>> {
+    p.map_err(|e| match e {
+        PostingError::Overflow => Error::Invalid("market-amount-invalid"),
+        PostingError::Empty | PostingError::Unbalanced => {
+            Error::Invalid("market-ledger-unbalanced")
+        }
+    })
 }
 
-fn reversed(p: Vec<Posting>) -> Vec<Posting> {
-    p.into_iter()
-        .map(|x| Posting {
-            amount: -x.amount,
-            ..x
-        })
-        .collect()
+/// The posting of an order's sale: the buyer's money to the platform, owed to the producer,
+/// the commission to the platform's income.
+fn sale_posting(o: &Order) -> Result<Posting<Account>> {
+    checked(postings::sale(
+        o.producer_id,
+        o.total_rials,
+        o.commission_rials,
+    ))
 }
 
 /// What the simulated gateway's verify answered.
@@ -506,7 +498,7 @@ pub async fn payment_callback(
                 producer_id: Some(o.producer_id),
                 reference: Some(&reference),
             },
-            &sale_postings(&o),
+            &sale_posting(&o)?,
         )
         .await?;
     }
@@ -566,7 +558,7 @@ async fn cancel_in(
                 producer_id: Some(o.producer_id),
                 reference: None,
             },
-            &reversed(sale_postings(o)),
+            &sale_posting(o)?.reversed(),
         )
         .await?;
     }
@@ -777,7 +769,7 @@ pub async fn advance_order(
                         producer_id: Some(o.producer_id),
                         reference: Some("cod"),
                     },
-                    &sale_postings(&o),
+                    &sale_posting(&o)?,
                 )
                 .await?;
                 let all = sm::orders_of_purchase(&mut tx, o.purchase_id).await?;
@@ -904,18 +896,7 @@ pub async fn payout(
             producer_id: Some(producer_id),
             reference: Some(&reference),
         },
-        &[
-            Posting {
-                account: PRODUCER_PAYABLE,
-                producer_id: Some(producer_id),
-                amount,
-            },
-            Posting {
-                account: PLATFORM_CASH,
-                producer_id: None,
-                amount: -amount,
-            },
-        ],
+        &checked(postings::payout(producer_id, amount))?,
     )
     .await?;
     audit_write(

@@ -15,8 +15,10 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use hamdeli_domain::loans::journal as entries;
 use hamdeli_domain::loans::policy::LoanScope;
 use hamdeli_domain::loans::schedule::{self, Instalment};
+use hamdeli_domain::posting::Posting;
 
 use crate::{AnyConnection, Engine, Result, Store, StoreError, Tx, now_millis};
 
@@ -172,34 +174,13 @@ pub async fn finish_key(tx: &mut Tx, key: &str, result: &str) -> Result<()> {
     Ok(())
 }
 
-/// One line of a journal entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct JournalLine {
-    pub account: String,
-    pub debit: i64,
-    pub credit: i64,
-}
-
-/// Writes a balanced entry (debits = credits, no negative line) or refuses it.
-pub async fn journal(tx: &mut Tx, entry: &str, loan: i64, lines: &[JournalLine]) -> Result<()> {
-    let mut debit: i64 = 0;
-    let mut credit: i64 = 0;
-    for l in lines {
-        if l.debit < 0 || l.credit < 0 {
-            return Err(StoreError::Invalid("loans-journal-unbalanced"));
-        }
-        debit = debit
-            .checked_add(l.debit)
-            .ok_or(StoreError::Invalid("loans-journal-unbalanced"))?;
-        credit = credit
-            .checked_add(l.credit)
-            .ok_or(StoreError::Invalid("loans-journal-unbalanced"))?;
-    }
-    if debit != credit {
-        return Err(StoreError::Invalid("loans-journal-unbalanced"));
-    }
+/// Writes a journal entry of a loan: one row per line of the posting (its debit or its credit),
+/// in the caller's transaction. Balanced by construction: a [`Posting`] is only made balanced
+/// (see `hamdeli_domain::posting`), and the loans' entries are built in
+/// `hamdeli_domain::loans::journal`.
+pub async fn journal(tx: &mut Tx, entry: &str, loan: i64, posting: &Posting<String>) -> Result<()> {
     let at = now_millis();
-    for l in lines {
+    for l in posting.lines() {
         sqlx::query(
             "INSERT INTO loan_journal (entry, account, loan_id, debit, credit, at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -207,8 +188,8 @@ pub async fn journal(tx: &mut Tx, entry: &str, loan: i64, lines: &[JournalLine])
         .bind(entry.to_owned())
         .bind(l.account.clone())
         .bind(loan)
-        .bind(l.debit)
-        .bind(l.credit)
+        .bind(l.debit())
+        .bind(l.credit())
         .bind(at)
         .execute(&mut **tx)
         .await?;
@@ -1067,24 +1048,9 @@ pub async fn record_payment(
     .bind(loan)
     .execute(&mut **tx)
     .await?;
-    journal(
-        tx,
-        &format!("payment:{id}"),
-        loan,
-        &[
-            JournalLine {
-                account: "bank".into(),
-                debit: amount,
-                credit: 0,
-            },
-            JournalLine {
-                account: "loan_receivable".into(),
-                debit: 0,
-                credit: amount,
-            },
-        ],
-    )
-    .await?;
+    let posting =
+        entries::repayment(amount).map_err(|_| StoreError::Invalid("loans-journal-unbalanced"))?;
+    journal(tx, &format!("payment:{id}"), loan, &posting).await?;
     Ok(Payment {
         id,
         loan_id: loan,

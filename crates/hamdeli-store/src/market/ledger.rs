@@ -1,25 +1,19 @@
-//! The market's double-entry ledger: every journal entry's postings add up to zero (debits
-//! positive, credits negative), written in the transaction of the step that moves the money.
+//! The market's double-entry ledger: every journal entry is a [`Posting`] of the domain (its
+//! lines add up to zero: debits positive, credits negative, checked where it is built), written
+//! in the transaction of the step that moves the money.
 //!
-//! Accounts: `platform_cash` (what the platform holds of buyers' money), `producer_payable`
-//! (what it owes a producer; one per producer), `commission_income`.
+//! Accounts ([`Account`]): `platform_cash` (what the platform holds of buyers' money),
+//! `producer_payable` (what it owes a producer; one per producer), `commission_income`.
 
 use serde::Serialize;
 use sqlx::Row;
 
-use crate::{AnyConnection, Result, Store, StoreError, now_millis};
+pub use hamdeli_domain::market::ledger::{
+    Account, COMMISSION_INCOME, PLATFORM_CASH, PRODUCER_PAYABLE,
+};
+use hamdeli_domain::posting::Posting;
 
-pub const PLATFORM_CASH: &str = "platform_cash";
-pub const PRODUCER_PAYABLE: &str = "producer_payable";
-pub const COMMISSION_INCOME: &str = "commission_income";
-
-/// One posting: an account (with its producer for `producer_payable`) and a signed amount.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Posting {
-    pub account: &'static str,
-    pub producer_id: Option<i64>,
-    pub amount: i64,
-}
+use crate::{AnyConnection, Result, Store, now_millis};
 
 /// References of a journal entry.
 #[derive(Debug, Clone, Default)]
@@ -30,22 +24,14 @@ pub struct Refs<'a> {
     pub reference: Option<&'a str>,
 }
 
-/// Writes a balanced entry; an unbalanced one (or an overflowing sum) is refused.
+/// Writes a posting as one journal entry with its lines (lines of zero are not written), in the
+/// caller's transaction. Balanced by construction: a [`Posting`] is only made balanced.
 pub async fn post(
     conn: &mut AnyConnection,
     kind: &str,
     refs: &Refs<'_>,
-    postings: &[Posting],
+    posting: &Posting<Account>,
 ) -> Result<i64> {
-    let mut sum: i64 = 0;
-    for p in postings {
-        sum = sum
-            .checked_add(p.amount)
-            .ok_or(StoreError::Invalid("market-amount-invalid"))?;
-    }
-    if sum != 0 || postings.is_empty() {
-        return Err(StoreError::Invalid("market-ledger-unbalanced"));
-    }
     let row = sqlx::query(
         "INSERT INTO market_journal (kind, purchase_id, order_id, producer_id, reference, at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -59,14 +45,14 @@ pub async fn post(
     .fetch_one(&mut *conn)
     .await?;
     let id: i64 = row.get(0);
-    for p in postings.iter().filter(|p| p.amount != 0) {
+    for p in posting.lines().iter().filter(|p| p.amount != 0) {
         sqlx::query(
             "INSERT INTO market_postings (journal_id, account, producer_id, amount_rials) \
              VALUES ($1, $2, $3, $4)",
         )
         .bind(id)
-        .bind(p.account)
-        .bind(p.producer_id)
+        .bind(p.account.code())
+        .bind(p.account.producer_id())
         .bind(p.amount)
         .execute(&mut *conn)
         .await?;
