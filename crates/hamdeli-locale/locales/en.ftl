@@ -465,6 +465,7 @@ coverage-same-kind = Same kind twice
 coverage-female-heads = Female heads of household
 coverage-female-heads-uncovered = Female heads not covered
 download-xlsx = Download Excel
+chart-table = The chart’s figures as a table
 download-csv = Download CSV
 outreach-title = Outreach list
 outreach-help = Female heads of household found by a survey or reference list whom no organisation supports.

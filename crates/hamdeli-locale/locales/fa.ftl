@@ -465,6 +465,7 @@ coverage-same-kind = دو حمایت هم‌نوع
 coverage-female-heads = زنان سرپرست خانوار
 coverage-female-heads-uncovered = زنان سرپرست خانوار بی‌پوشش
 download-xlsx = دریافت اکسل
+chart-table = ارقام نمودار به صورت جدول
 download-csv = دریافت CSV
 outreach-title = فهرست شناسایی و پیگیری
 outreach-help = زنان سرپرست خانواری که در پیمایش یا فهرست مرجع آمده‌اند و هیچ سازمانی از آنان حمایت نمی‌کند.

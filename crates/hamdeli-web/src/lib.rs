@@ -12,6 +12,7 @@ use hamdeli_store::Store;
 
 pub mod api;
 mod assets;
+mod charts;
 pub mod context;
 mod cookies;
 pub mod csrf;

@@ -15,6 +15,7 @@ use hamdeli_store::needs::{self, Need, NeedGroup, NeedQuery, NeedTableRow, NeedT
 use hamdeli_store::persons::{Household, Member, Person};
 
 use crate::AppState;
+use crate::charts::{self, Bar};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
@@ -237,12 +238,6 @@ impl TableQuery {
     }
 }
 
-pub struct ChartBar {
-    pub label: String,
-    pub value: i64,
-    pub percent: i64,
-}
-
 #[derive(Template)]
 #[template(path = "needs.html")]
 struct TablePage {
@@ -252,7 +247,8 @@ struct TablePage {
     q: TableQuery,
     rows: Vec<NeedTableRow>,
     total_needs: i64,
-    bars: Vec<ChartBar>,
+    /// Needs per group (SVG, and its figures as a table).
+    chart: String,
     list: Vec<Need>,
     /// The next page's cursor (urgency rank, need id), when there is one.
     next: Option<(i64, i64)>,
@@ -324,21 +320,23 @@ pub async fn table(
     let mut by_group: Vec<(String, i64)> = vec![];
     for r in &rows {
         match by_group.iter_mut().find(|(g, _)| *g == r.group) {
-            Some((_, v)) => *v += r.needs,
+            Some((_, v)) => *v = v.saturating_add(r.needs),
             None => by_group.push((r.group.clone(), r.needs)),
         }
     }
     by_group.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let max = by_group.first().map(|g| g.1).unwrap_or(0).max(1);
-    let bars = by_group
+    let bars: Vec<Bar> = by_group
         .iter()
         .take(31)
-        .map(|(g, v)| ChartBar {
-            label: group_label(g),
-            value: *v,
-            percent: v * 100 / max,
-        })
+        .map(|(g, v)| Bar::new(group_label(g), *v, l.num(v)))
         .collect();
+    let chart = charts::bars_with_table(
+        &l.t("needs-chart"),
+        &bars,
+        l.dir() == "rtl",
+        &l.t("chart-table"),
+        [&l.tv("needs-by", group.code()), &l.t("needs-count")],
+    );
     let after = q
         .after
         .map(|id| (q.after_rank.unwrap_or(0).clamp(0, 3), id));
@@ -374,7 +372,7 @@ pub async fn table(
         by: group.code(),
         total_needs: rows.iter().map(|r| r.needs).sum(),
         rows,
-        bars,
+        chart,
         list,
         next,
         types,

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod api;
 mod campaign_lifecycle;
+mod charts;
 mod cli;
 mod concurrency;
 mod distribution;

@@ -16,6 +16,7 @@ use hamdeli_domain::loans::schedule;
 use hamdeli_domain::{Action, Principal, loans::policy::LoanAction};
 
 use crate::AppState;
+use crate::charts::{self, Bar};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
@@ -1051,14 +1052,6 @@ pub async fn late(
 // ---------------------------------------------------------------------------------------------
 // Portfolio
 
-pub struct Bar {
-    pub y: i64,
-    pub label: String,
-    pub w_out: i64,
-    pub w_risk: i64,
-    pub text: String,
-}
-
 #[derive(Template)]
 #[template(path = "loans/portfolio.html")]
 struct PortfolioPage {
@@ -1067,8 +1060,9 @@ struct PortfolioPage {
     by: String,
     rows: Vec<Vec<String>>,
     totals: Vec<String>,
-    bars: Vec<Bar>,
-    height: i64,
+    /// Outstanding with the part at risk over it (SVG; the table has the figures).
+    chart: String,
+    legend: String,
 }
 
 /// Handles the GET /loans/portfolio route: disbursed, outstanding, repaid, deferred and at risk by
@@ -1132,23 +1126,21 @@ pub async fn portfolio(
             "loans-portfolio.xlsx",
         ));
     }
-    let max = lines
+    let bars: Vec<Bar> = lines
         .iter()
-        .map(|x| x.outstanding)
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let bars = lines
-        .iter()
-        .enumerate()
-        .map(|(i, x)| Bar {
-            y: i as i64 * 28,
-            label: label(x),
-            w_out: (x.outstanding as i128 * 400 / max as i128) as i64,
-            w_risk: (x.at_risk as i128 * 400 / max as i128) as i64,
-            text: tomans(l, x.outstanding),
+        .map(|x| Bar {
+            part: Some(x.at_risk),
+            ..Bar::new(label(x), x.outstanding, tomans(l, x.outstanding))
         })
         .collect();
+    let out_name = l.name("مانده", "Outstanding");
+    let risk_name = l.name("در معرض خطر", "At risk");
+    let chart = charts::bars(
+        l.name("مانده و در معرض خطر", "Outstanding and at risk"),
+        &bars,
+        l.dir() == "rtl",
+    );
+    let legend = charts::legend(&[("chart-bar", out_name), ("chart-part", risk_name)]);
     let rows = lines
         .iter()
         .map(|x| {
@@ -1176,10 +1168,10 @@ pub async fn portfolio(
         shell: Shell::new(&ctx, l.t("loans-nav-portfolio")),
         l,
         by: by.into(),
-        height: (lines.len() as i64 * 28).max(28),
         rows,
         totals,
-        bars,
+        chart,
+        legend,
     })
 }
 

@@ -14,6 +14,7 @@ use hamdeli_store::market::SalesBy;
 
 use super::{category_name, tomans};
 use crate::AppState;
+use crate::charts::{self, Bar};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::pages::{FormData, html, see_other};
@@ -221,47 +222,11 @@ pub async fn payout(
 // ---------------------------------------------------------------------------------------------
 // Sales
 
-/// One table of the sales page with its chart.
+/// One table of the sales page with its chart (SVG; the table has its figures).
 struct SalesTable {
     title: String,
     rows: Vec<(String, String, String, String)>,
-    chart: Chart,
-}
-
-/// A horizontal bar chart drawn on the server (no script, no inline style).
-struct Chart {
-    height: i64,
-    bars: Vec<Bar>,
-}
-
-struct Bar {
-    y: i64,
-    text_y: i64,
-    width: i64,
-    label: String,
-    value: String,
-}
-
-fn chart(rows: &[(String, i64, String)]) -> Chart {
-    let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    let bars = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (label, v, shown))| {
-            let y = i as i64 * 26 + 4;
-            Bar {
-                y,
-                text_y: y + 15,
-                width: (i128::from(*v) * 220 / i128::from(max)).clamp(1, 220) as i64,
-                label: label.chars().take(24).collect(),
-                value: shown.clone(),
-            }
-        })
-        .collect();
-    Chart {
-        height: rows.len() as i64 * 26 + 8,
-        bars,
-    }
+    chart: String,
 }
 
 /// A sales row: its label, orders, pieces, rials.
@@ -373,10 +338,12 @@ pub async fn sales(
     let tables = tables
         .into_iter()
         .map(|(title, t)| SalesTable {
-            chart: chart(
+            chart: charts::bars(
+                &title,
                 &t.iter()
-                    .map(|(k, _, _, r)| (k.clone(), *r, hamdeli_locale::format_tomans(l.0, *r)))
+                    .map(|(k, _, _, r)| Bar::new(k, *r, hamdeli_locale::format_tomans(l.0, *r)))
                     .collect::<Vec<_>>(),
+                l.dir() == "rtl",
             ),
             rows: t
                 .iter()

@@ -223,22 +223,3 @@ pub(crate) fn error_message(l: Loc, id: Option<&str>) -> Option<String> {
         && hamdeli_locale::has_message(l.0, id);
     known.then(|| l.t(id))
 }
-
-/// A horizontal bar of a chart drawn on the server (SVG): a label, the figure, its share of the
-/// largest in per cent.
-pub(crate) struct Bar {
-    pub label: String,
-    pub value: i64,
-    pub pct: i64,
-}
-
-pub(crate) fn bars(rows: Vec<(String, i64)>) -> Vec<Bar> {
-    let max = rows.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    rows.into_iter()
-        .map(|(label, value)| Bar {
-            pct: (value.saturating_mul(100) / max).clamp(0, 100),
-            label,
-            value,
-        })
-        .collect()
-}

@@ -12,8 +12,9 @@ use hamdeli_domain::Role;
 use hamdeli_store::network::reports::Cell as ReportCell;
 use hamdeli_store::network::volunteers::Notice;
 
-use super::{Bar, Places, bars};
+use super::Places;
 use crate::AppState;
+use crate::charts::{self, Bar};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
@@ -49,7 +50,7 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
 }
 
 /// A report table: its rows as (first key, second key, figure) in words, and a chart of the
-/// totals by the second key.
+/// totals by the second key (SVG and its figures as a table, HTML).
 pub struct Table {
     pub id: &'static str,
     pub title: String,
@@ -57,7 +58,7 @@ pub struct Table {
     pub b: String,
     pub n: String,
     pub rows: Vec<(String, String, i64)>,
-    pub chart: Vec<Bar>,
+    pub chart: String,
 }
 
 fn table(
@@ -81,14 +82,27 @@ fn table(
         }
     }
     totals.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let title = l.t(headers[0]);
+    let bars: Vec<Bar> = totals
+        .into_iter()
+        .map(|(b, n)| Bar::new(b, n, l.num(&n)))
+        .collect();
+    let b = l.t(headers[2]);
+    let n = l.t(headers[3]);
     Table {
         id,
-        title: l.t(headers[0]),
+        chart: charts::bars_with_table(
+            &title,
+            &bars,
+            l.dir() == "rtl",
+            &l.t("chart-table"),
+            [&b, &n],
+        ),
+        title,
         a: l.t(headers[1]),
-        b: l.t(headers[2]),
-        n: l.t(headers[3]),
+        b,
+        n,
         rows,
-        chart: bars(totals),
     }
 }
 

@@ -14,9 +14,10 @@ use hamdeli_domain::reports::period::{Period, PeriodType};
 use hamdeli_store::geo;
 use hamdeli_store::reports::figures::{self, NOW};
 
-use super::charts::{self, LegendStep};
+use super::map::{self, LegendStep};
 use super::{Names, period_label, show_value};
 use crate::AppState;
+use crate::charts::{self, Bar, Point};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
@@ -327,11 +328,25 @@ async fn trend(
     let series =
         app::indicators::series(&state.store, &caller, &choice.key, &codes, province, county)
             .await?;
-    let points: Vec<(String, Option<i64>)> = codes
+    let money = choice.option.money;
+    let points: Vec<Point> = codes
         .iter()
-        .map(|c| (period_label(l, c), series.get(c).copied()))
+        .map(|c| {
+            let value = series.get(c).copied();
+            Point {
+                label: period_label(l, c),
+                value,
+                shown: value.map_or_else(|| "—".to_owned(), |v| show_value(l, v, money)),
+            }
+        })
         .collect();
-    Ok(charts::columns(title, &points, l.dir() == "rtl"))
+    Ok(charts::columns_with_table(
+        title,
+        &points,
+        l.dir() == "rtl",
+        &l.t("chart-table"),
+        [&l.t("reports-period"), title],
+    ))
 }
 
 /// Handles the GET /reports route
@@ -449,7 +464,7 @@ pub async fn national(
     let legend = if shown.is_empty() {
         vec![]
     } else {
-        charts::legend(min, max, &fmt_bound)
+        map::legend(min, max, &fmt_bound)
     };
     let title = format!("{} — {}", indicator_name, period_label(l, &choice.period));
     let label = |code: &str| {
@@ -464,26 +479,22 @@ pub async fn national(
             })
             .unwrap_or_default()
     };
-    let map = charts::province_map(&shown, &title, &label, &|code| {
+    let map = map::province_map(&shown, &title, &label, &|code| {
         Some(format!("/reports/province/{code}?{query}"))
     });
-    let mut ranked: Vec<(String, i64, String)> = provinces
+    let mut ranked: Vec<Bar> = provinces
         .iter()
         .filter_map(|p| {
             let v = *values.get(&p.code)?;
-            Some((
-                l.name(&p.name_fa, &p.name_en).to_owned(),
+            Some(Bar::new(
+                l.name(&p.name_fa, &p.name_en),
                 v,
                 show_value(l, v, money),
             ))
         })
         .collect();
-    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
-    let bars = if ranked.is_empty() {
-        String::new()
-    } else {
-        charts::bars(&title, &ranked, l.dir() == "rtl")
-    };
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.value));
+    let bars = charts::bars(&title, &ranked, l.dir() == "rtl");
     let trend = trend(&state, &ctx, l, &choice, None, None, &indicator_name).await?;
     rows.sort_by(|a, b| a.name.cmp(&b.name));
     let periods = choice
@@ -622,24 +633,20 @@ pub async fn province(
             l.dir() == "rtl",
         );
     }
-    let mut ranked: Vec<(String, i64, String)> = counties
+    let mut ranked: Vec<Bar> = counties
         .iter()
         .filter_map(|c| {
             let v = *values.get(&c.code)?;
-            Some((
-                l.name(&c.name_fa, &c.name_en).to_owned(),
+            Some(Bar::new(
+                l.name(&c.name_fa, &c.name_en),
                 v,
                 show_value(l, v, money),
             ))
         })
         .collect();
-    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.value));
     let title = format!("{} — {}", indicator_name, period_label(l, &choice.period));
-    let bars = if ranked.is_empty() {
-        String::new()
-    } else {
-        charts::bars(&title, &ranked, l.dir() == "rtl")
-    };
+    let bars = charts::bars(&title, &ranked, l.dir() == "rtl");
     let trend = trend(&state, &ctx, l, &choice, Some(&code), None, &indicator_name).await?;
     let periods = choice
         .periods
@@ -740,13 +747,15 @@ pub(crate) async fn county_figures(
         Some(county),
     )
     .await?;
-    let points: Vec<(String, Option<i64>)> = codes
+    let points: Vec<Point> = codes
         .iter()
         .map(|c| {
-            (
-                period_label(l, c),
-                Some(series.get(c).copied().unwrap_or(0)),
-            )
+            let v = series.get(c).copied().unwrap_or(0);
+            Point {
+                label: period_label(l, c),
+                value: Some(v),
+                shown: l.num(&v),
+            }
         })
         .collect();
     let title = l.t("reports-card-aid-month");

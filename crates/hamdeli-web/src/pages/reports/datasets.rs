@@ -18,8 +18,9 @@ use hamdeli_store::geo;
 use hamdeli_store::reports::entries::ReportFilter;
 use hamdeli_store::reports::{DataSet, Level};
 
-use super::{Names, charts, period_label, sheet, status_label};
+use super::{Names, period_label, sheet, status_label};
 use crate::AppState;
+use crate::charts::{self, Point};
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
@@ -389,17 +390,19 @@ pub async fn show(
         .iter()
         .map(|c| (period_label(l, &c.period), c.expected, c.sent, c.on_time))
         .collect();
-    let points: Vec<(String, Option<i64>)> = t
+    let points: Vec<Point> = t
         .iter()
         .map(|c| {
-            (
-                period_label(l, &c.period),
-                Some(if c.expected > 0 {
-                    c.on_time * 100 / c.expected
-                } else {
-                    0
-                }),
-            )
+            let pct = if c.expected > 0 {
+                c.on_time * 100 / c.expected
+            } else {
+                0
+            };
+            Point {
+                label: period_label(l, &c.period),
+                value: Some(pct),
+                shown: format!("{}{}", l.num(&pct), l.name("٪", "%")),
+            }
         })
         .collect();
     let timeliness = charts::columns(&l.t("reports-timeliness-title"), &points, l.dir() == "rtl");

@@ -14,7 +14,7 @@ use hamdeli_domain::reports::index::ProvinceScore;
 use hamdeli_domain::reports::policy::ReportAction;
 use hamdeli_store::reports::index::{Indicator, WeightChange};
 
-use super::{Names, charts, sheet};
+use super::{Names, map, sheet};
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -85,7 +85,7 @@ fn score_map(l: Loc, names: &Names, scores: &[ProvinceScore], title: &str) -> St
         .iter()
         .filter_map(|s| Some((s.province.clone(), s.score?)))
         .collect();
-    charts::province_map(
+    map::province_map(
         &values,
         title,
         &|code| {

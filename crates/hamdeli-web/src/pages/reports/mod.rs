@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::view::Loc;
 
 pub(crate) mod api;
-mod charts;
+mod map;
 mod dashboard;
 mod datasets;
 mod entry;
