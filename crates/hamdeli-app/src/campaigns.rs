@@ -149,6 +149,7 @@ pub async fn receive(
     reference: &str,
 ) -> Result<String> {
     let c = crate::distribution::managed_campaign(store, caller, campaign).await?;
+    crate::distribution::require_funds_allowed(store, &c).await?;
     let pledge = campaigns::pledge_by_id(store, pledge)
         .await?
         .filter(|pl| pl.campaign_id == c.id)
@@ -342,6 +343,7 @@ pub async fn allocation_commit(
     caller
         .principal
         .authorize(Action::ManageCampaign(&campaign.owner()))?;
+    crate::distribution::require_funds_allowed(store, campaign).await?;
     let actor = caller.actor();
     Ok(distribution::commit_with_quotas(
         store,

@@ -21,6 +21,16 @@ pub async fn managed_campaign(store: &Store, caller: &Caller<'_>, id: i64) -> Re
     Ok(c)
 }
 
+/// Refused with `network-ngo-unlicensed` when the campaign belongs to an NGO without an active,
+/// unexpired licence (capability F): it receives no donations and allocates nothing until its
+/// licence is active again (the dry run, which writes nothing, stays open).
+pub async fn require_funds_allowed(store: &Store, campaign: &Campaign) -> Result<()> {
+    match campaign.organisation_id {
+        Some(org) => crate::network::require_good_standing(store, org).await,
+        None => Ok(()),
+    }
+}
+
 /// The plan over the database as it is now; nothing written.
 pub async fn dry_run(
     store: &Store,
@@ -48,6 +58,7 @@ pub async fn commit(
     caller
         .principal
         .authorize(Action::ManageCampaign(&campaign.owner()))?;
+    require_funds_allowed(store, campaign).await?;
     let actor = caller.actor();
     Ok(distribution::commit(
         store,

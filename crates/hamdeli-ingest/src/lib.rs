@@ -20,7 +20,8 @@ pub use record::{
     CleanRecord, Gender, InputRecord, Reject, Warning, map_row, skip_reason, validate,
 };
 pub use source::{
-    Encoding, FileFormat, Limits, RawRow, Source, from_bytes, from_bytes_with, open, open_with,
+    Encoding, FileFormat, Limits, RawRow, Rows, Source, from_bytes, from_bytes_with, open,
+    open_with, sheet_rows,
 };
 
 #[derive(Debug, thiserror::Error)]

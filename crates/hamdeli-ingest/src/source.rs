@@ -560,6 +560,11 @@ fn declared_count(xml: &[u8], name: &[u8]) -> Option<u64> {
 const XLSX_BATCH: usize = 512;
 
 fn xlsx(bytes: Vec<u8>, limits: &Limits) -> Result<Source, IngestError> {
+    let rows = xlsx_rows(bytes, limits)?;
+    with_header(FileFormat::Xlsx, rows, 1)
+}
+
+fn xlsx_rows(bytes: Vec<u8>, limits: &Limits) -> Result<Rows, IngestError> {
     check_zip(&bytes, limits)?;
     let (tx, rx) = mpsc::sync_channel::<Result<Vec<RawRow>, IngestError>>(4);
     let limits = *limits;
@@ -567,12 +572,32 @@ fn xlsx(bytes: Vec<u8>, limits: &Limits) -> Result<Source, IngestError> {
         .name("xlsx-reader".into())
         .spawn(move || stream_sheet(bytes, &limits, &tx))
         .map_err(|e| IngestError::Xlsx(e.to_string()))?;
-    let rows = XlsxRows {
+    Ok(Box::new(XlsxRows {
         rx,
         batch: Vec::new().into_iter(),
         done: false,
-    };
-    with_header(FileFormat::Xlsx, Box::new(rows), 1)
+    }))
+}
+
+/// The filled rows of a workbook's first worksheet as text cells, without looking for a
+/// header — for sheets other than registry lists (cooperatives, bank statements, reports' bulk
+/// entry, indicator imports). The same guards as a list import: the file size, the zip checked
+/// before any part is unpacked (no part past its limit, no shared-strings bomb), the declared
+/// dimension refused before a cell is read, the real cells counted while streamed. Anything
+/// that is not a zip workbook is `NotASpreadsheet` (or `LegacyWorkbook`).
+pub fn sheet_rows(bytes: Vec<u8>, limits: &Limits) -> Result<Rows, IngestError> {
+    if bytes.len() as u64 > limits.max_file_bytes {
+        return Err(IngestError::TooLarge(format!(
+            "the file has {} bytes (at most {})",
+            bytes.len(),
+            limits.max_file_bytes
+        )));
+    }
+    match sniff(&bytes) {
+        Sniffed::Zip => xlsx_rows(bytes, limits),
+        Sniffed::Cfb => Err(IngestError::LegacyWorkbook),
+        Sniffed::Binary | Sniffed::Text => Err(IngestError::NotASpreadsheet),
+    }
 }
 
 /// The rows the sheet reader's thread sends, one at a time.
@@ -969,6 +994,41 @@ mod tests {
         assert_eq!(e.code(), "ingest.too_large", "{e}");
         assert!(e.to_string().contains("16384 columns"), "{e}");
         assert!(started.elapsed().as_secs() < 2);
+    }
+
+    #[test]
+    fn sheet_rows_reads_any_sheet_under_the_same_guards() {
+        // No registry header needed: the rows as they are.
+        let sheet = format!(
+            r#"{SHEET_HEAD}<dimension ref="A1:B3"/><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>province</t></is></c><c r="B1" t="inlineStr"><is><t>value</t></is></c></row><row r="3"><c r="A3"><v>23</v></c><c r="B3"><v>12.5</v></c></row></sheetData></worksheet>"#
+        );
+        let rows: Vec<RawRow> = sheet_rows(tiny_xlsx(&sheet, None), &Limits::IMPORT)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].row, 3);
+        assert_eq!(rows[1].cells.as_ref().unwrap(), &["23", "12.5"]);
+        // A declared whole grid is refused before its cells are read.
+        let sheet = format!(
+            r#"{SHEET_HEAD}<dimension ref="A1:XFD1048576"/><sheetData><row r="1"><c r="A1"><v>1</v></c></row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData></worksheet>"#
+        );
+        let e = sheet_rows(tiny_xlsx(&sheet, None), &Limits::IMPORT)
+            .unwrap()
+            .find_map(Result::err)
+            .unwrap();
+        assert_eq!(e.code(), "ingest.too_large", "{e}");
+        // Not a workbook at all, or too big a file.
+        for bytes in [b"province,value\n23,1\n".to_vec(), b"\x89PNG....".to_vec()] {
+            let e = sheet_rows(bytes, &Limits::IMPORT).err().unwrap();
+            assert_eq!(e.code(), "ingest.not_spreadsheet");
+        }
+        let small = Limits {
+            max_file_bytes: 10,
+            ..Limits::IMPORT
+        };
+        let e = sheet_rows(tiny_xlsx(&sheet, None), &small).err().unwrap();
+        assert_eq!(e.code(), "ingest.too_large");
     }
 
     #[test]

@@ -498,16 +498,37 @@ pub fn read_sheet(bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, &'stati
         return Err("loans-import-too-large");
     }
     if bytes.starts_with(b"PK") {
-        use calamine::{Reader, Xlsx};
-        let mut book = Xlsx::new(std::io::Cursor::new(bytes.to_vec()))
-            .map_err(|_| "loans-import-unreadable")?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or("loans-import-unreadable")?
-            .map_err(|_| "loans-import-unreadable")?;
-        let mut out = vec![];
-        for row in range.rows().take(MAX_ROWS) {
-            out.push(row.iter().map(|c| c.to_string()).collect());
+        // The registry import's guarded reader: the zip checked before a part is unpacked, the
+        // declared dimension refused before a cell is read, the cells streamed (a dense range of
+        // a hostile workbook's declared or far-apart cells would take the server's memory).
+        let limits = hamdeli_ingest::Limits {
+            max_file_bytes: 10 * 1024 * 1024,
+            max_rows: 1_048_576,
+            max_columns: 100,
+            max_cells: 2_000_000,
+            max_part_bytes: 64 << 20,
+            max_sheet_bytes: 256 << 20,
+            ..hamdeli_ingest::Limits::IMPORT
+        };
+        let too_large_or_unreadable = |e: hamdeli_ingest::IngestError| match e {
+            hamdeli_ingest::IngestError::TooLarge(_) => "loans-import-too-large",
+            _ => "loans-import-unreadable",
+        };
+        let rows =
+            hamdeli_ingest::sheet_rows(bytes.to_vec(), &limits).map_err(too_large_or_unreadable)?;
+        // Rows keep their places (an empty row in between stays an empty row), from the first
+        // filled one, as a spreadsheet numbers them.
+        let mut out: Vec<Vec<String>> = vec![];
+        let mut first: Option<u64> = None;
+        for row in rows {
+            let row = row.map_err(too_large_or_unreadable)?;
+            let start = *first.get_or_insert(row.row);
+            let at = (row.row - start) as usize;
+            if at >= MAX_ROWS {
+                return Err("loans-import-too-large");
+            }
+            out.resize(at, vec![]);
+            out.push(row.cells.map_err(|_| "loans-import-unreadable")?);
         }
         Ok(out)
     } else {
@@ -518,7 +539,11 @@ pub fn read_sheet(bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, &'stati
             .flexible(true)
             .from_reader(text.as_bytes());
         let mut out = vec![];
-        for rec in r.records().take(MAX_ROWS) {
+        for (i, rec) in r.records().enumerate() {
+            // Past the limit the file is refused, never cut short in silence.
+            if i >= MAX_ROWS {
+                return Err("loans-import-too-large");
+            }
             let rec = rec.map_err(|_| "loans-import-unreadable")?;
             out.push(rec.iter().map(str::to_owned).collect());
         }

@@ -130,4 +130,44 @@ mod tests {
         assert!(normalise(b"GIF89a....").is_none());
         assert!(normalise(b"not a picture").is_none());
     }
+
+    /// CRC-32 of PNG chunks (for a hand-made header below).
+    fn crc32(data: &[u8]) -> u32 {
+        let mut c = 0xFFFF_FFFFu32;
+        for b in data {
+            c ^= u32::from(*b);
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_before_it_is_decoded() {
+        // A small PNG whose header declares 100,000 × 100,000 pixels (10^10: 30 GB decoded).
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(RgbImage::from_pixel(4, 4, Rgb([1, 2, 3])))
+            .write_to(&mut Cursor::new(&mut png), ImageFormat::Png)
+            .unwrap();
+        assert_eq!(&png[12..16], b"IHDR");
+        png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        let started = std::time::Instant::now();
+        assert!(normalise(&png).is_none());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Just past the limit of pixels is refused too; the picture's bytes are not a picture.
+        png[16..20].copy_from_slice(&8_000u32.to_be_bytes());
+        png[20..24].copy_from_slice(&5_001u32.to_be_bytes());
+        let crc = crc32(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert!(normalise(&png).is_none());
+        assert!(normalise(&png[..40]).is_none());
+    }
 }

@@ -194,6 +194,7 @@ reports-outcome = Outcome
 reports-value = Value
 reports-upload-empty = No file was chosen.
 reports-upload-unreadable = The file could not be read; send xlsx or csv.
+reports-upload-too-large = The file is too large (at most 2,100 rows, 400 columns and 8 MB).
 reports-upload-no-header = No header row found (a province column is needed).
 reports-exchange-title = Data-exchange file
 reports-exchange-help = For other statistics systems: data element, period, org unit (province or county code) and value columns; accepted reports only.

@@ -194,6 +194,7 @@ reports-outcome = نتیجه
 reports-value = مقدار
 reports-upload-empty = پرونده‌ای انتخاب نشده است.
 reports-upload-unreadable = پرونده خوانده نشد؛ قالب xlsx یا csv بفرستید.
+reports-upload-too-large = پرونده بیش از اندازه بزرگ است (حداکثر ۲٬۱۰۰ سطر، ۴۰۰ ستون و ۸ مگابایت).
 reports-upload-no-header = سطر عنوان پیدا نشد (ستون province لازم است).
 reports-exchange-title = پروندهٔ تبادل داده
 reports-exchange-help = برای سامانه‌های آماری دیگر: ستون‌های قلم داده، دوره، واحد سازمانی (کد استان یا شهرستان) و مقدار؛ فقط گزارش‌های پذیرفته.

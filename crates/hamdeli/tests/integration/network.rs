@@ -777,9 +777,64 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
             .await
         }
     };
-    pledge(10_000_000)
+    let first = pledge(10_000_000)
         .await
         .expect("an active NGO receives funds");
+    let second = pledge(20_000_000).await.expect("a second pledge");
+    // The national office runs every campaign (receipts, allocation).
+    let office = admin.clone();
+    let receive = |pledge_id: i64| {
+        let store = app.store.clone();
+        let office = office.clone();
+        async move {
+            hamdeli_app::campaigns::receive(
+                &store,
+                &Caller::new(&office, "test"),
+                campaign,
+                pledge_id,
+                10_000_000,
+                "BANK-1",
+            )
+            .await
+        }
+    };
+    receive(first)
+        .await
+        .expect("an active NGO's donation is received");
+    let allocate = || {
+        let store = app.store.clone();
+        let office = office.clone();
+        async move {
+            let c = hamdeli_store::campaigns::get(&store, campaign)
+                .await
+                .unwrap()
+                .unwrap();
+            hamdeli_app::campaigns::allocation_commit(
+                &store,
+                &Caller::new(&office, "test"),
+                &c,
+                &hamdeli_app::campaigns::AllocationRequest {
+                    resource: "money".into(),
+                    policy: hamdeli_alloc::Policy::WaterFill,
+                    window: hamdeli_store::distribution::Window {
+                        from: 0,
+                        to: i64::MAX,
+                    },
+                    quotas: Default::default(),
+                },
+            )
+            .await
+            .map(|_| ())
+        }
+    };
+    let active = allocate().await;
+    assert!(
+        !matches!(
+            active,
+            Err(hamdeli_app::Error::Conflict("network-ngo-unlicensed"))
+        ),
+        "an active NGO's campaign allocates: {active:?}"
+    );
     // Suspended: no partner access, no funds.
     let r = officer
         .post_form(&format!("/network/ngos/{org}/step"), &[("to", "suspended")])
@@ -788,6 +843,23 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
     assert_eq!(partner.get("/").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(by_key().await, StatusCode::FORBIDDEN);
     let refused = pledge(10_000_000).await;
+    assert!(
+        matches!(
+            refused,
+            Err(hamdeli_app::Error::Conflict("network-ngo-unlicensed"))
+        ),
+        "{refused:?}"
+    );
+    // …nor is a donation received for its campaign, nor its pool allocated (use case level).
+    let refused = receive(second).await;
+    assert!(
+        matches!(
+            refused,
+            Err(hamdeli_app::Error::Conflict("network-ngo-unlicensed"))
+        ),
+        "{refused:?}"
+    );
+    let refused = allocate().await;
     assert!(
         matches!(
             refused,

@@ -84,6 +84,17 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(database_url: String, dir: TempDir) -> TestApp {
+    spawn_app_with(database_url, dir, true).await
+}
+
+/// The app on a fresh database without the demo: no users, no data (real use from scratch).
+pub async fn spawn_bare_app() -> TestApp {
+    let dir = temp_dir();
+    let url = fresh_database(&dir.0).await;
+    spawn_app_with(url, dir, false).await
+}
+
+async fn spawn_app_with(database_url: String, dir: TempDir, demo: bool) -> TestApp {
     // HAMDELI_TEST_LOG=warn (an env-filter) shows the server's log while debugging a test.
     if let Ok(filter) = std::env::var("HAMDELI_TEST_LOG") {
         let _ = tracing_subscriber::fmt()
@@ -98,7 +109,9 @@ pub async fn spawn_app_on(database_url: String, dir: TempDir) -> TestApp {
     };
     let config = Config::load(None, Layer::default(), flags).expect("config");
     let store = hamdeli::open_store(&config).await.expect("open store");
-    hamdeli::demo::seed(&store).await.expect("demo data");
+    if demo {
+        hamdeli::demo::seed(&store).await.expect("demo data");
+    }
     let state = hamdeli::app_state(store.clone(), &config)
         .await
         .expect("state");

@@ -500,6 +500,9 @@ async fn products_page(
 pub async fn products(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let c = caller(&ctx)?;
     if app::my_shop(&state.store, c.principal).await?.is_none() {
+        if c.principal.role != hamdeli_domain::Role::Producer {
+            return Err(AppError::Forbidden);
+        }
         return Ok(see_other("/market/producer"));
     }
     products_page(&state, &ctx, ProductForm::new(), None, None).await
@@ -639,7 +642,11 @@ pub async fn upload_photo(
         }
     }
     let bytes = bytes.ok_or(AppError::BadRequest("market-photo-invalid"))?;
-    let jpeg = crate::pages::market::producer::reencode(&bytes)
+    // Decoding a large picture takes a second of CPU: off the request threads.
+    let jpeg = tokio::task::spawn_blocking(move || reencode(&bytes))
+        .await
+        .ok()
+        .flatten()
         .ok_or(AppError::BadRequest("market-photo-invalid"))?;
     app::set_photo(&state.store, &c, id, jpeg).await?;
     Ok(see_other(&format!("/market/producer/products/{id}")))
@@ -667,6 +674,10 @@ pub async fn orders(State(state): State<AppState>, ctx: Ctx) -> Result<Response,
     let l = Loc(ctx.locale);
     let c = caller(&ctx)?;
     if app::my_shop(&state.store, c.principal).await?.is_none() {
+        // A producer without a shop opens one first; nobody else has a producer's pages.
+        if c.principal.role != hamdeli_domain::Role::Producer {
+            return Err(AppError::Forbidden);
+        }
         return Ok(see_other("/market/producer"));
     }
     let (orders, items) = app::my_orders(&state.store, &c).await?;

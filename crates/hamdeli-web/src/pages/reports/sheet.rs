@@ -1,63 +1,43 @@
-//! Reading an uploaded spreadsheet (XLSX with calamine, streamed, or CSV) into rows of text
-//! cells, within limits, for bulk entry and indicator imports.
-
-use std::io::Cursor;
-
-use calamine::{DataRef, Reader, Xlsx};
+//! Reading an uploaded spreadsheet (XLSX through hamdeli-ingest's guarded, streamed reader, or
+//! CSV) into rows of text cells, within limits, for bulk entry and indicator imports.
 
 /// The most rows and columns read from an upload.
 pub(crate) const MAX_ROWS: u32 = 2_100;
 pub(crate) const MAX_COLS: u32 = 400;
 
-fn cell_text(c: &DataRef<'_>) -> String {
-    match c {
-        DataRef::Empty => String::new(),
-        DataRef::String(s) => s.trim().to_owned(),
-        DataRef::SharedString(s) => s.trim().to_owned(),
-        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-        DataRef::Float(f) => f.to_string(),
-        DataRef::Int(i) => i.to_string(),
-        DataRef::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
-        _ => String::new(),
-    }
-}
-
 /// The rows of the first worksheet (or of a CSV file): (row number from 1, cells).
 pub(crate) fn read_rows(bytes: &[u8]) -> Result<Vec<(u64, Vec<String>)>, &'static str> {
     if bytes.starts_with(b"PK\x03\x04") {
-        let mut book: Xlsx<_> =
-            Xlsx::new(Cursor::new(bytes.to_vec())).map_err(|_| "reports-upload-unreadable")?;
-        let name = book
-            .sheet_names()
-            .first()
-            .cloned()
-            .ok_or("reports-upload-unreadable")?;
-        let mut cells = book
-            .worksheet_cells_reader(&name)
-            .map_err(|_| "reports-upload-unreadable")?;
+        // The registry import's guarded reader (hamdeli-ingest): the zip checked before a part
+        // is unpacked (no part or shared-strings bomb), a declared dimension past the limits
+        // refused before a cell is read, the cells streamed and counted.
+        let limits = hamdeli_ingest::Limits {
+            max_file_bytes: 8 * 1024 * 1024,
+            max_rows: u64::from(MAX_ROWS),
+            max_columns: u64::from(MAX_COLS),
+            max_cells: u64::from(MAX_ROWS) * u64::from(MAX_COLS),
+            max_part_bytes: 64 << 20,
+            max_sheet_bytes: 256 << 20,
+            ..hamdeli_ingest::Limits::IMPORT
+        };
+        let refused = |e: hamdeli_ingest::IngestError| match e {
+            hamdeli_ingest::IngestError::TooLarge(_) => "reports-upload-too-large",
+            _ => "reports-upload-unreadable",
+        };
         let mut rows: Vec<(u64, Vec<String>)> = vec![];
-        while let Some(cell) = cells.next_cell().map_err(|_| "reports-upload-unreadable")? {
-            let (r, c) = cell.get_position();
-            if r >= MAX_ROWS {
-                return Err("reports-bulk-too-many");
-            }
-            if c >= MAX_COLS {
-                continue;
-            }
-            let text = cell_text(cell.get_value());
-            if text.is_empty() {
-                continue;
-            }
-            let row_no = u64::from(r) + 1;
-            if rows.last().is_none_or(|(n, _)| *n != row_no) {
-                rows.push((row_no, vec![]));
-            }
-            if let Some((_, cells)) = rows.last_mut() {
-                let c = c as usize;
-                if cells.len() <= c {
-                    cells.resize(c + 1, String::new());
-                }
-                cells[c] = text;
+        for row in hamdeli_ingest::sheet_rows(bytes.to_vec(), &limits).map_err(refused)? {
+            let row = row.map_err(refused)?;
+            let cells = row.cells.map_err(|_| "reports-upload-unreadable")?;
+            let cells: Vec<String> = cells
+                .iter()
+                .map(|c| match c.trim() {
+                    "true" => "1".to_owned(),
+                    "false" => "0".to_owned(),
+                    t => t.to_owned(),
+                })
+                .collect();
+            if cells.iter().any(|c| !c.is_empty()) {
+                rows.push((row.row, cells));
             }
         }
         Ok(rows)
@@ -103,6 +83,17 @@ mod tests {
         let bytes = book.save_to_buffer().unwrap();
         let rows = read_rows(&bytes).unwrap();
         assert_eq!(rows[1], (2, vec!["23".to_owned(), "40".to_owned()]));
-        assert!(read_rows(b"PK\x03\x04garbage").is_err());
+        assert_eq!(
+            read_rows(b"PK\x03\x04garbage"),
+            Err("reports-upload-unreadable")
+        );
+        // A hostile workbook: two far-apart cells (a dense range of them is 17 billion cells),
+        // refused by its declared dimension before a cell is read.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        ws.write_string(0, 0, "province").unwrap();
+        ws.write_number(1_048_575, 16_383, 1.0).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        assert_eq!(read_rows(&bytes), Err("reports-upload-too-large"));
     }
 }
