@@ -177,9 +177,12 @@ pub(crate) fn columns(title: &str, points: &[Point], rtl: bool) -> String {
     let slots = n.max(6);
     let col_w = 34;
     let gap = 8;
-    let height = 200;
+    // The period labels hang below the axis and to the left of their column (rotated by 45°):
+    // room for them below and at the left.
+    let left = 70;
+    let height = 240;
     let base = 150;
-    let width = slots * (col_w + gap) + 20;
+    let width = left + slots * (col_w + gap) + 10;
     let max = largest(points.iter().filter_map(|p| p.value));
     let dir = if rtl { "rtl" } else { "ltr" };
     let title = esc(title);
@@ -188,13 +191,13 @@ pub(crate) fn columns(title: &str, points: &[Point], rtl: bool) -> String {
         s,
         "<svg class=\"chart columns\" viewBox=\"0 0 {width} {height}\" direction=\"{dir}\" \
          role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{title}</title>\
-         <line x1=\"10\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" class=\"axis\"/>",
+         <line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" class=\"axis\"/>",
         width - 10
     );
     for (i, p) in points.iter().enumerate() {
         // Right to left: the oldest period at the right.
         let slot = if rtl { slots - 1 - i } else { i };
-        let x = 10 + slot * (col_w + gap) + gap / 2;
+        let x = left + slot * (col_w + gap) + gap / 2;
         let cx = x + col_w / 2;
         let _ = write!(s, "<g><title>{}: {}</title>", esc(&p.label), esc(&p.shown));
         if let Some(v) = p.value {
@@ -207,8 +210,8 @@ pub(crate) fn columns(title: &str, points: &[Point], rtl: bool) -> String {
                 );
             }
         }
-        // The label ends under its column and rises away from it; "end" is the left edge of
-        // right-to-left text, so such a label is anchored at its "start".
+        // The label ends under its column and hangs down to the left of it; "end" is the left
+        // edge of right-to-left text, so such a label is anchored at its "start".
         let anchor = if rtl { "start" } else { "end" };
         let _ = write!(
             s,
@@ -487,10 +490,10 @@ mod tests {
             .collect();
         let ltr = columns("t", &pts, false);
         let rtl = columns("t", &pts, true);
-        // Six slots at least: left to right the second period in the second slot (x = 56), right
-        // to left the first period in the last slot (x = 224).
-        assert!(ltr.contains("<rect x=\"56\""), "{ltr}");
-        assert!(rtl.contains("<rect x=\"224\""), "{rtl}");
+        // Six slots at least: left to right the second period in the second slot (x = 116), right
+        // to left the first period in the last slot (x = 284).
+        assert!(ltr.contains("<rect x=\"116\""), "{ltr}");
+        assert!(rtl.contains("<rect x=\"284\""), "{rtl}");
         assert!(ltr.find(">m1<") < ltr.find(">m2<"));
         assert!(rtl.contains("text-anchor=\"start\"") && ltr.contains("text-anchor=\"end\""));
     }
