@@ -1012,3 +1012,122 @@ async fn hostile_spreadsheets_get_a_persian_error_in_every_d_to_g_upload() {
         "the server is still up"
     );
 }
+
+/// Every POST form of D–G refuses a request without its CSRF token (a forged cross-site form),
+/// for a signed-in user and for a visitor, and the refused request changes nothing.
+#[tokio::test]
+async fn every_d_to_g_form_refuses_a_post_without_its_csrf_token() {
+    let app = spawn_app().await;
+    let posts = [
+        "/market/cart",
+        "/market/cart/remove",
+        "/market/checkout",
+        "/market/track",
+        "/market/track/cancel",
+        "/market/pay/HMD-AAAA-AAAA",
+        "/market/signup",
+        "/market/signup/verify",
+        "/market/producer/open",
+        "/market/producer/shop",
+        "/market/producer/certificates",
+        "/market/producer/products",
+        "/market/producer/products/1",
+        "/market/producer/products/1/photo",
+        "/market/producer/orders/1/step",
+        "/market/office/certificates/1",
+        "/market/office/producers/1/link",
+        "/market/office/payouts",
+        "/market/office/feeds",
+        "/market/office/feeds/1/revoke",
+        "/market/bulk",
+        "/market/bulk/1/take",
+        "/market/bulk/parts/1/accept",
+        "/loans",
+        "/loans/1/comment",
+        "/loans/1/decide",
+        "/loans/1/contract",
+        "/loans/1/disburse",
+        "/loans/1/repay",
+        "/loans/1/deferrals",
+        "/loans/1/deferrals/1",
+        "/loans/statements",
+        "/loans/bulk-deferral",
+        "/loans/cooperatives",
+        "/loans/cooperatives/import",
+        "/loans/cooperatives/1/members",
+        "/loans/products",
+        "/api/v1/loans/1/repayments",
+        "/network/women/new",
+        "/network/women/1/edit",
+        "/network/women/1/consent",
+        "/network/me",
+        "/network/me/code",
+        "/network/me/verify",
+        "/network/me/consent",
+        "/network/me/logout",
+        "/network/volunteers/1/check",
+        "/network/volunteer",
+        "/network/volunteers/signup",
+        "/network/volunteers/signup/verify",
+        "/network/centres",
+        "/network/centres/1/cases",
+        "/network/cases/1/assign",
+        "/network/cases/1/respond",
+        "/network/cases/1/sessions",
+        "/network/cases/1/close",
+        "/network/ngos/1/licence",
+        "/network/ngos/1/step",
+        "/network/ngos/1/trainings",
+        "/reports/refresh",
+        "/reports/datasets",
+        "/reports/datasets/1",
+        "/reports/datasets/1/upload",
+        "/reports/datasets/1/remind",
+        "/reports/datasets/1/entry",
+        "/reports/1/decide",
+        "/reports/index",
+        "/reports/index/import",
+    ];
+    let admin = app.login("admin").await;
+    let producer = app.login("producer").await;
+    let anonymous = app.client();
+    // The clients have a CSRF seed (a page was read) but send no token.
+    anonymous.get("/market").await;
+    let products_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM loan_products")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    let mut failures = vec![];
+    for path in posts {
+        for (who, client) in [
+            ("admin", &admin),
+            ("producer", &producer),
+            ("anonymous", &anonymous),
+        ] {
+            let r = client
+                .post_raw(
+                    path,
+                    &[
+                        ("code", "LN-1"),
+                        ("name_fa", "وام جعلی"),
+                        ("amount", "1000"),
+                        ("quantity", "1"),
+                    ],
+                )
+                .await;
+            if r.status() != StatusCode::FORBIDDEN {
+                failures.push(format!("{who} POST {path}: {}", r.status()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "posts without a CSRF token:\n{}",
+        failures.join("\n")
+    );
+    let products_after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM loan_products")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(products_before, products_after);
+}
