@@ -398,14 +398,7 @@ pub async fn log_session(
     if held_on > today() {
         return Err(Error::Invalid("network-date-future"));
     }
-    let minutes: i64 = minutes
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '\u{06F0}'..='\u{06F9}' => char::from_u32(c as u32 - 0x06F0 + 0x30).unwrap_or(c),
-            c => c,
-        })
-        .collect::<String>()
+    let minutes: i64 = hamdeli_text::fold_digits(minutes.trim())
         .parse()
         .ok()
         .filter(|m| (1..=600).contains(m))

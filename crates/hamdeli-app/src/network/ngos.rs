@@ -98,7 +98,7 @@ pub async fn put_licence(
     let licence_expires_on = iso_date(&input.licence_expires_on, "network-date-invalid")?;
     let fields = text(&input.fields, 500, false, false, "network-text-invalid")?;
     let board = text(&input.board, 2000, false, true, "network-text-invalid")?;
-    let capacity: i64 = match input.capacity.trim() {
+    let capacity: i64 = match hamdeli_text::fold_digits(input.capacity.trim()).as_str() {
         "" => 0,
         c => c
             .parse()
@@ -216,9 +216,7 @@ pub async fn add_training(
     if held_on > today() {
         return Err(Error::Invalid("network-date-future"));
     }
-    let hours: i64 = input
-        .hours
-        .trim()
+    let hours: i64 = hamdeli_text::fold_digits(input.hours.trim())
         .parse()
         .ok()
         .filter(|h| (1..=1000).contains(h))

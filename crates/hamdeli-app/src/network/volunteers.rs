@@ -91,15 +91,7 @@ async fn checked(store: &Store, input: &VolunteerInput) -> Result<VolunteerField
     if counties.is_empty() && !input.remote {
         return Err(Error::Invalid("network-counties-or-remote"));
     }
-    let hours: String = input
-        .weekly_hours
-        .trim()
-        .chars()
-        .map(|c| match c {
-            '\u{06F0}'..='\u{06F9}' => char::from_u32(c as u32 - 0x06F0 + 0x30).unwrap_or(c),
-            c => c,
-        })
-        .collect();
+    let hours = hamdeli_text::fold_digits(input.weekly_hours.trim());
     let weekly_hours: i64 = hours
         .parse()
         .ok()

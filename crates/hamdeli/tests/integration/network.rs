@@ -696,6 +696,28 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
     // The provincial office registers the licence and walks the lifecycle.
     let officer = app.login("tehran.officer").await;
     let expires = plus_days(&hamdeli_app::network::today(), 90).unwrap();
+    // A capacity out of bounds or not a number is refused in words; Persian digits are read.
+    for bad in ["-1", "1000000000000000000000000000000", "صد", "12.5"] {
+        let r = officer
+            .post_form(
+                &format!("/network/ngos/{org}/licence"),
+                &[
+                    ("licence_issuer", "وزارت کشور"),
+                    ("licence_number", "N-1"),
+                    ("licence_expires_on", &expires),
+                    ("fields", "آموزش"),
+                    ("county", &county),
+                    ("board", "الف"),
+                    ("capacity", bad),
+                ],
+            )
+            .await;
+        assert!(
+            location(&r).contains("error=network-capacity-invalid"),
+            "capacity {bad}: {}",
+            location(&r)
+        );
+    }
     let r = officer
         .post_form(
             &format!("/network/ngos/{org}/licence"),
@@ -706,7 +728,7 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
                 ("fields", "آموزش"),
                 ("county", &county),
                 ("board", "الف"),
-                ("capacity", "100"),
+                ("capacity", "۱۰۰"),
             ],
         )
         .await;
@@ -721,13 +743,31 @@ async fn an_ngo_without_an_active_licence_gets_no_funds_and_no_partner_access() 
             .await;
         assert_eq!(location(&r), format!("/network/ngos/{org}"), "{to}");
     }
+    for bad in ["0", "-3", "99999999999999999999", "دوازده"] {
+        let r = officer
+            .post_form(
+                &format!("/network/ngos/{org}/trainings"),
+                &[
+                    ("title", "دورهٔ مدیریت"),
+                    ("held_on", "2026-01-10"),
+                    ("hours", bad),
+                    ("certificate", "C-1"),
+                ],
+            )
+            .await;
+        assert!(
+            location(&r).contains("error=network-hours-invalid"),
+            "hours {bad}: {}",
+            location(&r)
+        );
+    }
     let r = officer
         .post_form(
             &format!("/network/ngos/{org}/trainings"),
             &[
                 ("title", "دورهٔ مدیریت"),
                 ("held_on", "2026-01-10"),
-                ("hours", "12"),
+                ("hours", "۱۲"),
                 ("certificate", "C-1"),
             ],
         )
