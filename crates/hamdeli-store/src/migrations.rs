@@ -146,6 +146,18 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0023_scale.sql"),
         include_str!("../migrations/postgres/0023_scale.sql"),
     ),
+    (
+        24,
+        "loans_fillfactor",
+        include_str!("../migrations/sqlite/0024_loans_fillfactor.sql"),
+        include_str!("../migrations/postgres/0024_loans_fillfactor.sql"),
+    ),
+    (
+        25,
+        "borrowed_codes",
+        include_str!("../migrations/sqlite/0025_borrowed_codes.sql"),
+        include_str!("../migrations/postgres/0025_borrowed_codes.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
