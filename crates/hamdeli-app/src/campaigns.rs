@@ -332,6 +332,59 @@ pub async fn allocation_dry_run(
     .await?)
 }
 
+/// What the allocation page shows: the whole dry run of a campaign with at most
+/// [`distribution::FULL_DRY_RUN_MAX`] candidate needs; above that, the candidates counted
+/// set-based and one page of them by key (the commit still computes the exact plan).
+#[derive(Debug, Clone)]
+pub enum AllocationPreview {
+    Plan(Plan),
+    Overview {
+        counts: distribution::CandidateCounts,
+        page: Vec<distribution::PlanLine>,
+        /// The need id the next page starts after, when there is one.
+        next: Option<i64>,
+    },
+}
+
+/// Rows of one page of a large allocation's candidates.
+pub const CANDIDATE_PAGE_ROWS: i64 = 100;
+
+/// The allocation page's preview: the dry run, or for a large campaign its overview with the
+/// page of candidates after need id `after`.
+pub async fn allocation_preview(
+    store: &Store,
+    caller: &Caller<'_>,
+    campaign: &Campaign,
+    req: &AllocationRequest,
+    after: Option<i64>,
+) -> Result<AllocationPreview> {
+    caller
+        .principal
+        .authorize(Action::ManageCampaign(&campaign.owner()))?;
+    let counts = distribution::candidate_counts(store, campaign, &req.resource).await?;
+    if counts.candidates <= distribution::FULL_DRY_RUN_MAX {
+        return Ok(AllocationPreview::Plan(
+            allocation_dry_run(store, caller, campaign, req).await?,
+        ));
+    }
+    let mut page = distribution::candidate_page(
+        store,
+        campaign,
+        &req.resource,
+        req.window,
+        after.unwrap_or(0),
+        CANDIDATE_PAGE_ROWS + 1,
+    )
+    .await?;
+    let next = if page.len() as i64 > CANDIDATE_PAGE_ROWS {
+        page.truncate(CANDIDATE_PAGE_ROWS as usize);
+        page.last().map(|l| l.candidate.need_id)
+    } else {
+        None
+    };
+    Ok(AllocationPreview::Overview { counts, page, next })
+}
+
 /// Recomputes the plan under the same quotas and writes it in one transaction with its audit
 /// entry.
 pub async fn allocation_commit(

@@ -218,16 +218,20 @@ pub async fn facts_by_person(
     Ok(out)
 }
 
-/// Households with a head in the registry, female-headed first: `(household, head person)`.
-pub async fn household_heads(store: &Store, limit: i64) -> Result<Vec<(i64, i64)>> {
+/// Households with a head in the registry, female-headed first:
+/// `(household, head person, female-headed)`.
+pub async fn household_heads(store: &Store, limit: i64) -> Result<Vec<(i64, i64, bool)>> {
     let rows = sqlx::query(
-        "SELECT h.id, h.head_person_id FROM households h WHERE h.head_person_id IS NOT NULL \
-         ORDER BY h.female_head DESC, h.id LIMIT $1",
+        "SELECT h.id, h.head_person_id, COALESCE(h.female_head, 0) FROM households h \
+         WHERE h.head_person_id IS NOT NULL ORDER BY h.female_head DESC, h.id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(store.pool())
     .await?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get::<i64, _>(2) != 0))
+        .collect())
 }
 
 #[derive(Debug, Clone)]

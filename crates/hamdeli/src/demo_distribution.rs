@@ -16,8 +16,12 @@ use hamdeli_store::{Store, users};
 
 use crate::demo::DEMO_PASSWORD;
 
-/// At most this many households get demo needs.
-const MAX_HOUSEHOLDS: i64 = 3000;
+/// The first this many households (female-headed first) all get demo needs, so a small demo
+/// shows every page full; beyond them about one household in five does (see [`has_needs`]).
+const EVERY_HOUSEHOLD_UP_TO: usize = 3000;
+
+/// Households whose needs are written in one transaction.
+const NEEDS_BATCH: usize = 1000;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DistributionReport {
@@ -57,6 +61,14 @@ fn demo_need(household: i64, k: i64) -> (&'static str, i64, Urgency) {
     }
 }
 
+/// Whether the household at `rank` (female-headed first, then by id) gets demo needs: every one
+/// of the first [`EVERY_HOUSEHOLD_UP_TO`], then one female-headed household in two and one
+/// other in ten — about one in five of a national population (22 % female-headed), so the
+/// needs grow with the population (~80,000 at 1M people) while small demos stay as they were.
+fn has_needs(rank: usize, household: i64, female_head: bool) -> bool {
+    rank < EVERY_HOUSEHOLD_UP_TO || mix(household, 5) % 100 < if female_head { 50 } else { 10 }
+}
+
 async fn user_id(store: &Store, username: &str) -> Result<Option<i64>> {
     Ok(users::id_by_username(store, username).await?)
 }
@@ -70,33 +82,41 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
     let admin = user_id(store, "admin").await?;
     let officer = user_id(store, "tehran.officer").await?;
 
-    // Needs of households, female-headed first.
-    let households = needs::household_heads(store, MAX_HOUSEHOLDS).await?;
-    let mut tx = store.begin().await?;
-    for &(household, head) in &households {
-        let count = 1 + mix(household, 7) % 2;
-        for k in 0..count {
-            let (need_type, amount, urgency) = demo_need(household, k);
-            let id = needs::create_need(
-                &mut tx,
-                &NewNeed {
-                    person_id: head,
-                    need_type: need_type.into(),
-                    amount,
-                    urgency,
-                    note: None,
-                },
-                admin,
-            )
-            .await?;
-            report.needs += 1;
-            if mix(id, 3) % 100 < 85 {
-                needs::set_status(&mut tx, id, NeedStatus::Verified, admin).await?;
-                report.verified += 1;
+    // Needs of households, female-headed first, in transactions of NEEDS_BATCH households.
+    let households = needs::household_heads(store, i64::MAX).await?;
+    let chosen: Vec<(i64, i64)> = households
+        .iter()
+        .enumerate()
+        .filter(|(rank, h)| has_needs(*rank, h.0, h.2))
+        .map(|(_, h)| (h.0, h.1))
+        .collect();
+    for batch in chosen.chunks(NEEDS_BATCH) {
+        let mut tx = store.begin().await?;
+        for &(household, head) in batch {
+            let count = 1 + mix(household, 7) % 2;
+            for k in 0..count {
+                let (need_type, amount, urgency) = demo_need(household, k);
+                let id = needs::create_need(
+                    &mut tx,
+                    &NewNeed {
+                        person_id: head,
+                        need_type: need_type.into(),
+                        amount,
+                        urgency,
+                        note: None,
+                    },
+                    admin,
+                )
+                .await?;
+                report.needs += 1;
+                if mix(id, 3) % 100 < 85 {
+                    needs::set_status(&mut tx, id, NeedStatus::Verified, admin).await?;
+                    report.verified += 1;
+                }
             }
         }
+        tx.commit().await?;
     }
-    tx.commit().await?;
 
     // Donors: the demo donor and two more who sign in with their mobile numbers.
     let mut donors = vec![];
@@ -266,5 +286,26 @@ mod tests {
                 assert_eq!(demo_need(h, k), demo_need(h, k));
             }
         }
+    }
+
+    #[test]
+    fn needs_grow_with_the_population_about_one_household_in_five() {
+        // A small demo: every household.
+        assert!((0..EVERY_HOUSEHOLD_UP_TO).all(|r| has_needs(r, r as i64 + 1, false)));
+        // A national one (22 % female-headed, female-headed first): about one in five.
+        let households = 280_000usize;
+        let female = households * 22 / 100;
+        let chosen = (0..households)
+            .filter(|&r| has_needs(r, r as i64 + 1, r < female))
+            .count();
+        let share = chosen as f64 / households as f64;
+        assert!((0.17..0.23).contains(&share), "{share}");
+        let female_chosen = (EVERY_HOUSEHOLD_UP_TO..female)
+            .filter(|&r| has_needs(r, r as i64 + 1, true))
+            .count() as f64
+            / (female - EVERY_HOUSEHOLD_UP_TO) as f64;
+        assert!((0.45..0.55).contains(&female_chosen), "{female_chosen}");
+        // Deterministic.
+        assert_eq!(has_needs(5000, 77, true), has_needs(5000, 77, true));
     }
 }

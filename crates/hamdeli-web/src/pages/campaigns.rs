@@ -13,6 +13,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use hamdeli_alloc::Policy;
+use hamdeli_app::campaigns::AllocationPreview;
 use hamdeli_domain::needs::{PublicCount, normalize_receipt_code, public_count};
 use hamdeli_domain::{Action, Role};
 use hamdeli_store::campaigns::{self, Campaign, CampaignPool, Destination, MONEY, Pledge};
@@ -675,6 +676,8 @@ pub struct AllocateQuery {
     resource: Option<String>,
     policy: Option<String>,
     all: Option<String>,
+    /// A large allocation's candidates page by key: the page starts after this need id.
+    after: Option<i64>,
 }
 
 impl AllocateQuery {
@@ -689,6 +692,7 @@ impl AllocateQuery {
             resource: get("resource"),
             policy: get("policy"),
             all: get("all"),
+            after: get("after").and_then(|v| v.parse().ok()),
         }
     }
 }
@@ -859,7 +863,7 @@ pub async fn allocate_page(
     let policy = policy_of(q.policy.as_deref());
     let money = types.is_money(&resource);
     let (quotas, quota_fields) = quotas_of(&pairs, money)?;
-    let plan = hamdeli_app::campaigns::allocation_dry_run(
+    let preview = hamdeli_app::campaigns::allocation_preview(
         &state.store,
         &caller,
         &c,
@@ -869,8 +873,31 @@ pub async fn allocate_page(
             window: window_of(&c),
             quotas: quotas.clone(),
         },
+        q.after,
     )
     .await?;
+    let plan = match preview {
+        AllocationPreview::Plan(plan) => plan,
+        AllocationPreview::Overview { counts, page, next } => {
+            return overview_page(
+                &ctx,
+                l,
+                c,
+                Overview {
+                    types: &types,
+                    places: &places,
+                    resources,
+                    resource,
+                    policy,
+                    quotas: &quotas,
+                    quota_fields,
+                    counts,
+                    page,
+                    next,
+                },
+            );
+        }
+    };
     // The areas of the eligible needs at the quotas' level, with any quota already typed.
     let mut areas: std::collections::BTreeMap<String, i64> = Default::default();
     for line in plan.lines.iter().filter(|x| x.ineligible.is_none()) {
@@ -1008,6 +1035,193 @@ pub async fn allocate_page(
         lines,
         hidden,
         plan,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "allocate_overview.html")]
+struct OverviewPage {
+    shell: Shell,
+    l: Loc,
+    c: Campaign,
+    resources: Vec<(String, String)>,
+    resource: String,
+    policy: &'static str,
+    pool: String,
+    open: String,
+    candidates: i64,
+    eligible: i64,
+    /// The share of what the eligible needs lack that the pool meets, in whole percent.
+    covers: i64,
+    may_commit: bool,
+    tables: Vec<(String, Vec<Breakdown>)>,
+    lines: Vec<LineView>,
+    next: Option<i64>,
+    quota_level: &'static str,
+    quota_rows: Vec<QuotaRow>,
+    quota_fields: Vec<(String, String)>,
+    quota_query: String,
+    quota_unit: String,
+}
+
+/// What the overview of a large allocation is made of.
+struct Overview<'a> {
+    types: &'a TypeNames,
+    places: &'a PlaceNames,
+    resources: Vec<(String, String)>,
+    resource: String,
+    policy: Policy,
+    quotas: &'a AreaQuotas,
+    quota_fields: Vec<(String, String)>,
+    counts: distribution::CandidateCounts,
+    page: Vec<distribution::PlanLine>,
+    next: Option<i64>,
+}
+
+/// The allocation page of a campaign with more candidate needs than a dry run shows in full:
+/// the candidates counted set-based (by province, urgency and need type), what the pool meets
+/// of what they lack, the policy, and the candidates one page at a time by key. The commit
+/// computes each need's exact share.
+fn overview_page(ctx: &Ctx, l: Loc, c: Campaign, o: Overview<'_>) -> Result<Response, AppError> {
+    let Overview {
+        types,
+        places,
+        resources,
+        resource,
+        policy,
+        quotas,
+        quota_fields,
+        counts,
+        page,
+        next,
+    } = o;
+    let eligible = counts.groups.iter().filter(|g| g.eligible);
+    let table = |key: &dyn Fn(&distribution::CandidateGroup) -> String| -> Vec<Breakdown> {
+        let mut m: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        for g in eligible.clone() {
+            let e = m.entry(key(g)).or_default();
+            e.0 += g.needs;
+            e.1 = e.1.saturating_add(g.open);
+        }
+        m.into_iter()
+            .map(|(label, (requests, open))| Breakdown {
+                label,
+                requests,
+                units: show_amount(l, types, &resource, open),
+            })
+            .collect()
+    };
+    let tables = vec![
+        (
+            l.t("field-province"),
+            table(&|g: &distribution::CandidateGroup| places.of(&g.province_code)),
+        ),
+        (
+            l.t("field-urgency"),
+            table(&|g: &distribution::CandidateGroup| l.tv("urgency", &g.urgency)),
+        ),
+        (
+            l.t("field-need-type"),
+            table(&|g: &distribution::CandidateGroup| types.of(&g.need_type)),
+        ),
+    ];
+    let mut areas: std::collections::BTreeMap<String, i64> = Default::default();
+    for g in eligible.clone() {
+        let code = match quotas.level {
+            AreaLevel::Province => &g.province_code,
+            AreaLevel::County => &g.county_code,
+        };
+        if let Some(code) = code {
+            *areas.entry(code.clone()).or_default() += g.needs;
+        }
+    }
+    for code in quotas.max_units.keys() {
+        areas.entry(code.clone()).or_default();
+    }
+    let quota_rows = areas
+        .into_iter()
+        .map(|(code, requests)| QuotaRow {
+            name: places.of(&Some(code.clone())),
+            typed: quota_fields
+                .iter()
+                .find(|(k, _)| *k == format!("q_{code}"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            requests,
+            given: "—".into(),
+            held: false,
+            code,
+        })
+        .collect();
+    let quota_query: String = quota_fields
+        .iter()
+        .map(|(k, v)| format!("&{k}={v}"))
+        .collect();
+    let lines = page
+        .iter()
+        .map(|line| {
+            let cand = &line.candidate;
+            LineView {
+                need_id: cand.need_id,
+                person_id: cand.person_id,
+                name: format!(
+                    "{} {}",
+                    cand.first_name.as_deref().unwrap_or(""),
+                    cand.last_name.as_deref().unwrap_or("")
+                ),
+                county: places.of(&cand.county_code),
+                need_type: types.of(&cand.need_type),
+                remaining: show_amount(l, types, &cand.need_type, line.remaining),
+                score: line.score,
+                weight: l.digits(&format!("{:.2}", line.weight)),
+                units: l.tv("urgency", &cand.urgency),
+                why: match line.ineligible {
+                    Some(reason) => l.tv("ineligible", reason.code()),
+                    None => l.t("allocate-overview-eligible"),
+                },
+                warn: cand.other_providers > 0,
+                given: false,
+            }
+        })
+        .collect();
+    // The share of the open need the pool meets (whole percent, at most 100).
+    let covers = if counts.open <= 0 {
+        100
+    } else {
+        (i128::from(counts.pool.max(0)) * 100 / i128::from(counts.open)).min(100) as i64
+    };
+    let money = types.is_money(&resource);
+    html(OverviewPage {
+        shell: Shell::new(ctx, format!("{} — {}", l.t("allocate-title"), c.title)),
+        pool: show_amount(l, types, &resource, counts.pool),
+        open: show_amount(l, types, &resource, counts.open),
+        candidates: counts.candidates,
+        eligible: counts.eligible,
+        covers,
+        may_commit: counts.pool > 0 && counts.eligible > 0,
+        tables,
+        lines,
+        next,
+        quota_level: match quotas.level {
+            AreaLevel::Province => "province",
+            AreaLevel::County => "county",
+        },
+        quota_rows,
+        quota_fields,
+        quota_query,
+        quota_unit: if money {
+            l.t("unit-toman")
+        } else {
+            l.t("unit-unit")
+        },
+        l,
+        c,
+        resources,
+        resource,
+        policy: match policy {
+            Policy::WaterFill => "water-fill",
+            Policy::Priority => "priority",
+        },
     })
 }
 

@@ -793,3 +793,151 @@ async fn the_double_service_report_finds_people_served_twice_across_organisation
     let (_, page) = other.get_text("/support/double?period=1405").await;
     assert!(!page.contains("مهسا۰"));
 }
+
+/// The need ids of an allocation page's candidate lines, in the page's order.
+fn need_rows(html: &str) -> Vec<i64> {
+    html.match_indices("data-need=\"")
+        .filter_map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            rest[..rest.find('"')?].parse().ok()
+        })
+        .collect()
+}
+
+/// A campaign with more candidate needs than a dry run shows in full (issue 17): the GET counts
+/// them set-based — the same candidates, eligible needs, open need and pool as the full plan —
+/// and lists them by key, at most 100 a page, the pages together every candidate once in need
+/// id order; the commit from that page still writes exactly the full plan, once.
+#[tokio::test]
+async fn a_large_allocation_is_counted_paged_by_key_and_committed_exactly() {
+    let app = spawn_app().await;
+    let n = distribution::FULL_DRY_RUN_MAX as usize + 130;
+    hamdeli_store::bench::verified_needs(&app.store, "23", "2301", "food", n)
+        .await
+        .unwrap();
+    // One need not verified yet (a candidate, not eligible) and one closed (not a candidate).
+    for (id, status) in sqlx::query("SELECT id FROM needs ORDER BY id LIMIT 2")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<i64, _>(0))
+        .zip(["open", "closed"])
+    {
+        sqlx::query("UPDATE needs SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(id)
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+    }
+    let campaign = funded_campaign(&app.store, None, 700).await;
+    let c = campaigns::get(&app.store, campaign).await.unwrap().unwrap();
+    let window = Window {
+        from: 0,
+        to: i64::MAX,
+    };
+    let plan = distribution::dry_run(&app.store, &c, "food", Policy::WaterFill, window)
+        .await
+        .unwrap();
+    let counts = distribution::candidate_counts(&app.store, &c, "food")
+        .await
+        .unwrap();
+    assert_eq!(counts.candidates, plan.lines.len() as i64);
+    assert_eq!(counts.candidates, n as i64 - 1);
+    assert!(counts.candidates > distribution::FULL_DRY_RUN_MAX);
+    assert_eq!(counts.eligible, plan.eligible);
+    assert_eq!(counts.eligible, n as i64 - 2);
+    let open: i64 = plan
+        .lines
+        .iter()
+        .filter(|l| l.ineligible.is_none())
+        .map(|l| l.remaining)
+        .sum();
+    assert_eq!(counts.open, open);
+    assert_eq!(counts.pool, plan.pool);
+    assert_eq!(
+        counts.groups.iter().map(|g| g.needs).sum::<i64>(),
+        counts.candidates
+    );
+
+    let admin = app.login("admin").await;
+    let mut seen = vec![];
+    let mut after: Option<i64> = None;
+    for page in 0.. {
+        let path = match after {
+            Some(a) => format!("/campaigns/{campaign}/allocate?resource=food&after={a}"),
+            None => format!("/campaigns/{campaign}/allocate?resource=food"),
+        };
+        let (status, html) = admin.get_text(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(html.contains("data-testid=\"allocate-overview\""), "{path}");
+        assert!(html.contains("data-testid=\"allocate-commit\""));
+        let rows = need_rows(&html);
+        assert!(rows.len() <= 100, "{} rows on one page", rows.len());
+        if page == 0 {
+            assert_eq!(rows.len(), 100);
+        }
+        seen.extend(rows);
+        after = html.find("data-testid=\"allocate-next\"").map(|i| {
+            let rest = &html[i..];
+            let start = rest.find("after=").unwrap() + "after=".len();
+            let digits: String = rest[start..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            digits.parse().unwrap()
+        });
+        if after.is_none() {
+            break;
+        }
+    }
+    let every: Vec<i64> = plan.lines.iter().map(|l| l.candidate.need_id).collect();
+    assert_eq!(seen, every, "the pages are every candidate once, in order");
+
+    // The commit from the overview writes the full plan, exactly; a second finds nothing left.
+    let r = admin
+        .post_form(
+            &format!("/campaigns/{campaign}/allocate"),
+            &[("resource", "food"), ("policy", "water-fill")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let written: Vec<(i64, i64)> =
+        sqlx::query("SELECT need_id, units FROM allocations ORDER BY need_id")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+    let planned: Vec<(i64, i64)> = plan
+        .lines
+        .iter()
+        .filter(|l| l.units > 0)
+        .map(|l| (l.candidate.need_id, l.units))
+        .collect();
+    assert_eq!(written, planned);
+    assert_eq!(written.iter().map(|w| w.1).sum::<i64>(), 700);
+    let again = admin
+        .post_form(
+            &format!("/campaigns/{campaign}/allocate"),
+            &[("resource", "food"), ("policy", "water-fill")],
+        )
+        .await;
+    assert!(again.status().is_client_error(), "{}", again.status());
+    assert_eq!(
+        scalar(
+            &app.store,
+            "SELECT CAST(COALESCE(SUM(units), 0) AS BIGINT) FROM allocations WHERE units > $1",
+            0
+        )
+        .await,
+        700
+    );
+    // The overview after the commit: the pool is spent, nothing to commit.
+    let (_, html) = admin
+        .get_text(&format!("/campaigns/{campaign}/allocate?resource=food"))
+        .await;
+    assert!(!html.contains("data-testid=\"allocate-commit\""));
+}
