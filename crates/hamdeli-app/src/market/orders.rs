@@ -877,6 +877,10 @@ pub async fn payout(
         return Err(Error::Invalid("market-amount-invalid"));
     }
     let mut tx = store.begin().await?;
+    // Concurrent payouts to one producer take turns: each reads the balance the one before left.
+    if !sm::lock_producer(&mut tx, producer_id).await? {
+        return Err(Error::NotFound);
+    }
     let shop = sm::producer(&mut tx, producer_id)
         .await?
         .ok_or(Error::NotFound)?;

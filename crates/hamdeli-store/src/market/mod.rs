@@ -115,6 +115,18 @@ pub async fn producer(conn: &mut AnyConnection, id: i64) -> Result<Option<Produc
         .map(producer_from_row))
 }
 
+/// Locks a producer's row until the transaction ends, so what the transaction reads of her
+/// balance afterwards stays true until it commits (a concurrent payout waits, then reads the
+/// balance with the first one in it). SQLite's writing transaction holds the database already.
+/// False when there is no such producer.
+pub async fn lock_producer(conn: &mut AnyConnection, id: i64) -> Result<bool> {
+    let done = sqlx::query("UPDATE market_producers SET id = id WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Producers of a province (`None`: all), newest first.
 pub async fn producers(store: &Store, province: Option<&str>, limit: i64) -> Result<Vec<Producer>> {
     let sql = format!(

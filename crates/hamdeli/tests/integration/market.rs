@@ -800,6 +800,34 @@ async fn a_producer_signs_up_with_a_code_and_the_office_links_and_pays_her() {
             .await
             .is_err()
     );
+    // Eight payouts of her whole balance at once: exactly one is made, never more than she is
+    // owed (on PostgreSQL each read the balance before any had written).
+    let tries: Vec<_> = (0..8)
+        .map(|i| {
+            let store = app.store.clone();
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                app::payout(
+                    &store,
+                    &Caller::new(&admin, "t"),
+                    producer,
+                    200_000,
+                    &format!("BK-RACE-{i}"),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut made = 0;
+    for t in tries {
+        match t.await.unwrap() {
+            Ok(()) => made += 1,
+            Err(hamdeli_app::Error::Conflict("market-payout-over-balance")) => {}
+            Err(e) => panic!("a payout failed otherwise: {e:?}"),
+        }
+    }
+    assert_eq!(made, 1, "one payout of the whole balance");
+    assert_eq!(app::my_balance(&app.store, &c).await.unwrap().0, 0);
     assert_eq!(
         hamdeli_store::market::ledger::trial_balance(&app.store)
             .await
