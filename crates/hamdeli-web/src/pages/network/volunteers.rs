@@ -405,9 +405,14 @@ pub async fn signup(
     )
     .await
     {
-        Ok(mobile) => Ok(see_other(&format!(
-            "/network/volunteers/signup/verify?mobile={mobile}"
-        ))),
+        // The code's page at once: her mobile stays in the form, never in an address.
+        Ok(mobile) => html(CodePage::new(
+            &ctx,
+            None,
+            mobile,
+            "/network/volunteers/signup/verify",
+            true,
+        )),
         Err(hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id)) => {
             again(axum::http::StatusCode::BAD_REQUEST, l.t(id))
         }

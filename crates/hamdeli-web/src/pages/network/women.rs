@@ -657,7 +657,15 @@ pub async fn me_code(
     )
     .await
     {
-        Ok(mobile) => Ok(see_other(&format!("/network/me/verify?mobile={mobile}"))),
+        // The code's page at once: her mobile stays in the form, never in an address (history,
+        // logs of proxies, Referer).
+        Ok(mobile) => html(CodePage::new(
+            &ctx,
+            None,
+            mobile,
+            "/network/me/verify",
+            false,
+        )),
         Err(hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id)) => {
             again(axum::http::StatusCode::BAD_REQUEST, l.t(id))
         }
