@@ -45,9 +45,12 @@ while [ $# -gt 0 ]; do
 done
 [ "$ENGINES" = both ] && ENGINES="sqlite postgres"
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
-cargo build --release -p hamdeli >&2
-HAMDELI=${HAMDELI:-$CARGO_TARGET_DIR/release/hamdeli}
+# HAMDELI=path/to/hamdeli uses that binary as it is (no build).
+if [ -z "${HAMDELI:-}" ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+  cargo build --release -p hamdeli >&2
+  HAMDELI=$CARGO_TARGET_DIR/release/hamdeli
+fi
 
 SERVER_PID=
 cleanup() {
