@@ -158,6 +158,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0025_borrowed_codes.sql"),
         include_str!("../migrations/postgres/0025_borrowed_codes.sql"),
     ),
+    (
+        26,
+        "needs_pages",
+        include_str!("../migrations/sqlite/0026_needs_pages.sql"),
+        include_str!("../migrations/postgres/0026_needs_pages.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -488,8 +488,13 @@ pub async fn list_after(
         next += 2;
     }
     let _ = next;
+    // The page of needs first (on the urgency order indexes of migration 0026), then the names
+    // of that page's persons: joining every need to its person before the sort read 94,000
+    // persons a page at 1M people.
     let sql = format!(
-        "SELECT {NEED_COLUMNS} {NEED_FROM} WHERE {clause} ORDER BY {URGENCY_RANK}, n.id LIMIT {}",
+        "SELECT {NEED_COLUMNS} FROM (SELECT * FROM needs n WHERE {clause} \
+         ORDER BY {URGENCY_RANK}, n.id LIMIT {}) n JOIN persons p ON p.id = n.person_id \
+         LEFT JOIN users u ON u.id = n.verified_by ORDER BY {URGENCY_RANK}, n.id",
         limit.clamp(1, 100_000)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
