@@ -624,6 +624,25 @@ async fn every_route_refuses_what_is_out_of_scope() {
         "access matrix broken:\n{}",
         failures.join("\n")
     );
+
+    // A case's page: its personal details (the client's name) to the centre's county experts and
+    // the volunteer assigned only; the national and provincial offices see the case without them.
+    let case = format!("/network/cases/{}", d.her_case);
+    for (user, sees) in [
+        ("admin", false),
+        ("tehran.officer", false),
+        ("tehran.expert", true),
+        ("volunteer", true),
+    ] {
+        let i = USERS.iter().position(|u| *u == user).unwrap();
+        let (status, html) = clients[i].get_text(&case).await;
+        assert_eq!(status, StatusCode::OK, "{user}");
+        assert_eq!(
+            html.contains("مراجع نمایشی ۱"),
+            sees,
+            "{user} and the client's name"
+        );
+    }
 }
 
 #[tokio::test]
@@ -1055,6 +1074,7 @@ async fn every_d_to_g_form_refuses_a_post_without_its_csrf_token() {
         "/loans/cooperatives",
         "/loans/cooperatives/import",
         "/loans/cooperatives/1/members",
+        "/loans/cooperatives/1/status",
         "/loans/products",
         "/api/v1/loans/1/repayments",
         "/network/women/new",
