@@ -432,6 +432,111 @@ pub async fn create_cooperative(
     Ok(id)
 }
 
+/// The statuses of a cooperative (a dissolved one stays dissolved).
+pub const COOP_STATUSES: [&str; 3] = ["active", "suspended", "dissolved"];
+
+/// The audit action of a cooperative's status change (its history is read from the audit log).
+const COOP_STATUS_ACTION: &str = "loans.cooperative.status";
+
+/// One change of a cooperative's status, newest first in its history.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoopStatusChange {
+    /// Unix milliseconds.
+    pub at: i64,
+    pub actor: String,
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// Whether the caller may change this cooperative's status (the offices that decide loans in
+/// its place: the national admin, the provincial officer of its province).
+pub fn may_set_cooperative_status(p: &Principal, c: &Cooperative) -> bool {
+    p.allows(&Action::Loan(LoanAction::Decide(&Place::county(
+        &c.province,
+        &c.county,
+    ))))
+}
+
+/// Changes a cooperative's status (active, suspended, dissolved) with a reason, kept in its
+/// history. A suspended or dissolved cooperative takes no new application; a dissolved one is
+/// final.
+pub async fn set_cooperative_status(
+    store: &Store,
+    caller: &Caller<'_>,
+    id: i64,
+    status: &str,
+    reason: &str,
+) -> Result<()> {
+    let (c, _) = cooperative(store, caller, id).await?;
+    if !may_set_cooperative_status(caller.principal, &c) {
+        return Err(Error::Denied);
+    }
+    let status = status.trim();
+    if !COOP_STATUSES.contains(&status) {
+        return Err(Error::Invalid("loans-coop-status-unknown"));
+    }
+    let reason = text(reason, MAX_TEXT, "loans-text-long")?;
+    if reason.is_empty() {
+        return Err(Error::Invalid("loans-coop-status-reason"));
+    }
+    if c.status == "dissolved" {
+        return Err(Error::Conflict("loans-coop-status-final"));
+    }
+    if c.status == status {
+        return Err(Error::Invalid("loans-coop-status-same"));
+    }
+    let mut tx = store.begin().await?;
+    st::set_cooperative_status(&mut tx, id, status).await?;
+    audit_write(
+        &mut tx,
+        caller,
+        COOP_STATUS_ACTION,
+        "loan_cooperative",
+        id.to_string(),
+        serde_json::json!({"from": c.status, "to": status, "reason": reason}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The status changes of a cooperative the caller opened with [`cooperative`], newest first
+/// (at most 200).
+pub async fn cooperative_status_history(
+    store: &Store,
+    caller: &Caller<'_>,
+    c: &Cooperative,
+) -> Result<Vec<CoopStatusChange>> {
+    let id = c.id;
+    caller.principal.authorize(Action::Loan(LoanAction::View))?;
+    let rows = hamdeli_store::audit::list(
+        store,
+        &hamdeli_store::audit::Filter {
+            action: Some(COOP_STATUS_ACTION.to_owned()),
+            target_kind: Some("loan_cooperative".to_owned()),
+            target_id: Some(id.to_string()),
+            limit: 200,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|e| {
+            let d: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            let field = |k: &str| d.get(k).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+            CoopStatusChange {
+                at: e.at,
+                actor: e.actor,
+                from: field("from"),
+                to: field("to"),
+                reason: field("reason"),
+            }
+        })
+        .collect())
+}
+
 /// Finds a person by national code (ASCII after folding) in the registry.
 async fn person_by_code(store: &Store, code: &str) -> Result<i64> {
     let code = hamdeli_text::fold_digits(code.trim());

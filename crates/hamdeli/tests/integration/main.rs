@@ -12,6 +12,7 @@ mod concurrency;
 mod distribution;
 mod entry;
 mod envelope;
+mod gaps;
 mod household_lists;
 mod import_api;
 mod ledger;

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/loans/cooperatives/import", post(coop_import))
         .route("/loans/cooperatives/{id}", get(coop_page))
         .route("/loans/cooperatives/{id}/members", post(coop_member))
+        .route("/loans/cooperatives/{id}/status", post(coop_status))
         .route("/loans/products", get(products).post(product_create))
 }
 
@@ -1281,6 +1282,10 @@ struct CoopPage {
     c: app::Cooperative,
     status: String,
     members: Vec<app::Member>,
+    /// The statuses this caller may set (empty: no form).
+    statuses: Vec<&'static str>,
+    /// (when, who, from, to, reason) of each status change, newest first.
+    history: Vec<(String, String, String, String, String)>,
 }
 
 /// Handles the GET /loans/cooperatives/{id} route: a cooperative, its board and members.
@@ -1292,13 +1297,65 @@ pub async fn coop_page(
     let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
     let (c, members) = app::cooperative(&state.store, &caller, id).await?;
+    let statuses =
+        if c.status != "dissolved" && app::may_set_cooperative_status(caller.principal, &c) {
+            app::COOP_STATUSES
+                .iter()
+                .copied()
+                .filter(|s| *s != c.status)
+                .collect()
+        } else {
+            vec![]
+        };
+    let status_name = |s: &str| {
+        if s.is_empty() {
+            String::new()
+        } else {
+            l.t(&format!("loans-coop-status-{s}"))
+        }
+    };
+    let history = app::cooperative_status_history(&state.store, &caller, &c)
+        .await?
+        .into_iter()
+        .map(|h| {
+            (
+                l.instant(&h.at),
+                h.actor,
+                status_name(&h.from),
+                status_name(&h.to),
+                h.reason,
+            )
+        })
+        .collect();
     html(CoopPage {
         shell: Shell::new(&ctx, c.name.clone()),
         l,
-        status: l.t(&format!("loans-coop-status-{}", c.status)),
+        status: status_name(&c.status),
         c,
         members,
+        statuses,
+        history,
     })
+}
+
+#[derive(Deserialize)]
+pub struct CoopStatusForm {
+    status: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Handles the POST /loans/cooperatives/{id}/status route: changes the cooperative's status
+/// with a reason (the offices that decide loans in its place).
+pub async fn coop_status(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(f): FormData<CoopStatusForm>,
+) -> Result<Response, AppError> {
+    let caller = caller(&ctx)?;
+    app::set_cooperative_status(&state.store, &caller, id, &f.status, &f.reason).await?;
+    Ok(see_other(&format!("/loans/cooperatives/{id}")))
 }
 
 #[derive(Deserialize)]
