@@ -8,6 +8,7 @@
 //! number of loans.
 
 pub mod bench;
+mod bulk;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -1291,11 +1292,11 @@ impl BulkSelection {
     /// The grouped SELECT of (loan, county, from_n), with its binds starting at `$1`.
     fn targets_sql(&self) -> String {
         format!(
-            "SELECT l.id AS loan_id, l.county_code AS county_code, MIN(i.n) AS from_n \
+            "SELECT l.id AS loan_id, l.county_code AS county_code, l.months AS months, MIN(i.n) AS from_n \
              FROM loans l JOIN loan_instalments i ON i.loan_id = l.id \
              WHERE l.status = 'disbursed' AND l.province_code = $1 {} {} {} \
              AND i.paid < i.total AND i.due_on >= $2 AND i.due_on <= $3 \
-             GROUP BY l.id, l.county_code",
+             GROUP BY l.id, l.county_code, l.months",
             if self.county.is_some() {
                 "AND l.county_code = $4"
             } else {
@@ -1417,7 +1418,7 @@ pub struct BulkResult {
 
 /// Commits a bulk deferral in the caller's transaction: one row for the decision, one approved
 /// deferral per loan (INSERT … SELECT), the instalments moved in one UPDATE … FROM through the
-/// calendar table, the loans' deferred months.
+/// calendar table, the loans' deferred months (the statements of each engine: `bulk`).
 pub async fn bulk_commit(
     tx: &mut Tx,
     engine: Engine,
@@ -1445,53 +1446,10 @@ pub async fn bulk_commit(
     .fetch_one(&mut **tx)
     .await?;
     let bulk: i64 = r.get(0);
-    let sql = format!(
-        "INSERT INTO loan_deferrals (loan_id, bulk_id, from_n, months, status, reason, requested_at, \
-         decided_at, decided_by) SELECT t.loan_id, $6, t.from_n, $7, 'approved', $8, $9, $9, $10 FROM ({}) t",
-        sel.targets_sql()
-    );
-    let loans = bind_sel(sqlx::query(AssertSqlSafe(sql)), sel)
-        .bind(bulk)
-        .bind(sel.months)
-        .bind(reason.to_owned())
-        .bind(now)
-        .bind(by)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected() as i64;
-    let sql = format!(
-        "SELECT COUNT(*), {} FROM loan_deferrals d JOIN loan_instalments i ON i.loan_id = d.loan_id \
-         AND i.n >= d.from_n WHERE d.bulk_id = $1",
-        sum("i.total - i.paid")
-    );
-    let r = sqlx::query(AssertSqlSafe(sql))
-        .bind(bulk)
-        .fetch_one(&mut **tx)
-        .await?;
-    let (instalments, amount): (i64, i64) = (r.get(0), r.get(1));
-    let moved = sqlx::query(
-        "UPDATE loan_instalments AS i SET due_month = i.due_month + $1, due_on = c.due_on \
-         FROM loan_deferrals d, loan_calendar c \
-         WHERE d.bulk_id = $2 AND i.loan_id = d.loan_id AND i.n >= d.from_n \
-         AND c.month_index = i.due_month + $1 AND c.day = i.anchor_day",
-    )
-    .bind(sel.months)
-    .bind(bulk)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected() as i64;
-    if moved != instalments {
-        // A due month beyond the calendar table: refuse rather than leave a loan half moved.
-        return Err(StoreError::Invalid("loans-error-calendar"));
-    }
-    sqlx::query(
-        "UPDATE loans SET deferred_months = deferred_months + $1 \
-         WHERE id IN (SELECT loan_id FROM loan_deferrals WHERE bulk_id = $2)",
-    )
-    .bind(sel.months)
-    .bind(bulk)
-    .execute(&mut **tx)
-    .await?;
+    let (loans, instalments, amount) = match engine {
+        Engine::Postgres => bulk::move_postgres(tx, sel, bulk, reason, now, by).await?,
+        Engine::Sqlite => bulk::move_sqlite(tx, sel, bulk, reason, now, by).await?,
+    };
     sqlx::query(
         "UPDATE loan_bulk_deferrals SET loans = $1, instalments = $2, amount = $3 WHERE id = $4",
     )
