@@ -521,6 +521,8 @@ pub async fn relink(
             }
         }
     }
+    // The summaries folded in now, not by the first report.
+    import::fold_in_summaries(store, out.batches.last().copied().unwrap_or_default()).await;
     Ok(out)
 }
 

@@ -415,6 +415,8 @@ pub async fn stream_unlinked(
         }
     };
     let total = outcome.counts.rows_accepted as u64;
+    // Records updated in place keep their persons: their places are marked.
+    fold_in_summaries(store, batch).await;
     progress.set(Stage::Done, total, total);
     Ok(outcome)
 }
@@ -591,6 +593,7 @@ pub async fn run(
             }
         };
     let Some(plan) = planned else {
+        fold_in_summaries(store, batch).await;
         progress.set(Stage::Done, total, total);
         return Ok(outcome);
     };
@@ -619,8 +622,27 @@ pub async fn run(
             tracing::error!(batch, error = %e, "linking after the committed batch failed");
         }
     }
+    fold_in_summaries(store, batch).await;
     progress.set(Stage::Done, total, total);
     Ok(outcome)
+}
+
+/// The end of an import's job: the places its writes marked are folded into the coverage
+/// summaries now, set-based (`hamdeli_store::scale::refresh`), so the first report after a big
+/// import reads them at once instead of paying for the refresh (10 s at a million people).
+/// The batch is committed already: a failure here is logged, and the next report refreshes.
+pub async fn fold_in_summaries(store: &Store, batch: i64) {
+    let started = std::time::Instant::now();
+    match hamdeli_store::scale::refresh(store).await {
+        Ok(done) => tracing::info!(
+            batch,
+            places = done.places,
+            everything = done.everything,
+            seconds = started.elapsed().as_secs_f64(),
+            "coverage summaries folded in"
+        ),
+        Err(e) => tracing::error!(batch, error = %e, "coverage summaries not folded in"),
+    }
 }
 
 /// Writes a prepared import as one new batch of the list and links it unless `link` is None
