@@ -262,6 +262,59 @@ pub async fn notices(store: &Store, caller: &Caller<'_>) -> Result<Vec<Notice>> 
     Ok(volunteers::notices(store, scope_province(caller.principal).as_deref(), 50).await?)
 }
 
+/// An office marks one of its notices read (its province's; any for the national admin).
+pub async fn mark_notice_read(store: &Store, caller: &Caller<'_>, id: i64) -> Result<()> {
+    allow(caller.principal, NetworkAction::ViewHome)?;
+    let province = scope_province(caller.principal);
+    let mut tx = store.begin().await?;
+    if !volunteers::mark_notice_read(&mut tx, id, province.as_deref()).await? {
+        return Err(Error::NotFound);
+    }
+    audit_write(
+        &mut tx,
+        caller,
+        "network.notice.read",
+        "network_notice",
+        id.to_string(),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether the principal may enter volunteers of this province (the office that checks them).
+pub fn may_enter(p: &hamdeli_domain::Principal, province: &str) -> bool {
+    super::allows(p, NetworkAction::CheckVolunteer(&Place::province(province)))
+}
+
+/// An office enters a volunteer from her papers (no account yet): her profile waits for the
+/// office's check like a sign-up's; when she later makes her account by a one-time code to the
+/// same mobile, the account gets this profile.
+pub async fn enter(store: &Store, caller: &Caller<'_>, input: &VolunteerInput) -> Result<i64> {
+    let f = checked(store, input).await?;
+    allow(
+        caller.principal,
+        NetworkAction::CheckVolunteer(&Place::province(&f.province_code)),
+    )?;
+    if volunteers::mobile_taken(store, &f.mobile).await? {
+        return Err(Error::Conflict("network-volunteer-mobile-taken"));
+    }
+    let mut tx = store.begin().await?;
+    let id = volunteers::insert(&mut tx, &f, None, "pending", false).await?;
+    audit_write(
+        &mut tx,
+        caller,
+        "network.volunteer.enter",
+        "network_volunteer",
+        id.to_string(),
+        serde_json::json!({ "specialty": f.specialty, "province": f.province_code }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SweepReport {
@@ -446,6 +499,8 @@ pub async fn finish_signup(
         Err(e) if e.is_unique_violation() => return Err(Error::Conflict("network-mobile-taken")),
         Err(e) => return Err(e.into()),
     };
+    // A profile an office entered for her mobile becomes hers.
+    let claimed = volunteers::claim_by_mobile(&mut tx, &mobile, user).await?;
     audit::record(
         &mut tx,
         &audit::Actor {
@@ -456,7 +511,7 @@ pub async fn finish_signup(
             action: "network.volunteer.account",
             target_kind: "user",
             target_id: user.to_string(),
-            detail: serde_json::json!({}),
+            detail: serde_json::json!({ "profile": claimed }),
         },
     )
     .await?;

@@ -309,13 +309,15 @@ pub struct Notice {
     pub subject_id: i64,
     pub subject_name: String,
     pub created_at: i64,
+    /// When an office marked it read (Unix milliseconds).
+    pub read_at: Option<i64>,
 }
 
 /// The newest notices of a province (all with `None`).
 pub async fn notices(store: &Store, province: Option<&str>, limit: i64) -> Result<Vec<Notice>> {
     let sql = format!(
-        "SELECT id, province_code, kind, subject_kind, subject_id, subject_name, created_at \
-         FROM network_notices WHERE ($1 = '' OR province_code = $1) ORDER BY id DESC LIMIT {}",
+        "SELECT id, province_code, kind, subject_kind, subject_id, subject_name, created_at, \
+         read_at FROM network_notices WHERE ($1 = '' OR province_code = $1) ORDER BY id DESC LIMIT {}",
         limit.clamp(1, 500)
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -332,8 +334,65 @@ pub async fn notices(store: &Store, province: Option<&str>, limit: i64) -> Resul
             subject_id: r.get("subject_id"),
             subject_name: r.get("subject_name"),
             created_at: r.get("created_at"),
+            read_at: r.get("read_at"),
         })
         .collect())
+}
+
+/// Marks a notice of the province (any with `None`) read; an already read one keeps its time.
+/// False when there is no such notice in the province.
+pub async fn mark_notice_read(
+    conn: &mut AnyConnection,
+    id: i64,
+    province: Option<&str>,
+) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE network_notices SET read_at = COALESCE(read_at, $1) \
+         WHERE id = $2 AND ($3 = '' OR province_code = $3)",
+    )
+    .bind(now_millis())
+    .bind(id)
+    .bind(province.unwrap_or("").to_owned())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
+/// Whether a volunteer profile has this mobile (normalised).
+pub async fn mobile_taken(store: &Store, mobile: &str) -> Result<bool> {
+    Ok(
+        sqlx::query("SELECT id FROM network_volunteers WHERE mobile = $1 LIMIT 1")
+            .bind(mobile.to_owned())
+            .fetch_optional(store.pool())
+            .await?
+            .is_some(),
+    )
+}
+
+/// Gives a new volunteer account the profile an office entered for her mobile (the oldest one
+/// without an account); the profile's id, if there was one.
+pub async fn claim_by_mobile(
+    conn: &mut AnyConnection,
+    mobile: &str,
+    user: i64,
+) -> Result<Option<i64>> {
+    let row =
+        sqlx::query("SELECT MIN(id) FROM network_volunteers WHERE mobile = $1 AND user_id IS NULL")
+            .bind(mobile.to_owned())
+            .fetch_one(&mut *conn)
+            .await?;
+    let Some(id) = row.get::<Option<i64>, _>(0) else {
+        return Ok(None);
+    };
+    let n =
+        sqlx::query("UPDATE network_volunteers SET user_id = $1 WHERE id = $2 AND user_id IS NULL")
+            .bind(user)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok((n > 0).then_some(id))
 }
 
 /// What matching asks of the store for one case.

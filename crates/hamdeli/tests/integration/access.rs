@@ -481,6 +481,11 @@ async fn every_route_refuses_what_is_out_of_scope() {
             [OK, OK, OK, OK, OK, OK, NO, NO, NO, NO, NO, LOGIN],
         ),
         (
+            // The office that checks volunteers enters them (national admin, provincial officer).
+            "/network/volunteers/new".into(),
+            [OK, OK, OK, NO, NO, NO, NO, NO, NO, NO, NO, LOGIN],
+        ),
+        (
             format!("/network/volunteers/{}", d.volunteer),
             [OK, OK, HID, OK, OK, HID, NO, NO, NO, NO, NO, LOGIN],
         ),
@@ -1086,6 +1091,8 @@ async fn every_d_to_g_form_refuses_a_post_without_its_csrf_token() {
         "/network/me/consent",
         "/network/me/logout",
         "/network/volunteers/1/check",
+        "/network/volunteers/new",
+        "/network/notices/1/read",
         "/network/volunteer",
         "/network/volunteers/signup",
         "/network/volunteers/signup/verify",

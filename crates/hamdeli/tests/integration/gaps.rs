@@ -150,3 +150,177 @@ async fn an_office_changes_a_cooperatives_status_with_its_reason() {
     assert!(at("دفاتر تکمیل شد") < at("گزارش بازرسی"));
     assert!(at("گزارش بازرسی") < usize::MAX);
 }
+
+async fn post(c: &crate::support::Client, f: Vec<(&'static str, String)>) -> reqwest::Response {
+    let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    c.post_form("/network/volunteers/new", &pairs).await
+}
+
+fn sent_code(mobile: &str) -> String {
+    let text = hamdeli_app::sms::LogSender::last_text_to(mobile).expect("a code was sent");
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .windows(6)
+        .find(|w| w.iter().all(char::is_ascii_digit))
+        .map(|w| w.iter().collect())
+        .expect("a six-digit code")
+}
+
+/// The provincial office enters a volunteer from her papers (no account): she waits for the
+/// check, a second profile with her mobile is refused, another province's officer and a county
+/// expert may not enter one; when she makes her account by a one-time code to that mobile the
+/// profile is hers. The licence sweep's notice is marked read by her office only.
+#[tokio::test]
+async fn an_office_enters_a_volunteer_and_marks_its_notices_read() {
+    let app = spawn_app().await;
+    let expert_user = hamdeli_store::users::by_id(&app.store, app.user_ids["tehran.expert"])
+        .await
+        .unwrap()
+        .unwrap();
+    let county = expert_user.scope.county().unwrap().to_owned();
+    let province = expert_user.scope.province().unwrap().to_owned();
+    let today = hamdeli_app::network::today();
+    let expires = hamdeli_domain::network::dates::plus_days(&today, 200).unwrap();
+    let mobile = "09351234987";
+    let fields = |mobile: &'static str| {
+        vec![
+            ("name", "روان‌شناس ثبت دفتر".to_owned()),
+            ("mobile", mobile.to_owned()),
+            ("gender", "f".to_owned()),
+            ("specialty", "counsellor".to_owned()),
+            ("licence_number", "P-4411".to_owned()),
+            ("licence_issuer", "سازمان نظام روان‌شناسی".to_owned()),
+            ("licence_expires_on", expires.clone()),
+            ("languages", "fa".to_owned()),
+            ("province", province.clone()),
+            ("counties", county.clone()),
+            ("weekly_hours", "۶".to_owned()),
+            ("days", "1".to_owned()),
+        ]
+    };
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM network_volunteers")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap()
+    };
+    let before = count().await;
+
+    let expert = app.login("tehran.expert").await;
+    assert_eq!(
+        expert.get("/network/volunteers/new").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&expert, fields(mobile)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let isfahan = app.login("isfahan.officer").await;
+    assert_eq!(
+        post(&isfahan, fields(mobile)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(count().await, before);
+
+    let officer = app.login("tehran.officer").await;
+    let (s, page) = officer.get_text("/network/volunteers").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("/network/volunteers/new"));
+    let (s, page) = officer.get_text("/network/volunteers/new").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains("volunteer-enter-form"));
+    let r = post(&officer, fields(mobile)).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let at = r.headers()["location"].to_str().unwrap().to_owned();
+    let id: i64 = at.rsplit('/').next().unwrap().parse().unwrap();
+    let v = hamdeli_store::network::volunteers::by_id(&app.store, id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.status, "pending");
+    assert_eq!(v.weekly_hours, 6);
+    // The same mobile again is refused with a message, nothing written.
+    let r = post(&officer, fields(mobile)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("form-error"));
+    assert_eq!(count().await, before + 1);
+
+    // She makes her account with a code to that mobile: the profile is hers.
+    let visitor = app.client();
+    let r = visitor
+        .post_form(
+            "/network/volunteers/signup",
+            &[("mobile", mobile), ("name", "روان‌شناس ثبت دفتر")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = visitor
+        .post_form(
+            "/network/volunteers/signup/verify",
+            &[
+                ("mobile", mobile),
+                ("code", &sent_code(mobile)),
+                ("password", "a-long-enough-secret"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let user = hamdeli_store::users::id_by_username(&app.store, mobile)
+        .await
+        .unwrap()
+        .unwrap();
+    let mine = hamdeli_store::network::volunteers::by_user(&app.store, user)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mine.id, id);
+
+    // Verified, then her licence expires: the sweep's notice goes to the Tehran office.
+    let r = officer
+        .post_form(
+            &format!("/network/volunteers/{id}/check"),
+            &[("decision", "verify")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let later = hamdeli_domain::network::dates::plus_days(&today, 201).unwrap();
+    hamdeli_app::network::volunteers::sweep(&app.store, &later)
+        .await
+        .unwrap();
+    let notice: i64 = sqlx::query_scalar(
+        "SELECT id FROM network_notices WHERE subject_kind = 'volunteer' AND subject_id = $1",
+    )
+    .bind(id)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let read_at = || async {
+        sqlx::query_scalar::<_, Option<i64>>("SELECT read_at FROM network_notices WHERE id = $1")
+            .bind(notice)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap()
+    };
+    let (_, page) = officer.get_text("/network").await;
+    assert!(page.contains(&format!("/network/notices/{notice}/read")));
+    // Another province's office does not see it.
+    let r = isfahan
+        .post_form(&format!("/network/notices/{notice}/read"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(read_at().await, None);
+    let r = officer
+        .post_form(&format!("/network/notices/{notice}/read"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let first = read_at().await;
+    assert!(first.is_some());
+    let (_, page) = officer.get_text("/network").await;
+    assert!(!page.contains(&format!("/network/notices/{notice}/read")));
+    // Marking it again keeps the first time.
+    let r = officer
+        .post_form(&format!("/network/notices/{notice}/read"), &[])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(read_at().await, first);
+}

@@ -49,6 +49,11 @@ pub fn router() -> Router<AppState> {
         .route("/network/me/consent", post(women::me_consent))
         .route("/network/me/logout", post(women::me_logout))
         .route("/network/volunteers", get(volunteers::list))
+        .route(
+            "/network/volunteers/new",
+            get(volunteers::new_form).post(volunteers::enter),
+        )
+        .route("/network/notices/{id}/read", post(reports::notice_read))
         .route("/network/volunteers/{id}", get(volunteers::show))
         .route("/network/volunteers/{id}/check", post(volunteers::check))
         .route(

@@ -49,6 +49,17 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     })
 }
 
+/// Handles the POST /network/notices/{id}/read route: the office marks a notice read.
+pub async fn notice_read(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> Result<Response, AppError> {
+    let c = caller(&ctx)?;
+    hamdeli_app::network::volunteers::mark_notice_read(&state.store, &c, id).await?;
+    Ok(see_other("/network"))
+}
+
 /// A report table: its rows as (first key, second key, figure) in words, and a chart of the
 /// totals by the second key (SVG and its figures as a table, HTML).
 pub struct Table {

@@ -58,6 +58,8 @@ struct ListPage {
     rows: Vec<VolunteerRow>,
     status: String,
     statuses: Vec<Choice>,
+    /// The caller enters volunteers (an office that checks them).
+    may_enter: bool,
 }
 
 /// Handles the GET /network/volunteers route: the office's volunteers, by status.
@@ -76,6 +78,10 @@ pub async fn list(
         rows: list.into_iter().map(|v| row(l, &places, v)).collect(),
         status: q.status,
         statuses: vocab_choices(l, "network-volunteer-status", &vocab::VOLUNTEER_STATES),
+        may_enter: places
+            .provinces
+            .iter()
+            .any(|p| app::may_enter(c.principal, &p.code)),
     })
 }
 
@@ -475,6 +481,98 @@ pub async fn verify(
                 "/network/volunteers/signup/verify",
                 true,
             ))?;
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(r)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "network/volunteer_new.html")]
+struct NewPage {
+    shell: Shell,
+    l: Loc,
+    form: VolunteerForm,
+    specialties: Vec<Choice>,
+    languages: Vec<Choice>,
+    provinces: Vec<Choice>,
+    counties: Vec<(String, String, String)>,
+    days: Vec<(u8, String)>,
+    error: Option<String>,
+}
+
+async fn new_page(
+    state: &AppState,
+    ctx: &Ctx,
+    form: VolunteerForm,
+    error: Option<String>,
+) -> Result<Response, AppError> {
+    let c = caller(ctx)?;
+    let l = Loc(ctx.locale);
+    let places = Places::load(state).await?;
+    // The provinces whose volunteers the caller checks; none: no form.
+    let provinces: Vec<Choice> = province_choices(l, &places)
+        .into_iter()
+        .filter(|(code, _)| app::may_enter(c.principal, code))
+        .collect();
+    if provinces.is_empty() {
+        return Err(AppError::Forbidden);
+    }
+    html(NewPage {
+        shell: Shell::new(ctx, l.t("network-volunteer-enter")),
+        l,
+        specialties: vocab_choices(l, "network-specialty", &vocab::SPECIALTIES),
+        languages: vocab_choices(l, "network-language", &vocab::LANGUAGES),
+        provinces,
+        counties: places
+            .counties
+            .iter()
+            .map(|c| {
+                (
+                    c.code.clone(),
+                    l.name(&c.name_fa, &c.name_en).to_owned(),
+                    c.province_code.clone(),
+                )
+            })
+            .filter(|(code, _, province)| *province == form.province || form.serves(code))
+            .collect(),
+        days: (0..7u8)
+            .map(|d| (d, l.t(&format!("network-day-{d}"))))
+            .collect(),
+        form,
+        error,
+    })
+}
+
+/// Handles the GET /network/volunteers/new route: the office's form to enter a volunteer.
+pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    let c = caller(&ctx)?;
+    let form = VolunteerForm {
+        province: c.principal.scope.province().unwrap_or("").to_owned(),
+        ..Default::default()
+    };
+    new_page(&state, &ctx, form, None).await
+}
+
+/// Handles the POST /network/volunteers/new route: the office enters a volunteer (waiting for
+/// its check).
+pub async fn enter(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    FormData(pairs): FormData<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let c = caller(&ctx)?;
+    let f = Fields(pairs);
+    let form = VolunteerForm::of(&f);
+    if f.has("choose_province") {
+        return new_page(&state, &ctx, form, None).await;
+    }
+    match app::enter(&state.store, &c, &form.input()).await {
+        Ok(id) => Ok(see_other(&format!("/network/volunteers/{id}"))),
+        Err(hamdeli_app::Error::Invalid(id) | hamdeli_app::Error::Conflict(id)) => {
+            let l = Loc(ctx.locale);
+            let mut r = new_page(&state, &ctx, form, Some(l.t(id))).await?;
             *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
             Ok(r)
         }
