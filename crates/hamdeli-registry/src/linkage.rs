@@ -158,6 +158,8 @@ pub struct BatchPlan {
     reviews: Vec<NewReview>,
     /// Existing persons records of the batch join (their display values are chosen again).
     refresh: Vec<i64>,
+    /// Records (batch records by `-(index + 1)`) whose `code_borrowed` changes.
+    borrowed_codes: Vec<(i64, bool)>,
     records: u64,
     new_records: u64,
     candidate_pairs: u64,
@@ -179,6 +181,8 @@ fn batch_row(index: usize, r: &NewSourceRecord) -> LinkRow {
         province_code: r.province_code.clone(),
         county_code: r.county_code.clone(),
         zone: r.zone.clone(),
+        relation: relation_of(r.facts.as_deref()),
+        code_borrowed: false,
     }
 }
 
@@ -217,17 +221,10 @@ pub async fn plan_batch(
     let reviewed = persons::reviewed_pairs(store).await?;
     let options = options.clone();
     let loaded = started.elapsed();
-    // The batch's relations to the head of household (existing records: unknown).
-    let mut relations: Vec<Option<String>> = vec![None; rows.len() - batch_rows(records, &known)];
-    relations.extend(
-        records
-            .iter()
-            .filter(|r| !known.contains(&r.source_id))
-            .map(|r| relation_of(r.facts.as_deref())),
-    );
+    // Every row carries its relation to the head of household (the registry's records their
+    // stored facts', the batch's its own).
     let (plan, candidate_pairs, refused) = tokio::task::spawn_blocking(move || {
-        let relations: Vec<Option<&str>> = relations.iter().map(|r| r.as_deref()).collect();
-        plan_related(&rows, &relations, &separations, &reviewed, &options)
+        plan_related(&rows, &[], &separations, &reviewed, &options)
     })
     .await?;
     tracing::debug!(
@@ -262,6 +259,8 @@ pub async fn plan_batch(
         }
     }
     out.reviews = plan.reviews;
+    out.refresh.extend(plan.refresh);
+    out.borrowed_codes = plan.borrowed_codes;
     Ok(out)
 }
 
@@ -311,6 +310,11 @@ pub async fn finish_batch(
             })
             .collect(),
         refresh: plan.refresh,
+        borrowed_codes: plan
+            .borrowed_codes
+            .iter()
+            .map(|&(r, b)| (record_id(r), b))
+            .collect(),
         batch_id: Some(batch_id),
         ..Default::default()
     };
@@ -319,7 +323,11 @@ pub async fn finish_batch(
         .iter()
         .filter(|(_, p)| matches!(p, PersonRef::Existing(_)))
         .count();
-    if !(rest.joins.is_empty() && rest.reviews.is_empty() && rest.refresh.is_empty()) {
+    if !(rest.joins.is_empty()
+        && rest.reviews.is_empty()
+        && rest.refresh.is_empty()
+        && rest.borrowed_codes.is_empty())
+    {
         persons::apply_plan(store, &rest).await?;
     }
     Ok(LinkReport {
@@ -337,13 +345,6 @@ pub async fn finish_batch(
             .map(|s| s.elapsed().as_millis() as u64)
             .unwrap_or(0),
     })
-}
-
-fn batch_rows(records: &[NewSourceRecord], known: &HashSet<String>) -> usize {
-    records
-        .iter()
-        .filter(|r| !known.contains(&r.source_id))
-        .count()
 }
 
 /// The relation to the head of household a record's facts state (`head`, `child`, …).
@@ -364,10 +365,14 @@ pub fn plan(
 }
 
 /// [`plan`] with each row's relation to the head of household where the list stated it
-/// (`relations[i]` for `rows[i]`; shorter is unknown for the rest). A dependant listed under
-/// the head's national code is then household evidence, not the head: the engine releases its
-/// borrowed code ([`hamdeli_link::LinkResult::released_codes`]), and so does this plan — such a
-/// record holds no code of its own here, and a person made of it does not show the head's.
+/// (`relations[i]` for `rows[i]`, else the row's own [`LinkRow::relation`]). A dependant listed
+/// under the head's national code is then household evidence, not the head: the engine
+/// releases its borrowed code ([`hamdeli_link::LinkResult::released_codes`]), and so does this
+/// plan — such a record holds no code of its own here, a person made of it does not show the
+/// head's, and the plan marks it (`code_borrowed`, [`LinkPlan::borrowed_codes`]) so that no
+/// person shows it later either. The engine decides over the whole registry, so a record of
+/// the registry can become borrowed (or stop being so) when another list arrives: its person's
+/// display values are chosen again.
 pub fn plan_related(
     rows: &[LinkRow],
     relations: &[Option<&str>],
@@ -378,7 +383,12 @@ pub fn plan_related(
     let started = Instant::now();
     let mut set = RecordSet::new();
     for (i, row) in rows.iter().enumerate() {
-        set.push_raw_related(0, &raw(row), relations.get(i).copied().flatten());
+        let relation = relations
+            .get(i)
+            .copied()
+            .flatten()
+            .or(row.relation.as_deref());
+        set.push_raw_related(0, &raw(row), relation);
     }
     let pushed = started.elapsed();
     let options = LinkOptions {
@@ -541,6 +551,17 @@ pub fn plan_related(
         .collect();
     plan.new_persons = new_persons;
     plan.reviews = reviews;
+    // Records whose code became (or stopped being) a borrowed one; the existing persons that
+    // hold them show their values chosen again.
+    for (i, row) in rows.iter().enumerate() {
+        let now = released.contains(&(i as u32));
+        if now != row.code_borrowed {
+            plan.borrowed_codes.push((row.id, now));
+            if let Some(p) = row.person_id {
+                plan.refresh.push(p);
+            }
+        }
+    }
     tracing::debug!(
         records = n,
         normalise_s = pushed.as_secs_f64(),
@@ -601,6 +622,8 @@ mod tests {
             province_code: Some("23".into()),
             county_code: Some("2301".into()),
             zone: None,
+            relation: None,
+            code_borrowed: false,
         }
     }
 

@@ -25,13 +25,30 @@ pub struct LinkRow {
     pub province_code: Option<String>,
     pub county_code: Option<String>,
     pub zone: Option<String>,
+    /// The relation to the head of household the list states (`head`, `child`, …; the
+    /// record's facts), so that linkage reads it for records already in the registry too.
+    pub relation: Option<String>,
+    /// Linkage took the record's national code as its household head's (`code_borrowed`).
+    pub code_borrowed: bool,
+}
+
+/// The relation stated in a record's facts (JSON), if any.
+fn relation_in_facts(facts: Option<&str>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Relation {
+        relation: Option<String>,
+    }
+    serde_json::from_str::<Relation>(facts?).ok()?.relation
 }
 
 /// Every source record, oldest first.
 pub async fn link_rows(store: &Store) -> Result<Vec<LinkRow>> {
+    // The facts only of records that state a relation (most records state none).
     let rows = sqlx::query(
         "SELECT id, person_id, national_code, first_name, last_name, father_name, birth_date, \
-         gender, phone, province_code, county_code, zone FROM source_records ORDER BY id",
+         gender, phone, province_code, county_code, zone, \
+         CASE WHEN facts LIKE '%\"relation\"%' THEN facts END, code_borrowed \
+         FROM source_records ORDER BY id",
     )
     .fetch_all(store.pool())
     .await?;
@@ -50,6 +67,8 @@ pub async fn link_rows(store: &Store) -> Result<Vec<LinkRow>> {
             province_code: r.get(9),
             county_code: r.get(10),
             zone: r.get(11),
+            relation: relation_in_facts(r.get::<Option<String>, _>(12).as_deref()),
+            code_borrowed: r.get::<i64, _>(13) != 0,
         })
         .collect())
 }
@@ -92,6 +111,8 @@ pub struct LinkPlan {
     pub reviews: Vec<NewReview>,
     /// Existing persons whose display values to choose again (records joined them otherwise).
     pub refresh: Vec<i64>,
+    /// Records whose `code_borrowed` changes (written before the display values are chosen).
+    pub borrowed_codes: Vec<(i64, bool)>,
     pub batch_id: Option<i64>,
 }
 
@@ -316,6 +337,7 @@ async fn queue_reviews_and_refresh(
         .execute(&mut **tx)
         .await?;
     }
+    set_borrowed_codes(tx, engine, &plan.borrowed_codes).await?;
     refresh.extend(&plan.refresh);
     refresh.sort_unstable();
     refresh.dedup();
@@ -336,9 +358,15 @@ const REFRESH_SET_BASED: usize = 200;
 /// A display value of a person chosen as [`refresh_person`] does: the first non-empty value
 /// of its records, oldest first.
 fn first_value_of_records(column: &str) -> String {
+    // A code a record carries as its household head's is never the person's.
+    let own = if column == "national_code" {
+        " AND r.code_borrowed = 0"
+    } else {
+        ""
+    };
     format!(
         "(SELECT r.{column} FROM source_records r WHERE r.person_id = persons.id \
-         AND r.{column} <> '' ORDER BY r.id LIMIT 1)"
+         AND r.{column} <> ''{own} ORDER BY r.id LIMIT 1)"
     )
 }
 
@@ -479,6 +507,24 @@ async fn assign_records(tx: &mut Tx, engine: Engine, assign: &[(i64, i64)]) -> R
     .await
 }
 
+/// Marks records whose national code linkage took as their household head's (or no longer).
+async fn set_borrowed_codes(tx: &mut Tx, engine: Engine, records: &[(i64, bool)]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let pairs: Vec<(i64, i64)> = records.iter().map(|&(r, b)| (r, i64::from(b))).collect();
+    update_through_temp(
+        tx,
+        engine,
+        None,
+        Some(&pairs),
+        "UPDATE source_records SET code_borrowed = \
+         (SELECT v FROM link_pairs WHERE link_pairs.k = source_records.id) \
+         WHERE id IN (SELECT k FROM link_pairs)",
+    )
+    .await
+}
+
 async fn set_counties(tx: &mut Tx, engine: Engine, counties: &[(i64, String)]) -> Result<()> {
     if counties.is_empty() {
         return Ok(());
@@ -505,11 +551,13 @@ async fn set_person(tx: &mut Tx, record: i64, person: i64) -> Result<()> {
 }
 
 /// A person's display values come from its records: a valid national code first, then the
-/// oldest record; its place is its most recent record's that has one.
+/// oldest record; its place is its most recent record's that has one. A code a record carries
+/// as its household head's (`code_borrowed`) is never the person's.
 pub async fn refresh_person(tx: &mut Tx, person: i64) -> Result<()> {
     let rows = sqlx::query(
-        "SELECT national_code, first_name, last_name, father_name, birth_date, gender, phone, \
-         province_code, county_code FROM source_records WHERE person_id = $1 ORDER BY id",
+        "SELECT CASE WHEN code_borrowed = 0 THEN national_code END, first_name, last_name, \
+         father_name, birth_date, gender, phone, province_code, county_code \
+         FROM source_records WHERE person_id = $1 ORDER BY id",
     )
     .bind(person)
     .fetch_all(&mut **tx)
@@ -1310,6 +1358,7 @@ pub async fn sample_link_rows(store: &Store, limit: i64) -> Result<Vec<LinkRow>>
             province_code: r.get(9),
             county_code: r.get(10),
             zone: r.get(11),
+            ..Default::default()
         })
         .collect())
 }

@@ -368,9 +368,13 @@ async fn update_existing(
     if updates.is_empty() {
         return Ok(0);
     }
-    sqlx::query("CREATE TEMPORARY TABLE import_stage (LIKE source_records) ON COMMIT DROP")
-        .execute(&mut *conn)
-        .await?;
+    // With the defaults: a column the COPY does not carry (`code_borrowed`) is NOT NULL.
+    sqlx::query(
+        "CREATE TEMPORARY TABLE import_stage (LIKE source_records INCLUDING DEFAULTS) \
+         ON COMMIT DROP",
+    )
+    .execute(&mut *conn)
+    .await?;
     // The staged person is never read: the UPDATE below leaves each record's person alone.
     copy_in(
         &mut *conn,

@@ -596,3 +596,204 @@ async fn dependants_listed_under_the_heads_code_are_not_merged_into_the_head() {
             .unwrap();
     assert_eq!(shown.as_deref(), Some(head.as_str()));
 }
+
+/// A mother at the head of her household and her two children, over two imports (issue 18's
+/// defects across imports). The relief committee's household list writes the mother's code on
+/// the children's rows, with the relation to the head (`mother_in_relief`: the list has the
+/// mother's own row and both children; else it lists only the elder child); the welfare organisation's list
+/// has the same family, each under their own code, and no relation column. Whatever the order:
+/// each member's two rows are one person, the person of a list imported first keeps its id, the
+/// children's persons show their own codes (never the mother's), and the coverage summaries
+/// equal a recomputation.
+async fn a_family_over_two_imports(relief_first: bool, mother_in_relief: bool) {
+    let app = spawn_app().await;
+    let (relief, welfare) = (org(&app, RELIEF).await, org(&app, WELFARE).await);
+    let mother = code(950);
+    let in_relief = |i: usize| mother_in_relief || i == 1;
+    // (first name, father, birth, sex, relation, own code)
+    let members = [
+        (
+            "طاهره",
+            "عباس",
+            "1362/03/14",
+            "زن",
+            "سرپرست",
+            mother.clone(),
+        ),
+        ("امیرحسین", "حمید", "1385/06/02", "مرد", "فرزند", code(951)),
+        ("نگار", "حمید", "1388/11/23", "زن", "دختر", code(952)),
+    ];
+    let columns =
+        "شماره پرونده,کد ملی,نام,نام خانوادگی,نام پدر,تاریخ تولد,تلفن همراه,استان,شهرستان";
+    let mut relief_rows = format!("{columns},جنسیت,نسبت با سرپرست\n");
+    let mut welfare_rows = format!("{columns}\n");
+    for (i, (first, father, birth, sex, relation, own)) in members.iter().enumerate() {
+        if in_relief(i) {
+            relief_rows.push_str(&format!(
+                "R-{i},{mother},{first},نوروزی,{father},{birth},09125550077,تهران,تهران,{sex},{relation}\n"
+            ));
+        }
+        welfare_rows.push_str(&format!(
+            "W-{i},{own},{first},نوروزی,{father},{birth},09125550077,تهران,تهران\n"
+        ));
+    }
+    // The crowd: relief rows with a sex and the relation, welfare rows as they are.
+    let mut crowd_rows = String::new();
+    crowd(&mut crowd_rows, 3000, 60, true);
+    for line in crowd_rows.lines() {
+        let (before, relation) = line.rsplit_once(',').unwrap();
+        relief_rows.push_str(&format!("{before},,{relation}\n"));
+    }
+    crowd(&mut welfare_rows, 3000, 60, false);
+
+    let partner = app.login("relief.partner").await;
+    let welfare_partner = app.login("welfare.partner").await;
+    let mut lists = Vec::new();
+    let mut first_persons = Vec::new();
+    for step in 0..2 {
+        let relief_now = (step == 0) == relief_first;
+        let (batch, _) = if relief_now {
+            import(
+                &app,
+                &partner,
+                relief,
+                "مستمری خانوار",
+                "support",
+                relief_rows.clone(),
+            )
+            .await
+        } else {
+            import(
+                &app,
+                &welfare_partner,
+                welfare,
+                "مستمری بهزیستی",
+                "support",
+                welfare_rows.clone(),
+            )
+            .await
+        };
+        let list = registry::batch(&app.store, batch)
+            .await
+            .unwrap()
+            .unwrap()
+            .list_id;
+        lists.push((relief_now, list));
+        if step == 0 {
+            for (i, (first, ..)) in members.iter().enumerate() {
+                if relief_now && !in_relief(i) {
+                    continue;
+                }
+                first_persons.push((*first, person_named(&app, list, first).await));
+            }
+        }
+    }
+    let relief_list = lists.iter().find(|l| l.0).unwrap().1;
+    let welfare_list = lists.iter().find(|l| !l.0).unwrap().1;
+
+    let mut persons = Vec::new();
+    for (i, (first, .., own)) in members.iter().enumerate() {
+        let w = person_named(&app, welfare_list, first).await;
+        if in_relief(i) {
+            let r = person_named(&app, relief_list, first).await;
+            assert_eq!(
+                r, w,
+                "{first}: the relief row (the mother's code) and the welfare row (own code) \
+                 are one person"
+            );
+        }
+        // The display values are chosen again after the batch's commit: wait for them.
+        let mut shown: Option<String> = None;
+        for _ in 0..200 {
+            shown = sqlx::query_scalar("SELECT national_code FROM persons WHERE id = $1")
+                .bind(w)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+            if shown.as_deref() == Some(own.as_str()) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            shown.as_deref(),
+            Some(own.as_str()),
+            "{first}'s person shows their own code"
+        );
+        persons.push(w);
+    }
+    let mut distinct = persons.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "three people: {persons:?}");
+    for (first, p) in &first_persons {
+        assert!(
+            persons.contains(p),
+            "{first}: the person of the first import keeps its id ({p}): {persons:?}"
+        );
+    }
+    // The relief rows of the children are marked as carrying the head's code, and no other
+    // (after the batch's commit, as the display values: wait for them).
+    let mut want: Vec<String> = (1..3)
+        .filter(|&i| in_relief(i))
+        .map(|i| members[i].0.to_owned())
+        .collect();
+    want.sort_unstable();
+    let mut marked: Vec<String> = Vec::new();
+    for _ in 0..200 {
+        marked =
+            sqlx::query_scalar("SELECT first_name FROM source_records WHERE code_borrowed <> 0")
+                .fetch_all(app.store.pool())
+                .await
+                .unwrap();
+        marked.sort_unstable();
+        if marked == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(marked, want);
+
+    // The summaries the imports kept are what a recomputation says.
+    let filter = hamdeli_domain::PlaceFilter::All;
+    let counts = hamdeli_store::persons::counts(&app.store, &filter)
+        .await
+        .unwrap();
+    let scratch = hamdeli_store::persons::counts_from_scratch(&app.store, &filter)
+        .await
+        .unwrap();
+    assert_eq!((counts.persons, counts.records), scratch);
+    for by in [
+        hamdeli_store::coverage::GroupBy::County,
+        hamdeli_store::coverage::GroupBy::Zone,
+    ] {
+        let summary = hamdeli_store::coverage::report(&app.store, &filter, by, None)
+            .await
+            .unwrap();
+        let scratch = hamdeli_store::coverage::report_from_scratch(&app.store, &filter, by, None)
+            .await
+            .unwrap();
+        assert_eq!(summary, scratch, "by {by:?}");
+    }
+}
+
+/// The relief committee's household list first, the welfare list second: the relief rows are
+/// in the registry when the welfare rows are linked, and their relations still count.
+#[tokio::test]
+async fn a_relief_household_list_then_a_welfare_list_keep_the_family_apart_and_whole() {
+    a_family_over_two_imports(true, true).await;
+}
+
+/// The opposite order: the welfare list first, the relief household list second.
+#[tokio::test]
+async fn a_welfare_list_then_a_relief_household_list_keep_the_family_apart_and_whole() {
+    a_family_over_two_imports(false, true).await;
+}
+
+/// The relief list has only the elder child (under the mother's code, which then looks like the
+/// child's own); the welfare list brings the mother's row with that code: the relief row becomes
+/// borrowed after the fact, and the child's person stops showing the mother's code.
+#[tokio::test]
+async fn dependants_first_then_their_head_releases_the_code_they_showed() {
+    a_family_over_two_imports(true, false).await;
+}
