@@ -149,7 +149,7 @@ async fn records_for(
 }
 
 /// The person if the principal may read it (outside the scope looks the same as absent).
-async fn person_in_scope(store: &Store, p: &Principal, id: i64) -> Result<Person> {
+pub(crate) async fn person_in_scope(store: &Store, p: &Principal, id: i64) -> Result<Person> {
     p.authorize(Action::SearchRegistry)?;
     let person = persons::person(store, id).await?.ok_or(Error::NotFound)?;
     if !persons::in_scope(store, &p.place_filter(), person.id).await? {

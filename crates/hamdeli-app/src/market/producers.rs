@@ -568,9 +568,15 @@ pub async fn link_producer(
     let female_head = match person_id {
         None => false,
         Some(pid) => {
-            let person = hamdeli_store::persons::person(store, pid)
-                .await?
-                .ok_or(Error::Invalid("market-person-unknown"))?;
+            // Only a person of the office's own registry scope (the search shows no other).
+            let person = match crate::registry::person_in_scope(store, caller.principal, pid).await
+            {
+                Ok(p) => p,
+                Err(Error::NotFound | Error::Denied) => {
+                    return Err(Error::Invalid("market-person-unknown"));
+                }
+                Err(e) => return Err(e),
+            };
             person_is_female_head(store, person.id).await?
         }
     };
@@ -593,6 +599,36 @@ pub async fn link_producer(
     .await?;
     tx.commit().await?;
     Ok(female_head)
+}
+
+/// The registry persons an office may link a producer to: the registry's search (inside the
+/// caller's scope, audited) by the name or national code typed; with the producer.
+pub async fn find_person_for_producer(
+    store: &Store,
+    caller: &Caller<'_>,
+    producer_id: i64,
+    typed: &str,
+) -> Result<(Producer, Vec<hamdeli_store::persons::PersonHit>)> {
+    let shop = {
+        let mut tx = store.begin().await?;
+        let shop = sm::producer(&mut tx, producer_id).await?;
+        tx.rollback().await?;
+        shop.ok_or(Error::NotFound)?
+    };
+    caller
+        .principal
+        .authorize(Action::Market(MarketAction::CheckProducer {
+            province: &shop.province_code,
+        }))
+        .map_err(|_| Error::NotFound)?;
+    if typed.chars().count() > 200 {
+        return Err(Error::Invalid("market-person-search-empty"));
+    }
+    let query = hamdeli_registry::search::parse_query(typed)
+        .filter(|q| !q.is_empty())
+        .ok_or(Error::Invalid("market-person-search-empty"))?;
+    let hits = crate::registry::search(store, caller, &query).await?.hits;
+    Ok((shop, hits))
 }
 
 /// Whether the registry holds the person as a female head of household.

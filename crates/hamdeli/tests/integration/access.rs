@@ -1060,6 +1060,7 @@ async fn every_d_to_g_form_refuses_a_post_without_its_csrf_token() {
         "/market/producer/orders/1/step",
         "/market/office/certificates/1",
         "/market/office/producers/1/link",
+        "/market/office/producers/1/find",
         "/market/office/payouts",
         "/market/office/feeds",
         "/market/office/feeds/1/revoke",

@@ -324,3 +324,146 @@ async fn an_office_enters_a_volunteer_and_marks_its_notices_read() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(read_at().await, first);
 }
+
+/// The office links a producer by searching the registry (POST, in its own scope) for her name
+/// or national code and picking the person: her female-head status follows the registry. A
+/// person of another province is neither found nor linked by her id; another province's
+/// office cannot search for this producer.
+#[tokio::test]
+async fn the_office_links_a_producer_to_the_registry_by_search() {
+    use crate::support::code;
+    let app = spawn_app().await;
+    let system = hamdeli_app::system_principal();
+    let caller = hamdeli_app::Caller::new(&system, "test");
+    let relief = hamdeli_store::organisations::id_by_name(&app.store, "کمیته امداد (نمایشی)")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut csv = "شماره خانوار,کد ملی,نام,نام خانوادگی,جنسیت,تاریخ تولد,نسبت با سرپرست,\
+                   استان,شهرستان,شهری/روستایی,علت سرپرستی\n"
+        .to_owned();
+    csv.push_str(&format!(
+        "۷۰۰۱,{},نرگس,شاکری,زن,۱۳۶۲/۰۴/۱۰,سرپرست,تهران,تهران,شهری,فوت همسر\n",
+        code(7001)
+    ));
+    csv.push_str(&format!(
+        "۷۰۰۲,{},نرگس,شاکری,زن,۱۳۶۸/۰۲/۰۲,سرپرست,اصفهان,اصفهان,شهری,مطلقه\n",
+        code(7002)
+    ));
+    let reader = hamdeli_ingest::from_bytes(csv.into_bytes())
+        .and_then(hamdeli_ingest::ChunkReader::new)
+        .unwrap();
+    hamdeli_app::imports::commit_streamed(
+        &app.store,
+        &caller,
+        relief,
+        "سرپرستان آزمون بازار",
+        "survey",
+        "households.csv",
+        reader,
+        &hamdeli_registry::import::Progress::default(),
+    )
+    .await
+    .unwrap();
+    hamdeli_app::imports::relink(&app.store, &caller, &hamdeli_link::LinkOptions::default())
+        .await
+        .unwrap();
+    let person_of = |c: String| {
+        let store = app.store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM persons WHERE national_code = $1")
+                .bind(c)
+                .fetch_one(store.pool())
+                .await
+                .unwrap()
+        }
+    };
+    let tehran_person = person_of(code(7001)).await;
+    let isfahan_person = person_of(code(7002)).await;
+
+    // The demo producer's shop in Tehran.
+    let producer_user = hamdeli_store::users::by_id(&app.store, app.user_ids["producer"])
+        .await
+        .unwrap()
+        .unwrap()
+        .principal();
+    let shop = match hamdeli_app::market::my_shop(&app.store, &producer_user)
+        .await
+        .unwrap()
+    {
+        Some(s) => s.id,
+        None => hamdeli_app::market::open_shop(
+            &app.store,
+            &hamdeli_app::Caller::new(&producer_user, "test"),
+            &hamdeli_app::market::ShopInput {
+                shop_name: "کارگاه نرگس".into(),
+                mobile: "09121110000".into(),
+                province: "تهران".into(),
+                county: "تهران".into(),
+                categories: vec!["food".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    };
+    let linked = || {
+        let store = app.store.clone();
+        async move {
+            sqlx::query_as::<_, (Option<i64>, i64)>(
+                "SELECT person_id, female_head FROM market_producers WHERE id = $1",
+            )
+            .bind(shop)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let find = format!("/market/office/producers/{shop}/find");
+    let link = format!("/market/office/producers/{shop}/link");
+
+    let officer = app.login("tehran.officer").await;
+    let (s, page) = officer.get_text("/market/office").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(page.contains(&find), "a search form, not an id box");
+    // By name: the Tehran woman only (the Isfahan one is outside the office's scope).
+    let r = officer.post_form(&find, &[("q", "نرگس شاکری")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(&format!("data-person=\"{tehran_person}\"")));
+    assert!(!page.contains(&format!("data-person=\"{isfahan_person}\"")));
+    // By national code, in Persian digits.
+    let persian: String = code(7001)
+        .chars()
+        .map(|c| char::from_u32('۰' as u32 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
+    let r = officer.post_form(&find, &[("q", &persian)]).await;
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains(&format!("data-person=\"{tehran_person}\""))
+    );
+    // Nothing typed: a message.
+    let r = officer.post_form(&find, &[("q", "  ")]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Another province's office does not reach this producer.
+    let isfahan = app.login("isfahan.officer").await;
+    let r = isfahan.post_form(&find, &[("q", "نرگس شاکری")]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // An id outside her scope is not linked.
+    let r = officer
+        .post_form(&link, &[("person", &isfahan_person.to_string())])
+        .await;
+    assert_ne!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(linked().await, (None, 0));
+    // She picks the person found: linked, and the female-head status follows the registry.
+    let r = officer
+        .post_form(&link, &[("person", &tehran_person.to_string())])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(linked().await, (Some(tehran_person), 1));
+    let (_, page) = officer.get_text("/market/office").await;
+    assert!(page.contains(&format!("/registry/persons/{tehran_person}")));
+}

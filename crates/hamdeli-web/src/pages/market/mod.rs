@@ -68,6 +68,7 @@ pub fn router() -> Router<AppState> {
             post(office::decide_certificate),
         )
         .route("/market/office/producers/{id}/link", post(office::link))
+        .route("/market/office/producers/{id}/find", post(office::find))
         .route("/market/office/payouts", post(office::payout))
         .route("/market/office/sales", get(office::sales))
         .route("/market/office/feeds", get(bulk::feeds).post(bulk::issue))

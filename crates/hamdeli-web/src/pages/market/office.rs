@@ -188,6 +188,84 @@ pub async fn link(
     }
 }
 
+#[derive(Template)]
+#[template(path = "market/office_find.html")]
+struct FindPage {
+    shell: Shell,
+    l: Loc,
+    producer: i64,
+    typed: String,
+    searched: bool,
+    /// (person id, name, father's name, birth date, national code, county) of each hit.
+    hits: Vec<(i64, String, String, String, String, String)>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FindForm {
+    q: String,
+}
+
+/// Handles the POST /market/office/producers/{id}/find route: the registry searched (in the
+/// office's scope) by the name or national code typed — in the form, never in the address —
+/// and a button to link each person found.
+pub async fn find(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    FormData(f): FormData<FindForm>,
+) -> Result<Response, AppError> {
+    let c = caller(&ctx)?;
+    let l = Loc(ctx.locale);
+    let (shop, hits, error) = match app::find_person_for_producer(&state.store, &c, id, &f.q).await
+    {
+        Ok((shop, hits)) => (shop.shop_name, hits, None),
+        Err(hamdeli_app::Error::Invalid(msg)) => (String::new(), vec![], Some(l.t(msg))),
+        Err(e) => return Err(e.into()),
+    };
+    let opt = |v: &Option<String>| v.as_deref().map(|s| l.digits(s)).unwrap_or_default();
+    let hits = hits
+        .iter()
+        .map(|h| {
+            let name = [h.first_name.as_deref(), h.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (
+                h.id,
+                name,
+                h.father_name.clone().unwrap_or_default(),
+                opt(&h.birth_date),
+                opt(&h.national_code),
+                opt(&h.county_code),
+            )
+        })
+        .collect();
+    let title = if shop.is_empty() {
+        l.t("market-person-find")
+    } else {
+        format!("{} — {}", l.t("market-person-find"), shop)
+    };
+    let status = if error.is_some() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let mut r = html(FindPage {
+        shell: Shell::new(&ctx, title),
+        l,
+        producer: id,
+        typed: f.q,
+        searched: error.is_none(),
+        hits,
+        error,
+    })?;
+    *r.status_mut() = status;
+    Ok(r)
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct PayoutForm {
