@@ -129,7 +129,7 @@ pub async fn refresh(store: &Store) -> Result<Refreshed> {
     let everything =
         places.len() > PLACES_ONE_BY_ONE || places.iter().any(|(p, c)| p == "*" || c == "*");
     let done = if everything {
-        rebuild_in(&mut tx, store.engine()).await?;
+        rebuild_in(&mut tx).await?;
         Refreshed {
             places: 0,
             everything: true,
@@ -154,19 +154,12 @@ pub async fn rebuild(store: &Store) -> Result<()> {
     sqlx::query("DELETE FROM scale_dirty")
         .execute(&mut *tx)
         .await?;
-    rebuild_in(&mut tx, store.engine()).await?;
+    rebuild_in(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn rebuild_in(tx: &mut Tx, engine: Engine) -> Result<()> {
-    if engine == Engine::Postgres {
-        // The set-based statement groups every source record three ways: in memory rather
-        // than spilled to disk in 4 MB pieces (this transaction only).
-        sqlx::query("SET LOCAL work_mem = '256MB'")
-            .execute(&mut **tx)
-            .await?;
-    }
+async fn rebuild_in(tx: &mut Tx) -> Result<()> {
     sqlx::query("DELETE FROM coverage_persons")
         .execute(&mut **tx)
         .await?;
