@@ -330,6 +330,16 @@ async fn orders_are_rate_limited_per_address() {
     );
 }
 
+/// The simulated gateway's answer for the buyer's choice ("pay" or "cancel"): the signed
+/// callback address it sends her back to.
+async fn gateway_return(http: &crate::support::Client, code: &str, action: &str) -> String {
+    let r = http
+        .post_form(&format!("/market/pay/{code}"), &[("action", action)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    r.headers()["location"].to_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn online_payment_pays_once_and_expiry_releases_stock() {
     let app = spawn_app().await;
@@ -347,9 +357,29 @@ async fn online_payment_pays_once_and_expiry_releases_stock() {
     let c = Caller::new(&producer, "test");
     assert!(app::my_orders(&app.store, &c).await.unwrap().0.is_empty());
 
-    // The gateway's callback twice: paid once, one sale in the ledger.
+    // A callback address typed by hand (the purchase code known, no gateway signature) pays
+    // nothing, and neither does one signed for another answer.
     let http = app.client();
-    let cb = format!("/market/pay/{code}/callback?status=ok&ref=SIM1");
+    for forged in [
+        format!("/market/pay/{code}/callback?status=ok&ref=SIM1"),
+        format!(
+            "/market/pay/{code}/callback?status=ok&ref=SIM1&sig={}",
+            "0".repeat(64)
+        ),
+    ] {
+        let (s, body) = http.get_text(&forged).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{forged}");
+        assert!(body.contains("data-testid=\"payment-result\""));
+    }
+    let cancelled = gateway_return(&http, &code, "cancel").await;
+    let (_, _) = http
+        .get_text(&cancelled.replace("status=nok", "status=ok"))
+        .await;
+    let producer_balance = app::my_balance(&app.store, &c).await.unwrap().0;
+    assert_eq!(producer_balance, 0, "a forged or altered callback paid");
+
+    // The gateway's signed callback twice: paid once, one sale in the ledger.
+    let cb = gateway_return(&http, &code, "pay").await;
     let (s, body) = http.get_text(&cb).await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("data-testid=\"payment-result\""));
@@ -401,9 +431,8 @@ async fn online_payment_pays_once_and_expiry_releases_stock() {
     assert_eq!(t["payment_status"], "expired");
     assert_eq!(t["status"], "cancelled");
     // A late callback pays nothing.
-    let (_, _) = http
-        .get_text(&format!("/market/pay/{code2}/callback?status=ok&ref=SIM2"))
-        .await;
+    let late = gateway_return(&http, &code2, "pay").await;
+    let (_, _) = http.get_text(&late).await;
     assert_eq!(app::my_balance(&app.store, &c).await.unwrap().0, 0);
 }
 

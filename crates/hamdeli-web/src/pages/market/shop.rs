@@ -688,20 +688,31 @@ pub struct GatewayForm {
     action: String,
 }
 
+/// The simulated gateway's signature over its answer: a real gateway's return is verified with
+/// the gateway server to server; the simulated one signs it with this server's secret, so a
+/// callback address typed by hand (knowing only the purchase code) pays nothing.
+fn gateway_seed(code: &str, status: &str, reference: &str) -> String {
+    format!("market-gateway\n{code}\n{status}\n{reference}")
+}
+
 /// Handles the POST /market/pay/{code} route: the buyer pays (or cancels) at the simulated
-/// gateway, which sends her back to the shop's callback with its reference.
+/// gateway, which sends her back to the shop's callback with its reference, signed.
 pub async fn gateway_submit(
+    State(state): State<AppState>,
     Path(code): Path<String>,
     FormData(f): FormData<GatewayForm>,
 ) -> Result<Response, AppError> {
     if !hamdeli_domain::market::order::is_order_code(&code) {
         return Err(AppError::NotFound);
     }
-    let ok = f.action == "pay";
-    let reference = &hamdeli_store::tokens::random_token()[..16];
+    let status = if f.action == "pay" { "ok" } else { "nok" };
+    let reference = format!("SIM{}", &hamdeli_store::tokens::random_token()[..16]);
+    let sig = crate::csrf::token_for(
+        &state.config.secret_key,
+        &gateway_seed(&code, status, &reference),
+    );
     Ok(see_other(&format!(
-        "/market/pay/{code}/callback?status={}&ref=SIM{reference}",
-        if ok { "ok" } else { "nok" }
+        "/market/pay/{code}/callback?status={status}&ref={reference}&sig={sig}"
     )))
 }
 
@@ -711,6 +722,7 @@ pub struct CallbackQuery {
     status: String,
     #[serde(rename = "ref")]
     reference: String,
+    sig: String,
 }
 
 /// Handles the GET /market/pay/{code}/callback route: the gateway's return, verified; a second
@@ -722,21 +734,27 @@ pub async fn gateway_callback(
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
-    let verified = app::payment_callback(
-        &state.store,
-        &ctx.client_addr,
-        &code,
-        &q.reference,
-        q.status == "ok",
-    )
-    .await?;
-    let p = app::purchase_for_payment(&state.store, &code).await?;
-    let result = match verified {
-        Verified::Paid => "market-paid-now",
-        Verified::AlreadyPaid => "market-paid-already",
-        Verified::NotPayable => "market-paid-too-late",
-        Verified::Failed => "market-paid-failed",
+    let seed = gateway_seed(&code, &q.status, &q.reference);
+    let signed = crate::csrf::verify(&state.config.secret_key, &seed, &q.sig);
+    let result = if !signed {
+        "market-paid-unverified"
+    } else {
+        let verified = app::payment_callback(
+            &state.store,
+            &ctx.client_addr,
+            &code,
+            &q.reference,
+            q.status == "ok",
+        )
+        .await?;
+        match verified {
+            Verified::Paid => "market-paid-now",
+            Verified::AlreadyPaid => "market-paid-already",
+            Verified::NotPayable => "market-paid-too-late",
+            Verified::Failed => "market-paid-failed",
+        }
     };
+    let p = app::purchase_for_payment(&state.store, &code).await?;
     html(GatewayPage {
         shell: Shell::new(&ctx, l.t("market-gateway-title")),
         l,
@@ -745,5 +763,11 @@ pub async fn gateway_callback(
         code: p.code,
         total: tomans(l, p.total_rials),
         result: Some(l.t(result)),
+    })
+    .map(|mut r| {
+        if !signed {
+            *r.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        }
+        r
     })
 }
