@@ -731,6 +731,45 @@ mod tests {
         assert_eq!(joins.get(&-3), Some(&7002), "{plan:?}");
     }
 
+    /// Relations of records already in the registry count (their `LinkRow::relation`, from
+    /// their facts), and the plan keeps `code_borrowed` equal to the engine's decision: a
+    /// child's row under its mother's code that the registry had not marked is marked (its
+    /// person shows its values chosen again), and a row marked without reason is unmarked.
+    #[test]
+    fn the_registry_s_relations_count_and_borrowed_codes_follow_the_engine() {
+        let mother = hamdeli_text::NationalCode::generate(910).to_string();
+        let mut rows = crowd(100);
+        for r in rows.iter_mut() {
+            r.person_id = Some(r.id + 1000);
+        }
+        rows[0].code_borrowed = true;
+        let stale = rows[0].id;
+        let mut head = row(10, Some(7000), Some(&mother), "طاهره", "نوروزی");
+        head.relation = Some("head".into());
+        let mut child = row(11, Some(7001), Some(&mother), "امیرحسین", "نوروزی");
+        child.birth_date = Some("2006-08-24".into());
+        child.gender = Some("male".into());
+        child.relation = Some("child".into());
+        rows.extend([head, child]);
+        // A new row of the child under his own code, no relation.
+        let mut own = row(
+            -1,
+            None,
+            Some(&hamdeli_text::NationalCode::generate(911).to_string()),
+            "امیرحسین",
+            "نوروزی",
+        );
+        own.birth_date = Some("2006-08-24".into());
+        own.gender = Some("male".into());
+        rows.push(own);
+        let (plan, _, _) = plan(&rows, &HashSet::new(), &HashSet::new(), &options());
+        assert_eq!(plan.joins, vec![(-1, 7001)], "{plan:?}");
+        let mut changes = plan.borrowed_codes.clone();
+        changes.sort_unstable();
+        assert_eq!(changes, vec![(11, true), (stale, false)]);
+        assert!(plan.refresh.contains(&7001) && plan.refresh.contains(&(stale + 1000)));
+    }
+
     #[test]
     fn a_new_record_joins_the_existing_person_and_ids_stay() {
         let code = hamdeli_text::NationalCode::generate(777).to_string();
