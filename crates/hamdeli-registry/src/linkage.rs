@@ -752,13 +752,8 @@ mod tests {
         child.relation = Some("child".into());
         rows.extend([head, child]);
         // A new row of the child under his own code, no relation.
-        let mut own = row(
-            -1,
-            None,
-            Some(&hamdeli_text::NationalCode::generate(911).to_string()),
-            "امیرحسین",
-            "نوروزی",
-        );
+        let own_code = hamdeli_text::NationalCode::generate(911).to_string();
+        let mut own = row(-1, None, Some(&own_code), "امیرحسین", "نوروزی");
         own.birth_date = Some("2006-08-24".into());
         own.gender = Some("male".into());
         rows.push(own);
