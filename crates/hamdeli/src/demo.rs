@@ -19,9 +19,9 @@ pub struct DemoLogin {
 }
 
 pub(crate) struct DemoOrg {
-    name_fa: &'static str,
-    name_en: &'static str,
-    kind: &'static str,
+    pub(crate) name_fa: &'static str,
+    pub(crate) name_en: &'static str,
+    pub(crate) kind: &'static str,
 }
 
 pub(crate) const ORGS: [DemoOrg; 6] = [

@@ -1,6 +1,7 @@
 //! The demo data of capability loans, made through its use cases as a user would (never by
 //! writing tables directly): three loan products, female-headed households entered by hand in two
-//! Tehran counties (the demo has an office to enter them only there), three cooperatives with members and a board, and loans in every
+//! Tehran counties and in Isfahan, Fars, Razavi Khorasan and East Azerbaijan (each province's
+//! office sees its own), four cooperatives with members and a board, and loans in every
 //! state — applied, approved (with contract), rejected, repaying, late, deferred, repaid.
 //! Idempotent: a second run finds the products and does nothing.
 
@@ -10,6 +11,29 @@ use hamdeli_app::loans::{self as app, ApplicationInput, CooperativeInput, Produc
 use hamdeli_app::{Caller, entry};
 use hamdeli_domain::PlaceFilter;
 use hamdeli_store::{Store, geo};
+
+/// Provinces other than Tehran with demo loans (their offices see their own).
+const OTHER_PROVINCES: [&str; 4] = ["Isfahan", "Fars", "Razavi Khorasan", "East Azerbaijan"];
+
+/// The office of each of those provinces that enters its households by hand.
+const OTHER_OFFICES: [(&str, &str); 4] = [
+    (
+        "دفتر امور زنان و خانواده اصفهان (نمایشی)",
+        "Isfahan women and family affairs office (demo)",
+    ),
+    (
+        "دفتر امور زنان و خانواده فارس (نمایشی)",
+        "Fars women and family affairs office (demo)",
+    ),
+    (
+        "دفتر امور زنان و خانواده خراسان رضوی (نمایشی)",
+        "Razavi Khorasan women and family affairs office (demo)",
+    ),
+    (
+        "دفتر امور زنان و خانواده آذربایجان شرقی (نمایشی)",
+        "East Azerbaijan women and family affairs office (demo)",
+    ),
+];
 
 /// The county of a province's capital and another county of it.
 async fn counties(store: &Store, name_en: &str) -> Result<(String, String)> {
@@ -182,6 +206,34 @@ pub async fn seed(store: &Store) -> Result<String> {
         women.push(household(store, c, county, i).await?);
     }
 
+    // Households of other provinces, so each province's office sees its own: three in each
+    // (two in the capital's county, one in another county), women 17 onwards.
+    let mut elsewhere: Vec<(usize, usize, usize)> = vec![];
+    for (k, province) in OTHER_PROVINCES.iter().enumerate() {
+        let (capital, other) = counties(store, province).await?;
+        let code = geo::county(store, &capital)
+            .await?
+            .context("no county")?
+            .province_code;
+        let (name_fa, name_en) = OTHER_OFFICES[k];
+        crate::demo::org_id(
+            store,
+            &crate::demo::DemoOrg {
+                name_fa,
+                name_en,
+                kind: "office",
+            },
+            Some(&code),
+        )
+        .await?;
+        let first = women.len();
+        for j in 0..3 {
+            let county = if j < 2 { &capital } else { &other };
+            women.push(household(store, c, county, first + j).await?);
+        }
+        elsewhere.push((k, first, first + 2));
+    }
+
     // Cooperatives with members and a board.
     let mut coops = vec![];
     for (i, (reg, name, field, county)) in [
@@ -269,6 +321,20 @@ pub async fn seed(store: &Store) -> Result<String> {
         (14, covid, 400_000_000, "late", "1404/07/07"),
         (15, home, 500_000_000, "applied", ""),
     ];
+    // Each other province: one repaying, one late (from its second household), one applied.
+    let mut plan = plan;
+    for (k, first, _) in &elsewhere {
+        let late_start = ["1404/05/20", "1404/09/09", "1404/03/03", "1404/10/10"][k % 4];
+        plan.push((
+            *first,
+            home,
+            900_000_000 + *k as i64 * 100_000_000,
+            "repaying",
+            "1405/02/20",
+        ));
+        plan.push((first + 1, covid, 350_000_000, "late", late_start));
+        plan.push((first + 2, home, 600_000_000, "applied", ""));
+    }
     for (n, (w, product, amount, state, start)) in plan.iter().enumerate() {
         let (id, _) = app::apply(
             store,
@@ -284,6 +350,39 @@ pub async fn seed(store: &Store) -> Result<String> {
         .await?;
         made += 1;
         advance(store, c, id, state, start, n).await?;
+    }
+    // A cooperative in Isfahan with its own loan.
+    if let Some((_, first, last)) = elsewhere.first() {
+        let (isfahan, _) = counties(store, OTHER_PROVINCES[0]).await?;
+        let id = app::create_cooperative(
+            store,
+            c,
+            &CooperativeInput {
+                registration_no: "۴۵۶۷۸".into(),
+                name: "تعاونی فرش دستباف بانوان نائین".into(),
+                field: "فرش دستباف".into(),
+                county: isfahan,
+            },
+        )
+        .await?;
+        for (k, m) in (*first..=*last).enumerate() {
+            let role = if k == 0 { Some("chair") } else { None };
+            app::add_member(store, c, id, &women[m], role).await?;
+        }
+        let (loan, _) = app::apply(
+            store,
+            c,
+            &apply(
+                coop_product,
+                None,
+                Some(id),
+                6_000_000_000,
+                "خرید دار قالی و پشم",
+            ),
+        )
+        .await?;
+        advance(store, c, loan, "repaying", "1404/12/01", 103).await?;
+        made += 1;
     }
     // Cooperatives' loans.
     let (id, _) = app::apply(
@@ -339,7 +438,9 @@ pub async fn seed(store: &Store) -> Result<String> {
         made += 1;
     }
     Ok(format!(
-        "loans: 3 products, 3 cooperatives, 17 female-headed households, {made} loans in every state"
+        "loans: 3 products, 4 cooperatives, {} female-headed households in {} provinces, {made} loans in every state",
+        women.len(),
+        1 + OTHER_PROVINCES.len()
     ))
 }
 

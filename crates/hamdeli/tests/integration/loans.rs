@@ -338,7 +338,8 @@ async fn demo_has_loans_in_every_state_and_is_idempotent() {
         "a late loan"
     );
     assert!(all.iter().any(|l| l.deferred_months > 0), "a deferred loan");
-    assert_eq!(all.len(), 18);
+    // 18 in Tehran, 3 in each of four other provinces and an Isfahan cooperative's.
+    assert_eq!(all.len(), 31);
     check_ledger(&app).await;
     // Pages render for the offices.
     let officer = app.login("tehran.officer").await;
@@ -365,11 +366,25 @@ async fn demo_has_loans_in_every_state_and_is_idempotent() {
     assert!(r.bytes().await.unwrap().starts_with(b"PK"));
     let (_, late) = officer.get_text("/loans/late").await;
     assert!(late.contains("data-testid=\"loans-late-list\""));
-    // Isfahan's officer sees none of Tehran's loans.
+    // Isfahan's officer sees her province's loans and none of Tehran's.
     let isfahan = app.login("isfahan.officer").await;
     let (_, html) = isfahan.get_text("/loans").await;
-    assert!(html.contains("loans-empty"), "no Tehran loans in Isfahan");
-    let any = &all[0];
+    let isfahan_code = &all
+        .iter()
+        .find(|l| l.county_name.contains("اصفهان"))
+        .expect("a demo loan in Isfahan")
+        .province;
+    let own = all.iter().filter(|l| &l.province == isfahan_code).count();
+    assert_eq!(own, 4, "three households' loans and a cooperative's");
+    assert_eq!(
+        html.matches("data-loan=").count(),
+        own,
+        "her own province's only"
+    );
+    let any = all
+        .iter()
+        .find(|l| l.province == "23")
+        .expect("a Tehran loan");
     let (s, _) = isfahan.get_text(&format!("/loans/{}", any.id)).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // The producer sees only her own loan, with its new schedule after the deferral.
