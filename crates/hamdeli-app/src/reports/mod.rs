@@ -662,6 +662,35 @@ pub async fn list_reports(
     Ok(entries::list(store, &filter, limit.clamp(1, 1000)).await?)
 }
 
+/// Reports a page at a time by key (newest first, `REPORTS_PAGE` a page) in the caller's scope:
+/// the page, and the key of the next page when there is one.
+pub async fn list_reports_page(
+    store: &Store,
+    caller: &Caller<'_>,
+    mut filter: entries::ReportFilter,
+    before: Option<i64>,
+) -> Result<(Vec<Report>, Option<i64>)> {
+    let p = caller.principal;
+    allow(p, ReportAction::View)?;
+    if let Some(prov) = p.scope.province() {
+        filter.province = Some(prov.to_owned());
+    }
+    if let Some(c) = p.scope.county() {
+        filter.county = Some(c.to_owned());
+    }
+    let mut rows = entries::page(store, &filter, before, REPORTS_PAGE + 1).await?;
+    let next = if rows.len() as i64 > REPORTS_PAGE {
+        rows.truncate(REPORTS_PAGE as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+/// Reports a page of the reports list shows.
+pub const REPORTS_PAGE: i64 = 100;
+
 // ---------------------------------------------------------------------------------------------
 // Bulk entry
 

@@ -243,3 +243,4 @@ reports-method-privacy = This page has no count of people; shares and rates are 
 reports-county-figures = This county's figures
 reports-province-link = Province dashboard
 reports-other-datasets = Other data sets
+reports-list-next = Next page

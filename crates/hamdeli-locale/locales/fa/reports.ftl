@@ -243,3 +243,4 @@ reports-method-privacy = این صفحه هیچ شمارشی از افراد ن�
 reports-county-figures = ارقام این شهرستان
 reports-province-link = داشبورد استان
 reports-other-datasets = مجموعه‌داده‌های دیگر
+reports-list-next = صفحهٔ بعد

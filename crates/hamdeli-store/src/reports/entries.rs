@@ -395,6 +395,55 @@ pub async fn list(store: &Store, f: &ReportFilter, limit: i64) -> Result<Vec<Rep
     Ok(rows.iter().map(from_row).collect())
 }
 
+/// One page of reports by key, newest first (`id` descending): those before `before` (an id of
+/// the previous page's last row), at most `limit`. No sort of every report: the primary key
+/// walks down to the page.
+pub async fn page(
+    store: &Store,
+    f: &ReportFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Report>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM reports WHERE 1 = 1");
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    if f.dataset.is_some() {
+        sql.push_str(&format!(" AND dataset_id = ${}", next()));
+    }
+    for (v, col) in [
+        (&f.period, "period"),
+        (&f.province, "province_code"),
+        (&f.county, "county_code"),
+        (&f.status, "status"),
+    ] {
+        if v.is_some() {
+            sql.push_str(&format!(" AND {col} = ${}", next()));
+        }
+    }
+    if before.is_some() {
+        sql.push_str(&format!(" AND id < ${}", next()));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", next()));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    if let Some(d) = f.dataset {
+        q = q.bind(d);
+    }
+    for v in [&f.period, &f.province, &f.county, &f.status]
+        .into_iter()
+        .flatten()
+    {
+        q = q.bind(v.clone());
+    }
+    if let Some(b) = before {
+        q = q.bind(b);
+    }
+    let rows = q.bind(limit).fetch_all(store.pool()).await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
 /// Reports of a data set and period per province and status, with how many were sent on time.
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct Completeness {

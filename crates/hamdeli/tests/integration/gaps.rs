@@ -467,3 +467,99 @@ async fn the_office_links_a_producer_to_the_registry_by_search() {
     let (_, page) = officer.get_text("/market/office").await;
     assert!(page.contains(&format!("/registry/persons/{tehran_person}")));
 }
+
+/// `/reports/list?status=all` pages by key (100 a page, newest first, a next link): every
+/// report of the scope exactly once over the pages, a provincial officer her province's only.
+#[tokio::test]
+async fn the_reports_list_pages_by_key() {
+    let app = spawn_app().await;
+    hamdeli::demo_reports::seed(&app.store).await.unwrap();
+    let (dataset, version): (i64, i64) =
+        sqlx::query_as("SELECT id, version FROM report_datasets ORDER BY id LIMIT 1")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    let isfahan = hamdeli_store::users::by_id(&app.store, app.user_ids["isfahan.officer"])
+        .await
+        .unwrap()
+        .unwrap()
+        .scope
+        .province()
+        .unwrap()
+        .to_owned();
+    // 230 reports more: 150 of Tehran, 80 of Isfahan, each its own (made-up) period.
+    for i in 0..230 {
+        let province = if i < 150 { "23" } else { isfahan.as_str() };
+        sqlx::query(
+            "INSERT INTO reports (dataset_id, version, province_code, county_code, period, \
+             status, due_on, created_at, updated_at) VALUES ($1, $2, $3, '', $4, 'draft', \
+             '2026-01-01', $5, $5)",
+        )
+        .bind(dataset)
+        .bind(version)
+        .bind(province.to_owned())
+        .bind(format!("1300-P{i:03}"))
+        .bind(1_700_000_000_000_i64 + i)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    }
+    let count = |sql: &'static str, bind: Option<String>| {
+        let store = app.store.clone();
+        async move {
+            let mut q = sqlx::query_scalar::<_, i64>(sql);
+            if let Some(b) = bind {
+                q = q.bind(b);
+            }
+            q.fetch_one(store.pool()).await.unwrap()
+        }
+    };
+    let all = count("SELECT COUNT(*) FROM reports", None).await;
+    let tehran = count(
+        "SELECT COUNT(*) FROM reports WHERE province_code = $1",
+        Some("23".into()),
+    )
+    .await;
+    for (who, want) in [("admin", all), ("tehran.officer", tehran)] {
+        let c = app.login(who).await;
+        let mut path = "/reports/list?status=all".to_owned();
+        let mut seen = std::collections::HashSet::new();
+        let mut pages = 0;
+        loop {
+            let (s, body) = c.get_text(&path).await;
+            assert_eq!(s, StatusCode::OK, "{who} {path}");
+            pages += 1;
+            let rows: Vec<&str> = body
+                .split("<tr><th scope=\"row\"><a href=\"")
+                .skip(1)
+                .map(|r| r.split('"').next().unwrap())
+                .collect();
+            assert!(rows.len() <= 100, "{who}: at most 100 a page");
+            for r in rows {
+                assert!(seen.insert(r.to_owned()), "{who}: {r} twice");
+                if who == "tehran.officer" {
+                    assert!(!r.contains(&format!("place={isfahan}")), "{r}");
+                }
+            }
+            let Some(next) = body
+                .split("data-testid=\"report-list-next\"")
+                .next()
+                .filter(|_| body.contains("report-list-next"))
+                .and_then(|b| b.rsplit("href=\"").next())
+                .map(|h| {
+                    h.split('"')
+                        .next()
+                        .unwrap()
+                        .replace("&amp;", "&")
+                        .replace("&#38;", "&")
+                })
+            else {
+                break;
+            };
+            path = next;
+            assert!(pages < 10);
+        }
+        assert_eq!(seen.len() as i64, want, "{who}: every report once");
+        assert!(pages >= 2, "{who}: more than one page");
+    }
+}

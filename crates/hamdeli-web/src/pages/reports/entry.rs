@@ -406,12 +406,16 @@ struct ListPage {
     status: String,
     lines: Vec<ListLine>,
     statuses: Vec<(String, String)>,
+    /// The next page's address, when there is one.
+    next: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ListQuery {
     status: String,
+    /// The key of the page: reports older than this id (the previous page's last).
+    before: Option<i64>,
 }
 
 /// Handles the GET /reports/list route
@@ -436,14 +440,15 @@ pub async fn list(
         ),
         s => hamdeli_domain::reports::state::ReportStatus::parse(s).map(|s| s.as_str().to_owned()),
     };
-    let reports = app::list_reports(
+    // A page by key (newest first): never every report sorted on a request.
+    let (reports, next) = app::list_reports_page(
         &state.store,
         &caller,
         ReportFilter {
             status: status.clone(),
             ..Default::default()
         },
-        300,
+        q.before,
     )
     .await?;
     let datasets = app::datasets(&state.store, &caller).await?;
@@ -474,9 +479,11 @@ pub async fn list(
             }
         })
         .collect();
+    let status = status.unwrap_or_else(|| "all".to_owned());
     html(ListPage {
         shell: Shell::new(&ctx, l.t("reports-list-title")),
-        status: status.unwrap_or_else(|| "all".to_owned()),
+        next: next.map(|id| format!("/reports/list?status={status}&before={id}")),
+        status,
         lines,
         statuses: hamdeli_domain::reports::state::ReportStatus::ALL
             .iter()
