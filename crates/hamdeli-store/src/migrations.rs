@@ -164,6 +164,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0026_needs_pages.sql"),
         include_str!("../migrations/postgres/0026_needs_pages.sql"),
     ),
+    (
+        27,
+        "need_summary",
+        include_str!("../migrations/sqlite/0027_need_summary.sql"),
+        include_str!("../migrations/postgres/0027_need_summary.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

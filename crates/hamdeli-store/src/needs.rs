@@ -566,20 +566,33 @@ pub async fn table(
     q: &NeedQuery,
     group: NeedGroup,
 ) -> Result<Vec<NeedTableRow>> {
+    let unfiltered = [&q.province, &q.county, &q.zone, &q.need_type, &q.status]
+        .iter()
+        .all(|v| v.as_deref().is_none_or(str::is_empty));
     let (clause, binds, org) = need_where(filter, q);
     // Sums are NUMERIC on PostgreSQL, which the Any driver cannot read: always BIGINT.
     let big = |e: &str| format!("CAST({e} AS BIGINT)");
-    let sql = format!(
-        "SELECT {g} AS grp, n.need_type, COUNT(*), COUNT(DISTINCT n.person_id), {amount}, {alloc}, {out} \
+    // The whole country unfiltered: the summary the triggers of migration 0027 keep (a few
+    // thousand rows, not every need).
+    let sql = if matches!(filter, PlaceFilter::All) && unfiltered {
+        format!(
+            "SELECT grp, need_type, needs, persons, amount, allocated, outstanding \
+             FROM need_summary WHERE grp_kind = '{}' ORDER BY 1, 2",
+            group.code()
+        )
+    } else {
+        format!(
+            "SELECT {g} AS grp, n.need_type, COUNT(*), COUNT(DISTINCT n.person_id), {amount}, {alloc}, {out} \
          FROM needs n WHERE {clause} GROUP BY {g}, n.need_type ORDER BY 1, 2",
-        g = group.column(),
-        amount = big("COALESCE(SUM(n.amount), 0)"),
-        alloc = big("COALESCE(SUM(n.allocated), 0)"),
-        out = big(
-            "COALESCE(SUM(CASE WHEN n.status IN ('open', 'verified', 'partly_met') \
+            g = group.column(),
+            amount = big("COALESCE(SUM(n.amount), 0)"),
+            alloc = big("COALESCE(SUM(n.allocated), 0)"),
+            out = big(
+                "COALESCE(SUM(CASE WHEN n.status IN ('open', 'verified', 'partly_met') \
              THEN n.amount - n.allocated ELSE 0 END), 0)"
-        ),
-    );
+            ),
+        )
+    };
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for b in binds {
         query = query.bind(b);

@@ -155,7 +155,49 @@ pub async fn rebuild(store: &Store) -> Result<()> {
         .execute(&mut *tx)
         .await?;
     rebuild_in(&mut tx).await?;
+    rebuild_needs_in(&mut tx).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The national need tables' group of a need `n` in the grouping `k.kind` (migration 0027).
+const NEED_GROUP: &str = "CASE k.kind WHEN 'province' THEN COALESCE(n.province_code, '') \
+     WHEN 'county' THEN COALESCE(n.county_code, '') WHEN 'zone' THEN COALESCE(n.zone, 'unknown') \
+     ELSE n.need_type END";
+
+/// The need summary recomputed from every need (what the triggers of migration 0027 keep).
+pub fn need_summary_recomputed() -> String {
+    format!(
+        "SELECT k.kind, {NEED_GROUP}, n.need_type, COUNT(*), COUNT(DISTINCT n.person_id), \
+         CAST(COALESCE(SUM(n.amount), 0) AS BIGINT), CAST(COALESCE(SUM(n.allocated), 0) AS BIGINT), \
+         CAST(COALESCE(SUM(CASE WHEN n.status IN ('open', 'verified', 'partly_met') \
+         THEN n.amount - n.allocated ELSE 0 END), 0) AS BIGINT) \
+         FROM needs n CROSS JOIN need_summary_kinds k GROUP BY 1, 2, 3"
+    )
+}
+
+/// Recomputes the need summary and its persons from the needs.
+async fn rebuild_needs_in(tx: &mut Tx) -> Result<()> {
+    sqlx::query("DELETE FROM need_summary_persons")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO need_summary_persons (grp_kind, grp, need_type, person_id, needs) \
+         SELECT k.kind, {NEED_GROUP}, n.need_type, n.person_id, COUNT(*) \
+         FROM needs n CROSS JOIN need_summary_kinds k GROUP BY 1, 2, 3, 4"
+    )))
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("DELETE FROM need_summary")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO need_summary (grp_kind, grp, need_type, needs, persons, amount, allocated, \
+         outstanding) {}",
+        need_summary_recomputed()
+    )))
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 

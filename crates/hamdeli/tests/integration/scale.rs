@@ -1130,3 +1130,226 @@ async fn a_big_household_list_clears_the_heads_who_moved_out_in_one_statement() 
     assert!(!hamdeli_store::scale::is_dirty(store).await.unwrap());
     assert_summaries_agree(store, "after a big household list").await;
 }
+
+/// The need summary (migration 0027) row by row, and what a recomputation from every need gives.
+async fn need_summary_and_scratch(
+    store: &hamdeli_store::Store,
+) -> (
+    Vec<(String, String, String, Vec<i64>)>,
+    Vec<(String, String, String, Vec<i64>)>,
+) {
+    let read = |rows: Vec<sqlx::any::AnyRow>| {
+        use sqlx::Row;
+        let mut out: Vec<(String, String, String, Vec<i64>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    (3..8).map(|i| r.get::<i64, _>(i)).collect(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let kept = sqlx::query(
+        "SELECT grp_kind, grp, need_type, needs, persons, amount, allocated, outstanding \
+         FROM need_summary",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let scratch = sqlx::query(sqlx::AssertSqlSafe(
+        hamdeli_store::scale::need_summary_recomputed(),
+    ))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    (read(kept), read(scratch))
+}
+
+#[tokio::test]
+async fn need_summary_equals_a_recomputation_after_random_writes() {
+    use hamdeli_domain::needs::{NeedStatus, Urgency};
+    use hamdeli_store::needs::{self, NeedGroup, NeedQuery, NewNeed};
+    let app = spawn_app().await;
+    let store = &app.store;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(store, &dir.0, 300)
+        .await
+        .unwrap();
+    let counties: Vec<String> =
+        sqlx::query_scalar("SELECT code FROM counties ORDER BY code LIMIT 30")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    let types = ["food", "rent_housing", "medical"];
+    let mut rng = Lcg(27);
+    for round in 0..8 {
+        for _ in 0..15 {
+            let persons = ids(store, "SELECT id FROM persons WHERE merged_into IS NULL").await;
+            let all_needs = ids(store, "SELECT id FROM needs").await;
+            // A few persons: some get several needs of one type and place.
+            let a = rng.pick(&persons[..persons.len().min(25)]);
+            let op = if all_needs.is_empty() {
+                0
+            } else {
+                rng.next() % 13
+            };
+            let need = all_needs.first().map(|_| rng.pick(&all_needs)).unwrap_or(0);
+            match op {
+                // A need created (the product's own path), sometimes verified.
+                0..=4 => {
+                    let mut tx = store.begin().await.unwrap();
+                    let id = needs::create_need(
+                        &mut tx,
+                        &NewNeed {
+                            person_id: a,
+                            need_type: types[(rng.next() as usize) % types.len()].into(),
+                            amount: 1 + (rng.next() % 9) as i64,
+                            urgency: Urgency::Normal,
+                            note: None,
+                        },
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                    if rng.next() % 2 == 0 {
+                        needs::set_status(&mut tx, id, NeedStatus::Verified, None)
+                            .await
+                            .unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                }
+                // Closed by hand (or refused when already closed).
+                2 | 9 => {
+                    let mut tx = store.begin().await.unwrap();
+                    let _ = needs::set_status(&mut tx, need, NeedStatus::Closed, None).await;
+                    tx.commit().await.unwrap();
+                }
+                // An allocation committed: part or all of the amount.
+                3 | 10 => exec(
+                    store,
+                    "UPDATE needs SET allocated = CASE WHEN amount > $2 THEN $2 ELSE amount END, \
+                         status = CASE WHEN amount > $2 THEN 'partly_met' ELSE 'met' END \
+                         WHERE id = $1 AND status <> 'closed'",
+                    need,
+                    (rng.next() % 6) as i64 + 1,
+                )
+                .await,
+                // A merge moves the need to another person (the survivor).
+                4 => {
+                    exec(
+                        store,
+                        "UPDATE needs SET person_id = $2 WHERE id = $1",
+                        need,
+                        a,
+                    )
+                    .await
+                }
+                // The need refiled under another county (and its province) and zone.
+                5 => {
+                    let county = &counties[(rng.next() as usize) % counties.len()];
+                    let mut tx = store.begin().await.unwrap();
+                    sqlx::query(
+                        "UPDATE needs SET county_code = $2, province_code = \
+                         (SELECT province_code FROM counties WHERE code = $2), \
+                         zone = CASE WHEN zone = 'rural' THEN 'urban' ELSE 'rural' END WHERE id = $1",
+                    )
+                    .bind(need)
+                    .bind(county.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                }
+                // Another type (each column alone: a trigger missing one is caught).
+                6 => {
+                    exec(
+                        store,
+                        "UPDATE needs SET need_type = CASE WHEN need_type = 'food' THEN 'medical' \
+                         ELSE 'food' END WHERE id = $1 AND $2 = $2",
+                        need,
+                        0,
+                    )
+                    .await
+                }
+                // Another amount.
+                7 => {
+                    exec(
+                        store,
+                        "UPDATE needs SET amount = amount + $2 WHERE id = $1",
+                        need,
+                        (rng.next() % 3) as i64 + 1,
+                    )
+                    .await
+                }
+                // Allocated units corrected alone.
+                8 => {
+                    exec(
+                        store,
+                        "UPDATE needs SET allocated = $2 WHERE id = $1 AND amount >= $2",
+                        need,
+                        1,
+                    )
+                    .await
+                }
+                // Removed (with whatever allocations point at it).
+                _ => {
+                    let mut tx = store.begin().await.unwrap();
+                    for sql in [
+                        "DELETE FROM allocations WHERE need_id = $1",
+                        "DELETE FROM needs WHERE id = $1",
+                    ] {
+                        sqlx::query(sql).bind(need).execute(&mut *tx).await.unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                }
+            }
+        }
+        let (kept, scratch) = need_summary_and_scratch(store).await;
+        assert_eq!(kept, scratch, "round {round}");
+    }
+    let (kept, _) = need_summary_and_scratch(store).await;
+    // The writes left a real summary: several places, persons with more than one need.
+    assert!(kept.len() > 20, "{kept:?}");
+    assert!(
+        kept.iter().any(|(_, _, _, v)| v[0] > v[1]),
+        "no cell with a person counted once for two needs: {kept:?}"
+    );
+    // The national need tables read it and say what the per-need query says.
+    for group in [
+        NeedGroup::Province,
+        NeedGroup::County,
+        NeedGroup::Zone,
+        NeedGroup::Type,
+    ] {
+        let table = needs::table(store, &PlaceFilter::All, &NeedQuery::default(), group)
+            .await
+            .unwrap();
+        let mut rows: Vec<(String, String, Vec<i64>)> = table
+            .iter()
+            .map(|r| {
+                (
+                    r.group.clone(),
+                    r.need_type.clone(),
+                    vec![r.needs, r.persons, r.amount, r.allocated, r.outstanding],
+                )
+            })
+            .collect();
+        let mut expected: Vec<(String, String, Vec<i64>)> = kept
+            .iter()
+            .filter(|(k, ..)| k == group.code())
+            .map(|(_, g, t, v)| (g.clone(), t.clone(), v.clone()))
+            .collect();
+        expected.sort();
+        rows.sort();
+        assert_eq!(rows, expected, "{group:?}");
+    }
+    // The rebuild gives the same rows.
+    hamdeli_store::scale::rebuild(store).await.unwrap();
+    let (rebuilt, _) = need_summary_and_scratch(store).await;
+    assert_eq!(rebuilt, kept);
+}
