@@ -187,9 +187,13 @@ pub(crate) fn columns(title: &str, points: &[Point], rtl: bool) -> String {
     let dir = if rtl { "rtl" } else { "ltr" };
     let title = esc(title);
     let mut s = String::with_capacity(300 + n * 400);
+    // Drawn at its own size (one user unit a CSS pixel, so its 12 px text stays 12 px on a
+    // phone) in a box that scrolls sideways when the screen is narrower than the chart.
     let _ = write!(
         s,
-        "<svg class=\"chart columns\" viewBox=\"0 0 {width} {height}\" direction=\"{dir}\" \
+        "<div class=\"chart-scroll\" tabindex=\"0\" role=\"region\" aria-label=\"{title}\">\
+         <svg class=\"chart columns\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" direction=\"{dir}\" \
          role=\"img\" aria-label=\"{title}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{title}</title>\
          <line x1=\"{left}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" class=\"axis\"/>",
         width - 10
@@ -222,7 +226,7 @@ pub(crate) fn columns(title: &str, points: &[Point], rtl: bool) -> String {
             esc(&short(&p.label, 18))
         );
     }
-    s.push_str("</svg>");
+    s.push_str("</svg></div>");
     s
 }
 
@@ -496,6 +500,26 @@ mod tests {
         assert!(rtl.contains("<rect x=\"284\""), "{rtl}");
         assert!(ltr.find(">m1<") < ltr.find(">m2<"));
         assert!(rtl.contains("text-anchor=\"start\"") && ltr.contains("text-anchor=\"end\""));
+    }
+
+    #[test]
+    fn columns_are_drawn_at_their_own_size_in_a_scrolling_box() {
+        let pts: Vec<Point> = (1..=12)
+            .map(|i| Point {
+                label: format!("1404/{i:02}"),
+                value: Some(i),
+                shown: i.to_string(),
+            })
+            .collect();
+        let svg = columns("t", &pts, true);
+        // One user unit a CSS pixel: the 12 px text is not scaled down on a narrow screen
+        // (it was drawn at 100% of a 330 px phone column: about 7 px); the box scrolls instead.
+        assert!(svg.starts_with("<div class=\"chart-scroll\""), "{svg}");
+        assert!(
+            svg.contains("width=\"584\" height=\"240\" viewBox=\"0 0 584 240\""),
+            "{svg}"
+        );
+        assert!(svg.ends_with("</svg></div>"));
     }
 
     #[test]
