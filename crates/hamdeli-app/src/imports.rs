@@ -25,9 +25,10 @@ use hamdeli_domain::{Action, Place, PlaceFilter, Principal, Role};
 use hamdeli_ingest::{ChunkReader, ColumnMapping, FileFormat, IngestError, ReadReport};
 use hamdeli_registry::import::{self, Outcome, Places, Progress};
 use hamdeli_store::organisations::{self, Organisation};
-use hamdeli_store::registry::{self, BatchActor, BatchRow, NewList, Problem, SourceList};
+use hamdeli_store::registry::{
+    self, BatchActor, BatchRow, NewList, Problem, SourceList, SurveyPlace,
+};
 use hamdeli_store::{Store, StoreError, entry, geo};
-use sqlx::Row;
 
 use crate::{Caller, Error, Result, audit_read};
 
@@ -492,11 +493,7 @@ pub async fn relink(
     if importer_scope(caller.principal)?.is_some() {
         return Err(Error::Denied);
     }
-    let batches: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT batch_id FROM source_records WHERE person_id IS NULL ORDER BY batch_id",
-    )
-    .fetch_all(store.pool())
-    .await?;
+    let batches = registry::batches_with_unlinked_records(store).await?;
     let link = hamdeli_registry::linkage::link_new_records(store, None, options)
         .await
         .map_err(failed)?;
@@ -532,20 +529,7 @@ async fn skipped_counts(
     store: &Store,
     batches: &[i64],
 ) -> Result<std::collections::HashMap<i64, i64>> {
-    if batches.is_empty() {
-        return Ok(Default::default());
-    }
-    let ids: Vec<String> = batches.iter().map(i64::to_string).collect();
-    // The ids are integers from the store: no user text in the statement.
-    let sql = format!(
-        "SELECT batch_id, COUNT(*) FROM import_problems WHERE severity = '{}' AND batch_id IN ({}) GROUP BY batch_id",
-        import::SKIPPED,
-        ids.join(",")
-    );
-    let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .fetch_all(store.pool())
-        .await?;
-    Ok(rows.into_iter().collect())
+    Ok(registry::problem_counts(store, batches, import::SKIPPED).await?)
 }
 
 /// A batch as reports show it: its rows in count the rows skipped (rows in = accepted +
@@ -593,25 +577,15 @@ pub async fn readable_batches(
     if !may_import_surveys(p) {
         return Err(Error::Denied);
     }
-    let (column, place) = match p.place_filter() {
-        PlaceFilter::Province(code) => ("province_code", code),
-        PlaceFilter::County(code) => ("county_code", code),
+    let filter = p.place_filter();
+    let place = match &filter {
+        PlaceFilter::Province(code) => SurveyPlace::Province(code),
+        PlaceFilter::County(code) => SurveyPlace::County(code),
         _ => return Err(Error::Denied),
     };
-    // `column` is one of two names above: no user text in the statement. Hand entries (one
-    // batch each, format `manual`) are not imports and stay on the persons' pages.
-    let sql = format!(
-        "SELECT b.id FROM import_batches b JOIN source_lists l ON l.id = b.list_id \
-         WHERE b.file_format <> '{}' AND ((l.list_kind = '{SURVEY}' AND l.county_code IS NOT NULL \
-         AND l.{column} = $1) OR b.created_by = $2) ORDER BY b.id DESC LIMIT $3",
-        entry::MANUAL_FORMAT
-    );
-    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(place)
-        .bind(p.user_id.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(store.pool())
-        .await?;
+    // Hand entries (one batch each) are not imports and stay on the persons' pages.
+    let ids =
+        registry::survey_batch_ids(store, place, SURVEY, p.user_id.unwrap_or(0), limit).await?;
     let mut rows = Vec::with_capacity(ids.len());
     for id in ids {
         if let Some(row) = registry::batch_with_org(store, id).await? {
@@ -627,23 +601,13 @@ async fn reads_batch(store: &Store, p: &Principal, row: &BatchRow) -> Result<boo
     if p.allows(&Action::ImportList(row.organisation_id)) {
         return Ok(true);
     }
-    let Some(found) = sqlx::query(
-        "SELECT b.created_by, l.list_kind, l.province_code, l.county_code \
-         FROM import_batches b JOIN source_lists l ON l.id = b.list_id WHERE b.id = $1",
-    )
-    .bind(row.batch.id)
-    .fetch_optional(store.pool())
-    .await?
-    else {
+    let Some(origin) = registry::batch_origin(store, row.batch.id).await? else {
         return Ok(false);
     };
-    let created_by: Option<i64> = found.try_get(0)?;
-    if created_by.is_some() && created_by == p.user_id {
+    if origin.created_by.is_some() && origin.created_by == p.user_id {
         return Ok(true);
     }
-    let kind: String = found.try_get(1)?;
-    let province: Option<String> = found.try_get(2)?;
-    let county: Option<String> = found.try_get(3)?;
+    let (kind, province, county) = (origin.list_kind, origin.province_code, origin.county_code);
     Ok(match (kind == SURVEY, province, county) {
         (true, Some(province), Some(county)) => {
             p.allows(&Action::ImportSurvey(&Place::county(province, county)))

@@ -2443,3 +2443,14 @@ pub async fn record_total(store: &Store) -> Result<i64> {
         .await?
         .get(0))
 }
+
+/// Whether the registry holds the person as the head of a female-headed household.
+pub async fn heads_a_female_headed_household(store: &Store, person_id: i64) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM households WHERE head_person_id = $1 AND female_head = 1 LIMIT 1",
+    )
+    .bind(person_id)
+    .fetch_optional(store.pool())
+    .await?;
+    Ok(found.is_some())
+}

@@ -909,6 +909,102 @@ pub async fn batch_with_org(store: &Store, id: i64) -> Result<Option<BatchRow>> 
     }))
 }
 
+/// The batches that still hold records linked to no person (what a relink will take).
+pub async fn batches_with_unlinked_records(store: &Store) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT batch_id FROM source_records WHERE person_id IS NULL ORDER BY batch_id",
+    )
+    .fetch_all(store.pool())
+    .await?)
+}
+
+/// How many problems of this severity each of the batches has.
+pub async fn problem_counts(
+    store: &Store,
+    batches: &[i64],
+    severity: &str,
+) -> Result<std::collections::HashMap<i64, i64>> {
+    if batches.is_empty() {
+        return Ok(Default::default());
+    }
+    let ids: Vec<String> = batches.iter().map(i64::to_string).collect();
+    // The ids are integers: no user text in the statement.
+    let sql = format!(
+        "SELECT batch_id, COUNT(*) FROM import_problems WHERE severity = $1 AND batch_id IN ({}) \
+         GROUP BY batch_id",
+        ids.join(",")
+    );
+    let rows: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(severity)
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The place a batch's lists may be read by: a province or a county.
+#[derive(Debug, Clone, Copy)]
+pub enum SurveyPlace<'a> {
+    Province(&'a str),
+    County(&'a str),
+}
+
+/// The newest imported batches (not hand entries) that are county surveys of the place or
+/// were uploaded by the user, newest first.
+pub async fn survey_batch_ids(
+    store: &Store,
+    place: SurveyPlace<'_>,
+    survey_kind: &str,
+    uploaded_by: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    let (column, code) = match place {
+        SurveyPlace::Province(code) => ("province_code", code),
+        SurveyPlace::County(code) => ("county_code", code),
+    };
+    // `column` is one of two names above: no user text in the statement.
+    let sql = format!(
+        "SELECT b.id FROM import_batches b JOIN source_lists l ON l.id = b.list_id \
+         WHERE b.file_format <> $1 AND ((l.list_kind = $2 AND l.county_code IS NOT NULL \
+         AND l.{column} = $3) OR b.created_by = $4) ORDER BY b.id DESC LIMIT $5"
+    );
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(crate::entry::MANUAL_FORMAT)
+        .bind(survey_kind)
+        .bind(code)
+        .bind(uploaded_by)
+        .bind(limit)
+        .fetch_all(store.pool())
+        .await?)
+}
+
+/// Who uploaded a batch and the kind and place of its list (for the access check).
+#[derive(Debug, Clone)]
+pub struct BatchOrigin {
+    pub created_by: Option<i64>,
+    pub list_kind: String,
+    pub province_code: Option<String>,
+    pub county_code: Option<String>,
+}
+
+pub async fn batch_origin(store: &Store, batch: i64) -> Result<Option<BatchOrigin>> {
+    let Some(r) = sqlx::query(
+        "SELECT b.created_by, l.list_kind, l.province_code, l.county_code \
+         FROM import_batches b JOIN source_lists l ON l.id = b.list_id WHERE b.id = $1",
+    )
+    .bind(batch)
+    .fetch_optional(store.pool())
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(BatchOrigin {
+        created_by: r.try_get(0)?,
+        list_kind: r.try_get(1)?,
+        province_code: r.try_get(2)?,
+        county_code: r.try_get(3)?,
+    }))
+}
+
 /// The organisation's support programme of this name, created when it does not exist yet.
 pub async fn ensure_programme(
     conn: &mut AnyConnection,

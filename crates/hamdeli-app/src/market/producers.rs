@@ -577,7 +577,7 @@ pub async fn link_producer(
                 }
                 Err(e) => return Err(e),
             };
-            person_is_female_head(store, person.id).await?
+            hamdeli_store::persons::heads_a_female_headed_household(store, person.id).await?
         }
     };
     sm::link_person(
@@ -629,21 +629,6 @@ pub async fn find_person_for_producer(
         .ok_or(Error::Invalid("market-person-search-empty"))?;
     let hits = crate::registry::search(store, caller, &query).await?.hits;
     Ok((shop, hits))
-}
-
-/// Whether the registry holds the person as a female head of household.
-async fn person_is_female_head(store: &Store, person_id: i64) -> Result<bool> {
-    use sqlx::Row;
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM households WHERE head_person_id = $1 AND female_head = 1",
-    )
-    .bind(person_id)
-    .fetch_one(store.pool())
-    .await;
-    Ok(match row {
-        Ok(r) => r.get::<i64, _>(0) > 0,
-        Err(_) => false,
-    })
 }
 
 /// Sales tables for the office: by province, by category, by female-head status.
