@@ -883,6 +883,18 @@ pub async fn allocations(
 
 /// One page of [`allocations`]: those after allocation `after` (keyset on the id, which the
 /// `allocations_status` index walks in order).
+/// The statement of [`allocations_after`] (binds: status, after, then the scope's value if
+/// any): on the indexes of migration 0028 it walks one page in id order, never sorting all.
+pub fn allocations_after_sql(filter: &PlaceFilter, limit: i64) -> (String, Option<String>) {
+    let (clause, bind) = scope_on(filter, "a", 3);
+    let sql = format!(
+        "SELECT {ALLOCATION_COLUMNS} {ALLOCATION_FROM} WHERE a.status = $1 AND a.id > $2 \
+         AND {clause} ORDER BY a.id LIMIT {}",
+        limit.clamp(1, 10_000)
+    );
+    (sql, bind)
+}
+
 pub async fn allocations_after(
     store: &Store,
     filter: &PlaceFilter,
@@ -890,12 +902,7 @@ pub async fn allocations_after(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<AllocationRow>> {
-    let (clause, bind) = scope_on(filter, "a", 3);
-    let sql = format!(
-        "SELECT {ALLOCATION_COLUMNS} {ALLOCATION_FROM} WHERE a.status = $1 AND a.id > $2 \
-         AND {clause} ORDER BY a.id LIMIT {}",
-        limit.clamp(1, 10_000)
-    );
+    let (sql, bind) = allocations_after_sql(filter, limit);
     let mut q = sqlx::query(AssertSqlSafe(sql))
         .bind(status.to_owned())
         .bind(after.unwrap_or(0));

@@ -170,6 +170,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0027_need_summary.sql"),
         include_str!("../migrations/postgres/0027_need_summary.sql"),
     ),
+    (
+        28,
+        "deliveries_order",
+        include_str!("../migrations/sqlite/0028_deliveries_order.sql"),
+        include_str!("../migrations/postgres/0028_deliveries_order.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {
