@@ -176,6 +176,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0028_deliveries_order.sql"),
         include_str!("../migrations/postgres/0028_deliveries_order.sql"),
     ),
+    (
+        29,
+        "need_summary_open",
+        include_str!("../migrations/sqlite/0029_need_summary_open.sql"),
+        include_str!("../migrations/postgres/0029_need_summary_open.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

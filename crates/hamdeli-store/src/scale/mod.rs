@@ -161,9 +161,12 @@ pub async fn rebuild(store: &Store) -> Result<()> {
 }
 
 /// The national need tables' group of a need `n` in the grouping `k.kind` (migration 0027).
-const NEED_GROUP: &str = "CASE k.kind WHEN 'province' THEN COALESCE(n.province_code, '') \
-     WHEN 'county' THEN COALESCE(n.county_code, '') WHEN 'zone' THEN COALESCE(n.zone, 'unknown') \
-     ELSE n.need_type END";
+/// `province_open` (migration 0029) is the province, over the needs that are not closed.
+const NEED_GROUP: &str = "CASE WHEN k.kind IN ('province', 'province_open') \
+     THEN COALESCE(n.province_code, '') WHEN k.kind = 'county' THEN COALESCE(n.county_code, '') \
+     WHEN k.kind = 'zone' THEN COALESCE(n.zone, 'unknown') ELSE n.need_type END";
+/// The needs of a grouping `k` (a closed need is not in `province_open`).
+const NEED_IN_KIND: &str = "(k.kind <> 'province_open' OR n.status <> 'closed')";
 
 /// The need summary recomputed from every need (what the triggers of migration 0027 keep).
 pub fn need_summary_recomputed() -> String {
@@ -172,7 +175,7 @@ pub fn need_summary_recomputed() -> String {
          CAST(COALESCE(SUM(n.amount), 0) AS BIGINT), CAST(COALESCE(SUM(n.allocated), 0) AS BIGINT), \
          CAST(COALESCE(SUM(CASE WHEN n.status IN ('open', 'verified', 'partly_met') \
          THEN n.amount - n.allocated ELSE 0 END), 0) AS BIGINT) \
-         FROM needs n CROSS JOIN need_summary_kinds k GROUP BY 1, 2, 3"
+         FROM needs n CROSS JOIN need_summary_kinds k WHERE {NEED_IN_KIND} GROUP BY 1, 2, 3"
     )
 }
 
@@ -184,7 +187,7 @@ async fn rebuild_needs_in(tx: &mut Tx) -> Result<()> {
     sqlx::query(AssertSqlSafe(format!(
         "INSERT INTO need_summary_persons (grp_kind, grp, need_type, person_id, needs) \
          SELECT k.kind, {NEED_GROUP}, n.need_type, n.person_id, COUNT(*) \
-         FROM needs n CROSS JOIN need_summary_kinds k GROUP BY 1, 2, 3, 4"
+         FROM needs n CROSS JOIN need_summary_kinds k WHERE {NEED_IN_KIND} GROUP BY 1, 2, 3, 4"
     )))
     .execute(&mut **tx)
     .await?;

@@ -1180,6 +1180,16 @@ async fn need_summary_equals_a_recomputation_after_random_writes() {
     hamdeli::demo_population::seed(store, &dir.0, 300)
         .await
         .unwrap();
+    // Needs, campaigns, committed allocations and deliveries through the product's paths.
+    hamdeli::demo_distribution::seed(store).await.unwrap();
+    let delivered: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM allocations WHERE status = 'delivered'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert!(delivered > 0);
+    let (kept, scratch) = need_summary_and_scratch(store).await;
+    assert_eq!(kept, scratch, "after the demo distribution");
     let counties: Vec<String> =
         sqlx::query_scalar("SELECT code FROM counties ORDER BY code LIMIT 30")
             .fetch_all(store.pool())
@@ -1296,21 +1306,30 @@ async fn need_summary_equals_a_recomputation_after_random_writes() {
                     )
                     .await
                 }
-                // Removed (with whatever allocations point at it).
+                // Removed (one no allocation points at).
                 _ => {
-                    let mut tx = store.begin().await.unwrap();
-                    for sql in [
-                        "DELETE FROM allocations WHERE need_id = $1",
-                        "DELETE FROM needs WHERE id = $1",
-                    ] {
-                        sqlx::query(sql).bind(need).execute(&mut *tx).await.unwrap();
-                    }
-                    tx.commit().await.unwrap();
+                    exec(
+                        store,
+                        "DELETE FROM needs WHERE id = $1 AND NOT EXISTS \
+                         (SELECT 1 FROM allocations a WHERE a.need_id = $2)",
+                        need,
+                        need,
+                    )
+                    .await
                 }
             }
         }
         let (kept, scratch) = need_summary_and_scratch(store).await;
         assert_eq!(kept, scratch, "round {round}");
+        assert_eq!(
+            hamdeli_store::distribution::public_cells(store)
+                .await
+                .unwrap(),
+            hamdeli_store::distribution::public_cells_from_scratch(store)
+                .await
+                .unwrap(),
+            "round {round}: public statistics"
+        );
     }
     let (kept, _) = need_summary_and_scratch(store).await;
     // The writes left a real summary: several places, persons with more than one need.
