@@ -182,6 +182,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0029_need_summary_open.sql"),
         include_str!("../migrations/postgres/0029_need_summary_open.sql"),
     ),
+    (
+        30,
+        "need_summary_order",
+        include_str!("../migrations/sqlite/0030_need_summary_order.sql"),
+        include_str!("../migrations/postgres/0030_need_summary_order.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

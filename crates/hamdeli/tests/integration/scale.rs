@@ -1414,3 +1414,55 @@ async fn the_delivery_list_walks_one_page_in_id_order() {
         );
     }
 }
+
+/// Two transactions that write needs in two provinces in opposite orders (as two allocation
+/// commits can) both commit: the need summary's writers take turns (migration 0030) instead of
+/// locking the summary's province rows in opposite orders, which deadlocked on PostgreSQL.
+#[tokio::test]
+async fn need_writers_in_opposite_places_take_turns_without_deadlock() {
+    let app = spawn_app().await;
+    let store = &app.store;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(store, &dir.0, 300)
+        .await
+        .unwrap();
+    hamdeli::demo_distribution::seed(store).await.unwrap();
+    // Needs of one type, so that both writers touch the same summary cells.
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, province_code FROM needs WHERE need_type = 'food' AND province_code IS NOT NULL \
+         ORDER BY id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let first = rows[0].1.clone();
+    let here: Vec<i64> = rows.iter().filter(|r| r.1 == first).map(|r| r.0).collect();
+    let other = rows.iter().find(|r| r.1 != first).map(|r| r.1.clone());
+    let there: Vec<i64> = rows
+        .iter()
+        .filter(|r| Some(&r.1) == other.as_ref())
+        .map(|r| r.0)
+        .collect();
+    assert!(
+        here.len() >= 2 && there.len() >= 2,
+        "needs in two provinces"
+    );
+    let writer = |a: i64, b: i64| async move {
+        let mut tx = store.begin().await.expect("a transaction");
+        sqlx::query("UPDATE needs SET amount = amount + 1 WHERE id = $1")
+            .bind(a)
+            .execute(&mut *tx)
+            .await?;
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        sqlx::query("UPDATE needs SET amount = amount + 1 WHERE id = $1")
+            .bind(b)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    };
+    let (one, two) = tokio::join!(writer(here[0], there[0]), writer(there[1], here[1]));
+    one.expect("the first writer commits");
+    two.expect("the second writer commits");
+    let (kept, scratch) = need_summary_and_scratch(store).await;
+    assert_eq!(kept, scratch, "after the two writers");
+}
