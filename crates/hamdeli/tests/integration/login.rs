@@ -9,10 +9,10 @@ use reqwest::StatusCode;
 use tokio::sync::oneshot;
 
 use hamdeli::config::{Config, Layer};
+use hamdeli_app::accounts::limits::{self as ratelimit, LoginGate};
 use hamdeli_store::Store;
 use hamdeli_store::audit::{self, Filter};
 use hamdeli_web::AppState;
-use hamdeli_app::accounts::limits::{self as ratelimit, LoginGate};
 
 use crate::support::{Client, PASSWORD, TempDir, fresh_database, temp_dir};
 
