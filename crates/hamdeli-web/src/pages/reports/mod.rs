@@ -16,11 +16,11 @@ use crate::error::AppError;
 use crate::view::Loc;
 
 pub(crate) mod api;
-mod map;
 mod dashboard;
 mod datasets;
 mod entry;
 mod index;
+mod map;
 mod shapes;
 mod sheet;
 
