@@ -294,6 +294,15 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// Gathers the planner's statistics of every table after a bulk load (PostgreSQL's
+    /// `ANALYZE`; SQLite plans from its indexes and is left as it is).
+    pub async fn refresh_planner_statistics(&self) -> Result<()> {
+        if self.engine == Engine::Postgres {
+            sqlx::query("ANALYZE").execute(&self.pool).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Now, as Unix milliseconds (UTC): the only form instants are stored in.
