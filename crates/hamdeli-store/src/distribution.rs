@@ -1133,8 +1133,9 @@ pub async fn support_of_person(store: &Store, person: i64) -> Result<Vec<Support
     let rows = sqlx::query(
         "SELECT s.need_type, o.name_fa, s.amount, s.period, s.source, s.at FROM support_ledger s \
          LEFT JOIN organisations o ON o.id = s.organisation_id \
-         JOIN persons p ON p.id = s.person_id \
-         WHERE s.person_id = $1 OR p.merged_into = $1 ORDER BY s.at DESC",
+         WHERE s.person_id IN (SELECT CAST($1 AS BIGINT) \
+         UNION ALL SELECT m.id FROM persons m WHERE m.merged_into = $1) \
+         ORDER BY s.at DESC",
     )
     .bind(person)
     .fetch_all(store.pool())

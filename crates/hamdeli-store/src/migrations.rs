@@ -188,6 +188,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0030_need_summary_order.sql"),
         include_str!("../migrations/postgres/0030_need_summary_order.sql"),
     ),
+    (
+        31,
+        "merged_persons",
+        include_str!("../migrations/sqlite/0031_merged_persons.sql"),
+        include_str!("../migrations/postgres/0031_merged_persons.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -1466,3 +1466,46 @@ async fn need_writers_in_opposite_places_take_turns_without_deadlock() {
     let (kept, scratch) = need_summary_and_scratch(store).await;
     assert_eq!(kept, scratch, "after the two writers");
 }
+
+/// A person's card shows the support of the persons merged into her (read through the
+/// `persons_merged_into` index of migration 0031 instead of every person).
+#[tokio::test]
+async fn a_card_reads_the_support_of_merged_persons_by_index() {
+    let app = spawn_app().await;
+    let store = &app.store;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(store, &dir.0, 300)
+        .await
+        .unwrap();
+    let with_support: Vec<i64> = sqlx::query_scalar(
+        "SELECT person_id FROM support_ledger GROUP BY person_id ORDER BY person_id LIMIT 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(with_support.len(), 2, "two persons with support");
+    let (kept, merged) = (with_support[0], with_support[1]);
+    let own = hamdeli_store::distribution::support_of_person(store, kept)
+        .await
+        .unwrap()
+        .len();
+    let theirs = hamdeli_store::distribution::support_of_person(store, merged)
+        .await
+        .unwrap()
+        .len();
+    sqlx::query("UPDATE persons SET merged_into = $1 WHERE id = $2")
+        .bind(kept)
+        .bind(merged)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let both = hamdeli_store::distribution::support_of_person(store, kept)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        both,
+        own + theirs,
+        "the merged person's support is on the card"
+    );
+}
