@@ -43,18 +43,19 @@ fn relation_in_facts(facts: Option<&str>) -> Option<String> {
 
 /// Every source record, oldest first.
 pub async fn link_rows(store: &Store) -> Result<Vec<LinkRow>> {
-    // The facts only of records that state a relation (most records state none).
-    let rows = sqlx::query(
+    use futures_util::TryStreamExt;
+    // The facts only of records that state a relation (most records state none). Streamed: a
+    // national registry's records are held once, as link rows, never also as driver rows.
+    let mut stream = sqlx::query(
         "SELECT id, person_id, national_code, first_name, last_name, father_name, birth_date, \
          gender, phone, province_code, county_code, zone, \
          CASE WHEN facts LIKE '%\"relation\"%' THEN facts END, code_borrowed \
          FROM source_records ORDER BY id",
     )
-    .fetch_all(store.pool())
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| LinkRow {
+    .fetch(store.pool());
+    let mut out = Vec::new();
+    while let Some(r) = stream.try_next().await? {
+        out.push(LinkRow {
             id: r.get(0),
             person_id: r.get(1),
             national_code: r.get(2),
@@ -69,8 +70,10 @@ pub async fn link_rows(store: &Store) -> Result<Vec<LinkRow>> {
             zone: r.get(11),
             relation: relation_in_facts(r.get::<Option<String>, _>(12).as_deref()),
             code_borrowed: r.get::<i64, _>(13) != 0,
-        })
-        .collect())
+        });
+    }
+    out.shrink_to_fit();
+    Ok(out)
 }
 
 /// Pairs of records a reviewer separated, each as (smaller id, larger id).

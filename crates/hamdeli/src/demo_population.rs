@@ -19,6 +19,12 @@ use crate::demo::{ORGS, org_id};
 /// The demo population's size unless configured (`HAMDELI_DEMO_PEOPLE`).
 pub const DEFAULT_PEOPLE: usize = 100_000;
 
+/// Above this many people the demo loads its lists as a bulk load does (`hamdeli import
+/// --defer-link` for each list, then one `hamdeli relink`): each list is written while it is
+/// read and the registry is linked once, so memory holds one copy of the registry instead of
+/// every list besides it (a national population does not fit otherwise).
+pub const BULK_LOAD_ABOVE: usize = 1_000_000;
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PopulationReport {
     pub people: usize,
@@ -26,6 +32,20 @@ pub struct PopulationReport {
     pub lists: Vec<ListReport>,
     pub households_loaded: i64,
     pub members_linked: i64,
+    /// Loaded as a bulk load ([`BULK_LOAD_ABOVE`]): the lists' persons come from one relink,
+    /// whose figures are in `relinked`.
+    pub bulk: bool,
+    pub relinked: Option<RelinkReport>,
+    pub seconds: f64,
+}
+
+/// What the bulk load's one relink did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RelinkReport {
+    pub records: u64,
+    pub persons_created: i64,
+    pub records_joined: i64,
+    pub reviews_opened: i64,
     pub seconds: f64,
 }
 
@@ -60,26 +80,53 @@ pub async fn registry_is_empty(store: &Store) -> Result<bool> {
 /// zone, female-head reason, dependants, decile, disability) as any office's household list
 /// does. Call on an empty registry (see [`registry_is_empty`]).
 pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<PopulationReport> {
+    let load = if people > BULK_LOAD_ABOVE {
+        Load::Bulk
+    } else {
+        Load::Linked
+    };
+    seed_as(store, dir, people, load).await
+}
+
+/// How the demo's lists go in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Load {
+    /// Each list imported and linked, as an office's import (the default up to [`BULK_LOAD_ABOVE`]).
+    Linked,
+    /// Each list written while it is read, then one relink ([`BULK_LOAD_ABOVE`] and more).
+    Bulk,
+}
+
+/// [`seed`] with the way the lists go in chosen by the caller.
+pub async fn seed_as(
+    store: &Store,
+    dir: &Path,
+    people: usize,
+    load: Load,
+) -> Result<PopulationReport> {
     let started = Instant::now();
     let options = SynthOptions {
         people,
         ..SynthOptions::default()
     };
-    let (population, manifest) = {
+    // The population is dropped once its lists are files: from here on only the files count.
+    let (households, manifest) = {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
             let population = hamdeli_synth::generate(&options);
             let manifest = hamdeli_synth::write_files(&population, &dir);
-            (population, manifest)
+            (population.households.len(), manifest)
         })
         .await?
     };
     let manifest = manifest.context("writing the demo lists")?;
     let principal = hamdeli_app::system_principal();
     let caller = Caller::new(&principal, "demo");
+    let bulk = load == Load::Bulk;
     let mut report = PopulationReport {
         people,
-        households: population.households.len(),
+        households,
+        bulk,
         ..Default::default()
     };
     for list in &manifest.lists {
@@ -114,6 +161,13 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
             registry::set_list_programme(&mut conn, source_list.id, programme).await?;
         }
         drop(conn);
+        if bulk {
+            let mut loaded =
+                load_unlinked(store, &caller, org, &source_list.name, kind, &list.path).await?;
+            loaded.name = list.name.clone();
+            report.lists.push(loaded);
+            continue;
+        }
         // Through the import use case, as any user's import: authorised, and audited
         // (`import.commit`) as the system principal in the batch's own transaction.
         let path = list.path.clone();
@@ -150,6 +204,22 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
             reviews_opened: link.applied.reviews_opened,
         });
     }
+    if bulk {
+        let started = Instant::now();
+        let done = imports::relink(store, &caller, &hamdeli_link::LinkOptions::default()).await?;
+        anyhow::ensure!(
+            done.failed.is_empty(),
+            "the household and support facts of batches {:?} were not applied",
+            done.failed
+        );
+        report.relinked = Some(RelinkReport {
+            records: done.link.records,
+            persons_created: done.link.applied.persons_created,
+            records_joined: done.link.applied.records_joined,
+            reviews_opened: done.link.applied.reviews_opened,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
     // The households came in with the lists (the survey and the household roster, like any
     // office's household list): what they hold now.
     let (households, members) = persons::household_totals(store).await?;
@@ -157,4 +227,46 @@ pub async fn seed(store: &Store, dir: &Path, people: usize) -> Result<Population
     report.members_linked = members;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// One list of a bulk load: written while it is read, a chunk at a time, not linked yet
+/// (`hamdeli import --defer-link`, through the same use case).
+async fn load_unlinked(
+    store: &Store,
+    caller: &Caller<'_>,
+    organisation: i64,
+    list: &str,
+    kind: &str,
+    path: &Path,
+) -> Result<ListReport> {
+    let reader = hamdeli_ingest::open(path)
+        .and_then(hamdeli_ingest::ChunkReader::new)
+        .with_context(|| format!("reading {}", path.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let done = imports::commit_streamed(
+        store,
+        caller,
+        organisation,
+        list,
+        kind,
+        &file_name,
+        reader,
+        &Progress::default(),
+    )
+    .await?;
+    tracing::info!(
+        list,
+        rows = done.counts.rows_in,
+        "demo list written (linked later)"
+    );
+    Ok(ListReport {
+        name: list.to_owned(),
+        rows_in: done.counts.rows_in,
+        accepted: done.counts.rows_accepted,
+        rejected: done.counts.rows_rejected,
+        ..Default::default()
+    })
 }

@@ -1099,6 +1099,66 @@ async fn many_persons_refreshed_in_one_statement_get_the_values_one_by_one_gives
     assert_eq!(display_values(store).await, one_by_one);
 }
 
+/// Persons, households and members of a registry.
+async fn registry_shape(store: &hamdeli_store::Store) -> (i64, i64, i64) {
+    let persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE merged_into IS NULL")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let (households, members) = hamdeli_store::persons::household_totals(store)
+        .await
+        .unwrap();
+    (persons, households, members)
+}
+
+#[tokio::test]
+async fn the_bulk_loaded_demo_makes_the_registry_the_linked_demo_makes() {
+    use hamdeli::demo_population::{Load, seed_as};
+    let people = 1_500;
+    let linked_app = spawn_app().await;
+    let linked_dir = temp_dir();
+    let linked = seed_as(&linked_app.store, &linked_dir.0, people, Load::Linked)
+        .await
+        .unwrap();
+    let bulk_app = spawn_app().await;
+    let bulk_dir = temp_dir();
+    let bulk = seed_as(&bulk_app.store, &bulk_dir.0, people, Load::Bulk)
+        .await
+        .unwrap();
+    assert!(linked.relinked.is_none() && !linked.bulk);
+    let relinked = bulk.relinked.as_ref().expect("the bulk load relinks once");
+    // Every row of every list went in, as in the linked load.
+    assert_eq!(linked.lists.len(), bulk.lists.len());
+    for (a, b) in linked.lists.iter().zip(&bulk.lists) {
+        assert_eq!(
+            (&a.name, a.rows_in, a.accepted, a.rejected),
+            (&b.name, b.rows_in, b.accepted, b.rejected)
+        );
+        assert_eq!(b.rows_in, b.accepted + b.rejected);
+    }
+    let accepted: i64 = bulk.lists.iter().map(|l| l.accepted).sum();
+    assert_eq!(
+        relinked.records as i64, accepted,
+        "the relink saw every record"
+    );
+    let (lp, lh, lm) = registry_shape(&linked_app.store).await;
+    let (bp, bh, bm) = registry_shape(&bulk_app.store).await;
+    // The households come from the roster either way; linkage in one pass may decide a few
+    // borderline pairs otherwise than list by list.
+    assert!(bh > 0 && bm > 0);
+    assert_eq!((lh, lm), (bh, bm), "households and members");
+    assert!(
+        (lp - bp).abs() * 100 <= lp,
+        "persons: linked {lp}, bulk {bp} (more than 1% apart)"
+    );
+    assert!(
+        !hamdeli_store::scale::is_dirty(&bulk_app.store)
+            .await
+            .unwrap()
+    );
+    assert_summaries_agree(&bulk_app.store, "after the bulk-loaded demo").await;
+}
+
 #[tokio::test]
 async fn a_big_household_list_clears_the_heads_who_moved_out_in_one_statement() {
     let app = spawn_app().await;
@@ -1508,4 +1568,99 @@ async fn a_card_reads_the_support_of_merged_persons_by_index() {
         own + theirs,
         "the merged person's support is on the card"
     );
+}
+
+/// The outreach API pages by key: walking `next` from the first page to `null` reads every
+/// row of the county's list exactly once, in the list's order; the default page is small, a
+/// `limit` above the most is cut to it; a county outside the caller's scope is refused as the
+/// page refuses it (403), an unknown one is 404 on both.
+#[tokio::test]
+async fn outreach_api_walks_every_row_once_and_keeps_to_the_scope() {
+    let app = spawn_app().await;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(&app.store, &dir.0, 2000)
+        .await
+        .unwrap();
+    let (county, n): (String, i64) = sqlx::query_as(
+        "SELECT county_code, COUNT(*) FROM coverage_persons WHERE female_head = 1 AND orgs = 0 \
+         GROUP BY county_code ORDER BY 2 DESC, 1 LIMIT 1",
+    )
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    assert!(n >= 4, "the county has a few pages of 3: {n}");
+    let whole = coverage::outreach_from_scratch(&app.store, &PlaceFilter::All, &county, 10_000)
+        .await
+        .unwrap();
+    assert_eq!(whole.len() as i64, n);
+    let admin = app.login("admin").await;
+    let base = format!("/api/v1/coverage/{county}/outreach");
+    let mut walked: Vec<i64> = Vec::new();
+    let mut after: Option<i64> = None;
+    let mut pages = 0;
+    loop {
+        let path = match after {
+            Some(a) => format!("{base}?limit=3&after={a}"),
+            None => format!("{base}?limit=3"),
+        };
+        let (status, body) = admin.get_text(&path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let page: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let rows = page["rows"].as_array().expect("rows");
+        assert!(rows.len() <= 3, "{path}: {body}");
+        for r in rows {
+            assert!(r["national_code"].is_string() || r["national_code"].is_null());
+            assert!(r.get("female_head_reason").is_some(), "{body}");
+            walked.push(r["person_id"].as_i64().unwrap());
+        }
+        pages += 1;
+        assert!(pages <= n, "the walk ends");
+        match page["next"].as_i64() {
+            Some(next) => {
+                assert_eq!(Some(&next), walked.last(), "next is the last row's person");
+                after = Some(next);
+            }
+            None => {
+                assert!(page["next"].is_null(), "{body}");
+                break;
+            }
+        }
+    }
+    assert_eq!(walked, whole, "every row once, in name order");
+    assert_eq!(pages, (n + 2) / 3);
+    // Without a limit: the default page (500) holds this small county whole; a limit above
+    // the most (5000) is cut to it rather than refused.
+    for path in [base.clone(), format!("{base}?limit=999999")] {
+        let page: serde_json::Value = admin.get(&path).await.json().await.unwrap();
+        assert_eq!(page["rows"].as_array().unwrap().len() as i64, n, "{path}");
+        assert!(page["next"].is_null(), "{path}");
+    }
+    // A county outside the caller's scope: the API answers as the page and its download do.
+    let outsider = if county.starts_with("23") {
+        "isfahan.officer"
+    } else {
+        "tehran.officer"
+    };
+    let outsider = app.login(outsider).await;
+    for path in [
+        base.clone(),
+        format!("/registry/coverage/{county}"),
+        format!("/registry/coverage/{county}?format=csv"),
+    ] {
+        assert_eq!(
+            outsider.get(&path).await.status(),
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+    for path in ["/api/v1/coverage/9999/outreach", "/registry/coverage/9999"] {
+        assert_eq!(
+            admin.get(path).await.status(),
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    // A partner sees no outreach lists at all.
+    let partner = app.login("relief.partner").await;
+    assert_eq!(partner.get(&base).await.status(), StatusCode::FORBIDDEN);
 }
