@@ -88,6 +88,7 @@ market-paid-failed = The payment was not made.
 market-paid-unverified = This return from the payment gateway carries no valid signature: nothing was paid.
 market-out-of-stock = Not enough stock of “{ $product }”; nothing was reserved.
 market-api-invalid = These fields are not right: { $fields }
+market-api-mobile-in-url = The buyer's mobile does not go in the address: send it as the field "mobile" of the JSON body of POST /api/v1/market/orders/{ $code }/lookup.
 market-field-json = The request body is not valid JSON ({ $field }).
 market-field-buyer = The buyer's details are required ({ $field }).
 market-field-name = The buyer's name is required ({ $field }).

@@ -88,6 +88,7 @@ market-paid-failed = پرداخت انجام نشد.
 market-paid-unverified = این بازگشت از درگاه پرداخت امضای معتبر ندارد: هیچ پرداختی ثبت نشد.
 market-out-of-stock = موجودی «{ $product }» کافی نیست؛ چیزی رزرو نشد.
 market-api-invalid = این فیلدها درست نیستند: { $fields }
+market-api-mobile-in-url = شمارهٔ همراه خریدار در نشانی نمی‌آید: آن را در فیلد "mobile" متن JSON درخواست POST /api/v1/market/orders/{ $code }/lookup بفرستید.
 market-field-json = متن درخواست JSON درست نیست ({ $field }).
 market-field-buyer = مشخصات خریدار لازم است ({ $field }).
 market-field-name = نام خریدار لازم است ({ $field }).

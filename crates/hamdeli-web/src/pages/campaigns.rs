@@ -1358,7 +1358,14 @@ pub async fn signup(
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(see_other(&format!("/donors/signup/verify?mobile={mobile}")))
+    // The code's page at once: the number stays in the form, never in an address (history,
+    // access logs, Referer).
+    html(VerifyPage {
+        shell: Shell::new(&ctx, l.t("signup-code-title")),
+        l,
+        error: None,
+        mobile,
+    })
 }
 
 #[derive(Template)]
@@ -1370,24 +1377,11 @@ struct VerifyPage {
     mobile: String,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct VerifyQuery {
-    mobile: String,
-}
-
-/// Handles GET /donors/signup/verify: the code sent to the number and the password to choose.
-pub async fn verify_form(ctx: Ctx, Query(q): Query<VerifyQuery>) -> Result<Response, AppError> {
-    let l = Loc(ctx.locale);
-    let mobile = hamdeli_text::phone::parse_mobile(&q.mobile)
-        .map(|m| m.as_str().to_owned())
-        .map_err(|_| AppError::BadRequest("donor-mobile-invalid"))?;
-    html(VerifyPage {
-        shell: Shell::new(&ctx, l.t("signup-code-title")),
-        l,
-        error: None,
-        mobile,
-    })
+/// Handles GET /donors/signup/verify: the code's page comes only as the answer to the sign-up
+/// form (the number never rides in an address), so a visit here starts the sign-up again; a
+/// `?mobile=` is not read.
+pub async fn verify_form() -> Response {
+    see_other("/donors/signup")
 }
 
 #[derive(Deserialize)]

@@ -90,6 +90,16 @@ async fn post_order(app: &TestApp, body: &Value) -> reqwest::Response {
         .unwrap()
 }
 
+/// Looks an order up through the API: the mobile in the body, never in the URL.
+async fn lookup(app: &TestApp, code: &str, mobile: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/market/orders/{code}/lookup")))
+        .json(&json!({ "mobile": mobile }))
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn stock_of(app: &TestApp, product: i64) -> i64 {
     let v: Value = reqwest::get(app.url(&format!("/api/v1/market/products/{product}")))
         .await
@@ -192,22 +202,45 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 
-    // Tracking with code and mobile; a wrong mobile looks absent.
-    let t: Value = reqwest::get(app.url(&format!(
-        "/api/v1/market/orders/{code}?mobile=%2B989123456789"
-    )))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    // Tracking with code and mobile (in the body); a wrong mobile looks absent.
+    let r = lookup(&app, &code, "+989123456789").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let t: Value = r.json().await.unwrap();
     assert_eq!(t["order_code"], code.as_str());
     assert_eq!(t["status"], "placed");
     assert!(t["history"].as_array().unwrap().len() >= 2);
-    let r = reqwest::get(app.url(&format!("/api/v1/market/orders/{code}?mobile=09120000000")))
+    let r = lookup(&app, &code, "09120000000").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A body without a mobile names the field.
+    let r = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/market/orders/{code}/lookup")))
+        .json(&json!({}))
+        .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["fields"][0]["field"], "mobile");
+    // The mobile in the URL (the old GET) is refused, not read, and says where it goes now.
+    for query in ["?mobile=09123456789", ""] {
+        let r = reqwest::get(app.url(&format!("/api/v1/market/orders/{code}{query}")))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        let e: Value = r.json().await.unwrap();
+        assert_eq!(e["error"], "mobile_in_body");
+        let message = e["message_en"].as_str().unwrap();
+        assert!(message.contains("/lookup"), "{message}");
+        assert!(e.get("order_code").is_none(), "nothing of the order");
+    }
+    // The OpenAPI document has the lookup as a POST.
+    let doc: Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/api/v1/market/orders/{order_code}/lookup"]["post"].is_object());
 
     // The producer confirms, ships, delivers: the history grows, the sale reaches the ledger.
     let producer_p = principal(&app, "producer").await;
@@ -249,13 +282,11 @@ async fn the_public_api_lists_orders_refuses_and_tracks() {
     app::advance_order(&app.store, &c, order, OrderStatus::Delivered, None, None)
         .await
         .unwrap();
-    let t: Value =
-        reqwest::get(app.url(&format!("/api/v1/market/orders/{code}?mobile=09123456789")))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let t: Value = lookup(&app, &code, "09123456789")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(t["status"], "delivered");
     assert_eq!(t["payment_status"], "cod_collected");
     assert_eq!(t["orders"][0]["tracking_code"], "TRK123");
@@ -421,13 +452,11 @@ async fn online_payment_pays_once_and_expiry_releases_stock() {
     assert_eq!(app::expire_unpaid(&app.store).await.unwrap(), 1);
     assert_eq!(app::expire_unpaid(&app.store).await.unwrap(), 0);
     assert_eq!(stock_of(&app, product).await, 5);
-    let t: Value =
-        reqwest::get(app.url(&format!("/api/v1/market/orders/{code2}?mobile=09123456789")))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+    let t: Value = lookup(&app, &code2, "09123456789")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(t["payment_status"], "expired");
     assert_eq!(t["status"], "cancelled");
     // A late callback pays nothing.

@@ -265,6 +265,12 @@ async fn she_makes_her_own_profile_with_a_code_and_withdraws_her_consent() {
     assert!(location(&r).is_empty());
     let page = r.text().await.unwrap();
     assert!(page.contains("action=\"/network/me/verify\"") && page.contains(mobile));
+    // The code's page by address reads no number: back to the start.
+    let r = her
+        .get(&format!("/network/me/verify?mobile={mobile}"))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/network/me");
     let wrong = her
         .post_form(
             "/network/me/verify",
@@ -969,6 +975,13 @@ async fn a_volunteer_signs_up_with_a_code_and_the_demo_data_is_made_twice_alike(
     assert!(location(&r).is_empty(), "no number in an address");
     let page = r.text().await.unwrap();
     assert!(page.contains("action=\"/network/volunteers/signup/verify\"") && page.contains(mobile));
+    let r = visitor
+        .get(&format!(
+            "/network/volunteers/signup/verify?mobile={mobile}"
+        ))
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/network/volunteers/signup");
     let r = visitor
         .post_form(
             "/network/volunteers/signup/verify",

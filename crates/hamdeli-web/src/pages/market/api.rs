@@ -1,5 +1,6 @@
 //! The market's public JSON API (issue 13, item 9): the catalogue, placing an order as a guest
-//! (no cookie, no CSRF token: [`csrf_exempt`]), following an order with its code and mobile.
+//! (no cookie, no CSRF token: [`csrf_exempt`]), following an order with its code and mobile
+//! (the mobile in the body of a POST, never in the URL: no personal identifier in an address).
 //! Orders are limited per client address (`HAMDELI_ORDER_RATE_PER_MINUTE`, default 30, 0 off).
 
 use axum::Json;
@@ -25,6 +26,10 @@ use crate::error::AppError;
 /// signed-in user, so a forged request could do nothing a stranger cannot do anyway).
 pub(crate) fn csrf_exempt(path: &str) -> bool {
     path == "/api/v1/market/orders"
+        || path
+            .strip_prefix("/api/v1/market/orders/")
+            .and_then(|rest| rest.strip_suffix("/lookup"))
+            .is_some_and(|code| !code.is_empty() && !code.contains('/'))
 }
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -32,6 +37,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_products))
         .routes(routes!(get_product))
         .routes(routes!(place_order))
+        .routes(routes!(lookup_order))
         .routes(routes!(get_order))
 }
 
@@ -329,11 +335,11 @@ async fn place(state: &AppState, ctx: &Ctx, body: &[u8]) -> Result<Response, App
     }
 }
 
-#[derive(Deserialize, Default, utoipa::IntoParams)]
-#[serde(default)]
-pub struct TrackQuery {
+/// The body of an order's lookup.
+#[derive(Deserialize, ToSchema)]
+pub struct LookupBody {
     /// The buyer's mobile, as given with the order.
-    mobile: String,
+    pub mobile: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -380,17 +386,48 @@ pub struct ApiOrder {
     pub history: Vec<ApiEvent>,
 }
 
-/// The order with its status and history, for its code and the buyer's mobile (a wrong pair
-/// is 404).
+/// Handles the GET /api/v1/market/orders/{order_code} route: no longer the lookup (it carried
+/// the buyer's mobile in the URL, where access logs and histories keep it). Always 400, saying
+/// where the mobile goes now; a `?mobile=` is never read.
 #[utoipa::path(get, path = "/api/v1/market/orders/{order_code}", tag = "market",
-    params(("order_code" = String, Path), TrackQuery),
-    responses((status = 200, body = ApiOrder), (status = 404)))]
-async fn get_order(
+    params(("order_code" = String, Path)),
+    responses((status = 400, body = OrderRefused,
+        description = "Always: the lookup is POST /api/v1/market/orders/{order_code}/lookup")))]
+async fn get_order(Path(code): Path<String>) -> Response {
+    let (fa, en) = both("market-api-mobile-in-url", &[("code", code)]);
+    refused(
+        StatusCode::BAD_REQUEST,
+        OrderRefused {
+            error: "mobile_in_body".into(),
+            message: fa.clone(),
+            message_fa: fa,
+            message_en: en,
+            product_id: None,
+            product_title: None,
+            fields: vec![],
+        },
+    )
+}
+
+/// Handles the POST /api/v1/market/orders/{order_code}/lookup route: the order with its status
+/// and history, for its code and the buyer's mobile, which travels in the body (a wrong pair is
+/// 404; a body without a mobile 400).
+#[utoipa::path(post, path = "/api/v1/market/orders/{order_code}/lookup", tag = "market",
+    params(("order_code" = String, Path)),
+    request_body(content = LookupBody, content_type = "application/json"),
+    responses((status = 200, body = ApiOrder), (status = 400, body = OrderRefused), (status = 404)))]
+async fn lookup_order(
     State(state): State<AppState>,
     Path(code): Path<String>,
-    Query(q): Query<TrackQuery>,
-) -> Result<Json<ApiOrder>, AppError> {
-    let t = app::track(&state.store, &code, &q.mobile).await?;
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return Ok(field_errors(vec![("body".into(), "market-field-json")]));
+    };
+    let Ok(LookupBody { mobile }) = serde_json::from_value(v) else {
+        return Ok(field_errors(vec![("mobile".into(), "market-field-mobile")]));
+    };
+    let t = app::track(&state.store, &code, &mobile).await?;
     let producer_of = |order_id: Option<i64>| {
         order_id.and_then(|id| t.orders.iter().find(|o| o.id == id).map(|o| o.producer_id))
     };
@@ -437,7 +474,8 @@ async fn get_order(
                 note: e.note.clone(),
             })
             .collect(),
-    }))
+    })
+    .into_response())
 }
 
 #[cfg(test)]

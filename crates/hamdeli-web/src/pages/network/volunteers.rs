@@ -426,22 +426,11 @@ pub async fn signup(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct VerifyQuery {
-    mobile: String,
-}
-
-/// Handles the GET /network/volunteers/signup/verify route.
-pub async fn verify_form(ctx: Ctx, Query(q): Query<VerifyQuery>) -> Result<Response, AppError> {
-    let mobile = vocab::mobile(&q.mobile).ok_or(AppError::BadRequest("network-mobile-invalid"))?;
-    html(CodePage::new(
-        &ctx,
-        None,
-        mobile,
-        "/network/volunteers/signup/verify",
-        true,
-    ))
+/// Handles the GET /network/volunteers/signup/verify route: the code's page comes only as the
+/// answer to the sign-up form (her mobile never rides in an address), so a visit here starts
+/// again; a `?mobile=` is not read.
+pub async fn verify_form() -> Response {
+    see_other("/network/volunteers/signup")
 }
 
 #[derive(Deserialize)]

@@ -673,24 +673,11 @@ pub async fn me_code(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct VerifyQuery {
-    mobile: String,
-}
-
-/// Handles the GET /network/me/verify route: the code sent to her mobile.
-pub async fn me_verify_form(ctx: Ctx, Query(q): Query<VerifyQuery>) -> Result<Response, AppError> {
-    let l = Loc(ctx.locale);
-    let mobile = vocab::mobile(&q.mobile).ok_or(AppError::BadRequest("network-mobile-invalid"))?;
-    html(VerifyPage {
-        shell: Shell::new(&ctx, l.t("signup-code-title")),
-        l,
-        error: None,
-        mobile,
-        action: "/network/me/verify",
-        password: false,
-    })
+/// Handles the GET /network/me/verify route: the code's page comes only as the answer to
+/// POST /network/me/code (her mobile never rides in an address), so a visit here starts again;
+/// a `?mobile=` is not read.
+pub async fn me_verify_form() -> Response {
+    see_other("/network/me")
 }
 
 #[derive(Deserialize)]
