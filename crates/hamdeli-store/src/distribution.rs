@@ -184,6 +184,15 @@ pub async fn candidates(
     candidates_after(conn, campaign, resource, window, None).await
 }
 
+/// Need type codes as an SQL list of string literals.
+fn sql_list(types: &[String]) -> String {
+    types
+        .iter()
+        .map(|t| format!("'{}'", t.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// The campaign's candidate needs as an SQL condition over `needs n`: its resource's types, not
 /// closed, its area (`$area`, bound to the area's code or '') and, for a partner organisation's
 /// campaign, only persons it holds a record of (`$org`) — it never learns of (nor allocates to)
@@ -196,11 +205,7 @@ async fn candidate_condition(
     org_param: usize,
 ) -> Result<(String, String)> {
     let types = resource_types(conn, campaign.id, resource).await?;
-    let type_list = types
-        .iter()
-        .map(|t| format!("'{}'", t.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(",");
+    let type_list = sql_list(&types);
     let (area, area_bind) = match (&campaign.county_code, &campaign.province_code) {
         (Some(c), _) => (format!("AND n.county_code = ${area_param}"), c.clone()),
         (None, Some(p)) => (format!("AND n.province_code = ${area_param}"), p.clone()),
@@ -503,7 +508,7 @@ pub const FULL_DRY_RUN_MAX: i64 = 2000;
 
 /// Candidate needs of one place, need type and urgency, eligible or not (before what other
 /// organisations gave, which only the plan deducts).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CandidateGroup {
     pub province_code: Option<String>,
     pub county_code: Option<String>,
@@ -516,9 +521,9 @@ pub struct CandidateGroup {
     pub open: i64,
 }
 
-/// A campaign's candidates for a resource counted set-based (one GROUP BY over `needs` on its
-/// index), without reading any household's facts.
-#[derive(Debug, Clone, Serialize)]
+/// A campaign's candidates for a resource counted set-based (from `allocation_summary`, or one
+/// GROUP BY over its needs), without reading any household's facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CandidateCounts {
     pub pool: i64,
     pub candidates: i64,
@@ -528,8 +533,58 @@ pub struct CandidateCounts {
     pub groups: Vec<CandidateGroup>,
 }
 
-/// The counts of a campaign's candidate needs for a resource.
+/// The counts of a campaign's candidate needs for a resource. A campaign of the whole country,
+/// a province or a county reads them from `allocation_summary` (migration 0032: a few rows per
+/// need type and county, kept by triggers on `needs`), not from its candidate needs; a partner
+/// organisation's campaign, whose candidates are only the persons it holds a record of, counts
+/// its needs ([`candidate_counts_recomputed`]).
 pub async fn candidate_counts(
+    store: &Store,
+    campaign: &Campaign,
+    resource: &str,
+) -> Result<CandidateCounts> {
+    if campaign.organisation_id.is_some() {
+        return candidate_counts_recomputed(store, campaign, resource).await;
+    }
+    let mut conn = store.pool().acquire().await?;
+    let pool = pool_left(&mut conn, campaign.id, resource).await?;
+    let types = resource_types(&mut conn, campaign.id, resource).await?;
+    let (area, area_bind) = match (&campaign.county_code, &campaign.province_code) {
+        (Some(c), _) => ("s.county_code = $1", c.clone()),
+        (None, Some(p)) => ("s.province_code = $1", p.clone()),
+        _ => ("$1 = ''", String::new()),
+    };
+    let sql = format!(
+        "SELECT s.province_code, s.county_code, s.need_type, s.urgency, CAST(s.eligible AS BIGINT), \
+         CAST(s.needs AS BIGINT), CAST(s.open_units AS BIGINT) FROM allocation_summary s \
+         WHERE s.need_type IN ({}) AND {area} AND s.needs <> 0 \
+         ORDER BY s.need_type, s.province_code, s.county_code, s.urgency, s.eligible",
+        sql_list(&types)
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(area_bind)
+        .fetch_all(&mut *conn)
+        .await?;
+    let place = |code: String| (!code.is_empty()).then_some(code);
+    let groups = rows
+        .iter()
+        .map(|r| CandidateGroup {
+            province_code: place(r.get(0)),
+            county_code: place(r.get(1)),
+            need_type: r.get(2),
+            urgency: r.get(3),
+            eligible: r.get::<i64, _>(4) != 0,
+            needs: r.get(5),
+            open: r.get(6),
+        })
+        .collect();
+    Ok(counts_of(pool, groups))
+}
+
+/// [`candidate_counts`] counted from the campaign's candidate needs themselves: one GROUP BY over
+/// `needs` by place, type, urgency and eligibility (a partner organisation's campaign; the
+/// summary's test recomputation).
+pub async fn candidate_counts_recomputed(
     store: &Store,
     campaign: &Campaign,
     resource: &str,
@@ -562,14 +617,41 @@ pub async fn candidate_counts(
             open: r.get(6),
         })
         .collect();
+    Ok(counts_of(pool, groups))
+}
+
+/// The totals of a campaign's candidate groups.
+fn counts_of(pool: i64, groups: Vec<CandidateGroup>) -> CandidateCounts {
     let eligible_groups = groups.iter().filter(|g| g.eligible);
-    Ok(CandidateCounts {
+    CandidateCounts {
         pool,
         candidates: groups.iter().map(|g| g.needs).sum(),
         eligible: eligible_groups.clone().map(|g| g.needs).sum(),
         open: eligible_groups.fold(0i64, |acc, g| acc.saturating_add(g.open)),
         groups,
-    })
+    }
+}
+
+/// `allocation_summary` (migration 0032) recomputed from every need, in its columns' order.
+pub const ALLOCATION_SUMMARY_RECOMPUTED: &str = "SELECT need_type, COALESCE(province_code, ''), \
+     COALESCE(county_code, ''), urgency, \
+     CAST(CASE WHEN status IN ('verified', 'partly_met') AND amount > allocated THEN 1 ELSE 0 END AS BIGINT), \
+     CAST(COUNT(*) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN amount > allocated THEN amount - allocated ELSE 0 END), 0) AS BIGINT) \
+     FROM needs WHERE status <> 'closed' GROUP BY 1, 2, 3, 4, 5";
+
+/// Recomputes `allocation_summary` from the needs (`hamdeli admin rebuild-summaries`).
+pub async fn rebuild_allocation_summary(tx: &mut Tx) -> Result<()> {
+    sqlx::query("DELETE FROM allocation_summary")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO allocation_summary (need_type, province_code, county_code, urgency, eligible, \
+         needs, open_units) {ALLOCATION_SUMMARY_RECOMPUTED}"
+    )))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// One page of a campaign's candidates by key (need id order, after need id `after`), each

@@ -194,6 +194,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0031_merged_persons.sql"),
         include_str!("../migrations/postgres/0031_merged_persons.sql"),
     ),
+    (
+        32,
+        "allocation_summary",
+        include_str!("../migrations/sqlite/0032_allocation_summary.sql"),
+        include_str!("../migrations/postgres/0032_allocation_summary.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

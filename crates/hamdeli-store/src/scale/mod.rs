@@ -156,6 +156,7 @@ pub async fn rebuild(store: &Store) -> Result<()> {
         .await?;
     rebuild_in(&mut tx).await?;
     rebuild_needs_in(&mut tx).await?;
+    crate::distribution::rebuild_allocation_summary(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

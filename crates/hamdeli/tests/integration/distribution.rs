@@ -941,3 +941,364 @@ async fn a_large_allocation_is_counted_paged_by_key_and_committed_exactly() {
         .await;
     assert!(!html.contains("data-testid=\"allocate-commit\""));
 }
+
+/// A small deterministic generator for the random writes below.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<T: Clone>(&mut self, xs: &[T]) -> T {
+        xs[(self.next() as usize) % xs.len()].clone()
+    }
+}
+
+/// A campaign of the country, a province or a county for food and the money types, its pools
+/// empty (the counts do not need a gift).
+async fn campaign_for(store: &Store, province: Option<&str>, county: Option<&str>) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let id = campaigns::create(
+        &mut tx,
+        &NewCampaign {
+            title: format!("پویش {province:?} {county:?}"),
+            description: String::new(),
+            organisation_id: None,
+            province_code: province.map(str::to_owned),
+            county_code: county.map(str::to_owned),
+            goal_rials: 0,
+            starts_on: "2020-01-01".into(),
+            ends_on: "2100-01-01".into(),
+            need_types: vec![
+                ("food".into(), 100),
+                ("medical".into(), 100),
+                ("rent_housing".into(), 100),
+            ],
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// A campaign's counts with their groups in one order (the two ways of counting list them in
+/// different orders).
+fn sorted(mut c: distribution::CandidateCounts) -> distribution::CandidateCounts {
+    c.groups.sort_by(|a, b| {
+        (
+            &a.need_type,
+            &a.province_code,
+            &a.county_code,
+            &a.urgency,
+            a.eligible,
+        )
+            .cmp(&(
+                &b.need_type,
+                &b.province_code,
+                &b.county_code,
+                &b.urgency,
+                b.eligible,
+            ))
+    });
+    c
+}
+
+/// The allocation summary's rows (migration 0032) and the same recomputed from every need.
+async fn allocation_summary_and_scratch(
+    store: &Store,
+) -> (
+    Vec<(String, String, String, String, Vec<i64>)>,
+    Vec<(String, String, String, String, Vec<i64>)>,
+) {
+    let read = |rows: Vec<sqlx::any::AnyRow>| {
+        let mut out: Vec<(String, String, String, String, Vec<i64>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    (4..7).map(|i| r.get::<i64, _>(i)).collect(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let kept = sqlx::query(
+        "SELECT need_type, province_code, county_code, urgency, CAST(eligible AS BIGINT), \
+         CAST(needs AS BIGINT), CAST(open_units AS BIGINT) FROM allocation_summary",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let scratch = sqlx::query(distribution::ALLOCATION_SUMMARY_RECOMPUTED)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    (read(kept), read(scratch))
+}
+
+/// Every campaign's counts for food and money, from the summary and recounted from the needs.
+async fn assert_counts_agree(store: &Store, campaigns_ids: &[i64], when: &str) {
+    let (kept, scratch) = allocation_summary_and_scratch(store).await;
+    assert_eq!(kept, scratch, "{when}: allocation_summary");
+    for &id in campaigns_ids {
+        let c = campaigns::get(store, id).await.unwrap().unwrap();
+        for resource in ["food", campaigns::MONEY] {
+            let kept = distribution::candidate_counts(store, &c, resource)
+                .await
+                .unwrap();
+            let scratch = distribution::candidate_counts_recomputed(store, &c, resource)
+                .await
+                .unwrap();
+            assert_eq!(
+                sorted(kept),
+                sorted(scratch),
+                "{when}: campaign {id}, {resource}"
+            );
+        }
+    }
+}
+
+/// A number as the pages show it (Persian or Latin digits, with separators).
+fn shown_number(s: &str) -> i64 {
+    s.chars()
+        .filter_map(|ch| match ch {
+            '0'..='9' => ch.to_digit(10),
+            '۰'..='۹' => Some(ch as u32 - '۰' as u32),
+            _ => None,
+        })
+        .fold(0, |n, d| n * 10 + i64::from(d))
+}
+
+/// The allocation overview's counts come from `allocation_summary` (migration 0032), kept by
+/// triggers on `needs`: after random writes of every kind (needs created, verified, closed and
+/// reopened, allocated in part or in full, allocated units or amount changed alone, refiled to
+/// another county or none, another type or urgency, removed) the counts of a national,
+/// provincial and county campaign for goods and money equal a recount of their needs, the
+/// overview page shows the full plan's eligible needs, and a rebuild restores a damaged summary.
+#[tokio::test]
+async fn the_allocation_overview_counts_equal_a_recomputation_after_random_writes() {
+    let app = spawn_app().await;
+    let store = &app.store;
+    let n = distribution::FULL_DRY_RUN_MAX as usize + 50;
+    hamdeli_store::bench::verified_needs(store, "23", "2301", "food", n)
+        .await
+        .unwrap();
+    let county = tehran_county(&app).await;
+    let persons = add_persons(store, &county, 20, "رعنا").await;
+    let national = campaign_for(store, None, None).await;
+    let province = campaign_for(store, Some("23"), None).await;
+    let county_campaign = campaign_for(store, Some("23"), Some("2301")).await;
+    let all = [national, province, county_campaign];
+    assert_counts_agree(store, &all, "at the start").await;
+
+    let mut counties: Vec<(Option<String>, Option<String>)> = sqlx::query(
+        "SELECT province_code, code FROM counties ORDER BY province_code <> '23', code LIMIT 8",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (Some(r.get(0)), Some(r.get(1))))
+    .collect();
+    counties.push((None, None));
+    let types = ["food", "medical", "rent_housing"];
+    let urgencies = [
+        Urgency::Low,
+        Urgency::Normal,
+        Urgency::High,
+        Urgency::Critical,
+    ];
+    let mut rng = Lcg(32);
+    for round in 0..6 {
+        for _ in 0..20 {
+            let needs_now: Vec<i64> = sqlx::query("SELECT id FROM needs ORDER BY id DESC LIMIT 60")
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let need = rng.pick(&needs_now);
+            let x = (rng.next() % 6) as i64 + 1;
+            let (sql, a, b): (&'static str, Option<String>, Option<String>) = match rng.next() % 13
+            {
+                0 | 1 => {
+                    let mut tx = store.begin().await.unwrap();
+                    let id = needs::create_need(
+                        &mut tx,
+                        &NewNeed {
+                            person_id: rng.pick(&persons),
+                            need_type: rng.pick(&types).into(),
+                            amount: x * 1000,
+                            urgency: rng.pick(&urgencies),
+                            note: None,
+                        },
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                    if rng.next() % 3 != 0 {
+                        needs::set_status(&mut tx, id, NeedStatus::Verified, None)
+                            .await
+                            .unwrap();
+                    }
+                    tx.commit().await.unwrap();
+                    continue;
+                }
+                2 => {
+                    let mut tx = store.begin().await.unwrap();
+                    let _ = needs::set_status(&mut tx, need, NeedStatus::Closed, None).await;
+                    tx.commit().await.unwrap();
+                    continue;
+                }
+                3 => (
+                    "UPDATE needs SET status = CASE WHEN allocated > 0 THEN 'partly_met' ELSE 'verified' END \
+                     WHERE id = $1 AND status = 'closed' AND $2 = $2 AND $3 = $3",
+                    None,
+                    None,
+                ),
+                4 => (
+                    "UPDATE needs SET allocated = CASE WHEN amount > allocated + CAST($2 AS BIGINT) \
+                     THEN allocated + CAST($2 AS BIGINT) ELSE amount END, \
+                     status = CASE WHEN amount > allocated + CAST($2 AS BIGINT) THEN 'partly_met' ELSE 'met' END \
+                     WHERE id = $1 AND status IN ('verified', 'partly_met') AND $3 = $3",
+                    Some(x.to_string()),
+                    None,
+                ),
+                5 => (
+                    "UPDATE needs SET allocated = CAST($2 AS BIGINT) WHERE id = $1 AND amount >= CAST($2 AS BIGINT) AND $3 = $3",
+                    Some(x.to_string()),
+                    None,
+                ),
+                6 => (
+                    "UPDATE needs SET amount = CASE WHEN allocated > 0 THEN allocated ELSE amount + CAST($2 AS BIGINT) END \
+                     WHERE id = $1 AND $3 = $3",
+                    Some(x.to_string()),
+                    None,
+                ),
+                7 => {
+                    let (p, c) = rng.pick(&counties);
+                    (
+                        "UPDATE needs SET province_code = $2, county_code = $3 WHERE id = $1",
+                        p,
+                        c,
+                    )
+                }
+                8 => (
+                    "UPDATE needs SET need_type = $2 WHERE id = $1 AND $3 = $3",
+                    Some(rng.pick(&types).to_owned()),
+                    None,
+                ),
+                9 => (
+                    "UPDATE needs SET urgency = $2 WHERE id = $1 AND $3 = $3",
+                    Some(rng.pick(&urgencies).code().to_owned()),
+                    None,
+                ),
+                10 => (
+                    "UPDATE needs SET status = 'open' WHERE id = $1 AND status = 'verified' AND $2 = $2 AND $3 = $3",
+                    None,
+                    None,
+                ),
+                _ => (
+                    "DELETE FROM needs WHERE id = $1 AND NOT EXISTS \
+                     (SELECT 1 FROM allocations a WHERE a.need_id = needs.id) AND $2 = $2 AND $3 = $3",
+                    None,
+                    None,
+                ),
+            };
+            // `$2 = $2` keeps every parameter referenced on both engines; NULL binds compare as
+            // unknown there, so those statements bind text.
+            let a = if sql.contains("province_code = $2") {
+                a
+            } else {
+                Some(a.unwrap_or_default())
+            };
+            let b = if sql.contains("county_code = $3") {
+                b
+            } else {
+                Some(b.unwrap_or_default())
+            };
+            sqlx::query(sql)
+                .bind(need)
+                .bind(a)
+                .bind(b)
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        assert_counts_agree(store, &all, &format!("round {round}")).await;
+    }
+    let (kept, _) = allocation_summary_and_scratch(store).await;
+    // The writes reached several types, places, urgencies and both sides of eligibility.
+    assert!(kept.len() >= 12, "{kept:?}");
+    for eligible in [0, 1] {
+        for t in types {
+            assert!(
+                kept.iter().any(|k| k.0 == t && k.4[0] == eligible),
+                "no {t} group with eligible = {eligible}: {kept:?}"
+            );
+        }
+    }
+    assert!(
+        kept.iter().any(|k| k.1.is_empty()),
+        "no need without a place"
+    );
+
+    // The counts are the full plan's: candidates, eligible needs and what they lack.
+    let c = campaigns::get(store, national).await.unwrap().unwrap();
+    let window = Window {
+        from: 0,
+        to: i64::MAX,
+    };
+    let counts = distribution::candidate_counts(store, &c, "food")
+        .await
+        .unwrap();
+    let plan = distribution::dry_run(store, &c, "food", Policy::WaterFill, window)
+        .await
+        .unwrap();
+    assert_eq!(counts.candidates, plan.lines.len() as i64);
+    assert!(counts.candidates > distribution::FULL_DRY_RUN_MAX);
+    assert_eq!(counts.eligible, plan.eligible);
+    let open: i64 = plan
+        .lines
+        .iter()
+        .filter(|l| l.ineligible.is_none())
+        .map(|l| l.remaining)
+        .sum();
+    assert_eq!(counts.open, open);
+    // The overview page shows them.
+    let admin = app.login("admin").await;
+    let (status, html) = admin
+        .get_text(&format!("/campaigns/{national}/allocate?resource=food"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"allocate-overview\""));
+    let at = html.find("data-testid=\"allocate-eligible\">").unwrap();
+    let shown = &html[at + "data-testid=\"allocate-eligible\">".len()..];
+    assert_eq!(
+        shown_number(&shown[..shown.find('<').unwrap()]),
+        plan.eligible
+    );
+
+    // The page reads the summary: a damaged one shows, and a rebuild makes it exact again.
+    sqlx::query("UPDATE allocation_summary SET needs = needs + 1 WHERE need_type = 'food'")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let damaged = distribution::candidate_counts(store, &c, "food")
+        .await
+        .unwrap();
+    assert_ne!(damaged.candidates, counts.candidates);
+    hamdeli_store::scale::rebuild(store).await.unwrap();
+    assert_counts_agree(store, &all, "after a rebuild").await;
+}
