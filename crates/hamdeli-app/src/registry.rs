@@ -495,3 +495,83 @@ pub async fn undo_merge(store: &Store, caller: &Caller<'_>, merge: i64) -> Resul
     tx.commit().await?;
     Ok(undone)
 }
+
+/// The most rows of one outreach page (the API's `limit` and the downloads).
+pub const OUTREACH_MAX_ROWS: i64 = 5000;
+
+/// Who reads an outreach list, for its audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutreachVia<'a> {
+    /// The web page, a page at a time.
+    Page,
+    /// A download of the list (`csv` or `xlsx`).
+    Download(&'a str),
+    /// The JSON API, a page at a time.
+    Api,
+}
+
+/// One page of a county's outreach list.
+#[derive(Debug, Clone)]
+pub struct OutreachPage {
+    pub county: hamdeli_store::geo::County,
+    pub rows: Vec<hamdeli_store::coverage::OutreachRow>,
+    /// The next page's `after` (the last row's person), when there is one.
+    pub next: Option<i64>,
+}
+
+/// A county's female heads of household covered by no organisation, in name order: one page of
+/// at most `limit` rows (1 to [`OUTREACH_MAX_ROWS`]) after the person `after`, and the key of
+/// the next page. The page, its downloads and the API read it here. Refused unless the
+/// principal sees coverage and the county is inside its scope (403); an unknown county is 404.
+/// Audited: the county, the rows read, how and from where in the list.
+pub async fn outreach(
+    store: &Store,
+    caller: &Caller<'_>,
+    county: &str,
+    after: Option<i64>,
+    limit: i64,
+    via: OutreachVia<'_>,
+) -> Result<OutreachPage> {
+    let p = caller.principal;
+    p.authorize(Action::ViewCoverage)?;
+    let c = hamdeli_store::geo::county(store, county)
+        .await?
+        .ok_or(Error::NotFound)?;
+    p.authorize(Action::ViewPlace(&hamdeli_domain::Place::county(
+        &c.province_code,
+        &c.code,
+    )))?;
+    let limit = limit.clamp(1, OUTREACH_MAX_ROWS);
+    let mut rows =
+        hamdeli_store::coverage::outreach(store, &p.place_filter(), &c.code, after, limit + 1)
+            .await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.person_id)
+    } else {
+        None
+    };
+    let mut detail = serde_json::json!({ "persons": rows.len() });
+    match via {
+        OutreachVia::Page => detail["format"] = serde_json::Value::Null,
+        OutreachVia::Download(format) => detail["format"] = format.into(),
+        OutreachVia::Api => detail["api"] = true.into(),
+    }
+    if let Some(a) = after {
+        detail["after"] = a.into();
+    }
+    audit_read(
+        store,
+        caller,
+        "coverage.outreach",
+        "county",
+        c.code.clone(),
+        detail,
+    )
+    .await?;
+    Ok(OutreachPage {
+        county: c,
+        rows,
+        next,
+    })
+}

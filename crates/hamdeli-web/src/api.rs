@@ -505,41 +505,56 @@ async fn coverage_report(
     ))
 }
 
-/// The county's female heads of household covered by no organisation (personal data; audited).
+#[derive(Deserialize, utoipa::IntoParams, Default)]
+#[serde(default)]
+struct OutreachParams {
+    /// The page starts after this person: the `next` of the page before (absent: the first
+    /// page).
+    after: Option<i64>,
+    /// At most this many rows (1–5000, default 500).
+    limit: Option<i64>,
+}
+
+/// One page of a county's outreach list.
+#[derive(Serialize, ToSchema)]
+struct OutreachPage {
+    /// The page's persons in name order (last name, first name, id).
+    rows: Vec<hamdeli_store::coverage::OutreachRow>,
+    /// The `after` of the next page; `null` on the last page.
+    next: Option<i64>,
+}
+
+/// The county's female heads of household covered by no organisation (personal data; audited),
+/// in name order, a page at a time: 500 rows unless `limit` says otherwise (at most 5000), the
+/// next page with `after=` the `next` of this one, until `next` is `null`.
 #[utoipa::path(get, path = "/api/v1/coverage/{county}/outreach", tag = "registry",
-    params(("county" = String, Path)),
-    responses((status = 200, body = Vec<hamdeli_store::coverage::OutreachRow>), (status = 401), (status = 403), (status = 404)),
+    params(("county" = String, Path, description = "The county's code"), OutreachParams),
+    responses((status = 200, body = OutreachPage), (status = 401), (status = 403), (status = 404)),
     security(("api_key" = []), ("session" = [])))]
 async fn coverage_outreach(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(county): Path<String>,
-) -> Result<Json<Vec<hamdeli_store::coverage::OutreachRow>>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ViewCoverage)?;
-    let c = geo::county(&state.store, &county)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    p.authorize(Action::ViewPlace(&hamdeli_domain::Place::county(
-        &c.province_code,
-        &c.code,
-    )))?;
-    let rows =
-        hamdeli_store::coverage::outreach(&state.store, &p.place_filter(), &county, None, 5000)
-            .await?;
-    audit::record_read(
+    Query(q): Query<OutreachParams>,
+) -> Result<Json<OutreachPage>, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    let page = hamdeli_app::registry::outreach(
         &state.store,
-        &ctx.audit_actor(),
-        audit::Event {
-            action: "coverage.outreach",
-            target_kind: "county",
-            target_id: county.clone(),
-            detail: serde_json::json!({ "persons": rows.len(), "api": true }),
-        },
+        &caller,
+        &county,
+        q.after,
+        q.limit.unwrap_or(OUTREACH_API_ROWS),
+        hamdeli_app::registry::OutreachVia::Api,
     )
     .await?;
-    Ok(Json(rows))
+    Ok(Json(OutreachPage {
+        rows: page.rows,
+        next: page.next,
+    }))
 }
+
+/// The outreach API's page without a `limit`.
+const OUTREACH_API_ROWS: i64 = 500;
 
 // ---------------------------------------------------------------------------------------------
 // Needs, campaigns and public statistics

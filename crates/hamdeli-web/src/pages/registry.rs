@@ -838,9 +838,8 @@ pub struct OutreachQuery {
 }
 
 /// Rows of the outreach page (the downloads hold the whole list, up to
-/// [`OUTREACH_EXPORT_ROWS`]).
+/// [`registry::OUTREACH_MAX_ROWS`]).
 const OUTREACH_PAGE_ROWS: i64 = 100;
-const OUTREACH_EXPORT_ROWS: i64 = 5000;
 
 #[derive(Template)]
 #[template(path = "outreach.html")]
@@ -855,54 +854,31 @@ struct OutreachPage {
     next: Option<i64>,
 }
 
-/// A county's female heads of household that no organisation covers.
+/// Handles the GET /registry/coverage/{county} route: a county's female heads of household
+/// that no organisation covers, a page at a time, or the whole list as CSV or XLSX.
 pub async fn outreach(
     State(state): State<AppState>,
     ctx: Ctx,
     Path(county): Path<String>,
     Query(query): Query<OutreachQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ViewCoverage)?;
+    let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
-    let c = geo::county(&state.store, &county)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    p.authorize(Action::ViewPlace(&hamdeli_domain::Place::county(
-        &c.province_code,
-        &c.code,
-    )))?;
-    let export = query
+    let download = query
         .format
         .as_deref()
-        .is_some_and(|f| f == "csv" || f == "xlsx");
-    let (after, limit) = if export {
-        (None, OUTREACH_EXPORT_ROWS)
-    } else {
-        (query.after, OUTREACH_PAGE_ROWS + 1)
+        .filter(|f| *f == "csv" || *f == "xlsx");
+    let (via, after, limit) = match download {
+        Some(format) => (
+            registry::OutreachVia::Download(format),
+            None,
+            registry::OUTREACH_MAX_ROWS,
+        ),
+        None => (registry::OutreachVia::Page, query.after, OUTREACH_PAGE_ROWS),
     };
-    let mut rows =
-        coverage::outreach(&state.store, &p.place_filter(), &county, after, limit).await?;
-    let next = if !export && rows.len() as i64 > OUTREACH_PAGE_ROWS {
-        rows.truncate(OUTREACH_PAGE_ROWS as usize);
-        rows.last().map(|r| r.person_id)
-    } else {
-        None
-    };
-    audit_event(
-        &state,
-        &ctx,
-        "coverage.outreach",
-        "county",
-        county.clone(),
-        serde_json::json!({ "persons": rows.len(), "format": query.format }),
-    )
-    .await?;
-    if let Some(format) = query
-        .format
-        .as_deref()
-        .filter(|f| *f == "csv" || *f == "xlsx")
-    {
+    let page = registry::outreach(&state.store, &caller, &county, after, limit, via).await?;
+    let (c, rows) = (page.county, page.rows);
+    if let Some(format) = download {
         let headers: Vec<String> = [
             "field-person",
             "field-national-code",
@@ -951,8 +927,8 @@ pub async fn outreach(
         l,
         county_name: l.name(&c.name_fa, &c.name_en).to_owned(),
         province: c.province_code.clone(),
-        county,
+        county: c.code,
         rows,
-        next,
+        next: page.next,
     })
 }
