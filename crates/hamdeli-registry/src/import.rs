@@ -417,6 +417,7 @@ pub async fn stream_unlinked(
     let total = outcome.counts.rows_accepted as u64;
     // Records updated in place keep their persons: their places are marked.
     fold_in_summaries(store, batch).await;
+    end_job(store, batch).await;
     progress.set(Stage::Done, total, total);
     Ok(outcome)
 }
@@ -594,6 +595,7 @@ pub async fn run(
         };
     let Some(plan) = planned else {
         fold_in_summaries(store, batch).await;
+        end_job(store, batch).await;
         progress.set(Stage::Done, total, total);
         return Ok(outcome);
     };
@@ -623,8 +625,17 @@ pub async fn run(
         }
     }
     fold_in_summaries(store, batch).await;
+    end_job(store, batch).await;
     progress.set(Stage::Done, total, total);
     Ok(outcome)
+}
+
+/// The very end of a committed import's job, after its last step: the batch's `finished_at`,
+/// which tells a poller the import is over. The batch is committed: a failure is logged.
+async fn end_job(store: &Store, batch: i64) {
+    if let Err(e) = registry::end_batch_job(store, batch).await {
+        tracing::error!(batch, error = %e, "the end of the import job was not recorded");
+    }
 }
 
 /// The end of an import's job: the places its writes marked are folded into the coverage

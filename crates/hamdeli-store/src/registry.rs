@@ -142,6 +142,9 @@ pub struct Batch {
     pub reviews_opened: i64,
     pub error: Option<String>,
     pub started_at: i64,
+    /// When the import's job ended: after the commit, its linking, review items and coverage
+    /// summaries (or when it failed). Null while the job runs, also once the batch is committed
+    /// (a client polls it to know the import is over).
     pub finished_at: Option<i64>,
 }
 
@@ -334,8 +337,10 @@ pub(crate) async fn heartbeat(pool: sqlx::AnyPool) {
         if pool.is_closed() {
             return;
         }
+        // A committed batch whose job has not ended (its linking and summaries) beats too.
         let beat = sqlx::query(
-            "UPDATE import_batches SET heartbeat_at = $1 WHERE status = 'running' AND owner_boot = $2",
+            "UPDATE import_batches SET heartbeat_at = $1 WHERE owner_boot = $2 \
+             AND (status = 'running' OR (status = 'committed' AND finished_at IS NULL))",
         )
         .bind(now_millis())
         .bind(boot_id())
@@ -400,6 +405,18 @@ async fn fail_running(store: &Store, cutoff: Option<i64>) -> Result<u64> {
             entry.write_any(&mut tx).await?;
         }
     }
+    // A committed batch whose job's last steps (linking, summaries) its gone process never
+    // ended: over, as of its last beat (the next relink or report does what was left).
+    sqlx::query(
+        "UPDATE import_batches SET finished_at = COALESCE(heartbeat_at, started_at) \
+         WHERE status = 'committed' AND finished_at IS NULL AND ($1 = 0 OR ((owner_boot IS NULL \
+         OR owner_boot <> $2) AND COALESCE(heartbeat_at, started_at) < $3))",
+    )
+    .bind(i64::from(cutoff.is_some()))
+    .bind(boot_id())
+    .bind(cutoff.unwrap_or(0))
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     if !rows.is_empty() {
         tracing::warn!(
@@ -408,6 +425,20 @@ async fn fail_running(store: &Store, cutoff: Option<i64>) -> Result<u64> {
         );
     }
     Ok(rows.len() as u64)
+}
+
+/// The end of a committed batch's import job, after its last step (linking, review items,
+/// coverage summaries): `finished_at` is set now, once. A job that failed has it already.
+pub async fn end_batch_job(store: &Store, batch_id: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE import_batches SET finished_at = $2 WHERE id = $1 AND finished_at IS NULL \
+         AND status = 'committed'",
+    )
+    .bind(batch_id)
+    .bind(now_millis())
+    .execute(store.pool())
+    .await?;
+    Ok(())
 }
 
 /// One accepted row, typed and normalised by the ingest layer.
@@ -680,6 +711,8 @@ pub async fn commit_batch(
     };
     let (committed, _) =
         commit_linked_batch(store, batch_id, list_id, input, counts, on_progress).await?;
+    // No job follows this commit (no linking, no summaries): it is the whole job.
+    end_batch_job(store, batch_id).await?;
     Ok(committed.written)
 }
 
@@ -740,7 +773,8 @@ pub struct BatchInput {
 }
 
 /// [`commit_batch`] with the batch's persons: new records are written with their person and
-/// the new persons in the same transaction. The input comes back with the outcome.
+/// the new persons in the same transaction. The input comes back with the outcome. The batch's
+/// `finished_at` waits for the end of its job ([`end_batch_job`]).
 pub async fn commit_linked_batch(
     store: &Store,
     batch_id: i64,

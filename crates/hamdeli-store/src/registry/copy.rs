@@ -441,8 +441,8 @@ async fn mark_committed(
     // gone) stays failed, and its records roll back with this transaction.
     let marked = sqlx::query(
         "UPDATE import_batches SET status = 'committed', rows_in = $2, rows_accepted = $3, \
-         rows_with_warnings = $4, rows_rejected = $5, rows_inserted = $6, rows_updated = $7, \
-         finished_at = $8 WHERE id = $1 AND status = 'running'",
+         rows_with_warnings = $4, rows_rejected = $5, rows_inserted = $6, rows_updated = $7 \
+         WHERE id = $1 AND status = 'running'",
     )
     .bind(batch_id)
     .bind(counts.rows_in)
@@ -451,7 +451,6 @@ async fn mark_committed(
     .bind(counts.rows_rejected)
     .bind(written.inserted)
     .bind(written.updated)
-    .bind(now_millis())
     .execute(&mut *conn)
     .await?
     .rows_affected();

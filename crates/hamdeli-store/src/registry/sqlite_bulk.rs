@@ -457,8 +457,8 @@ impl<'c> BatchWriter<'c> {
         // looked gone) stays failed, and its records roll back with this transaction.
         let marked = self.tx.execute(
             "UPDATE import_batches SET status = 'committed', rows_in = ?2, rows_accepted = ?3, \
-             rows_with_warnings = ?4, rows_rejected = ?5, rows_inserted = ?6, rows_updated = ?7, \
-             finished_at = ?8 WHERE id = ?1 AND status = 'running'",
+             rows_with_warnings = ?4, rows_rejected = ?5, rows_inserted = ?6, rows_updated = ?7 \
+             WHERE id = ?1 AND status = 'running'",
             rusqlite::params![
                 self.batch_id,
                 counts.rows_in,
@@ -466,8 +466,7 @@ impl<'c> BatchWriter<'c> {
                 counts.rows_with_warnings,
                 counts.rows_rejected,
                 written.inserted,
-                written.updated,
-                now_millis()
+                written.updated
             ],
         )?;
         if marked != 1 {

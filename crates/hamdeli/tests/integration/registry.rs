@@ -584,3 +584,80 @@ async fn a_failed_batch_page_says_why() {
     let (_, html) = admin.get_text(&format!("/registry/imports/{ok}")).await;
     assert!(!html.contains("batch-failure"), "{html}");
 }
+
+#[tokio::test]
+async fn a_batch_is_finished_when_its_import_job_ends_not_at_its_commit() {
+    let app = spawn_app().await;
+    let list = new_list(&app.store, "کمیته امداد (نمایشی)", "پایان کار").await;
+    let counts = BatchCounts {
+        rows_in: 1,
+        rows_accepted: 1,
+        rows_with_warnings: 0,
+        rows_rejected: 0,
+    };
+    let commit = |batch: i64| {
+        let store = app.store.clone();
+        async move {
+            let input = registry::BatchInput {
+                records: vec![record(&format!("s{batch}"), 2, "زهرا")],
+                ..Default::default()
+            };
+            registry::commit_linked_batch(&store, batch, list.id, input, counts, &|_| {})
+                .await
+                .unwrap();
+        }
+    };
+    // Committed, its job not over (linking, review items, summaries come after the commit).
+    let b = registry::begin_batch(&app.store, list.id, "a.csv", "csv", None)
+        .await
+        .unwrap();
+    commit(b).await;
+    let batch = registry::batch(&app.store, b).await.unwrap().unwrap();
+    assert_eq!(batch.status, BatchStatus::Committed);
+    assert_eq!(
+        batch.finished_at, None,
+        "the job has not ended at the commit"
+    );
+    // This process is alive: the sweep leaves its job alone.
+    registry::fail_interrupted_batches(&app.store, registry::STALE_AFTER)
+        .await
+        .unwrap();
+    let batch = registry::batch(&app.store, b).await.unwrap().unwrap();
+    assert_eq!(batch.finished_at, None);
+    registry::end_batch_job(&app.store, b).await.unwrap();
+    let batch = registry::batch(&app.store, b).await.unwrap().unwrap();
+    assert!(batch.finished_at.is_some(), "the job's end recorded");
+
+    // The job of a process that is gone ends with its last beat.
+    let gone = registry::begin_batch(&app.store, list.id, "b.csv", "csv", None)
+        .await
+        .unwrap();
+    commit(gone).await;
+    sqlx::query("UPDATE import_batches SET owner_boot = 'gone', heartbeat_at = 1000 WHERE id = $1")
+        .bind(gone)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    registry::fail_interrupted_batches(&app.store, registry::STALE_AFTER)
+        .await
+        .unwrap();
+    let batch = registry::batch(&app.store, gone).await.unwrap().unwrap();
+    assert_eq!(batch.status, BatchStatus::Committed);
+    assert_eq!(batch.finished_at, Some(1000));
+
+    // Through the web: the batch is finished only once its persons and link counts are in.
+    let office = crate::support::org(&app, "کمیته امداد (نمایشی)").await;
+    let client = app.login("admin").await;
+    let csv = format!(
+        "شناسه,کد ملی,نام,نام خانوادگی,استان,شهرستان\n1,{},مریم,کریمی,تهران,تهران\n",
+        crate::support::code(424_242)
+    );
+    let id = crate::support::upload(&client, &app, office, "پایان کار وب", &csv).await;
+    let batch = registry::batch(&app.store, id).await.unwrap().unwrap();
+    assert_eq!(batch.status, BatchStatus::Committed);
+    assert!(batch.finished_at.is_some());
+    assert!(
+        batch.persons_created + batch.records_joined > 0,
+        "link counts in"
+    );
+}

@@ -296,35 +296,26 @@ impl Client {
     }
 }
 
-/// Waits until the import batch behind `/registry/imports/{id}` has finished in the background.
+/// Waits until the import job behind `/registry/imports/{id}` has ended in the background: the
+/// batch's `finished_at`, set after the job's last step (the commit, then linking, review items
+/// and coverage summaries) or when it failed.
 pub async fn wait_for_batch(store: &hamdeli_store::Store, location: &str) -> i64 {
     let id: i64 = location
         .rsplit('/')
         .next()
         .and_then(|s| s.parse().ok())
         .expect("a batch location");
-    for _ in 0..600 {
+    for _ in 0..1200 {
         let batch = hamdeli_store::registry::batch(store, id)
             .await
             .unwrap()
             .unwrap();
-        let linked = batch.status != hamdeli_store::registry::BatchStatus::Running
-            && sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM source_records WHERE batch_id = $1 AND person_id IS NULL",
-            )
-            .bind(id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap()
-                == 0;
-        if linked {
-            // The job's audit entry follows its last write; give it a moment.
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if batch.finished_at.is_some() {
             return id;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("batch {id} did not finish");
+    panic!("the import job of batch {id} did not end");
 }
 
 /// A support list of the demo organisation of this name, created for a test.
