@@ -49,11 +49,102 @@ pub fn postgres_base() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// A fresh, empty database URL for one test.
+/// The prefix of every test database on PostgreSQL; nothing else is ever dropped.
+const TEST_DATABASE_PREFIX: &str = "hamdeli_t_";
+
+/// A test database's name: the prefix, its creation time (Unix seconds), then the process id,
+/// a counter and random letters, so a later run can tell how old a left-over database is.
+fn test_database_name() -> String {
+    format!("{TEST_DATABASE_PREFIX}{}_{}", now_secs(), unique())
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Left-over test databases (an interrupted run drops none of its own) older than this are
+/// dropped when a test binary starts.
+const STALE_TEST_DATABASE: i64 = 3_600;
+
+/// Drops the test databases of interrupted runs on the server of `base`: only names with the
+/// test prefix, older than an hour (by the creation time in the name, or for older names by
+/// the database's PG_VERSION file), that no session is connected to; DROP DATABASE without
+/// FORCE, so one a concurrent run connects to meanwhile is refused and kept. The names dropped.
+pub async fn drop_stale_test_databases(base: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let Ok(pool) = sqlx::AnyPool::connect(base).await else {
+        return vec![];
+    };
+    let unused = "FROM pg_database d WHERE d.datname LIKE 'hamdeli\\_t\\_%' \
+         AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)";
+    // The file's time needs a superuser (or pg_read_server_files); without it, names only.
+    let with_file_time = format!(
+        "SELECT d.datname::text, EXTRACT(EPOCH FROM (pg_stat_file('base/' || d.oid || '/PG_VERSION')).modification)::bigint {unused}"
+    );
+    let rows: Vec<(String, Option<i64>)> = match sqlx::query_as(sqlx::AssertSqlSafe(with_file_time))
+        .fetch_all(&pool)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(_) => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT d.datname::text, CAST(NULL AS BIGINT) {unused}"
+        )))
+        .fetch_all(&pool)
+        .await
+        .unwrap_or_default(),
+    };
+    let now = now_secs();
+    let mut dropped = vec![];
+    for (name, file_time) in rows {
+        let Some(rest) = name.strip_prefix(TEST_DATABASE_PREFIX) else {
+            continue;
+        };
+        if !rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        // A creation time in the name has 10 digits or more (a process id has fewer).
+        let named_time = rest
+            .split('_')
+            .next()
+            .filter(|t| t.len() >= 10)
+            .and_then(|t| t.parse::<i64>().ok());
+        let Some(created) = named_time.or(file_time) else {
+            continue;
+        };
+        if now - created < STALE_TEST_DATABASE {
+            continue;
+        }
+        let sql = format!("DROP DATABASE IF EXISTS {name}");
+        if sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&pool)
+            .await
+            .is_ok()
+        {
+            dropped.push(name);
+        }
+    }
+    pool.close().await;
+    dropped
+}
+
+/// A fresh, empty database URL for one test. On PostgreSQL the first one of a test binary's
+/// run drops the stale databases of interrupted runs first.
 pub async fn fresh_database(dir: &std::path::Path) -> String {
     match postgres_base() {
         Some(base) => {
-            let name = format!("hamdeli_t_{}", unique());
+            static CLEANED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+            CLEANED
+                .get_or_init(|| async {
+                    let dropped = drop_stale_test_databases(&base).await;
+                    if !dropped.is_empty() {
+                        eprintln!("dropped {} stale test databases", dropped.len());
+                    }
+                })
+                .await;
+            let name = test_database_name();
             sqlx::any::install_default_drivers();
             let pool = sqlx::AnyPool::connect(&base)
                 .await
@@ -206,7 +297,7 @@ pub fn drop_postgres_database(url: &str) {
     let (Some(base), Some((_, name))) = (postgres_base(), url.rsplit_once('/')) else {
         return;
     };
-    if !name.starts_with("hamdeli_t_") {
+    if !name.starts_with(TEST_DATABASE_PREFIX) {
         return;
     }
     let name = name.to_owned();
@@ -381,4 +472,62 @@ pub async fn upload(client: &Client, app: &TestApp, org: i64, list: &str, csv: &
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "upload accepted");
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     wait_for_batch(&app.store, &location).await
+}
+
+#[tokio::test]
+async fn stale_test_databases_are_dropped_and_nothing_else() {
+    let Some(base) = postgres_base() else {
+        return; // PostgreSQL only
+    };
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+    let tag = &hamdeli_store::tokens::random_token()[..8];
+    let old = now_secs() - 2 * STALE_TEST_DATABASE;
+    // Two hours old and unused; two hours old but connected to; just made; not a test's.
+    let stale = format!("{TEST_DATABASE_PREFIX}{old}_1_0_{tag}");
+    let busy = format!("{TEST_DATABASE_PREFIX}{old}_2_0_{tag}");
+    let fresh = format!("{TEST_DATABASE_PREFIX}{}_3_0_{tag}", now_secs());
+    let other = format!("hamdeli_keep_{old}_{tag}");
+    for name in [&stale, &busy, &fresh, &other] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .unwrap();
+    }
+    let (server, _) = base.rsplit_once('/').unwrap();
+    let session = sqlx::AnyPool::connect(&format!("{server}/{busy}"))
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1").execute(&session).await.unwrap();
+
+    let dropped = drop_stale_test_databases(&base).await;
+    assert!(dropped.contains(&stale), "{dropped:?}");
+    for kept in [&busy, &fresh, &other] {
+        assert!(!dropped.contains(kept), "{kept} dropped");
+    }
+    let exists = |name: String| {
+        let admin = admin.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pg_database WHERE datname = $1")
+                .bind(name)
+                .fetch_one(&admin)
+                .await
+                .unwrap()
+                == 1
+        }
+    };
+    assert!(!exists(stale).await);
+    assert!(exists(busy.clone()).await && exists(fresh.clone()).await);
+    assert!(exists(other.clone()).await);
+
+    session.close().await;
+    for name in [&busy, &fresh, &other] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&admin)
+        .await
+        .unwrap();
+    }
+    admin.close().await;
 }
