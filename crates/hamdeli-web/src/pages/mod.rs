@@ -35,6 +35,7 @@ pub use admin_audit::{AuditQuery, filter_of as audit_filter};
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(market::router())
+        .merge(registry::router())
         .merge(loans::router())
         .merge(network::router())
         .merge(reports::router())
@@ -101,7 +102,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/registry/imports/{id}", get(imports::show))
         .route("/registry/imports/{id}/progress", get(imports::progress))
-        .route("/registry", get(registry::search))
         .route(
             "/registry/new",
             get(entry::new_person_form).post(entry::new_person),
@@ -119,19 +119,6 @@ pub fn router() -> Router<AppState> {
             "/registry/households/{id}/edit",
             get(entry::edit_household_form).post(entry::edit_household),
         )
-        .route("/registry/persons/{id}", get(registry::person))
-        .route("/registry/persons/{id}/split", post(registry::split))
-        .route(
-            "/registry/persons/{id}/merge",
-            get(registry::merge_confirm).post(registry::merge_persons),
-        )
-        .route("/registry/merges/{id}/undo", post(registry::undo_merge))
-        .route("/registry/reviews", get(registry::reviews))
-        .route("/registry/reviews/{id}", get(registry::review))
-        .route("/registry/reviews/{id}/merge", post(registry::merge))
-        .route("/registry/reviews/{id}/separate", post(registry::separate))
-        .route("/registry/coverage", get(registry::coverage_page))
-        .route("/registry/coverage/{county}", get(registry::outreach))
         .route("/registry/persons/{id}/card", get(needs::card))
         .route("/registry/persons/{id}/needs", post(needs::add_need))
         .route("/needs", get(needs::table))
