@@ -803,6 +803,12 @@ struct AllocatePage {
     quota_query: String,
     /// The unit quotas are typed in: tomans or units.
     quota_unit: String,
+    /// The quota form shows what the plan gives each area (`_allocate_form.html`).
+    quota_given: bool,
+    /// The plan gives something: the commit form (`_allocate_commit.html`).
+    may_commit: bool,
+    /// The breakdown tables' units column (`_allocate_tables.html`).
+    tables_units: &'static str,
 }
 
 fn breakdown(
@@ -830,6 +836,9 @@ fn policy_of(s: Option<&str>) -> Policy {
     s.and_then(Policy::parse).unwrap_or_default()
 }
 
+/// Handles the GET /campaigns/{id}/allocate route: the dry run of a resource's pool under a
+/// policy and area quotas, or above [`distribution::FULL_DRY_RUN_MAX`] candidate needs the
+/// overview (counted set-based, candidates a page at a time).
 pub async fn allocate_page(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -1017,6 +1026,9 @@ pub async fn allocate_page(
         } else {
             l.t("unit-unit")
         },
+        quota_given: true,
+        may_commit: plan.total > 0,
+        tables_units: "allocate-total",
         level: plan
             .level
             .map(|v| l.digits(&format!("{v:.4}")))
@@ -1062,6 +1074,8 @@ struct OverviewPage {
     quota_fields: Vec<(String, String)>,
     quota_query: String,
     quota_unit: String,
+    quota_given: bool,
+    tables_units: &'static str,
 }
 
 /// What the overview of a large allocation is made of.
@@ -1214,6 +1228,8 @@ fn overview_page(ctx: &Ctx, l: Loc, c: Campaign, o: Overview<'_>) -> Result<Resp
         } else {
             l.t("unit-unit")
         },
+        quota_given: false,
+        tables_units: "allocate-overview-open",
         l,
         c,
         resources,
