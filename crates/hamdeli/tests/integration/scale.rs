@@ -1663,4 +1663,24 @@ async fn outreach_api_walks_every_row_once_and_keeps_to_the_scope() {
     // A partner sees no outreach lists at all.
     let partner = app.login("relief.partner").await;
     assert_eq!(partner.get(&base).await.status(), StatusCode::FORBIDDEN);
+    // The OpenAPI document tells a client how to page.
+    let doc: serde_json::Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let op = &doc["paths"]["/api/v1/coverage/{county}/outreach"]["get"];
+    let params: Vec<&str> = op["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["county", "after", "limit"], "{op}");
+    let page = &doc["components"]["schemas"]["OutreachPage"]["properties"];
+    assert!(
+        page["rows"].is_object() && page["next"].is_object(),
+        "{page}"
+    );
 }
