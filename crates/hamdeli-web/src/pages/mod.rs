@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(loans::router())
         .merge(network::router())
         .merge(reports::router())
+        .merge(campaigns::router())
         .route("/", get(home::home))
         .route("/login", get(account::login_page).post(account::login))
         .route("/logout", post(account::logout))
@@ -136,38 +137,6 @@ pub fn router() -> Router<AppState> {
             "/support/double",
             get(needs::double_service).post(needs::refresh_double_service),
         )
-        .route("/campaigns", get(campaigns::list).post(campaigns::create))
-        .route("/campaigns/new", get(campaigns::new_form))
-        .route("/campaigns/{id}", get(campaigns::show))
-        .route("/campaigns/{id}/pledges", post(campaigns::pledge))
-        .route(
-            "/campaigns/{id}/edit",
-            get(campaigns::edit_form).post(campaigns::edit),
-        )
-        .route("/campaigns/{id}/close", post(campaigns::close))
-        .route(
-            "/campaigns/{id}/pledges/{pledge}/cancel",
-            post(campaigns::cancel_pledge),
-        )
-        .route(
-            "/donors/signup/verify",
-            get(campaigns::verify_form).post(campaigns::verify),
-        )
-        .route(
-            "/campaigns/{id}/pledges/{pledge}/receive",
-            post(campaigns::receive),
-        )
-        .route(
-            "/campaigns/{id}/allocate",
-            get(campaigns::allocate_page).post(campaigns::allocate_commit),
-        )
-        .route(
-            "/donors/signup",
-            get(campaigns::signup_form).post(campaigns::signup),
-        )
-        .route("/donor", get(campaigns::donor_page))
-        .route("/receipts", get(campaigns::receipt))
-        .route("/stats", get(campaigns::stats))
         .route(
             "/admin/api-keys",
             get(admin_api_keys::list).post(admin_api_keys::issue),
