@@ -318,16 +318,35 @@ struct JobView {
     total: u64,
 }
 
-fn job_view(state: &AppState, batch: i64) -> Option<JobView> {
-    let jobs = state.imports.lock().ok()?;
-    let progress = jobs.get(&batch)?;
-    let (stage, done, total) = progress.snapshot();
+/// The batch's import job while it runs: this process's, with its stage and counts; or one
+/// another process runs (a command-line import, another server), known from the batch alone —
+/// running, or committed with its linking and summaries not over (no `finished_at` yet).
+fn job_view(state: &AppState, batch: &registry::Batch) -> Option<JobView> {
+    let own = state.imports.lock().ok().and_then(|jobs| {
+        let progress = jobs.get(&batch.id)?;
+        let (stage, done, total) = progress.snapshot();
+        Some(JobView {
+            batch: batch.id,
+            stage: stage.code(),
+            percent: progress.percent(),
+            done,
+            total,
+        })
+    });
+    if own.is_some() || batch.finished_at.is_some() || batch.status == registry::BatchStatus::Failed
+    {
+        return own;
+    }
+    let stage = match batch.status {
+        registry::BatchStatus::Running => "writing",
+        _ => "linking",
+    };
     Some(JobView {
-        batch,
-        stage: stage.code(),
-        percent: progress.percent(),
-        done,
-        total,
+        batch: batch.id,
+        stage,
+        percent: 0,
+        done: 0,
+        total: 0,
     })
 }
 
@@ -345,8 +364,8 @@ pub async fn progress(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    imports::batch(&state.store, &caller(&ctx)?, id).await?;
-    let job = job_view(&state, id);
+    let listed = imports::batch(&state.store, &caller(&ctx)?, id).await?;
+    let job = job_view(&state, &listed.row.batch);
     let finished = job.is_none();
     let mut response = html(ProgressFragment {
         l: Loc(ctx.locale),
@@ -368,6 +387,7 @@ pub async fn show(
     let report = imports::read_batch(&state.store, &caller(&ctx)?, id, 1000).await?;
     let l = Loc(ctx.locale);
     let row = report.batch.row;
+    let job = job_view(&state, &row.batch);
     let organisation = organisations::by_id(&state.store, row.organisation_id)
         .await?
         .map(|o| l.name(&o.name_fa, &o.name_en).to_owned())
@@ -380,6 +400,6 @@ pub async fn show(
         row,
         organisation,
         problems: report.problems,
-        job: job_view(&state, id),
+        job,
     })
 }

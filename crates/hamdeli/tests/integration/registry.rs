@@ -624,9 +624,21 @@ async fn a_batch_is_finished_when_its_import_job_ends_not_at_its_commit() {
         .unwrap();
     let batch = registry::batch(&app.store, b).await.unwrap().unwrap();
     assert_eq!(batch.finished_at, None);
+    // The progress bar polls on (the job is not this server's: as of another process).
+    let admin = app.login("admin").await;
+    let r = admin.get(&format!("/registry/imports/{b}/progress")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("hx-refresh").is_none(), "not over yet");
+    let fragment = r.text().await.unwrap();
+    assert!(
+        fragment.contains("data-testid=\"import-progress\""),
+        "{fragment}"
+    );
     registry::end_batch_job(&app.store, b).await.unwrap();
     let batch = registry::batch(&app.store, b).await.unwrap().unwrap();
     assert!(batch.finished_at.is_some(), "the job's end recorded");
+    let r = admin.get(&format!("/registry/imports/{b}/progress")).await;
+    assert_eq!(r.headers()["hx-refresh"], "true", "over: the page reloads");
 
     // The job of a process that is gone ends with its last beat.
     let gone = registry::begin_batch(&app.store, list.id, "b.csv", "csv", None)
@@ -647,7 +659,7 @@ async fn a_batch_is_finished_when_its_import_job_ends_not_at_its_commit() {
 
     // Through the web: the batch is finished only once its persons and link counts are in.
     let office = crate::support::org(&app, "کمیته امداد (نمایشی)").await;
-    let client = app.login("admin").await;
+    let client = admin;
     let csv = format!(
         "شناسه,کد ملی,نام,نام خانوادگی,استان,شهرستان\n1,{},مریم,کریمی,تهران,تهران\n",
         crate::support::code(424_242)
