@@ -1,6 +1,8 @@
 //! The files: each list as CSV or XLSX, `truth.csv`, `households.csv`, `population.csv`,
 //! `README.txt` and `manifest.json`.
 
+use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
@@ -125,10 +127,32 @@ impl List {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         match self.format {
+            FileFormat::Csv { .. } => self.csv_to(Vec::new()),
+            FileFormat::Xlsx => self.xlsx_bytes(),
+        }
+    }
+
+    /// Writes the file into `dir` (a CSV a row at a time) and gives its path.
+    fn write_file(&self, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join(self.file_name());
+        let io = |e| SynthError::Io(path.display().to_string(), e);
+        let mut file = File::create(&path).map_err(io)?;
+        match self.format {
+            FileFormat::Csv { .. } => {
+                self.csv_to(&mut file)?;
+            }
+            FileFormat::Xlsx => file.write_all(&self.xlsx_bytes()?).map_err(io)?,
+        }
+        file.sync_all().map_err(io)?;
+        Ok(path)
+    }
+
+    fn csv_to<W: Write>(&self, mut buf: W) -> Result<W> {
+        match self.format {
             FileFormat::Csv { bom } => {
-                let mut buf = Vec::new();
                 if bom {
-                    buf.extend_from_slice("\u{feff}".as_bytes());
+                    buf.write_all("\u{feff}".as_bytes())
+                        .map_err(|e| SynthError::Io(self.file_name(), e))?;
                 }
                 let mut w = csv::Writer::from_writer(buf);
                 let err = |e| SynthError::Csv(self.file_name(), e);
@@ -139,7 +163,7 @@ impl List {
                 w.into_inner()
                     .map_err(|e| SynthError::Io(self.file_name(), e.into_error()))
             }
-            FileFormat::Xlsx => self.xlsx_bytes(),
+            FileFormat::Xlsx => unreachable_xlsx(self.file_name()),
         }
     }
 
@@ -180,15 +204,56 @@ impl List {
     }
 }
 
-fn csv_bytes(name: &str, headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
-    let err = |e| SynthError::Csv(name.to_owned(), e);
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(headers).map_err(err)?;
-    for r in rows {
-        w.write_record(r).map_err(err)?;
+/// A list written as CSV that is an XLSX list (a caller's mistake, not the data's).
+fn unreachable_xlsx<W>(name: String) -> Result<W> {
+    Err(SynthError::Io(
+        name,
+        std::io::Error::other("an XLSX list is not written as CSV"),
+    ))
+}
+
+/// A CSV file written as its rows are made: the first error is kept and returned by
+/// [`CsvOut::finish`].
+struct CsvOut<W: Write> {
+    name: &'static str,
+    writer: csv::Writer<W>,
+    rows: usize,
+    error: Option<csv::Error>,
+}
+
+impl<W: Write> CsvOut<W> {
+    fn new(name: &'static str, headers: &[&str], w: W) -> Result<CsvOut<W>> {
+        let mut writer = csv::Writer::from_writer(w);
+        writer
+            .write_record(headers)
+            .map_err(|e| SynthError::Csv(name.to_owned(), e))?;
+        Ok(CsvOut {
+            name,
+            writer,
+            rows: 0,
+            error: None,
+        })
     }
-    w.into_inner()
-        .map_err(|e| SynthError::Io(name.to_owned(), e.into_error()))
+
+    fn push(&mut self, row: Vec<String>) {
+        if self.error.is_none()
+            && let Err(e) = self.writer.write_record(&row)
+        {
+            self.error = Some(e);
+        }
+        self.rows += 1;
+    }
+
+    fn finish(self) -> Result<(W, usize)> {
+        if let Some(e) = self.error {
+            return Err(SynthError::Csv(self.name.to_owned(), e));
+        }
+        let w = self
+            .writer
+            .into_inner()
+            .map_err(|e| SynthError::Io(self.name.to_owned(), e.into_error()))?;
+        Ok((w, self.rows))
+    }
 }
 
 fn flag(b: bool) -> String {
@@ -198,6 +263,12 @@ fn flag(b: bool) -> String {
 impl Population {
     /// `households.csv`: one line per person with the household's attributes.
     pub fn households_csv(&self) -> Result<(Vec<u8>, usize)> {
+        self.households_csv_to(Vec::new())
+    }
+
+    /// [`Self::households_csv`] written to `w` a row at a time (a national population does not fit in
+    /// memory twice).
+    pub fn households_csv_to<W: Write>(&self, w: W) -> Result<(W, usize)> {
         let headers = [
             "household_ref",
             "national_code",
@@ -214,7 +285,7 @@ impl Population {
             "income_decile",
             "bereaved_by_covid",
         ];
-        let mut rows = Vec::with_capacity(self.persons.len());
+        let mut rows = CsvOut::new("households.csv", &headers, w)?;
         for h in &self.households {
             for &i in &h.members {
                 let p = &self.persons[i];
@@ -236,12 +307,17 @@ impl Population {
                 ]);
             }
         }
-        let n = rows.len();
-        Ok((csv_bytes("households.csv", &headers, &rows)?, n))
+        rows.finish()
     }
 
     /// `population.csv`: everyone, clean, in canonical columns (a reference list).
     pub fn population_csv(&self) -> Result<(Vec<u8>, usize)> {
+        self.population_csv_to(Vec::new())
+    }
+
+    /// [`Self::population_csv`] written to `w` a row at a time (a national population does not fit in
+    /// memory twice).
+    pub fn population_csv_to<W: Write>(&self, w: W) -> Result<(W, usize)> {
         let headers = [
             "source_id",
             "national_code",
@@ -261,7 +337,7 @@ impl Population {
             "disability",
             "chronic_illness",
         ];
-        let mut rows = Vec::with_capacity(self.persons.len());
+        let mut rows = CsvOut::new("population.csv", &headers, w)?;
         for h in &self.households {
             for &i in &h.members {
                 let p = &self.persons[i];
@@ -286,15 +362,20 @@ impl Population {
                 ]);
             }
         }
-        let n = rows.len();
-        Ok((csv_bytes("population.csv", &headers, &rows)?, n))
+        rows.finish()
     }
 
     /// `truth.csv`: for every list row, the person it is about (their true national code) and
     /// their household; both empty for the deliberately invalid rows.
     pub fn truth_csv(&self) -> Result<(Vec<u8>, usize)> {
+        self.truth_csv_to(Vec::new())
+    }
+
+    /// [`Self::truth_csv`] written to `w` a row at a time (a national population does not fit in
+    /// memory twice).
+    pub fn truth_csv_to<W: Write>(&self, w: W) -> Result<(W, usize)> {
         let headers = ["list", "source_id", "person_key", "household_ref"];
-        let mut rows = Vec::new();
+        let mut rows = CsvOut::new("truth.csv", &headers, w)?;
         for l in &self.lists {
             for r in &l.rows {
                 let (key, hh) = match r.person {
@@ -307,8 +388,7 @@ impl Population {
                 rows.push(vec![l.name.to_owned(), r.source_id.clone(), key, hh]);
             }
         }
-        let n = rows.len();
-        Ok((csv_bytes("truth.csv", &headers, &rows)?, n))
+        rows.finish()
     }
 
     fn readme(&self) -> String {
@@ -355,7 +435,7 @@ pub fn write_files(pop: &Population, dir: &Path) -> Result<Manifest> {
     };
     let mut lists = Vec::new();
     for l in &pop.lists {
-        let path = write(&l.file_name(), &l.to_bytes()?)?;
+        let path = l.write_file(dir)?;
         let mut people: Vec<usize> = l.rows.iter().filter_map(|r| r.person).collect();
         people.sort_unstable();
         people.dedup();
@@ -394,12 +474,18 @@ pub fn write_files(pop: &Population, dir: &Path) -> Result<Manifest> {
         });
     }
     let mut files = Vec::new();
-    for (name, (bytes, rows)) in [
-        ("households.csv", pop.households_csv()?),
-        ("population.csv", pop.population_csv()?),
-        ("truth.csv", pop.truth_csv()?),
-    ] {
-        let path = write(name, &bytes)?;
+    type Writer<'a> = fn(&'a Population, File) -> Result<(File, usize)>;
+    let reference: [(&str, Writer); 3] = [
+        ("households.csv", |p, f| p.households_csv_to(f)),
+        ("population.csv", |p, f| p.population_csv_to(f)),
+        ("truth.csv", |p, f| p.truth_csv_to(f)),
+    ];
+    for (name, write_to) in reference {
+        let path = dir.join(name);
+        let io = |e| SynthError::Io(path.display().to_string(), e);
+        let file = File::create(&path).map_err(io)?;
+        let (file, rows) = write_to(pop, file)?;
+        file.sync_all().map_err(io)?;
         files.push(FileManifest {
             name: name.to_owned(),
             path,
