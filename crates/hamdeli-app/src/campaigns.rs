@@ -361,7 +361,8 @@ pub async fn allocation_preview(
     caller
         .principal
         .authorize(Action::ManageCampaign(&campaign.owner()))?;
-    let counts = distribution::candidate_counts(store, campaign, &req.resource).await?;
+    let counts =
+        distribution::candidate_counts(store, campaign, &req.resource, req.quotas.level).await?;
     if counts.candidates <= distribution::FULL_DRY_RUN_MAX {
         return Ok(AllocationPreview::Plan(
             allocation_dry_run(store, caller, campaign, req).await?,

@@ -506,12 +506,11 @@ pub async fn dry_run_with_quotas(
 /// [`overview`] instead, and the commit computes the exact plan in its transaction.
 pub const FULL_DRY_RUN_MAX: i64 = 2000;
 
-/// Candidate needs of one place, need type and urgency, eligible or not (before what other
+/// Candidate needs of one province, need type and urgency, eligible or not (before what other
 /// organisations gave, which only the plan deducts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CandidateGroup {
     pub province_code: Option<String>,
-    pub county_code: Option<String>,
     pub need_type: String,
     pub urgency: String,
     /// Verified or partly met, with something of its amount left.
@@ -530,105 +529,150 @@ pub struct CandidateCounts {
     pub eligible: i64,
     /// What the eligible needs still lack together (before support received elsewhere).
     pub open: i64,
+    /// By province, need type, urgency and eligibility, in that order.
     pub groups: Vec<CandidateGroup>,
+    /// The eligible needs per area of the quotas' level (province or county code, in code
+    /// order; needs of no known area are left out).
+    pub areas: Vec<(String, i64)>,
 }
 
-/// The counts of a campaign's candidate needs for a resource. A campaign of the whole country,
-/// a province or a county reads them from `allocation_summary` (migration 0032: a few rows per
-/// need type and county, kept by triggers on `needs`), not from its candidate needs; a partner
+/// The campaign's area over a table with `province_code` and `county_code` columns (`''` for
+/// none, as in `allocation_summary`), bound to `$1`.
+fn summary_area(campaign: &Campaign) -> (&'static str, String) {
+    match (&campaign.county_code, &campaign.province_code) {
+        (Some(c), _) => ("s.county_code = $1", c.clone()),
+        (None, Some(p)) => ("s.province_code = $1", p.clone()),
+        _ => ("$1 = ''", String::new()),
+    }
+}
+
+/// The counts of a campaign's candidate needs for a resource, with the eligible needs per area
+/// at `level`. A campaign of the whole country, a province or a county reads them from
+/// `allocation_summary` (migration 0032: a few rows per need type and county, kept by triggers
+/// on `needs`) and sums them there, so at most a few hundred rows come back; a partner
 /// organisation's campaign, whose candidates are only the persons it holds a record of, counts
 /// its needs ([`candidate_counts_recomputed`]).
 pub async fn candidate_counts(
     store: &Store,
     campaign: &Campaign,
     resource: &str,
+    level: AreaLevel,
 ) -> Result<CandidateCounts> {
     if campaign.organisation_id.is_some() {
-        return candidate_counts_recomputed(store, campaign, resource).await;
+        return candidate_counts_recomputed(store, campaign, resource, level).await;
     }
     let mut conn = store.pool().acquire().await?;
     let pool = pool_left(&mut conn, campaign.id, resource).await?;
-    let types = resource_types(&mut conn, campaign.id, resource).await?;
-    let (area, area_bind) = match (&campaign.county_code, &campaign.province_code) {
-        (Some(c), _) => ("s.county_code = $1", c.clone()),
-        (None, Some(p)) => ("s.province_code = $1", p.clone()),
-        _ => ("$1 = ''", String::new()),
+    let types = sql_list(&resource_types(&mut conn, campaign.id, resource).await?);
+    let (area, area_bind) = summary_area(campaign);
+    let groups = sqlx::query(AssertSqlSafe(format!(
+        "SELECT NULLIF(s.province_code, ''), s.need_type, s.urgency, CAST(s.eligible AS BIGINT), \
+         CAST(SUM(s.needs) AS BIGINT), CAST(SUM(s.open_units) AS BIGINT) FROM allocation_summary s \
+         WHERE s.need_type IN ({types}) AND {area} \
+         GROUP BY s.province_code, s.need_type, s.urgency, s.eligible HAVING SUM(s.needs) <> 0 \
+         ORDER BY s.province_code, s.need_type, s.urgency, s.eligible"
+    )))
+    .bind(area_bind.clone())
+    .fetch_all(&mut *conn)
+    .await?;
+    let areas = match level {
+        AreaLevel::Province => None,
+        AreaLevel::County => Some(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT s.county_code, CAST(SUM(s.needs) AS BIGINT) FROM allocation_summary s \
+                 WHERE s.need_type IN ({types}) AND {area} AND s.eligible = 1 AND s.county_code <> '' \
+                 GROUP BY s.county_code HAVING SUM(s.needs) <> 0 ORDER BY s.county_code"
+            )))
+            .bind(area_bind)
+            .fetch_all(&mut *conn)
+            .await?,
+        ),
     };
-    let sql = format!(
-        "SELECT s.province_code, s.county_code, s.need_type, s.urgency, CAST(s.eligible AS BIGINT), \
-         CAST(s.needs AS BIGINT), CAST(s.open_units AS BIGINT) FROM allocation_summary s \
-         WHERE s.need_type IN ({}) AND {area} AND s.needs <> 0 \
-         ORDER BY s.need_type, s.province_code, s.county_code, s.urgency, s.eligible",
-        sql_list(&types)
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(area_bind)
-        .fetch_all(&mut *conn)
-        .await?;
-    let place = |code: String| (!code.is_empty()).then_some(code);
-    let groups = rows
-        .iter()
-        .map(|r| CandidateGroup {
-            province_code: place(r.get(0)),
-            county_code: place(r.get(1)),
-            need_type: r.get(2),
-            urgency: r.get(3),
-            eligible: r.get::<i64, _>(4) != 0,
-            needs: r.get(5),
-            open: r.get(6),
-        })
-        .collect();
-    Ok(counts_of(pool, groups))
+    Ok(counts_of(pool, &groups, areas.as_deref()))
 }
 
-/// [`candidate_counts`] counted from the campaign's candidate needs themselves: one GROUP BY over
-/// `needs` by place, type, urgency and eligibility (a partner organisation's campaign; the
-/// summary's test recomputation).
+/// [`candidate_counts`] counted from the campaign's candidate needs themselves: a GROUP BY over
+/// `needs` by province, type, urgency and eligibility, and by county for county quotas (a
+/// partner organisation's campaign; the summary's test recomputation).
 pub async fn candidate_counts_recomputed(
     store: &Store,
     campaign: &Campaign,
     resource: &str,
+    level: AreaLevel,
 ) -> Result<CandidateCounts> {
     let mut conn = store.pool().acquire().await?;
     let pool = pool_left(&mut conn, campaign.id, resource).await?;
     let (condition, area_bind) = candidate_condition(&mut conn, campaign, resource, 1, 2).await?;
     let eligible = "CASE WHEN n.status IN ('verified', 'partly_met') AND n.amount > n.allocated \
                     THEN 1 ELSE 0 END";
-    let sql = format!(
-        "SELECT n.province_code, n.county_code, n.need_type, n.urgency, CAST({eligible} AS BIGINT), COUNT(*), \
+    let org = campaign.organisation_id.unwrap_or(-1);
+    let groups = sqlx::query(AssertSqlSafe(format!(
+        "SELECT n.province_code, n.need_type, n.urgency, CAST({eligible} AS BIGINT), COUNT(*), \
          CAST(COALESCE(SUM(CASE WHEN n.amount > n.allocated THEN n.amount - n.allocated ELSE 0 END), 0) AS BIGINT) \
          FROM needs n WHERE {condition} \
-         GROUP BY n.province_code, n.county_code, n.need_type, n.urgency, {eligible}"
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(area_bind)
-        .bind(campaign.organisation_id.unwrap_or(-1))
-        .fetch_all(&mut *conn)
-        .await?;
+         GROUP BY n.province_code, n.need_type, n.urgency, {eligible} \
+         ORDER BY COALESCE(n.province_code, ''), n.need_type, n.urgency, {eligible}"
+    )))
+    .bind(area_bind.clone())
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    let areas = match level {
+        AreaLevel::Province => None,
+        AreaLevel::County => Some(
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT n.county_code, COUNT(*) FROM needs n \
+                 WHERE {condition} AND {eligible} = 1 AND n.county_code IS NOT NULL \
+                 GROUP BY n.county_code ORDER BY n.county_code"
+            )))
+            .bind(area_bind)
+            .bind(org)
+            .fetch_all(&mut *conn)
+            .await?,
+        ),
+    };
+    Ok(counts_of(pool, &groups, areas.as_deref()))
+}
+
+/// The counts of a campaign's candidate groups (rows: province or NULL, need type, urgency,
+/// eligible, needs, open) and, for county quotas, its counties' eligible needs (rows: county,
+/// needs); for province quotas the areas are the groups' provinces.
+fn counts_of(
+    pool: i64,
+    rows: &[sqlx::any::AnyRow],
+    county_rows: Option<&[sqlx::any::AnyRow]>,
+) -> CandidateCounts {
     let groups: Vec<CandidateGroup> = rows
         .iter()
         .map(|r| CandidateGroup {
             province_code: r.get(0),
-            county_code: r.get(1),
-            need_type: r.get(2),
-            urgency: r.get(3),
-            eligible: r.get::<i64, _>(4) != 0,
-            needs: r.get(5),
-            open: r.get(6),
+            need_type: r.get(1),
+            urgency: r.get(2),
+            eligible: r.get::<i64, _>(3) != 0,
+            needs: r.get(4),
+            open: r.get(5),
         })
         .collect();
-    Ok(counts_of(pool, groups))
-}
-
-/// The totals of a campaign's candidate groups.
-fn counts_of(pool: i64, groups: Vec<CandidateGroup>) -> CandidateCounts {
     let eligible_groups = groups.iter().filter(|g| g.eligible);
+    let areas = match county_rows {
+        Some(rows) => rows.iter().map(|r| (r.get(0), r.get(1))).collect(),
+        None => {
+            let mut by: BTreeMap<String, i64> = BTreeMap::new();
+            for g in eligible_groups.clone() {
+                if let Some(p) = &g.province_code {
+                    *by.entry(p.clone()).or_default() += g.needs;
+                }
+            }
+            by.into_iter().collect()
+        }
+    };
     CandidateCounts {
         pool,
         candidates: groups.iter().map(|g| g.needs).sum(),
         eligible: eligible_groups.clone().map(|g| g.needs).sum(),
         open: eligible_groups.fold(0i64, |acc, g| acc.saturating_add(g.open)),
         groups,
+        areas,
     }
 }
 

@@ -9,7 +9,7 @@ use sqlx::Row;
 use hamdeli_alloc::Policy;
 use hamdeli_domain::needs::{NeedStatus, Urgency};
 use hamdeli_store::campaigns::{self, NewCampaign};
-use hamdeli_store::distribution::{self, Window};
+use hamdeli_store::distribution::{self, AreaLevel, Window};
 use hamdeli_store::needs::{self, NewNeed};
 use hamdeli_store::{Store, StoreError, ledger};
 
@@ -840,7 +840,7 @@ async fn a_large_allocation_is_counted_paged_by_key_and_committed_exactly() {
     let plan = distribution::dry_run(&app.store, &c, "food", Policy::WaterFill, window)
         .await
         .unwrap();
-    let counts = distribution::candidate_counts(&app.store, &c, "food")
+    let counts = distribution::candidate_counts(&app.store, &c, "food", AreaLevel::Province)
         .await
         .unwrap();
     assert_eq!(counts.candidates, plan.lines.len() as i64);
@@ -987,28 +987,6 @@ async fn campaign_for(store: &Store, province: Option<&str>, county: Option<&str
     id
 }
 
-/// A campaign's counts with their groups in one order (the two ways of counting list them in
-/// different orders).
-fn sorted(mut c: distribution::CandidateCounts) -> distribution::CandidateCounts {
-    c.groups.sort_by(|a, b| {
-        (
-            &a.need_type,
-            &a.province_code,
-            &a.county_code,
-            &a.urgency,
-            a.eligible,
-        )
-            .cmp(&(
-                &b.need_type,
-                &b.province_code,
-                &b.county_code,
-                &b.urgency,
-                b.eligible,
-            ))
-    });
-    c
-}
-
 /// The allocation summary's rows (migration 0032) and the same recomputed from every need.
 async fn allocation_summary_and_scratch(
     store: &Store,
@@ -1053,17 +1031,30 @@ async fn assert_counts_agree(store: &Store, campaigns_ids: &[i64], when: &str) {
     for &id in campaigns_ids {
         let c = campaigns::get(store, id).await.unwrap().unwrap();
         for resource in ["food", campaigns::MONEY] {
-            let kept = distribution::candidate_counts(store, &c, resource)
-                .await
-                .unwrap();
-            let scratch = distribution::candidate_counts_recomputed(store, &c, resource)
-                .await
-                .unwrap();
-            assert_eq!(
-                sorted(kept),
-                sorted(scratch),
-                "{when}: campaign {id}, {resource}"
-            );
+            for level in [AreaLevel::Province, AreaLevel::County] {
+                let kept = distribution::candidate_counts(store, &c, resource, level)
+                    .await
+                    .unwrap();
+                let scratch = distribution::candidate_counts_recomputed(store, &c, resource, level)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    kept, scratch,
+                    "{when}: campaign {id}, {resource}, {level:?}"
+                );
+                assert_eq!(
+                    kept.areas.iter().map(|a| a.1).sum::<i64>(),
+                    kept.eligible
+                        - kept
+                            .groups
+                            .iter()
+                            .filter(|g| g.eligible && g.province_code.is_none())
+                            .map(|g| g.needs)
+                            .sum::<i64>(),
+                    "{when}: campaign {id}, {resource}, {level:?}: areas (a need's county and \
+                     province are known together here)"
+                );
+            }
         }
     }
 }
@@ -1147,7 +1138,7 @@ async fn the_allocation_overview_counts_equal_a_recomputation_after_random_write
                     )
                     .await
                     .unwrap();
-                    if rng.next() % 3 != 0 {
+                    if !rng.next().is_multiple_of(3) {
                         needs::set_status(&mut tx, id, NeedStatus::Verified, None)
                             .await
                             .unwrap();
@@ -1260,7 +1251,7 @@ async fn the_allocation_overview_counts_equal_a_recomputation_after_random_write
         from: 0,
         to: i64::MAX,
     };
-    let counts = distribution::candidate_counts(store, &c, "food")
+    let counts = distribution::candidate_counts(store, &c, "food", AreaLevel::County)
         .await
         .unwrap();
     let plan = distribution::dry_run(store, &c, "food", Policy::WaterFill, window)
@@ -1295,7 +1286,7 @@ async fn the_allocation_overview_counts_equal_a_recomputation_after_random_write
         .execute(store.pool())
         .await
         .unwrap();
-    let damaged = distribution::candidate_counts(store, &c, "food")
+    let damaged = distribution::candidate_counts(store, &c, "food", AreaLevel::Province)
         .await
         .unwrap();
     assert_ne!(damaged.candidates, counts.candidates);

@@ -491,16 +491,8 @@ fn overview_page(ctx: &Ctx, l: Loc, c: Campaign, o: Overview<'_>) -> Result<Resp
             table(&|g: &distribution::CandidateGroup| types.of(&g.need_type)),
         ),
     ];
-    let mut areas: std::collections::BTreeMap<String, i64> = Default::default();
-    for g in eligible.clone() {
-        let code = match quotas.level {
-            AreaLevel::Province => &g.province_code,
-            AreaLevel::County => &g.county_code,
-        };
-        if let Some(code) = code {
-            *areas.entry(code.clone()).or_default() += g.needs;
-        }
-    }
+    // The eligible needs per area at the quotas' level, with any quota already typed.
+    let mut areas: std::collections::BTreeMap<String, i64> = counts.areas.iter().cloned().collect();
     for code in quotas.max_units.keys() {
         areas.entry(code.clone()).or_default();
     }
