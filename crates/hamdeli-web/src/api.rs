@@ -67,6 +67,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_audit))
         .routes(routes!(transparency_feed))
         .routes(routes!(search_persons))
+        .routes(routes!(search_persons_post))
         .routes(routes!(get_person))
         .routes(routes!(coverage_report))
         .routes(routes!(coverage_outreach))
@@ -374,8 +375,10 @@ async fn transparency_feed(
 #[derive(Deserialize, utoipa::IntoParams, Default)]
 #[serde(default)]
 struct PersonSearchParams {
-    /// A national code, a mobile number (any digit script) and/or a name: one word is a first
-    /// or last name, several are "first last", "last first" or one compound name.
+    /// A name: one word is a first or last name, several are "first last", "last first" or
+    /// one compound name. A national code or a mobile number (8 or more digits in a row, any
+    /// digit script) is refused here (400 `query_in_body`): search it with
+    /// `POST /api/v1/persons/search`, so it never travels in a URL.
     q: String,
     /// The page (from 1) of 50 hits; the `x-next-page` header names the next when there is one.
     page: Option<String>,
@@ -389,28 +392,77 @@ struct PersonSearchParams {
     organisation: Option<String>,
 }
 
-/// Persons matching a national code, mobile number or name inside the caller's scope, best
-/// first (the code or phone, the name as typed, names that sound the same), 50 a page,
-/// narrowed by the filters. Audited.
+/// A registry search in a request body, so that a national code or a mobile number never
+/// travels in a URL (browser history, proxies and logs keep URLs).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PersonSearchBody {
+    /// A national code, a mobile number (any digit script) and/or a name: one word is a first
+    /// or last name, several are "first last", "last first" or one compound name.
+    q: String,
+    /// The page (from 1) of 50 hits; the `x-next-page` header names the next when there is one.
+    #[serde(default)]
+    page: Option<u32>,
+    /// Only persons of this county (a code; inside the caller's scope).
+    #[serde(default)]
+    county: Option<String>,
+    /// `urban` or `rural` (offices only).
+    #[serde(default)]
+    zone: Option<String>,
+    /// Only heads of female-headed households (offices only).
+    #[serde(default)]
+    female_head: bool,
+    /// Only persons a support list of this organisation covers.
+    #[serde(default)]
+    organisation: Option<i64>,
+}
+
+/// The answer to a GET search whose query holds a national code or a mobile number.
+#[derive(Serialize, ToSchema)]
+struct QueryInBody {
+    /// `query_in_body`.
+    error: &'static str,
+    /// The route to search it with instead: `POST /api/v1/persons/search`.
+    route: &'static str,
+    message: &'static str,
+}
+
+type SearchAnswer = (
+    axum::http::HeaderMap,
+    Json<Vec<hamdeli_store::persons::PersonHit>>,
+);
+
+/// Persons matching a name inside the caller's scope, best first (the name as typed, names
+/// that sound the same), 50 a page, narrowed by the filters. Audited. A query holding a
+/// national code or a mobile number is refused unsearched (400 `query_in_body`): those are
+/// searched with `POST /api/v1/persons/search`.
 #[utoipa::path(get, path = "/api/v1/persons", tag = "registry",
     params(PersonSearchParams),
     responses((status = 200, body = Vec<hamdeli_store::persons::PersonHit>,
         headers(("x-next-page" = u32, description = "The next page, when there is one"))),
-        (status = 400), (status = 401), (status = 403)),
+        (status = 400, body = QueryInBody,
+            description = "`query_in_body` (a national code or mobile in the URL), or an invalid filter"),
+        (status = 401), (status = 403)),
     security(("api_key" = []), ("session" = [])))]
 async fn search_persons(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<PersonSearchParams>,
-) -> Result<
-    (
-        axum::http::HeaderMap,
-        Json<Vec<hamdeli_store::persons::PersonHit>>,
-    ),
-    AppError,
-> {
+) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
     caller.principal.authorize(Action::SearchRegistry)?;
+    if crate::pages::registry::holds_code_or_mobile(&q.q) {
+        return Ok((
+            axum::http::StatusCode::BAD_REQUEST,
+            Json(QueryInBody {
+                error: "query_in_body",
+                route: "POST /api/v1/persons/search",
+                message: "National codes and mobile numbers are not searched from a URL; \
+                          send the query in the body of POST /api/v1/persons/search.",
+            }),
+        )
+            .into_response());
+    }
     let (page, filters) = crate::pages::registry::search_filters(
         &q.page,
         &q.county,
@@ -418,11 +470,57 @@ async fn search_persons(
         &q.female_head,
         &q.organisation,
     )?;
-    let mut query = hamdeli_registry::search::parse_query(&q.q)
+    Ok(run_search(&state, &caller, &q.q, page, filters)
+        .await?
+        .into_response())
+}
+
+/// Persons matching a national code, mobile number or name inside the caller's scope, best
+/// first (the code or phone, the name as typed, names that sound the same), 50 a page,
+/// narrowed by the filters; the query travels in the body, never in the URL. Audited. With a
+/// session cookie (not an API key) the `x-csrf-token` header is required, as on every POST.
+#[utoipa::path(post, path = "/api/v1/persons/search", tag = "registry",
+    request_body = PersonSearchBody,
+    responses((status = 200, body = Vec<hamdeli_store::persons::PersonHit>,
+        headers(("x-next-page" = u32, description = "The next page, when there is one"))),
+        (status = 400), (status = 401), (status = 403)),
+    security(("api_key" = []), ("session" = [])))]
+async fn search_persons_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(body): Json<PersonSearchBody>,
+) -> Result<SearchAnswer, AppError> {
+    let caller = crate::use_case::caller(&ctx)?;
+    caller.principal.authorize(Action::SearchRegistry)?;
+    let filters = hamdeli_store::persons::SearchFilters {
+        county: body.county.filter(|c| !c.trim().is_empty()),
+        zone: body.zone.filter(|z| !z.trim().is_empty()),
+        female_head: body.female_head,
+        organisation: body.organisation,
+    };
+    run_search(
+        &state,
+        &caller,
+        &body.q,
+        body.page.unwrap_or(1).max(1),
+        filters,
+    )
+    .await
+}
+
+/// The search both routes answer: the use case (authorised, scoped, audited there).
+async fn run_search(
+    state: &AppState,
+    caller: &hamdeli_app::Caller<'_>,
+    text: &str,
+    page: u32,
+    filters: hamdeli_store::persons::SearchFilters,
+) -> Result<SearchAnswer, AppError> {
+    let mut query = hamdeli_registry::search::parse_query(text)
         .ok_or(AppError::BadRequest("registry-search-label"))?;
     query.page = page;
     query.filters = filters;
-    let results = hamdeli_app::registry::search(&state.store, &caller, &query).await?;
+    let results = hamdeli_app::registry::search(&state.store, caller, &query).await?;
     let mut headers = axum::http::HeaderMap::new();
     if results.has_more
         && let Ok(v) = axum::http::HeaderValue::from_str(&(results.page + 1).to_string())

@@ -1037,8 +1037,9 @@ async fn hostile_spreadsheets_get_a_persian_error_in_every_d_to_g_upload() {
     );
 }
 
-/// Every POST form of D–G refuses a request without its CSRF token (a forged cross-site form),
-/// for a signed-in user and for a visitor, and the refused request changes nothing.
+/// Every POST form of D–G (and the registry search's form and API, which carry a national code
+/// in their body) refuses a request without its CSRF token (a forged cross-site form), for a
+/// signed-in user and for a visitor, and the refused request changes nothing.
 #[tokio::test]
 async fn every_d_to_g_form_refuses_a_post_without_its_csrf_token() {
     let app = spawn_app().await;
@@ -1115,6 +1116,9 @@ async fn every_d_to_g_form_refuses_a_post_without_its_csrf_token() {
         "/reports/1/decide",
         "/reports/index",
         "/reports/index/import",
+        // The registry search (a national code travels in the body, never the URL).
+        "/registry",
+        "/api/v1/persons/search",
     ];
     let admin = app.login("admin").await;
     let producer = app.login("producer").await;

@@ -228,8 +228,11 @@ async fn a_county_expert_registers_a_household_by_hand_found_at_once_with_its_in
     );
 
     // Found by search at once, by code (Persian digits) and by name.
-    let (status, body) = expert.get_text(&format!("/registry?q={}", head_fa)).await;
-    assert_eq!(status, StatusCode::OK);
+    let r = expert
+        .post_form("/registry", &[("q", head_fa.as_str())])
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = r.text().await.unwrap();
     assert!(
         body.contains(&format!("data-testid=\"hit-{head_id}\"")),
         "{body}"

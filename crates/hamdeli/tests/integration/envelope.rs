@@ -467,13 +467,26 @@ async fn the_log_never_sees_a_query_string_even_at_trace_level() {
     let app = spawn_app().await;
     let admin = app.login("admin").await;
     let code = hamdeli_text::NationalCode::generate(4242).to_string();
+    // A code searched by the page's form, by the API, and refused in a GET's query string.
+    let r = admin.post_form("/registry", &[("q", code.as_str())]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = admin
+        .post_json("/api/v1/persons/search", &serde_json::json!({ "q": code }))
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
     let (status, _) = admin.get_text(&format!("/registry?q={code}")).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = admin.get_text(&format!("/api/v1/persons?q={code}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = admin.get_text("/no/such/page/0012345678").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
         log.contains("route=/registry"),
+        "the route is logged: {log}"
+    );
+    assert!(
+        log.contains("route=/api/v1/persons/search"),
         "the route is logged: {log}"
     );
     assert!(

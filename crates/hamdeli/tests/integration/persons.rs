@@ -10,6 +10,13 @@ use hamdeli_store::registry::{self, BatchCounts, NewSourceRecord};
 use crate::support::{Client, TestApp, code, new_list, org, spawn_app, wait_for_batch};
 
 const RELIEF: &str = "کمیته امداد (نمایشی)";
+
+/// The registry page's search form submitted (by POST, the query in the body).
+async fn web_search(client: &Client, q: &str) -> (StatusCode, String) {
+    let r = client.post_form("/registry", &[("q", q)]).await;
+    let status = r.status();
+    (status, r.text().await.unwrap())
+}
 const WELFARE: &str = "سازمان بهزیستی (نمایشی)";
 
 async fn import(
@@ -153,7 +160,7 @@ async fn imports_link_into_stable_persons_found_by_search_in_any_digits() {
     // The admin finds her by national code typed in Persian digits; the page shows both records.
     let admin = app.login("admin").await;
     let q = hamdeli_text::to_persian_digits(&code(1003));
-    let (status, html) = admin.get_text(&format!("/registry?q={q}")).await;
+    let (status, html) = web_search(&admin, &q).await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("/registry/persons/{r3}")), "{html}");
     let (status, html) = admin.get_text(&format!("/registry/persons/{r3}")).await;
@@ -177,9 +184,7 @@ async fn imports_link_into_stable_persons_found_by_search_in_any_digits() {
 
     // Scope: an Isfahan expert sees nobody from Tehran, not even by direct link.
     let isfahan = app.login("isfahan.expert").await;
-    let (_, html) = isfahan
-        .get_text(&format!("/registry?q={}", code(1003)))
-        .await;
+    let (_, html) = web_search(&isfahan, &code(1003)).await;
     assert!(html.contains("no-results"), "{html}");
     assert_eq!(
         isfahan
@@ -189,17 +194,274 @@ async fn imports_link_into_stable_persons_found_by_search_in_any_digits() {
         StatusCode::NOT_FOUND
     );
     // The welfare partner sees its own ten, not the relief committee's other twenty.
-    let (_, html) = welfare
-        .get_text(&format!("/registry?q={}", code(1003)))
-        .await;
+    let (_, html) = web_search(&welfare, &code(1003)).await;
     assert!(html.contains(&format!("/registry/persons/{r3}")));
-    let (_, html) = welfare
-        .get_text(&format!("/registry?q={}", code(1020)))
-        .await;
+    let (_, html) = web_search(&welfare, &code(1020)).await;
     assert!(html.contains("no-results"));
     // Donors cannot search at all.
     let donor = app.login("donor").await;
     assert_eq!(donor.get("/registry").await.status(), StatusCode::FORBIDDEN);
+}
+
+async fn searches_audited(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'registry.search'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap()
+}
+
+/// The ids of an API search's hits.
+async fn hit_ids(r: reqwest::Response) -> Vec<i64> {
+    assert_eq!(r.status(), StatusCode::OK);
+    let hits: Vec<serde_json::Value> = r.json().await.unwrap();
+    hits.iter().map(|h| h["id"].as_i64().unwrap()).collect()
+}
+
+/// Trust rule "no national codes in logs or URLs": a national code or mobile number is searched
+/// by POST only (the page's form and pager, `POST /api/v1/persons/search`); a GET carrying one
+/// in its query string is refused with 400, unsearched and unechoed; names still work by GET.
+#[tokio::test]
+async fn a_code_or_mobile_is_searched_by_post_only_and_a_get_carrying_one_is_refused() {
+    let app = spawn_app().await;
+    let (_, welfare_org) = import_both_lists(&app).await;
+    let person_of = |source: &'static str| {
+        let store = app.store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT person_id FROM source_records WHERE source_id = $1",
+            )
+            .bind(source)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let (p3, p20) = (person_of("r3").await, person_of("r20").await);
+    let admin = app.login("admin").await;
+    let ascii = code(1003);
+    let persian = hamdeli_text::to_persian_digits(&ascii);
+    let arabic: String = ascii
+        .chars()
+        .map(|c| char::from_u32(0x0660 + c.to_digit(10).unwrap()).unwrap())
+        .collect();
+    let spaced = format!("{} {} {}", &ascii[..3], &ascii[3..9], &ascii[9..]);
+    let mobile = "۰۹۱۲ ۳۴۵ ۶۷۸۹";
+
+    // GET with a code or a mobile, in any digit script, alone or with a name: 400, the
+    // Persian message, nothing echoed (in any script) and nothing searched.
+    let before = searches_audited(&app).await;
+    for q in [
+        ascii.as_str(),
+        persian.as_str(),
+        arabic.as_str(),
+        spaced.as_str(),
+        mobile,
+        &format!("زهرا {persian}"),
+    ] {
+        let r = admin
+            .http
+            .get(format!("{}/registry", admin.base))
+            .query(&[("q", q), ("page", "2")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+        let html = r.text().await.unwrap();
+        assert!(html.contains("data-testid=\"code-in-url\""), "{q}: {html}");
+        assert!(
+            html.contains("کد ملی و شمارهٔ همراه در نشانی صفحه"),
+            "{html}"
+        );
+        assert!(html.contains("method=\"post\" action=\"/registry\""));
+        assert!(!html.contains("search-results") && !html.contains("no-results"));
+        assert!(!html.contains(&format!("/registry/persons/{p3}\"")), "{q}");
+        for digits in [
+            ascii.as_str(),
+            persian.as_str(),
+            arabic.as_str(),
+            &ascii[2..],
+            &persian[4..],
+        ] {
+            assert!(!html.contains(digits), "{q} echoed: {html}");
+        }
+        for digits in [
+            "09123456789",
+            "۰۹۱۲۳۴۵۶۷۸۹",
+            "۰۹۱۲ ۳۴۵ ۶۷۸۹",
+            "3456789",
+            "۳۴۵ ۶۷۸۹",
+        ] {
+            assert!(!html.contains(digits), "{q} echoed: {html}");
+        }
+        let r = admin
+            .http
+            .get(format!("{}/api/v1/persons", admin.base))
+            .query(&[("q", q)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{q}");
+        let body = r.text().await.unwrap();
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"], "query_in_body", "{body}");
+        assert!(
+            v["route"]
+                .as_str()
+                .unwrap()
+                .contains("POST /api/v1/persons/search")
+        );
+        for digits in [
+            ascii.as_str(),
+            persian.as_str(),
+            arabic.as_str(),
+            &ascii[2..],
+            "3456789",
+        ] {
+            assert!(!body.contains(digits), "{q} echoed: {body}");
+        }
+    }
+    assert_eq!(
+        searches_audited(&app).await,
+        before,
+        "a refused GET searched"
+    );
+    // The refusal is behind the same authorisation: a donor is still refused outright.
+    let donor = app.login("donor").await;
+    let r = donor
+        .http
+        .get(format!("{}/registry", donor.base))
+        .query(&[("q", ascii.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    // A name by GET still works (bookmarks), page and API.
+    let (status, html) = admin.get_text("/registry?q=%D8%B2%D9%87%D8%B1%D8%A7").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("search-results"), "{html}");
+    let (status, _) = admin.get_text("/api/v1/persons?q=زهرا").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The page's form by POST: the search form is a POST form with its CSRF token, the result
+    // rendered directly (no redirect carrying the query).
+    let (_, page) = admin.get_text("/registry").await;
+    assert!(page.contains("<form method=\"post\" action=\"/registry\" class=\"form search\""));
+    assert!(!page.contains("method=\"get\" action=\"/registry\""));
+    for (who, q, finds) in [
+        ("admin", &persian, Some(p3)),
+        ("admin", &arabic, Some(p3)),
+        ("welfare.partner", &ascii, Some(p3)),
+        ("isfahan.expert", &ascii, None),
+    ] {
+        let other;
+        let c = if who == "admin" {
+            &admin
+        } else {
+            other = app.login(who).await;
+            &other
+        };
+        let r = c.post_form("/registry", &[("q", q.as_str())]).await;
+        assert_eq!(r.status(), StatusCode::OK, "{who}");
+        assert_eq!(r.url().path(), "/registry");
+        assert_eq!(r.url().query(), None, "no redirect carrying the query");
+        let html = r.text().await.unwrap();
+        match finds {
+            Some(p) => assert!(html.contains(&format!("/registry/persons/{p}\"")), "{who}"),
+            None => assert!(html.contains("no-results"), "{who}: {html}"),
+        }
+    }
+    // r20 has only a relief record: outside the welfare partner's scope, found by the relief's.
+    let welfare = app.login("welfare.partner").await;
+    let (_, html) = {
+        let r = welfare
+            .post_form("/registry", &[("q", code(1020).as_str())])
+            .await;
+        (r.status(), r.text().await.unwrap())
+    };
+    assert!(html.contains("no-results") && !html.contains(&format!("/registry/persons/{p20}\"")));
+    // Without its CSRF token the form is refused.
+    let r = admin.post_raw("/registry", &[("q", ascii.as_str())]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The merge picker on a person's page is a POST form too.
+    let (_, person_page) = admin.get_text(&format!("/registry/persons/{p3}")).await;
+    assert!(!person_page.contains("method=\"get\" action=\"/registry\""));
+
+    // The API by POST: inside the scope only; a session needs the CSRF header, an API key not.
+    let search = |c: &Client, body: serde_json::Value| {
+        let c = Client {
+            http: c.http.clone(),
+            base: c.base.clone(),
+        };
+        async move { c.post_json("/api/v1/persons/search", &body).await }
+    };
+    assert_eq!(
+        hit_ids(search(&admin, serde_json::json!({ "q": arabic })).await).await,
+        vec![p3]
+    );
+    assert_eq!(
+        hit_ids(search(&welfare, serde_json::json!({ "q": ascii })).await).await,
+        vec![p3]
+    );
+    assert!(
+        hit_ids(search(&welfare, serde_json::json!({ "q": code(1020) })).await)
+            .await
+            .is_empty()
+    );
+    let isfahan = app.login("isfahan.expert").await;
+    assert!(
+        hit_ids(search(&isfahan, serde_json::json!({ "q": persian })).await)
+            .await
+            .is_empty()
+    );
+    let r = admin
+        .http
+        .post(format!("{}/api/v1/persons/search", admin.base))
+        .json(&serde_json::json!({ "q": ascii }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::FORBIDDEN,
+        "a session without the CSRF header"
+    );
+    let secret = {
+        let mut conn = app.store.pool().acquire().await.unwrap();
+        hamdeli_store::api_keys::issue(&mut conn, welfare_org, "search test", None)
+            .await
+            .unwrap()
+            .1
+    };
+    let by_key = |q: String| {
+        let c = app.client();
+        let secret = secret.clone();
+        async move {
+            c.http
+                .post(format!("{}/api/v1/persons/search", c.base))
+                .header("authorization", format!("Bearer {secret}"))
+                .json(&serde_json::json!({ "q": q }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(hit_ids(by_key(ascii.clone()).await).await, vec![p3]);
+    assert!(hit_ids(by_key(code(1020)).await).await.is_empty());
+    let r = by_key(String::new()).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Every POST search is audited, without its key.
+    let details: Vec<String> =
+        sqlx::query_scalar("SELECT detail FROM audit_log WHERE action = 'registry.search'")
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert!(details.len() as i64 >= before + 12);
+    assert!(
+        details
+            .iter()
+            .all(|d| !d.contains(&ascii) && !d.contains("1003"))
+    );
 }
 
 #[tokio::test]
@@ -230,12 +492,22 @@ async fn a_last_name_search_lists_each_person_once_by_first_name_and_every_searc
             .await
             .unwrap();
     let mut searches = tokio::task::JoinSet::new();
+    let token = admin.csrf().await;
     for i in 0..16u64 {
-        let (http, url) = (
+        let (http, url, token) = (
             admin.http.clone(),
-            format!("{}/api/v1/persons?q={}", admin.base, code(1000 + i)),
+            format!("{}/api/v1/persons/search", admin.base),
+            token.clone(),
         );
-        searches.spawn(async move { http.get(url).send().await.unwrap().status() });
+        searches.spawn(async move {
+            http.post(url)
+                .header("x-csrf-token", token)
+                .json(&serde_json::json!({ "q": code(1000 + i) }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        });
     }
     while let Some(status) = searches.join_next().await {
         assert_eq!(status.unwrap(), StatusCode::OK);

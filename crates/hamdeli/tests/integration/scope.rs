@@ -52,9 +52,15 @@ async fn a_partner_reads_only_what_it_originated_whatever_it_uploads() {
             "{path}"
         );
     }
-    let (_, found) = welfare
-        .get_text(&format!("/api/v1/persons?q={target}"))
-        .await;
+    let found = welfare
+        .post_json(
+            "/api/v1/persons/search",
+            &serde_json::json!({ "q": target }),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_eq!(
         found.trim(),
         "[]",
@@ -101,9 +107,15 @@ async fn a_partner_reads_only_what_it_originated_whatever_it_uploads() {
             .count(),
         1
     );
-    let (_, hits) = welfare
-        .get_text(&format!("/api/v1/persons?q={target}"))
-        .await;
+    let hits = welfare
+        .post_json(
+            "/api/v1/persons/search",
+            &serde_json::json!({ "q": target }),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         hits.contains(&format!("\"id\":{person}")),
         "its own record is found: {hits}"
@@ -456,11 +468,15 @@ async fn every_use_case_by_every_role() {
     const NO: u16 = 403;
     const LOGIN: u16 = 303;
     const UNAUTH: u16 = 401;
+    const BAD: u16 = 400;
     let offices = [OK, OK, OK, OK, OK, OK, NO, NO, NO, NO, NO, LOGIN];
     let staff = [OK, OK, OK, OK, OK, OK, OK, OK, NO, NO, NO, LOGIN];
+    // A national code in a URL is refused (400) to everyone who may search, unsearched.
+    let staff_code_in_url = [BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, NO, NO, NO, LOGIN];
     let matrix: Vec<(&str, [u16; 12])> = vec![
         ("/registry", staff),
-        ("/registry?q=0012345679", staff),
+        ("/registry?q=0012345679", staff_code_in_url),
+        ("/registry?q=%D8%B2%D9%87%D8%B1%D8%A7", staff),
         ("/registry/reviews", offices),
         ("/registry/coverage", offices),
         ("/needs", offices),
@@ -476,6 +492,10 @@ async fn every_use_case_by_every_role() {
         ),
         (
             "/api/v1/persons?q=0012345679",
+            [BAD, BAD, BAD, BAD, BAD, BAD, BAD, BAD, NO, NO, NO, UNAUTH],
+        ),
+        (
+            "/api/v1/persons?q=%D8%B2%D9%87%D8%B1%D8%A7",
             [OK, OK, OK, OK, OK, OK, OK, OK, NO, NO, NO, UNAUTH],
         ),
         (

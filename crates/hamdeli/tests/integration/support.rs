@@ -374,6 +374,18 @@ impl Client {
             .expect("POST")
     }
 
+    /// POSTs a JSON body with the session's CSRF token in the `x-csrf-token` header.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        let token = self.csrf().await;
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
         self.post_form(
             "/login",

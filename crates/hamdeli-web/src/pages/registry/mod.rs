@@ -20,11 +20,11 @@ mod person;
 mod reviews;
 mod search;
 
-pub(crate) use search::search_filters;
+pub(crate) use search::{holds_code_or_mobile, search_filters};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/registry", get(search::search))
+        .route("/registry", get(search::search).post(search::search_post))
         .route("/registry/persons/{id}", get(person::person))
         .route("/registry/persons/{id}/split", post(person::split))
         .route(

@@ -1,7 +1,12 @@
 //! Registry search: the search box, its filters inside the scope, a page of hits and the pager.
+//!
+//! A national code or a mobile number never travels in a URL (browser history, proxies and
+//! server logs keep URLs): the search form and its pager submit by POST, and a GET whose query
+//! holds one is refused with 400 without searching or echoing it. A name-only GET still works.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Form, Query, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -18,6 +23,8 @@ use crate::pages::html;
 use crate::use_case::caller;
 use crate::view::{Loc, Shell};
 
+/// The search as the GET query string and the POST form carry it (the form's `_csrf` field is
+/// checked by the context layer and ignored here).
 #[derive(Deserialize, Default)]
 pub struct SearchQuery {
     #[serde(default)]
@@ -35,6 +42,27 @@ pub struct SearchQuery {
     /// Picking the person to merge with this one.
     #[serde(default)]
     merge_with: Option<i64>,
+}
+
+/// Digits in a row that make a query a national code or a mobile number, not a name.
+const CODE_DIGITS: usize = 8;
+
+/// Whether a query holds a national code or a mobile number: a run of 8 or more digits in any
+/// digit script (Persian, Arabic-Indic, ASCII), spaces and punctuation between digits joining
+/// the run (`0912 345 6789`, `001-234567-9`) and only a letter breaking it.
+pub(crate) fn holds_code_or_mobile(q: &str) -> bool {
+    let mut run = 0;
+    for c in hamdeli_text::fold_digits(q).chars() {
+        if c.is_ascii_digit() {
+            run += 1;
+            if run >= CODE_DIGITS {
+                return true;
+            }
+        } else if c.is_alphabetic() {
+            run = 0;
+        }
+    }
+    false
 }
 
 fn some_text(v: &Option<String>) -> Option<String> {
@@ -94,8 +122,11 @@ struct SearchPage {
     hits: Vec<PersonHit>,
     page: u32,
     has_more: bool,
-    /// The query string of this search without its page, for the pager links.
-    paging: String,
+    /// The fields of this search without its page, the pager's hidden fields (its buttons
+    /// submit by POST, so the query never reaches a URL).
+    paging: Vec<(&'static str, String)>,
+    /// A GET whose query held a national code or mobile number was refused (400).
+    refused_code: bool,
     filters: persons::SearchFilters,
     filtered: bool,
     counties: Vec<FilterOption>,
@@ -109,19 +140,43 @@ struct SearchPage {
     may_coverage: bool,
 }
 
-fn query_string(pairs: &[(&str, String)]) -> String {
-    let kept: Vec<&(&str, String)> = pairs.iter().filter(|(_, v)| !v.is_empty()).collect();
-    serde_urlencoded::to_string(kept).unwrap_or_default()
-}
-
-/// Handles the GET /registry route: the search box, its filters (each inside the scope), one
-/// page of hits best first, and the pager.
+/// Handles the GET /registry route: the search box, its filters (each inside the scope) and,
+/// for a name typed in the address (a bookmark), one page of hits. A query holding a national
+/// code or a mobile number is refused (400) without searching or echoing it: those are
+/// searched through the form, by POST.
 pub async fn search(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(query): Query<SearchQuery>,
+    Query(mut query): Query<SearchQuery>,
 ) -> Result<Response, AppError> {
-    let caller = caller(&ctx)?;
+    if holds_code_or_mobile(&query.q) {
+        caller(&ctx)?.principal.authorize(Action::SearchRegistry)?;
+        query.q.clear();
+        query.page = None;
+        let mut response = render(&state, &ctx, query, true).await?;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return Ok(response);
+    }
+    render(&state, &ctx, query, false).await
+}
+
+/// Handles the POST /registry route: the search form and its pager submitted, answered with
+/// the page of hits directly (no redirect, which would carry the query in its URL).
+pub async fn search_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Form(query): Form<SearchQuery>,
+) -> Result<Response, AppError> {
+    render(&state, &ctx, query, false).await
+}
+
+async fn render(
+    state: &AppState,
+    ctx: &Ctx,
+    query: SearchQuery,
+    refused_code: bool,
+) -> Result<Response, AppError> {
+    let caller = caller(ctx)?;
     let p = caller.principal;
     p.authorize(Action::SearchRegistry)?;
     let l = Loc(ctx.locale);
@@ -166,7 +221,7 @@ pub async fn search(
                 label: l.name(&o.name_fa, &o.name_en).to_owned(),
             })
             .collect();
-    let paging = query_string(&[
+    let paging: Vec<(&'static str, String)> = [
         ("q", query.q.clone()),
         ("county", filters.county.clone().unwrap_or_default()),
         ("zone", filters.zone.clone().unwrap_or_default()),
@@ -189,13 +244,16 @@ pub async fn search(
             "merge_with",
             query.merge_with.map(|o| o.to_string()).unwrap_or_default(),
         ),
-    ]);
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .collect();
     let (hits, page, has_more) = match results {
         Some(r) => (r.hits, r.page, r.has_more),
         None => (Vec::new(), 1, false),
     };
     html(SearchPage {
-        shell: Shell::new(&ctx, l.t("registry-title")),
+        shell: Shell::new(ctx, l.t("registry-title")),
         l,
         q: query.q,
         searched: parsed.is_some(),
@@ -203,6 +261,7 @@ pub async fn search(
         page,
         has_more,
         paging,
+        refused_code,
         filtered: !filters.is_empty(),
         selected_organisation: filters
             .organisation
@@ -213,9 +272,44 @@ pub async fn search(
         organisations,
         may_household_filters: p.scope.organisation().is_none(),
         merge_with: query.merge_with.filter(|_| p.allows(&Action::ReviewLinks)),
-        places: PlaceNames::load(&state, l).await?,
+        places: PlaceNames::load(state, l).await?,
         counts: persons::counts(&state.store, &filter).await?,
         may_review: p.allows(&Action::ReviewLinks),
         may_coverage: p.allows(&Action::ViewCoverage),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::holds_code_or_mobile;
+
+    #[test]
+    fn a_run_of_eight_digits_in_any_script_is_a_code_or_mobile() {
+        for q in [
+            "0012345679",
+            "۰۰۱۲۳۴۵۶۷۹",
+            "٠٠١٢٣٤٥٦٧٩",
+            "۰۰۱2345٦٧٩",
+            "09123456789",
+            "0912 345 6789",
+            "001-234567-9",
+            "+98 912 345 6789",
+            "12345678",
+            "زهرا ۰۰۱۲۳۴۵۶۷۹",
+            "۰۰۱۲۳۴۵۶۷۹ رحیمی",
+        ] {
+            assert!(holds_code_or_mobile(q), "{q}");
+        }
+        for q in [
+            "",
+            "زهرا",
+            "زهرا رحیمی",
+            "1234567",
+            "۱۲۳۴۵۶۷",
+            "1234 abc 5678",
+            "زهرا ۱۲۳۴ رحیمی ۵۶۷۸",
+        ] {
+            assert!(!holds_code_or_mobile(q), "{q}");
+        }
+    }
 }
