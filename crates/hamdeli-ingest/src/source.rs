@@ -83,6 +83,11 @@ impl Limits {
         max_cells: 1_000_000_000,
         ..Limits::IMPORT
     };
+
+    /// For a bulk load from the command line (`hamdeli import --defer-link`, the national
+    /// demo): a national list of millions of rows, written while it is read. Uploads through
+    /// the web keep [`Limits::IMPORT`].
+    pub const BULK: Limits = Limits::LINKAGE;
 }
 
 impl Default for Limits {

@@ -239,7 +239,7 @@ async fn load_unlinked(
     kind: &str,
     path: &Path,
 ) -> Result<ListReport> {
-    let reader = hamdeli_ingest::open(path)
+    let reader = hamdeli_ingest::open_with(path, &hamdeli_ingest::Limits::BULK)
         .and_then(hamdeli_ingest::ChunkReader::new)
         .with_context(|| format!("reading {}", path.display()))?;
     let file_name = path

@@ -119,7 +119,8 @@ enum Command {
         /// Write the per-row report (warnings and rejects) to this CSV file.
         #[arg(long)]
         report: Option<PathBuf>,
-        /// Write the rows now and link them into persons later with `hamdeli relink` (bulk loads).
+        /// Write the rows now and link them into persons later with `hamdeli relink` (bulk loads:
+        /// a national list of up to 50M rows, written while it is read).
         #[arg(long)]
         defer_link: bool,
     },
@@ -1174,7 +1175,7 @@ async fn stream_unlinked_import(
     started: std::time::Instant,
 ) -> Result<()> {
     let file = args.file;
-    let reader = hamdeli_ingest::open(file)
+    let reader = hamdeli_ingest::open_with(file, &hamdeli_ingest::Limits::BULK)
         .and_then(hamdeli_ingest::ChunkReader::new)
         .with_context(|| format!("reading {}", file.display()))?;
     print_columns(&reader.format, &reader.mapping)?;
