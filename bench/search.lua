@@ -1,16 +1,22 @@
--- wrk script for bench/search.sh: GET /api/v1/persons?q=… with a query picked at random from
--- the file named by the QUERIES environment variable (one query a line, already URL-encoded).
+-- wrk script for bench/search.sh: POST /api/v1/persons/search with a query picked at random
+-- from the file named by the QUERIES environment variable (one JSON body a line, {"q": …}); the
+-- session cookie in COOKIE and its CSRF token in TOKEN (sent as x-csrf-token).
 local queries = {}
 local path = os.getenv("QUERIES")
 for line in io.lines(path) do
   if #line > 0 then queries[#queries + 1] = line end
 end
 local cookie = os.getenv("COOKIE")
+local token = os.getenv("TOKEN")
 math.randomseed(os.time())
 
 request = function()
   local q = queries[math.random(#queries)]
-  return wrk.format("GET", "/api/v1/persons?q=" .. q, { ["Cookie"] = cookie })
+  return wrk.format("POST", "/api/v1/persons/search", {
+    ["Cookie"] = cookie,
+    ["x-csrf-token"] = token,
+    ["Content-Type"] = "application/json",
+  }, q)
 end
 
 local errors = 0

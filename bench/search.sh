@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Registry search latency (issue 3, "Figures"): p50/p99 of GET /api/v1/persons?q=… over
+# Registry search latency (issue 3, "Figures"): p50/p99 of POST /api/v1/persons/search over
 # loopback, measured with wrk against a release server, with a mix of national-code, mobile and
 # name queries picked from the benchmark CSV. Run bench/import.sh first (it leaves the imported
 # and linked registry in the data directory / database).
@@ -7,7 +7,8 @@
 #   bench/search.sh [--data-dir DIR | --database-url postgres://…] [--csv FILE]
 #                   [--duration 20s] [--connections 8] [--port 18080]
 #
-# Needs wrk, curl and python3 (to URL-encode the queries). Logs in as the demo admin (country
+# The query travels in the JSON body (a national code or mobile never goes in a URL: the GET
+# refuses them with 400). Needs wrk, curl and python3 (to write the queries' JSON bodies). Logs in as the demo admin (country
 # scope), so every search runs over the whole registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,7 +53,7 @@ trap cleanup EXIT
 # 3,000 queries: a third national codes, a third mobiles, a third names (first and last, or
 # last only), from random rows of the file.
 python3 - "$CSV" "$WORK/queries.txt" <<'PY'
-import csv, random, sys, urllib.parse
+import csv, json, random, sys
 random.seed(1405)
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8-sig")))
 out = []
@@ -67,7 +68,7 @@ while len(out) < 3000:
         q = r["last_name"] if random.random() < 0.5 else f'{r["first_name"]} {r["last_name"]}'
     else:
         continue
-    out.append(urllib.parse.quote(q.strip()))
+    out.append(json.dumps({"q": q.strip()}, ensure_ascii=False))
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 PY
 
@@ -85,11 +86,15 @@ curl -fs -o /dev/null -c "$JAR" -b "$JAR" --data-urlencode "_csrf=$CSRF" \
   --data-urlencode "username=admin" --data-urlencode "password=hamdeli-demo-1405" \
   --data-urlencode "next=/" "http://127.0.0.1:$PORT/login"
 COOKIE=$(awk -F'\t' 'NF >= 7 && $1 !~ /^#/ || $1 ~ /^#HttpOnly_/ {print $6 "=" $7}' "$JAR" | paste -sd';' | sed 's/;/; /g')
-STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/api/v1/persons?q=$(head -1 "$WORK/queries.txt")")
+# A POST with the session cookie needs the CSRF token in the x-csrf-token header.
+TOKEN=$(curl -fs -b "$JAR" "http://127.0.0.1:$PORT/registry" | sed -n 's/.*name="_csrf" value="\([^"]*\)".*/\1/p' | head -1)
+STATUS=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" -H "x-csrf-token: $TOKEN" \
+  -H 'Content-Type: application/json' --data-binary "$(head -1 "$WORK/queries.txt")" \
+  "http://127.0.0.1:$PORT/api/v1/persons/search")
 if [ "$STATUS" != 200 ]; then echo "search as admin answered $STATUS (login failed?)" >&2; exit 1; fi
 
 PERSONS=$(curl -fs -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT/metrics" 2>/dev/null | sed -n 's/^hamdeli_persons[^ ]* \([0-9]*\).*/\1/p' | head -1)
 echo "engine: $ENGINE; $(nproc) cores; wrk -t1 -c$CONNECTIONS -d$DURATION over loopback; 3000 queries (national code / mobile / name)"
 # Warm-up (page cache, prepared statements), then the measured run.
-QUERIES="$WORK/queries.txt" COOKIE="$COOKIE" wrk -t1 -c"$CONNECTIONS" -d5s -s bench/search.lua "http://127.0.0.1:$PORT" >/dev/null 2>&1 || true
-QUERIES="$WORK/queries.txt" COOKIE="$COOKIE" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/search.lua "http://127.0.0.1:$PORT" 
+QUERIES="$WORK/queries.txt" COOKIE="$COOKIE" TOKEN="$TOKEN" wrk -t1 -c"$CONNECTIONS" -d5s -s bench/search.lua "http://127.0.0.1:$PORT" >/dev/null 2>&1 || true
+QUERIES="$WORK/queries.txt" COOKIE="$COOKIE" TOKEN="$TOKEN" wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/search.lua "http://127.0.0.1:$PORT" 

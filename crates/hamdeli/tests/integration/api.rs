@@ -182,9 +182,15 @@ async fn openapi_document_is_valid_openapi_3() {
         "/api/v1/provinces",
         "/api/v1/counties/{code}",
         "/api/v1/audit",
+        "/api/v1/persons",
+        "/api/v1/persons/search",
     ] {
         assert!(paths.contains_key(p), "missing {p}");
     }
+    // The registry search by code takes its query in a JSON body, never in the URL.
+    let search = &paths["/api/v1/persons/search"]["post"];
+    assert!(search["requestBody"]["content"]["application/json"].is_object());
+    assert!(search["responses"]["200"].is_object(), "{search}");
     assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
     // The docs page and everything it loads come from this host.
     let (status, html) = app.client().get_text("/api/docs").await;
