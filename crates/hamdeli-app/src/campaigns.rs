@@ -546,3 +546,77 @@ fn hamdeli_domain_digit(c: char) -> char {
         _ => c,
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Public reads (no principal: nothing personal) and the owner's edit form
+
+/// A campaign with the need types it serves and its pools (goals and progress).
+#[derive(Debug, Clone)]
+pub struct CampaignSummary {
+    pub campaign: Campaign,
+    pub need_types: Vec<String>,
+    pub pools: Vec<campaigns::CampaignPool>,
+}
+
+/// Every campaign with its need types and pools (public: the API's campaign list).
+pub async fn public_list(store: &Store) -> Result<Vec<CampaignSummary>> {
+    let mut out = vec![];
+    for c in campaigns::list(store).await? {
+        out.push(CampaignSummary {
+            need_types: campaigns::need_types_of(store, c.id).await?,
+            pools: campaigns::pools(store, c.id).await?,
+            campaign: c,
+        });
+    }
+    Ok(out)
+}
+
+/// Where a campaign's allocations went, by province, zone and need type, never by person
+/// (public; the caller suppresses small counts). An unknown campaign is `NotFound`.
+pub async fn public_destinations(store: &Store, id: i64) -> Result<Vec<campaigns::Destination>> {
+    campaigns::get(store, id).await?.ok_or(Error::NotFound)?;
+    Ok(campaigns::destinations(store, id, None).await?)
+}
+
+/// A donation as its receipt code shows it (public: no donor, no recipient).
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    pub pledge: campaigns::Pledge,
+    /// The hash of the transparency-log entry that recorded the receipt, when published.
+    pub entry_hash: Option<String>,
+    /// Where the campaign's allocations of the donation's resource went.
+    pub destinations: Vec<campaigns::Destination>,
+}
+
+/// The donation of a (normalised) receipt code, with its transparency-log entry and where the
+/// campaign's allocations of its resource went; `None` for an unknown code (public).
+pub async fn receipt(store: &Store, code: &str) -> Result<Option<Receipt>> {
+    let Some(pledge) = campaigns::by_receipt(store, code).await? else {
+        return Ok(None);
+    };
+    let entry_hash = match pledge.ledger_seq {
+        Some(seq) => hamdeli_store::ledger::recent(store, Some(seq + 1), 1)
+            .await?
+            .into_iter()
+            .find(|e| e.seq == seq)
+            .map(|e| e.hash),
+        None => None,
+    };
+    let destinations =
+        campaigns::destinations(store, pledge.campaign_id, Some(&pledge.resource)).await?;
+    Ok(Some(Receipt {
+        pledge,
+        entry_hash,
+        destinations,
+    }))
+}
+
+/// A campaign as its owner edits it: refused unless the principal runs it (403; unknown: 404).
+pub async fn for_edit(store: &Store, caller: &Caller<'_>, id: i64) -> Result<CampaignSummary> {
+    let campaign = crate::distribution::managed_campaign(store, caller, id).await?;
+    Ok(CampaignSummary {
+        need_types: campaigns::need_types_of(store, id).await?,
+        pools: campaigns::pools(store, id).await?,
+        campaign,
+    })
+}

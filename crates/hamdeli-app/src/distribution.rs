@@ -73,3 +73,8 @@ pub async fn commit(
     )
     .await?)
 }
+
+/// Needs and support by province and need type (public; the caller suppresses small counts).
+pub async fn public_cells(store: &Store) -> Result<Vec<distribution::PublicCell>> {
+    Ok(distribution::public_cells(store).await?)
+}

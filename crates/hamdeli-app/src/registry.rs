@@ -9,6 +9,7 @@
 //! may read, and the household (gathered from every organisation) is not shown to it.
 
 use hamdeli_domain::{Action, PlaceFilter, Principal};
+use hamdeli_store::coverage::{CoverageRow, GroupBy};
 use hamdeli_store::persons::{
     self, Household, Member, MergeRefusal, Person, PersonMerge, Review, SearchQuery, SearchResults,
     SourceRecordView,
@@ -170,6 +171,10 @@ pub struct PersonView {
     pub partial: bool,
     /// Merges into this person a user made and may undo (for those who review links).
     pub merges: Vec<PersonMerge>,
+    /// The household's priority score under the published weights: read by [`person_card`]
+    /// for offices only (it reads the household, which a partner does not see); `None` from
+    /// [`read_person`], for partners and when records are withheld.
+    pub score: Option<hamdeli_domain::needs::Score>,
 }
 
 /// What a person's page shows: found in scope, followed to the survivor when merged (the
@@ -180,6 +185,21 @@ pub enum PersonRead {
 }
 
 pub async fn read_person(store: &Store, caller: &Caller<'_>, id: i64) -> Result<PersonRead> {
+    read_person_as(store, caller, id, false).await
+}
+
+/// The person's page: [`read_person`] and, for an office reading every record, the household's
+/// priority score (its facts read only once the person was found in the principal's scope).
+pub async fn person_card(store: &Store, caller: &Caller<'_>, id: i64) -> Result<PersonRead> {
+    read_person_as(store, caller, id, true).await
+}
+
+async fn read_person_as(
+    store: &Store,
+    caller: &Caller<'_>,
+    id: i64,
+    with_score: bool,
+) -> Result<PersonRead> {
     let p = caller.principal;
     let person = person_in_scope(store, p, id).await?;
     if let Some(to) = person.merged_into {
@@ -207,12 +227,21 @@ pub async fn read_person(store: &Store, caller: &Caller<'_>, id: i64) -> Result<
     } else {
         Vec::new()
     };
+    // The score reads the household: offices only (a partner does not see the household).
+    let score = if with_score && !partial && p.scope.organisation().is_none() {
+        let facts = hamdeli_store::needs::facts_of_person(store, id).await?;
+        let weights = hamdeli_store::needs::weights(store).await?;
+        Some(hamdeli_domain::needs::score(&facts, &weights))
+    } else {
+        None
+    };
     Ok(PersonRead::Person(Box::new(PersonView {
         person,
         records,
         household,
         partial,
         merges,
+        score,
     })))
 }
 
@@ -494,6 +523,75 @@ pub async fn undo_merge(store: &Store, caller: &Caller<'_>, merge: i64) -> Resul
     .await?;
     tx.commit().await?;
     Ok(undone)
+}
+
+/// Who reads the coverage report, for its audit entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverageVia<'a> {
+    /// The web page (counts only; not audited, as before).
+    Page,
+    /// A download of the report (`csv` or `xlsx`), audited as `coverage.export`.
+    Download(&'a str),
+    /// The JSON API (counts only; not audited, as before).
+    Api,
+}
+
+/// The coverage report as read: the grouping used and its rows inside the principal's scope.
+#[derive(Debug, Clone)]
+pub struct CoverageReport {
+    pub by: GroupBy,
+    pub rows: Vec<CoverageRow>,
+}
+
+/// The grouping of the report when none is asked: provinces for a national principal looking
+/// at the whole country, counties otherwise (one province, or a narrower scope).
+fn default_coverage_group(p: &Principal, province: Option<&str>) -> GroupBy {
+    match p.place_filter() {
+        PlaceFilter::All if province.is_none() => GroupBy::Province,
+        _ => GroupBy::County,
+    }
+}
+
+/// The coverage report: persons by number of covering organisations, same-kind double coverage
+/// and uncovered female heads of household, by province, county or zone, of one province when
+/// asked, inside the principal's scope. The page, its downloads and the API read it here.
+/// Refused unless the principal sees coverage (403), before the grouping is looked at.
+/// `by` absent: provinces for the API; for the page the level the principal's scope suggests.
+/// `by` unknown: the API refuses it (`coverage-group`, 400), the page takes the default.
+/// A download is audited (`coverage.export`: the grouping, format and province); the page and
+/// the API show counts only and are not.
+pub async fn coverage(
+    store: &Store,
+    caller: &Caller<'_>,
+    by: Option<&str>,
+    province: Option<&str>,
+    via: CoverageVia<'_>,
+) -> Result<CoverageReport> {
+    let p = caller.principal;
+    p.authorize(Action::ViewCoverage)?;
+    let asked = match (by.map(|b| (b, GroupBy::parse(b))), via) {
+        (Some((_, None)), CoverageVia::Api) => return Err(Error::Invalid("coverage-group")),
+        (Some((_, g)), _) => g,
+        (None, _) => None,
+    };
+    let by = match (asked, via) {
+        (Some(g), _) => g,
+        (None, CoverageVia::Api) => GroupBy::Province,
+        (None, _) => default_coverage_group(p, province),
+    };
+    let rows = hamdeli_store::coverage::report(store, &p.place_filter(), by, province).await?;
+    if let CoverageVia::Download(format) = via {
+        audit_read(
+            store,
+            caller,
+            "coverage.export",
+            "coverage",
+            by.as_str().to_owned(),
+            serde_json::json!({ "format": format, "province": province }),
+        )
+        .await?;
+    }
+    Ok(CoverageReport { by, rows })
 }
 
 /// The most rows of one outreach page (the API's `limit` and the downloads).

@@ -590,17 +590,16 @@ async fn coverage_report(
     ctx: Ctx,
     Query(q): Query<CoverageParams>,
 ) -> Result<Json<Vec<hamdeli_store::coverage::CoverageRow>>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ViewCoverage)?;
-    let by = match q.by.as_deref() {
-        None => hamdeli_store::coverage::GroupBy::Province,
-        Some(b) => hamdeli_store::coverage::GroupBy::parse(b)
-            .ok_or(AppError::BadRequest("coverage-group"))?,
-    };
-    Ok(Json(
-        hamdeli_store::coverage::report(&state.store, &p.place_filter(), by, q.province.as_deref())
-            .await?,
-    ))
+    let caller = crate::use_case::caller(&ctx)?;
+    let report = hamdeli_app::registry::coverage(
+        &state.store,
+        &caller,
+        q.by.as_deref(),
+        q.province.as_deref(),
+        hamdeli_app::registry::CoverageVia::Api,
+    )
+    .await?;
+    Ok(Json(report.rows))
 }
 
 #[derive(Deserialize, utoipa::IntoParams, Default)]
@@ -733,15 +732,17 @@ pub struct CampaignPublic {
 async fn list_campaigns(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<CampaignPublic>>, AppError> {
-    let mut out = vec![];
-    for c in hamdeli_store::campaigns::list(&state.store).await? {
-        out.push(CampaignPublic {
-            need_types: hamdeli_store::campaigns::need_types_of(&state.store, c.id).await?,
-            pools: hamdeli_store::campaigns::pools(&state.store, c.id).await?,
-            campaign: c,
-        });
-    }
-    Ok(Json(out))
+    Ok(Json(
+        hamdeli_app::campaigns::public_list(&state.store)
+            .await?
+            .into_iter()
+            .map(|c| CampaignPublic {
+                campaign: c.campaign,
+                need_types: c.need_types,
+                pools: c.pools,
+            })
+            .collect(),
+    ))
 }
 
 /// Where a campaign's allocations went, by province, zone and need type (never by person).
@@ -777,11 +778,8 @@ async fn campaign_destinations(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<DestinationPublic>>, AppError> {
-    hamdeli_store::campaigns::get(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
     Ok(Json(destinations_public(
-        hamdeli_store::campaigns::destinations(&state.store, id, None).await?,
+        hamdeli_app::campaigns::public_destinations(&state.store, id).await?,
     )))
 }
 
@@ -807,13 +805,10 @@ async fn receipt_public(
     Path(code): Path<String>,
 ) -> Result<Json<ReceiptPublic>, AppError> {
     let code = hamdeli_domain::needs::normalize_receipt_code(&code);
-    let p = hamdeli_store::campaigns::by_receipt(&state.store, &code)
+    let r = hamdeli_app::campaigns::receipt(&state.store, &code)
         .await?
         .ok_or(AppError::NotFound)?;
-    let destinations = destinations_public(
-        hamdeli_store::campaigns::destinations(&state.store, p.campaign_id, Some(&p.resource))
-            .await?,
-    );
+    let (p, destinations) = (r.pledge, destinations_public(r.destinations));
     Ok(Json(ReceiptPublic {
         receipt_code: code,
         campaign_id: p.campaign_id,
@@ -840,7 +835,7 @@ pub struct StatPublic {
     responses((status = 200, body = Vec<StatPublic>)))]
 async fn public_stats(State(state): State<AppState>) -> Result<Json<Vec<StatPublic>>, AppError> {
     Ok(Json(
-        hamdeli_store::distribution::public_cells(&state.store)
+        hamdeli_app::distribution::public_cells(&state.store)
             .await?
             .into_iter()
             .map(|c| StatPublic {

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 
 use hamdeli_domain::{Action, Role};
-use hamdeli_store::campaigns::{self, Campaign};
+use hamdeli_store::campaigns::Campaign;
 use hamdeli_store::geo;
 
 use crate::AppState;
@@ -163,11 +163,10 @@ pub async fn edit_form(
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
-    let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
+    let form = hamdeli_app::campaigns::for_edit(&state.store, &caller, id).await?;
+    let (c, served, pools) = (form.campaign, form.need_types, form.pools);
     let l = Loc(ctx.locale);
     let types = TypeNames::load(&state, l).await?;
-    let served = campaigns::need_types_of(&state.store, id).await?;
-    let pools = campaigns::pools(&state.store, id).await?;
     let goal_of = |t: &str| {
         pools
             .iter()
@@ -212,8 +211,9 @@ pub async fn edit(
     FormData(form): FormData<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
-    hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
-    let served = campaigns::need_types_of(&state.store, id).await?;
+    let served = hamdeli_app::campaigns::for_edit(&state.store, &caller, id)
+        .await?
+        .need_types;
     let f = CampaignFields::parse(&state, &form, &served).await?;
     hamdeli_app::campaigns::edit(
         &state.store,

@@ -7,7 +7,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use hamdeli_domain::needs::normalize_receipt_code;
-use hamdeli_store::campaigns::{self, Pledge};
+use hamdeli_store::campaigns::Pledge;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -40,7 +40,7 @@ struct ReceiptPage {
     destinations: Vec<DestinationView>,
 }
 
-/// Handles GET /receipts: the public check of a receipt code (`?code=`) and where the
+/// Handles the GET /receipts route: the public check of a receipt code (`?code=`) and where the
 /// donation went.
 pub async fn receipt(
     State(state): State<AppState>,
@@ -53,32 +53,28 @@ pub async fn receipt(
         .as_deref()
         .map(normalize_receipt_code)
         .unwrap_or_default();
-    let pledge = if code.is_empty() {
+    let found = if code.is_empty() {
         None
     } else {
-        campaigns::by_receipt(&state.store, &code).await?
+        hamdeli_app::campaigns::receipt(&state.store, &code).await?
     };
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
     let mut entry_hash = None;
     let mut destinations = vec![];
     let (mut amount, mut resource) = (String::new(), String::new());
-    if let Some(pl) = &pledge {
-        amount = show_amount(l, &types, &pl.resource, pl.received_amount.unwrap_or(0));
-        resource = types.resource(&pl.resource);
-        if let Some(seq) = pl.ledger_seq {
-            entry_hash = hamdeli_store::ledger::recent(&state.store, Some(seq + 1), 1)
-                .await?
-                .into_iter()
-                .find(|e| e.seq == seq)
-                .map(|e| e.hash);
-        }
-        destinations = destination_views(
+    let mut pledge = None;
+    if let Some(r) = found {
+        amount = show_amount(
             l,
             &types,
-            &places,
-            campaigns::destinations(&state.store, pl.campaign_id, Some(&pl.resource)).await?,
+            &r.pledge.resource,
+            r.pledge.received_amount.unwrap_or(0),
         );
+        resource = types.resource(&r.pledge.resource);
+        entry_hash = r.entry_hash;
+        destinations = destination_views(l, &types, &places, r.destinations);
+        pledge = Some(r.pledge);
     }
     html(ReceiptPage {
         shell: Shell::new(&ctx, l.t("receipt-title")),

@@ -1,21 +1,22 @@
 //! The coverage report: persons by number of covering organisations, by province, county or
-//! zone, and its downloads.
+//! zone, and its downloads (the use case is `hamdeli_app::registry::coverage`).
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use hamdeli_domain::{Action, Principal};
-use hamdeli_store::coverage::{self, CoverageRow, GroupBy};
+use hamdeli_app::registry::{self, CoverageVia};
+use hamdeli_store::coverage::{CoverageRow, GroupBy};
 use hamdeli_store::geo;
 
-use super::{PlaceNames, audit_event};
+use super::PlaceNames;
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
 use crate::export::{self, Cell};
 use crate::pages::html;
+use crate::use_case::caller;
 use crate::view::{Loc, Shell};
 
 #[derive(Deserialize, Default)]
@@ -48,13 +49,14 @@ struct CoveragePage {
     query: String,
 }
 
-fn coverage_group(p: &Principal, query: &CoverageQuery) -> GroupBy {
-    let asked = query.by.as_deref().and_then(GroupBy::parse);
-    match (asked, p.place_filter()) {
-        (Some(g), _) => g,
-        (None, hamdeli_domain::PlaceFilter::All) if query.province.is_none() => GroupBy::Province,
-        _ => GroupBy::County,
-    }
+/// The grouping asked for; a province asked for (even one the page ignores as malformed) means
+/// counties; otherwise the use case picks the level of the principal's scope.
+fn coverage_group(query: &CoverageQuery) -> Option<GroupBy> {
+    query
+        .by
+        .as_deref()
+        .and_then(GroupBy::parse)
+        .or(query.province.is_some().then_some(GroupBy::County))
 }
 
 fn coverage_headers(l: Loc, by: GroupBy) -> Vec<String> {
@@ -88,18 +90,14 @@ fn coverage_cells(line: &CoverageLine) -> Vec<Cell> {
     ]
 }
 
-/// The report's rows inside the principal's scope, each named and linked to the next level.
-pub async fn coverage_lines(
-    state: &AppState,
-    p: &Principal,
+/// The report's rows, each named and linked to the next level.
+fn coverage_lines(
+    places: &PlaceNames,
     l: Loc,
     by: GroupBy,
-    province: Option<&str>,
-) -> Result<Vec<CoverageLine>, AppError> {
-    let places = PlaceNames::load(state, l).await?;
-    let rows = coverage::report(&state.store, &p.place_filter(), by, province).await?;
-    Ok(rows
-        .into_iter()
+    rows: Vec<CoverageRow>,
+) -> Vec<CoverageLine> {
+    rows.into_iter()
         .map(|row| {
             let (name, link) = match by {
                 GroupBy::Province if !row.key.is_empty() => (
@@ -120,7 +118,7 @@ pub async fn coverage_lines(
                 row,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// Handles the GET /registry/coverage route: the report by province, county or zone (`by`,
@@ -130,15 +128,31 @@ pub async fn coverage_page(
     ctx: Ctx,
     Query(query): Query<CoverageQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ViewCoverage)?;
+    let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
-    let by = coverage_group(p, &query);
     let province = query
         .province
         .clone()
         .filter(|c| c.len() == 2 && c.chars().all(|ch| ch.is_ascii_digit()));
-    let lines = coverage_lines(&state, p, l, by, province.as_deref()).await?;
+    let download = query
+        .format
+        .as_deref()
+        .filter(|f| *f == "csv" || *f == "xlsx");
+    let via = match download {
+        Some(format) => CoverageVia::Download(format),
+        None => CoverageVia::Page,
+    };
+    let report = registry::coverage(
+        &state.store,
+        &caller,
+        coverage_group(&query).map(GroupBy::as_str),
+        province.as_deref(),
+        via,
+    )
+    .await?;
+    let by = report.by;
+    let places = PlaceNames::load(&state, l).await?;
+    let lines = coverage_lines(&places, l, by, report.rows);
     let mut total = CoverageRow::default();
     for line in &lines {
         total.add(&line.row);
@@ -147,29 +161,17 @@ pub async fn coverage_page(
     if let Some(pr) = &province {
         q.push_str(&format!("&province={pr}"));
     }
-    match query.format.as_deref() {
-        Some("csv") | Some("xlsx") => {
-            let headers = coverage_headers(l, by);
-            let rows: Vec<Vec<Cell>> = lines.iter().map(coverage_cells).collect();
-            audit_event(
-                &state,
-                &ctx,
-                "coverage.export",
-                "coverage",
-                by.as_str().to_owned(),
-                serde_json::json!({ "format": query.format, "province": province }),
-            )
-            .await?;
-            return export::table(
-                query.format.as_deref().unwrap_or("xlsx"),
-                &format!("coverage-{}", by.as_str()),
-                &l.t("coverage-title"),
-                &headers,
-                &rows,
-                ctx.locale == hamdeli_locale::Locale::Fa,
-            );
-        }
-        _ => {}
+    if let Some(format) = download {
+        let headers = coverage_headers(l, by);
+        let rows: Vec<Vec<Cell>> = lines.iter().map(coverage_cells).collect();
+        return export::table(
+            format,
+            &format!("coverage-{}", by.as_str()),
+            &l.t("coverage-title"),
+            &headers,
+            &rows,
+            ctx.locale == hamdeli_locale::Locale::Fa,
+        );
     }
     let province_name = match &province {
         Some(code) => geo::province(&state.store, code)

@@ -6,10 +6,9 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use hamdeli_store::{audit, geo};
+use hamdeli_store::geo;
 
 use crate::AppState;
-use crate::context::Ctx;
 use crate::error::AppError;
 use crate::view::Loc;
 
@@ -38,28 +37,6 @@ pub fn router() -> Router<AppState> {
         .route("/registry/reviews/{id}/separate", post(reviews::separate))
         .route("/registry/coverage", get(coverage::coverage_page))
         .route("/registry/coverage/{county}", get(outreach::outreach))
-}
-
-pub(crate) async fn audit_event(
-    state: &AppState,
-    ctx: &Ctx,
-    action: &'static str,
-    target_kind: &'static str,
-    target_id: String,
-    detail: serde_json::Value,
-) -> Result<(), AppError> {
-    audit::record_read(
-        &state.store,
-        &ctx.audit_actor(),
-        audit::Event {
-            action,
-            target_kind,
-            target_id,
-            detail,
-        },
-    )
-    .await?;
-    Ok(())
 }
 
 /// Province and county names in the page's language, for codes shown in tables.

@@ -42,7 +42,7 @@ pub async fn person(
 ) -> Result<Response, AppError> {
     let caller = caller(&ctx)?;
     let p = caller.principal;
-    let view = match registry::read_person(&state.store, &caller, id).await? {
+    let view = match registry::person_card(&state.store, &caller, id).await? {
         registry::PersonRead::MergedInto(to) => {
             return Ok(see_other(&format!("/registry/persons/{to}")));
         }
@@ -55,14 +55,9 @@ pub async fn person(
         .filter(|r| r.list_kind == "support")
         .cloned()
         .collect();
-    // The score reads the household: offices only (a partner does not see the household).
-    let (score_total, score) = if view.partial || p.scope.organisation().is_some() {
-        (0, Vec::new())
-    } else {
-        let facts = hamdeli_store::needs::facts_of_person(&state.store, id).await?;
-        let weights = hamdeli_store::needs::weights(&state.store).await?;
-        let score = hamdeli_domain::needs::score(&facts, &weights);
-        (score.total, crate::pages::needs::score_rows(l, &score))
+    let (score_total, score) = match &view.score {
+        Some(score) => (score.total, crate::pages::needs::score_rows(l, score)),
+        None => (0, Vec::new()),
     };
     let person = view.person;
     let title = format!(
