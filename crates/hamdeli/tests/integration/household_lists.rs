@@ -263,6 +263,22 @@ async fn a_household_list_builds_households_the_priority_score_reads() {
             "{indicator} = {value} on the card"
         );
     }
+    // The person's page shows the same score (read by the person's use case, in scope).
+    let (status, page) = admin.get_text(&format!("/registry/persons/{zahra}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<th scope=\"row\">دهک درآمدی پایین</th><td>۸</td>"),
+        "the score on the person's page"
+    );
+    // A partner reads no household, so no score (every value and the total are zero).
+    let (status, page) = partner
+        .get_text(&format!("/registry/persons/{zahra}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("<td data-testid=\"priority-total\">۰</td>") && !page.contains("<td>۸</td>"),
+        "no score for a partner"
+    );
 
     // Re-importing the list (the head's decile now 3) updates the households and their rows.
     let (again, _) = import(

@@ -810,6 +810,54 @@ async fn coverage_counts_gaps_and_double_coverage_and_exports_safely() {
         relief.get("/registry/coverage").await.status(),
         StatusCode::FORBIDDEN
     );
+    // One use case for the page, its downloads and the API: only a download is audited (its
+    // grouping, format and province); the API refuses an unknown grouping (400), after the
+    // permission (403 for a partner); the page takes its default grouping instead.
+    let exports: Vec<(String, String)> = sqlx::query(
+        "SELECT target_id, detail FROM audit_log WHERE action LIKE 'coverage.%' \
+         AND action <> 'coverage.outreach' ORDER BY id",
+    )
+    .fetch_all(app.store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (sqlx::Row::get(r, 0), sqlx::Row::get(r, 1)))
+    .collect();
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    assert_eq!(exports[0].0, "county");
+    let detail: serde_json::Value = serde_json::from_str(&exports[0].1).unwrap();
+    assert_eq!(
+        detail,
+        serde_json::json!({ "format": "xlsx", "province": null })
+    );
+    assert_eq!(
+        admin.get("/api/v1/coverage?by=street").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        relief.get("/api/v1/coverage?by=street").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let (status, html) = admin.get_text("/registry/coverage?by=street").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("/registry/coverage?by=province&amp;format=xlsx")
+            || html.contains("/registry/coverage?by=province&format=xlsx"),
+        "{html}"
+    );
+    // A province asked for means counties, even one the page ignores as malformed.
+    let (_, html) = admin.get_text("/registry/coverage?province=x").await;
+    assert!(
+        html.contains("/registry/coverage?by=county&amp;format=xlsx")
+            || html.contains("/registry/coverage?by=county&format=xlsx"),
+        "{html}"
+    );
+    let (status, json) = admin.get_text("/api/v1/coverage").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        json.contains("\"key\":\"23\""),
+        "provinces by default: {json}"
+    );
 }
 
 /// Records for the store, as the import makes them.
