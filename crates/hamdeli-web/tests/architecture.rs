@@ -10,6 +10,7 @@
 //! or `pool`. Types (`hamdeli_store::users::User`), constants and pure helpers
 //! (`hamdeli_store::now_millis()`, `tokens::random_token()`) are not data reads. Comments and
 //! `#[cfg(test)]` modules are skipped.
+#![allow(clippy::unwrap_used)] // a test: a failed step should stop it loudly
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
