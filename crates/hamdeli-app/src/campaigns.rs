@@ -620,3 +620,125 @@ pub async fn for_edit(store: &Store, caller: &Caller<'_>, id: i64) -> Result<Cam
         campaign,
     })
 }
+
+/// A campaign's page: the campaign, its need types, pools and where its allocations went (by
+/// area and need type, never by person) and, only to a principal who runs it, its pledges.
+#[derive(Debug, Clone)]
+pub struct CampaignPage {
+    pub summary: CampaignSummary,
+    pub destinations: Vec<campaigns::Destination>,
+    /// The campaign's pledges when the principal runs it (`None` to anyone else).
+    pub pledges: Option<Vec<campaigns::Pledge>>,
+}
+
+/// A campaign's page as the principal (or an anonymous visitor) sees it; unknown: `NotFound`.
+pub async fn page(store: &Store, principal: Option<&Principal>, id: i64) -> Result<CampaignPage> {
+    let campaign = campaigns::get(store, id).await?.ok_or(Error::NotFound)?;
+    let may_manage = principal
+        .is_some_and(|p| p.allows(&hamdeli_domain::Action::ManageCampaign(&campaign.owner())));
+    let pledges = if may_manage {
+        Some(campaigns::pledges_of_campaign(store, id).await?)
+    } else {
+        None
+    };
+    Ok(CampaignPage {
+        destinations: campaigns::destinations(store, id, None).await?,
+        pledges,
+        summary: CampaignSummary {
+            need_types: campaigns::need_types_of(store, id).await?,
+            pools: campaigns::pools(store, id).await?,
+            campaign,
+        },
+    })
+}
+
+/// A pledge of a campaign the principal runs, as its receipt form needs it: refused unless the
+/// principal runs the campaign (403; unknown campaign: 404); a pledge of another campaign: 404.
+pub async fn managed_pledge(
+    store: &Store,
+    caller: &Caller<'_>,
+    campaign_id: i64,
+    pledge_id: i64,
+) -> Result<campaigns::Pledge> {
+    crate::distribution::managed_campaign(store, caller, campaign_id).await?;
+    campaigns::pledge_by_id(store, pledge_id)
+        .await?
+        .filter(|pl| pl.campaign_id == campaign_id)
+        .ok_or(Error::NotFound)
+}
+
+/// Whether a mobile number already belongs to a donor or an account (the sign-up form's check
+/// before it sends a code; the sign-up itself checks again).
+pub async fn mobile_registered(store: &Store, mobile: &str) -> Result<bool> {
+    Ok(campaigns::mobile_registered(store, mobile).await?)
+}
+
+/// A donor's own page: her mobile, her pledges and, per campaign of a received pledge, where
+/// its allocations went.
+#[derive(Debug, Clone, Default)]
+pub struct DonorOverview {
+    /// Empty when the account has no donor record.
+    pub mobile: String,
+    pub pledges: Vec<campaigns::Pledge>,
+    /// (campaign id, campaign title, destinations) in the order of the pledges.
+    pub destinations: Vec<(i64, String, Vec<campaigns::Destination>)>,
+}
+
+/// The signed-in donor's pledges and where each received one went; refused unless the
+/// principal may pledge and is a signed-in user.
+pub async fn donor_overview(store: &Store, caller: &Caller<'_>) -> Result<DonorOverview> {
+    caller.principal.authorize(hamdeli_domain::Action::Pledge)?;
+    let user = caller.principal.user_id.ok_or(Error::Denied)?;
+    let Some(donor) = campaigns::donor_of_user(store, user).await? else {
+        return Ok(DonorOverview::default());
+    };
+    let pledges = campaigns::pledges_of_donor(store, donor.id).await?;
+    let mut destinations = vec![];
+    let mut seen = vec![];
+    for pl in pledges.iter().filter(|pl| pl.status == "received") {
+        if seen.contains(&pl.campaign_id) {
+            continue;
+        }
+        seen.push(pl.campaign_id);
+        let rows = campaigns::destinations(store, pl.campaign_id, None).await?;
+        destinations.push((pl.campaign_id, pl.campaign_title.clone(), rows));
+    }
+    Ok(DonorOverview {
+        mobile: donor.mobile,
+        pledges,
+        destinations,
+    })
+}
+
+/// The public statistics: needs and support by province and need type (the caller suppresses
+/// small counts), the number of campaigns, of received donations and of organisations.
+#[derive(Debug, Clone)]
+pub struct PublicStats {
+    pub cells: Vec<distribution::PublicCell>,
+    pub campaigns: i64,
+    pub donations: i64,
+    pub organisations: i64,
+}
+
+/// The public statistics (no principal: nothing personal).
+pub async fn public_stats(store: &Store) -> Result<PublicStats> {
+    let cells = distribution::public_cells(store).await?;
+    let all = campaigns::list(store).await?;
+    let mut donations = 0;
+    for c in &all {
+        donations += campaigns::pledges_of_campaign(store, c.id)
+            .await?
+            .iter()
+            .filter(|p| p.status == "received")
+            .count() as i64;
+    }
+    let organisations = hamdeli_store::organisations::list(store, &hamdeli_domain::PlaceFilter::All)
+        .await?
+        .len() as i64;
+    Ok(PublicStats {
+        cells,
+        campaigns: all.len() as i64,
+        donations,
+        organisations,
+    })
+}

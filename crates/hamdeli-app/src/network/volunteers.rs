@@ -205,6 +205,25 @@ pub async fn get(store: &Store, caller: &Caller<'_>, id: i64) -> Result<Voluntee
     Ok(v)
 }
 
+/// One volunteer's profile for an office of her province (audited, as [`get`]) with the
+/// minutes she logged on cases.
+pub async fn profile(store: &Store, caller: &Caller<'_>, id: i64) -> Result<(Volunteer, i64)> {
+    let v = get(store, caller, id).await?;
+    let minutes = volunteers::minutes_logged(store, v.id).await?;
+    Ok((v, minutes))
+}
+
+/// The volunteer's own profile (none before she signs up) with the minutes she logged.
+pub async fn my_profile(store: &Store, caller: &Caller<'_>) -> Result<Option<(Volunteer, i64)>> {
+    match mine(store, caller).await? {
+        Some(v) => {
+            let minutes = volunteers::minutes_logged(store, v.id).await?;
+            Ok(Some((v, minutes)))
+        }
+        None => Ok(None),
+    }
+}
+
 /// Whether the principal may check this volunteer.
 pub fn may_check(p: &hamdeli_domain::Principal, v: &Volunteer) -> bool {
     super::allows(

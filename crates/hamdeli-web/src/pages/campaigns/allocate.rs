@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use hamdeli_alloc::Policy;
 use hamdeli_app::campaigns::AllocationPreview;
-use hamdeli_store::campaigns::{self, Campaign, MONEY};
+use hamdeli_store::campaigns::{Campaign, MONEY};
 use hamdeli_store::distribution::{self, AreaLevel, AreaQuotas, Plan};
 
 use crate::AppState;
@@ -199,12 +199,13 @@ pub async fn allocate_page(
 ) -> Result<Response, AppError> {
     let q = AllocateQuery::of(&pairs);
     let caller = crate::use_case::caller(&ctx)?;
-    let c = hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
+    let summary = hamdeli_app::campaigns::for_edit(&state.store, &caller, id).await?;
+    let c = summary.campaign;
     let l = Loc(ctx.locale);
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
-    let resources: Vec<(String, String)> = campaigns::pools(&state.store, id)
-        .await?
+    let resources: Vec<(String, String)> = summary
+        .pools
         .into_iter()
         .filter(|pool| pool.resource == MONEY || !types.is_money(&pool.resource))
         .map(|pool| (pool.resource.clone(), types.resource(&pool.resource)))

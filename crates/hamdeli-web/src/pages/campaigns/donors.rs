@@ -6,9 +6,6 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
 
-use hamdeli_domain::Action;
-use hamdeli_store::campaigns;
-
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
@@ -75,7 +72,7 @@ pub async fn signup(
     if form.name.trim().is_empty() {
         return again(l.t("donor-name-required"));
     }
-    if campaigns::mobile_registered(&state.store, &mobile).await? {
+    if hamdeli_app::campaigns::mobile_registered(&state.store, &mobile).await? {
         return again(l.t("donor-mobile-taken"));
     }
     // A form that would send a code (and so create an account) counts against the address:
@@ -204,39 +201,21 @@ struct DonorPage {
 
 /// Handles GET /donor: the signed-in donor's pledges and where each went.
 pub async fn donor_page(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::Pledge)?;
+    let caller = crate::use_case::caller(&ctx)?;
+    let donor = hamdeli_app::campaigns::donor_overview(&state.store, &caller).await?;
     let l = Loc(ctx.locale);
-    let user = p.user_id.ok_or(AppError::Forbidden)?;
-    let donor = campaigns::donor_of_user(&state.store, user).await?;
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
-    let (pledges, mobile) = match &donor {
-        Some(d) => (
-            campaigns::pledges_of_donor(&state.store, d.id).await?,
-            d.mobile.clone(),
-        ),
-        None => (vec![], String::new()),
-    };
-    let mut destinations = vec![];
-    let mut seen = vec![];
-    for pl in pledges.iter().filter(|pl| pl.status == "received") {
-        if seen.contains(&pl.campaign_id) {
-            continue;
-        }
-        seen.push(pl.campaign_id);
-        let rows = campaigns::destinations(&state.store, pl.campaign_id, None).await?;
-        destinations.push((
-            pl.campaign_id,
-            pl.campaign_title.clone(),
-            destination_views(l, &types, &places, rows),
-        ));
-    }
+    let destinations = donor
+        .destinations
+        .into_iter()
+        .map(|(id, title, rows)| (id, title, destination_views(l, &types, &places, rows)))
+        .collect();
     html(DonorPage {
         shell: Shell::new(&ctx, l.t("donor-title")),
         l,
-        pledges: pledge_views(l, &types, pledges),
+        pledges: pledge_views(l, &types, donor.pledges),
         destinations,
-        mobile,
+        mobile: donor.mobile,
     })
 }

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 
 use hamdeli_domain::Action;
-use hamdeli_store::campaigns::{self, Campaign};
+use hamdeli_store::campaigns::Campaign;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -34,10 +34,9 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
     let l = Loc(ctx.locale);
     let types = TypeNames::load(&state, l).await?;
     let mut out = vec![];
-    for c in campaigns::list(&state.store).await? {
-        let pools = campaigns::pools(&state.store, c.id).await?;
-        let views = pool_views(l, &types, &c, pools);
-        out.push((c, views));
+    for s in hamdeli_app::campaigns::public_list(&state.store).await? {
+        let views = pool_views(l, &types, &s.campaign, s.pools);
+        out.push((s.campaign, views));
     }
     html(ListPage {
         shell: Shell::new(&ctx, l.t("campaigns-title")),

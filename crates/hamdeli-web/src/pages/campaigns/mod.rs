@@ -10,7 +10,7 @@
 use axum::Router;
 use axum::routing::{get, post};
 
-use hamdeli_store::campaigns::{self, Campaign, CampaignPool, MONEY};
+use hamdeli_store::campaigns::{Campaign, CampaignPool, MONEY};
 use hamdeli_store::distribution::Window;
 
 use crate::AppState;
@@ -147,12 +147,6 @@ fn today_iso() -> String {
 /// A campaign takes pledges: active and its last day not over.
 fn takes_pledges(c: &Campaign) -> bool {
     c.status == "active" && c.ends_on >= today_iso()
-}
-
-async fn campaign(state: &AppState, id: i64) -> Result<Campaign, AppError> {
-    campaigns::get(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 pub struct PoolView {

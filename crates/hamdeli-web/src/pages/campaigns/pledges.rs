@@ -6,7 +6,6 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use hamdeli_domain::Action;
-use hamdeli_store::campaigns;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -55,11 +54,8 @@ pub async fn receive(
     FormData(form): FormData<ReceiveForm>,
 ) -> Result<Response, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
-    hamdeli_app::distribution::managed_campaign(&state.store, &caller, id).await?;
-    let pledge = campaigns::pledge_by_id(&state.store, pledge_id)
-        .await?
-        .filter(|pl| pl.campaign_id == id)
-        .ok_or(AppError::NotFound)?;
+    let pledge =
+        hamdeli_app::campaigns::managed_pledge(&state.store, &caller, id, pledge_id).await?;
     let types = TypeNames::load(&state, Loc(ctx.locale)).await?;
     // Money received in tomans, stored as rials.
     let amount = typed_amount(&types, &pledge.resource, &form.amount)?;

@@ -7,7 +7,7 @@ use axum::response::Response;
 
 use hamdeli_domain::Action;
 use hamdeli_domain::needs::{PublicCount, public_count};
-use hamdeli_store::campaigns::{self, Campaign, Destination, Pledge};
+use hamdeli_store::campaigns::{Campaign, Destination, Pledge};
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -17,7 +17,7 @@ use crate::pages::needs::TypeNames;
 use crate::pages::registry::PlaceNames;
 use crate::view::{Loc, Shell};
 
-use super::{PoolView, campaign, pool_views, show_amount, takes_pledges};
+use super::{PoolView, pool_views, show_amount, takes_pledges};
 
 pub struct DestinationView {
     pub province: String,
@@ -103,32 +103,18 @@ pub async fn show(
     ctx: Ctx,
     Path(id): Path<i64>,
 ) -> Result<Response, AppError> {
-    let c = campaign(&state, id).await?;
+    let page = hamdeli_app::campaigns::page(&state.store, ctx.principal.as_ref(), id).await?;
+    let c = page.summary.campaign;
     let l = Loc(ctx.locale);
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
-    let pools = campaigns::pools(&state.store, id).await?;
-    let may_manage = ctx
-        .principal
-        .as_ref()
-        .is_some_and(|p| p.allows(&Action::ManageCampaign(&c.owner())));
-    let pledges = if may_manage {
-        pledge_views(
-            l,
-            &types,
-            campaigns::pledges_of_campaign(&state.store, id).await?,
-        )
-    } else {
-        vec![]
-    };
-    let destinations = destination_views(
-        l,
-        &types,
-        &places,
-        campaigns::destinations(&state.store, id, None).await?,
-    );
-    let type_names = campaigns::need_types_of(&state.store, id)
-        .await?
+    let pools = page.summary.pools;
+    let may_manage = page.pledges.is_some();
+    let pledges = pledge_views(l, &types, page.pledges.unwrap_or_default());
+    let destinations = destination_views(l, &types, &places, page.destinations);
+    let type_names = page
+        .summary
+        .need_types
         .iter()
         .map(|t| types.of(t))
         .collect();

@@ -6,9 +6,6 @@ use axum::extract::State;
 use axum::response::Response;
 
 use hamdeli_domain::needs::{PublicCount, public_count};
-use hamdeli_store::campaigns::{self};
-use hamdeli_store::distribution::{self};
-use hamdeli_store::organisations;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -44,8 +41,9 @@ pub async fn stats(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
     let l = Loc(ctx.locale);
     let types = TypeNames::load(&state, l).await?;
     let places = PlaceNames::load(&state, l).await?;
-    let cells = distribution::public_cells(&state.store).await?;
-    let rows = cells
+    let stats = hamdeli_app::campaigns::public_stats(&state.store).await?;
+    let rows = stats
+        .cells
         .into_iter()
         .map(|c| StatRow {
             province: places.of_str(&c.province_code),
@@ -55,23 +53,12 @@ pub async fn stats(State(state): State<AppState>, ctx: Ctx) -> Result<Response, 
             delivered: show_amount(l, &types, &c.need_type, c.units_delivered),
         })
         .collect();
-    let all = campaigns::list(&state.store).await?;
-    let mut donations = 0;
-    for c in &all {
-        donations += campaigns::pledges_of_campaign(&state.store, c.id)
-            .await?
-            .iter()
-            .filter(|p| p.status == "received")
-            .count() as i64;
-    }
     html(StatsPage {
         shell: Shell::new(&ctx, l.t("stats-title")),
         l,
         rows,
-        campaigns: all.len() as i64,
-        donations: public_count(donations),
-        organisations: organisations::list(&state.store, &hamdeli_domain::PlaceFilter::All)
-            .await?
-            .len() as i64,
+        campaigns: stats.campaigns,
+        donations: public_count(stats.donations),
+        organisations: stats.organisations,
     })
 }

@@ -105,10 +105,9 @@ pub async fn show(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, AppError> {
     let c = caller(&ctx)?;
-    let v = app::get(&state.store, &c, id).await?;
+    let (v, minutes) = app::profile(&state.store, &c, id).await?;
     let l = Loc(ctx.locale);
     let places = Places::load(&state).await?;
-    let minutes = hamdeli_store::network::volunteers::minutes_logged(&state.store, id).await?;
     html(ShowPage {
         shell: Shell::new(&ctx, v.name.clone()),
         l,
@@ -252,14 +251,13 @@ async fn home_page(
 ) -> Result<Response, AppError> {
     let c = caller(ctx)?;
     let l = Loc(ctx.locale);
-    let mine = app::mine(&state.store, &c).await?;
+    let (mine, minutes) = match app::my_profile(&state.store, &c).await? {
+        Some((v, minutes)) => (Some(v), minutes),
+        None => (None, 0),
+    };
     let cases = match &mine {
         Some(_) => hamdeli_app::network::cases::my_cases(&state.store, &c).await?,
         None => vec![],
-    };
-    let minutes = match &mine {
-        Some(v) => hamdeli_store::network::volunteers::minutes_logged(&state.store, v.id).await?,
-        None => 0,
     };
     let places = Places::load(state).await?;
     let form = typed.unwrap_or_else(|| match &mine {
