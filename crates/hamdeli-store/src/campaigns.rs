@@ -969,6 +969,40 @@ pub async fn destinations(
     campaign: i64,
     resource: Option<&str>,
 ) -> Result<Vec<Destination>> {
+    // From `destination_summary` (migration 0033: a few rows per province, zone and need type,
+    // kept by triggers on `allocations`), never a scan of the campaign's allocations. '' is the
+    // summary's "none".
+    let sql = "SELECT NULLIF(s.province_code, ''), NULLIF(s.zone, ''), s.need_type, \
+         CAST(SUM(s.allocations) AS BIGINT), CAST(SUM(s.units) AS BIGINT), \
+         CAST(SUM(s.delivered) AS BIGINT) FROM destination_summary s \
+         WHERE s.campaign_id = $1 AND ($2 = '' OR s.resource = $2) \
+         GROUP BY 1, 2, 3 ORDER BY 1, 2, 3";
+    let rows = sqlx::query(sql)
+        .bind(campaign)
+        .bind(resource.unwrap_or("").to_owned())
+        .fetch_all(store.pool())
+        .await?;
+    Ok(rows.iter().map(destination_from_row).collect())
+}
+
+fn destination_from_row(r: &sqlx::any::AnyRow) -> Destination {
+    Destination {
+        province_code: r.get(0),
+        zone: r.get(1),
+        need_type: r.get(2),
+        allocations: r.get(3),
+        units: r.get(4),
+        delivered: r.get(5),
+    }
+}
+
+/// [`destinations`] counted from every allocation of the campaign, as before the summary (the
+/// tests compare the two).
+pub async fn destinations_recomputed(
+    store: &Store,
+    campaign: i64,
+    resource: Option<&str>,
+) -> Result<Vec<Destination>> {
     // Sums are NUMERIC on PostgreSQL, which the Any driver cannot read: always BIGINT.
     let big = |e: &str| format!("CAST({e} AS BIGINT)");
     let sql = format!(
@@ -984,17 +1018,29 @@ pub async fn destinations(
         .bind(resource.unwrap_or("").to_owned())
         .fetch_all(store.pool())
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Destination {
-            province_code: r.get(0),
-            zone: r.get(1),
-            need_type: r.get(2),
-            allocations: r.get(3),
-            units: r.get(4),
-            delivered: r.get(5),
-        })
-        .collect())
+    Ok(rows.iter().map(destination_from_row).collect())
+}
+
+/// `destination_summary` (migration 0033) recomputed from every allocation, in its columns'
+/// order.
+pub const DESTINATION_SUMMARY_RECOMPUTED: &str = "SELECT b.campaign_id, b.resource, \
+     COALESCE(a.province_code, ''), COALESCE(a.zone, ''), a.need_type, CAST(COUNT(*) AS BIGINT), \
+     CAST(COALESCE(SUM(a.units), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(CASE WHEN a.status = 'delivered' THEN 1 ELSE 0 END), 0) AS BIGINT) \
+     FROM allocations a JOIN allocation_batches b ON b.id = a.batch_id GROUP BY 1, 2, 3, 4, 5";
+
+/// Recomputes `destination_summary` from the allocations (`hamdeli admin rebuild-summaries`).
+pub async fn rebuild_destination_summary(tx: &mut crate::Tx) -> Result<()> {
+    sqlx::query("DELETE FROM destination_summary")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO destination_summary (campaign_id, resource, province_code, zone, need_type, \
+         allocations, units, delivered) {DESTINATION_SUMMARY_RECOMPUTED}"
+    )))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 #[cfg(test)]

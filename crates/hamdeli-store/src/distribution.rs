@@ -1130,6 +1130,18 @@ pub async fn record_delivery(
             ("failed", Some(note.trim().to_owned()))
         }
     };
+    if status == "failed" {
+        // A failure gives the units back to the pool: take the campaign's pool lock before the
+        // allocation and its need, in a commit's order (pool, allocations with their summary
+        // lock of migration 0033, needs with 0030's), so the two cannot wait on each other.
+        sqlx::query(
+            "UPDATE campaign_pools SET allocated = allocated WHERE campaign_id = $1 AND resource = $2",
+        )
+        .bind(campaign)
+        .bind(resource.clone())
+        .execute(&mut **tx)
+        .await?;
+    }
     let changed = sqlx::query(
         "UPDATE allocations SET status = $1, delivered_by = $2, delivered_at = $3, note = $4 \
          WHERE id = $5 AND status = 'pending'",

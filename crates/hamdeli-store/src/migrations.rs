@@ -200,6 +200,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0032_allocation_summary.sql"),
         include_str!("../migrations/postgres/0032_allocation_summary.sql"),
     ),
+    (
+        33,
+        "destination_summary",
+        include_str!("../migrations/sqlite/0033_destination_summary.sql"),
+        include_str!("../migrations/postgres/0033_destination_summary.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -157,6 +157,7 @@ pub async fn rebuild(store: &Store) -> Result<()> {
     rebuild_in(&mut tx).await?;
     rebuild_needs_in(&mut tx).await?;
     crate::distribution::rebuild_allocation_summary(&mut tx).await?;
+    crate::campaigns::rebuild_destination_summary(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1293,3 +1293,364 @@ async fn the_allocation_overview_counts_equal_a_recomputation_after_random_write
     hamdeli_store::scale::rebuild(store).await.unwrap();
     assert_counts_agree(store, &all, "after a rebuild").await;
 }
+
+/// `destination_summary` (migration 0033) and the same recomputed from every allocation, sorted.
+async fn destination_summary_and_scratch(
+    store: &Store,
+) -> (
+    Vec<(i64, String, String, String, String, Vec<i64>)>,
+    Vec<(i64, String, String, String, String, Vec<i64>)>,
+) {
+    let read = |rows: Vec<sqlx::any::AnyRow>| {
+        let mut out: Vec<(i64, String, String, String, String, Vec<i64>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    r.get(1),
+                    r.get(2),
+                    r.get(3),
+                    r.get(4),
+                    (5..8).map(|i| r.get::<i64, _>(i)).collect(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    let kept = sqlx::query(
+        "SELECT CAST(campaign_id AS BIGINT), resource, province_code, zone, need_type, \
+         CAST(allocations AS BIGINT), CAST(units AS BIGINT), CAST(delivered AS BIGINT) \
+         FROM destination_summary",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let scratch = sqlx::query(campaigns::DESTINATION_SUMMARY_RECOMPUTED)
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    (read(kept), read(scratch))
+}
+
+type DestinationKey = (Option<String>, Option<String>, String, i64, i64, i64);
+
+fn destination_keys(rows: Vec<campaigns::Destination>) -> Vec<DestinationKey> {
+    rows.into_iter()
+        .map(|d| {
+            (
+                d.province_code,
+                d.zone,
+                d.need_type,
+                d.allocations,
+                d.units,
+                d.delivered,
+            )
+        })
+        .collect()
+}
+
+/// The summary equals a recount, and every campaign's destinations (all resources and food
+/// alone, as the receipts ask) equal the former scan of its allocations, in the same order.
+async fn assert_destinations_agree(store: &Store, campaign_ids: &[i64], when: &str) {
+    let (kept, scratch) = destination_summary_and_scratch(store).await;
+    assert_eq!(kept, scratch, "{when}: destination_summary");
+    for &id in campaign_ids {
+        for resource in [None, Some("food"), Some(campaigns::MONEY)] {
+            let kept = campaigns::destinations(store, id, resource).await.unwrap();
+            let scratch = campaigns::destinations_recomputed(store, id, resource)
+                .await
+                .unwrap();
+            assert_eq!(
+                destination_keys(kept),
+                destination_keys(scratch),
+                "{when}: campaign {id}, {resource:?}"
+            );
+        }
+    }
+}
+
+/// The public campaign page's destination rows: (units, row count).
+fn page_destination_units(html: &str) -> (i64, usize) {
+    let Some(at) = html.find("data-testid=\"campaign-destinations\"") else {
+        return (0, 0);
+    };
+    let body = &html[at..];
+    let body = &body[body.find("<tbody>").unwrap()..body.find("</tbody>").unwrap()];
+    let rows: Vec<&str> = body.split("<tr>").skip(1).collect();
+    let units = rows
+        .iter()
+        .map(|r| {
+            let cell = r.split("<td>").nth(5).unwrap();
+            shown_number(&cell[..cell.find("</td>").unwrap()])
+        })
+        .sum();
+    (units, rows.len())
+}
+
+/// Where a campaign's allocations went comes from `destination_summary` (migration 0033), kept
+/// by triggers on `allocations`: after random allocation commits of two campaigns, deliveries,
+/// failed deliveries (units back to the need and the pool), allocations moved to another
+/// province, zone, need type or number of units, and removed (the product removes none; the
+/// triggers cover it), the summary equals a recount, the campaigns' destinations equal the
+/// former scan, the public page and the API show them, and a rebuild restores a damaged
+/// summary.
+#[tokio::test]
+async fn campaign_destinations_equal_a_recomputation_after_random_allocation_writes() {
+    let app = spawn_app().await;
+    let store = &app.store;
+    hamdeli_store::bench::verified_needs(store, "23", "2301", "food", 120)
+        .await
+        .unwrap();
+    let county = tehran_county(&app).await;
+    let persons = add_persons(store, &county, 20, "نسرین").await;
+    // The national campaign gives part of what is needed, the provincial one the rest.
+    let national = funded_campaign(store, None, 150).await;
+    let tehran = {
+        let mut tx = store.begin().await.unwrap();
+        let id = campaigns::create(
+            &mut tx,
+            &NewCampaign {
+                title: "پویش تهران".into(),
+                description: String::new(),
+                organisation_id: None,
+                province_code: Some("23".into()),
+                county_code: None,
+                goal_rials: 0,
+                starts_on: "2020-01-01".into(),
+                ends_on: "2100-01-01".into(),
+                need_types: vec![("food".into(), 3000)],
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        let donor: i64 = sqlx::query("SELECT id FROM donors")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap()
+            .get(0);
+        let pledge = campaigns::pledge(&mut tx, id, donor, "food", 3000)
+            .await
+            .unwrap();
+        campaigns::receive(&mut tx, pledge, 3000, "REF-T", None)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
+    let all = [national, tehran];
+    assert_destinations_agree(store, &all, "at the start").await;
+
+    let window = Window {
+        from: 0,
+        to: i64::MAX,
+    };
+    let places: Vec<(Option<String>, Option<String>)> = vec![
+        (Some("23".into()), Some("urban".into())),
+        (Some("23".into()), Some("rural".into())),
+        (Some("07".into()), Some("urban".into())),
+        (Some("07".into()), None),
+        (None, None),
+    ];
+    let types = ["food", "medical", "rent_housing"];
+    let mut rng = Lcg(33);
+    let mut removed = 0;
+    for round in 0..5 {
+        // New needs, then a commit of each campaign (the first rounds give everything out).
+        let mut tx = store.begin().await.unwrap();
+        for _ in 0..8 {
+            let id = needs::create_need(
+                &mut tx,
+                &NewNeed {
+                    person_id: rng.pick(&persons),
+                    need_type: "food".into(),
+                    amount: (rng.next() % 5) as i64 + 1,
+                    urgency: Urgency::Normal,
+                    note: None,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+            needs::set_status(&mut tx, id, NeedStatus::Verified, None)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let order = if round % 2 == 0 {
+            [national, tehran]
+        } else {
+            [tehran, national]
+        };
+        for campaign in order {
+            let c = campaigns::get(store, campaign).await.unwrap().unwrap();
+            let policy = if rng.next().is_multiple_of(2) {
+                Policy::WaterFill
+            } else {
+                Policy::Priority
+            };
+            match distribution::commit(
+                store,
+                &c,
+                "food",
+                policy,
+                window,
+                distribution::CommittedBy::unaudited(None),
+            )
+            .await
+            {
+                Ok(_) | Err(StoreError::Invalid(_)) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_destinations_agree(store, &all, &format!("round {round}, committed")).await;
+        // Deliveries and failures of pending allocations, each in its own transaction.
+        let pending: Vec<i64> =
+            sqlx::query("SELECT id FROM allocations WHERE status = 'pending' ORDER BY id")
+                .fetch_all(store.pool())
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+        for &a in &pending {
+            if rng.next() % 3 != 0 {
+                continue;
+            }
+            let outcome = if rng.next().is_multiple_of(3) {
+                distribution::Outcome::Failed {
+                    note: "نبود".into(),
+                }
+            } else {
+                distribution::Outcome::Delivered {
+                    code: None,
+                    note: Some("تحویل شد".into()),
+                }
+            };
+            let mut tx = store.begin().await.unwrap();
+            distribution::record_delivery(&mut tx, a, &outcome, "1405-01", None)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+        // Writes of the summary's columns the product does not make (the triggers cover them).
+        let ids: Vec<i64> = sqlx::query("SELECT id FROM allocations ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for _ in 0..12 {
+            let a = rng.pick(&ids);
+            let (p, z) = rng.pick(&places);
+            let q = match rng.next() % 5 {
+                0 => sqlx::query("UPDATE allocations SET province_code = $2, zone = $3 WHERE id = $1")
+                    .bind(a)
+                    .bind(p)
+                    .bind(z),
+                1 => sqlx::query("UPDATE allocations SET need_type = $2 WHERE id = $1")
+                    .bind(a)
+                    .bind(rng.pick(&types).to_owned()),
+                2 => sqlx::query("UPDATE allocations SET units = units + 1 WHERE id = $1").bind(a),
+                3 => sqlx::query(
+                    "UPDATE allocations SET status = 'delivered' WHERE id = $1 AND status = 'pending'",
+                )
+                .bind(a),
+                _ => sqlx::query(
+                    "UPDATE allocations SET status = 'pending' WHERE id = $1 AND status <> 'pending' \
+                     AND NOT EXISTS (SELECT 1 FROM support_ledger s WHERE s.allocation_id = allocations.id)",
+                )
+                .bind(a),
+            };
+            q.execute(store.pool()).await.unwrap();
+        }
+        // A removed allocation (pending, never in the ledger or the public log's queue).
+        let gone = sqlx::query(
+            "DELETE FROM allocations WHERE id = (SELECT MAX(a.id) FROM allocations a \
+             WHERE a.status = 'pending' AND NOT EXISTS \
+             (SELECT 1 FROM support_ledger s WHERE s.allocation_id = a.id))",
+        )
+        .execute(store.pool())
+        .await;
+        if let Ok(done) = gone {
+            removed += done.rows_affected();
+        }
+        assert_destinations_agree(store, &all, &format!("round {round}")).await;
+    }
+    let (kept, _) = destination_summary_and_scratch(store).await;
+    // Both campaigns, several places and types, deliveries.
+    assert!(kept.len() >= 8, "{kept:?}");
+    for c in all {
+        assert!(kept.iter().any(|k| k.0 == c), "no row of campaign {c}");
+    }
+    assert!(
+        kept.iter().any(|k| k.2.is_empty()),
+        "no allocation without a province"
+    );
+    assert!(kept.iter().any(|k| k.5[2] > 0), "no delivery");
+    assert!(removed > 0, "no allocation removed");
+    let failed = scalar(
+        store,
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM allocations WHERE status = 'failed' AND id > $1",
+        0,
+    )
+    .await;
+    assert!(failed > 0, "no failed delivery");
+
+    // The public page and the API show the recomputed figures.
+    let anon = app.client();
+    let expected = campaigns::destinations_recomputed(store, national, None)
+        .await
+        .unwrap();
+    let expected_units: i64 = expected.iter().map(|d| d.units).sum();
+    let check = |html: &str, api: &str, when: &str| {
+        assert_eq!(
+            page_destination_units(html),
+            (expected_units, expected.len()),
+            "{when}: page"
+        );
+        let api: serde_json::Value = serde_json::from_str(api).unwrap();
+        let api = api.as_array().unwrap();
+        assert_eq!(api.len(), expected.len(), "{when}: API");
+        for (a, d) in api.iter().zip(&expected) {
+            assert_eq!(a["province_code"].as_str(), d.province_code.as_deref());
+            assert_eq!(a["zone"].as_str(), d.zone.as_deref());
+            assert_eq!(a["need_type"].as_str(), Some(d.need_type.as_str()));
+            assert_eq!(a["units"].as_i64(), Some(d.units), "{when}: API");
+            if let Some(r) = a["recipients"].as_i64() {
+                assert_eq!(r, d.allocations, "{when}: API");
+            }
+        }
+    };
+    let (status, page) = anon.get_text(&format!("/campaigns/{national}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, api) = anon
+        .get_text(&format!("/api/v1/campaigns/{national}/destinations"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    check(&page, &api, "kept");
+
+    // They read the summary: a damaged one shows, and a rebuild makes it exact again.
+    sqlx::query("UPDATE destination_summary SET units = units + 1000 WHERE campaign_id = $1")
+        .bind(national)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let (_, api) = anon
+        .get_text(&format!("/api/v1/campaigns/{national}/destinations"))
+        .await;
+    let api: serde_json::Value = serde_json::from_str(&api).unwrap();
+    assert_ne!(
+        api.as_array().unwrap()[0]["units"].as_i64(),
+        Some(expected[0].units)
+    );
+    hamdeli_store::scale::rebuild(store).await.unwrap();
+    assert_destinations_agree(store, &all, "after a rebuild").await;
+    let (_, page) = anon.get_text(&format!("/campaigns/{national}")).await;
+    let (_, api) = anon
+        .get_text(&format!("/api/v1/campaigns/{national}/destinations"))
+        .await;
+    check(&page, &api, "after a rebuild");
+}
