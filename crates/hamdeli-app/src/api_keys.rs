@@ -1,10 +1,31 @@
 //! API keys of a partner organisation: issued (the secret shown once) and revoked by the
 //! organisation's own partner user or the national admin.
 
-use hamdeli_domain::Action;
+use hamdeli_domain::{Action, Role};
+use hamdeli_store::api_keys::ApiKey;
+use hamdeli_store::organisations::Organisation;
 use hamdeli_store::{Store, api_keys};
 
 use crate::{Caller, Error, Result, audit_write};
+
+/// The keys page: the organisations whose keys the principal manages (refused when there is
+/// none, except for the national admin) and the keys in the principal's scope.
+pub async fn overview(
+    store: &Store,
+    caller: &Caller<'_>,
+) -> Result<(Vec<Organisation>, Vec<ApiKey>)> {
+    let p = caller.principal;
+    let organisations: Vec<Organisation> = crate::organisations::in_scope(store, caller)
+        .await?
+        .into_iter()
+        .filter(|o| p.allows(&Action::ManageApiKeys(o.id)))
+        .collect();
+    if organisations.is_empty() && p.role != Role::NationalAdmin {
+        return Err(Error::Denied);
+    }
+    let keys = api_keys::list(store, &p.place_filter()).await?;
+    Ok((organisations, keys))
+}
 
 /// Issues a key; returns its id and the secret (stored hashed, shown once).
 pub async fn issue(

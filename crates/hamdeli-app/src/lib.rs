@@ -8,7 +8,9 @@ use hamdeli_store::{StoreError, audit};
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit_log;
 pub mod campaigns;
+pub mod dashboard;
 pub mod distribution;
 pub mod entry;
 pub mod imports;
@@ -23,6 +25,7 @@ pub mod reports;
 pub mod sharing;
 pub mod sms;
 pub mod support;
+pub mod transparency;
 pub mod users;
 
 /// Who acts, and from where (an IP address, or `cli` for the command line).

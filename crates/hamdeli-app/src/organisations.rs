@@ -137,6 +137,42 @@ pub async fn create(store: &Store, caller: &Caller<'_>, input: OrganisationInput
     Ok(id)
 }
 
+/// The organisations in the principal's place scope (all of them for the national scope), for
+/// the names and choices of a page the principal is already allowed.
+pub async fn in_scope(store: &Store, caller: &Caller<'_>) -> Result<Vec<Organisation>> {
+    Ok(organisations::list(store, &caller.principal.place_filter()).await?)
+}
+
+/// The organisations page (office staff): those in the principal's scope.
+pub async fn list(store: &Store, caller: &Caller<'_>) -> Result<Vec<Organisation>> {
+    caller.principal.authorize(Action::ViewDashboard)?;
+    in_scope(store, caller).await
+}
+
+/// The organisations the principal may see: all for office staff, its own for a partner.
+pub async fn visible(store: &Store, caller: &Caller<'_>) -> Result<Vec<Organisation>> {
+    let p = caller.principal;
+    Ok(in_scope(store, caller)
+        .await?
+        .into_iter()
+        .filter(|o| p.allows(&Action::ViewOrganisation(o.id)))
+        .collect())
+}
+
+/// One organisation, for whoever may see it.
+pub async fn read(store: &Store, caller: &Caller<'_>, id: i64) -> Result<Organisation> {
+    caller.principal.authorize(Action::ViewOrganisation(id))?;
+    organisations::by_id(store, id)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// An organisation by id, only to show its name where the caller was already allowed what names
+/// it (a user's scope, an import batch); no principal: an organisation's name is not personal.
+pub async fn named(store: &Store, id: i64) -> Result<Option<Organisation>> {
+    Ok(organisations::by_id(store, id).await?)
+}
+
 /// The organisation if the principal may manage it. A principal who may see it but not manage
 /// it is refused; an id that does not exist is not found.
 pub async fn managed(store: &Store, caller: &Caller<'_>, id: i64) -> Result<Organisation> {

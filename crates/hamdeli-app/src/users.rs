@@ -7,6 +7,23 @@ use hamdeli_store::{Store, audit};
 
 use crate::{Caller, Error, Result, audit_write};
 
+/// The users in the principal's place scope, for whoever manages users (the users page).
+pub async fn list(store: &Store, caller: &Caller<'_>) -> Result<Vec<User>> {
+    let p = caller.principal;
+    p.authorize(Action::ManageUsers)?;
+    Ok(users::list(store, &p.place_filter()).await?)
+}
+
+/// The users the principal may manage (the API's list).
+pub async fn list_managed(store: &Store, caller: &Caller<'_>) -> Result<Vec<User>> {
+    let p = caller.principal;
+    Ok(list(store, caller)
+        .await?
+        .into_iter()
+        .filter(|u| p.allows(&Action::ManageUser(u.role, &u.scope)))
+        .collect())
+}
+
 /// The user if the principal may manage it. Out of scope is refused before anything is shown;
 /// only the national admin learns that an id does not exist.
 pub async fn managed_user(store: &Store, caller: &Caller<'_>, id: i64) -> Result<User> {

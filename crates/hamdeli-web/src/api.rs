@@ -15,11 +15,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use hamdeli_domain::Action;
-use hamdeli_store::audit::{self, Entry};
-use hamdeli_store::dashboard::{self, Counts};
+use hamdeli_store::audit::Entry;
+use hamdeli_store::dashboard::Counts;
 use hamdeli_store::geo::{self, County, Province};
-use hamdeli_store::organisations::{self, Organisation};
-use hamdeli_store::users::{self, User};
+use hamdeli_store::organisations::Organisation;
+use hamdeli_store::users::User;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -143,10 +143,9 @@ async fn dashboard_counts(
     State(state): State<AppState>,
     ctx: Ctx,
 ) -> Result<Json<Counts>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ViewDashboard)?;
+    let caller = crate::use_case::caller(&ctx)?;
     Ok(Json(
-        dashboard::counts(&state.store, &p.place_filter()).await?,
+        hamdeli_app::dashboard::counts(&state.store, &caller).await?,
     ))
 }
 
@@ -216,12 +215,9 @@ async fn list_organisations(
     State(state): State<AppState>,
     ctx: Ctx,
 ) -> Result<Json<Vec<Organisation>>, AppError> {
-    let p = ctx.require()?;
-    let orgs = organisations::list(&state.store, &p.place_filter()).await?;
+    let caller = crate::use_case::caller(&ctx)?;
     Ok(Json(
-        orgs.into_iter()
-            .filter(|o| p.allows(&Action::ViewOrganisation(o.id)))
-            .collect(),
+        hamdeli_app::organisations::visible(&state.store, &caller).await?,
     ))
 }
 
@@ -230,13 +226,9 @@ async fn list_organisations(
     responses((status = 200, body = Vec<User>), (status = 401), (status = 403)),
     security(("api_key" = []), ("session" = [])))]
 async fn list_users(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Vec<User>>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageUsers)?;
-    let list = users::list(&state.store, &p.place_filter()).await?;
+    let caller = crate::use_case::caller(&ctx)?;
     Ok(Json(
-        list.into_iter()
-            .filter(|u| p.allows(&Action::ManageUser(u.role, &u.scope)))
-            .collect(),
+        hamdeli_app::users::list_managed(&state.store, &caller).await?,
     ))
 }
 
@@ -265,8 +257,9 @@ async fn list_audit(
     ctx: Ctx,
     Query(q): Query<AuditParams>,
 ) -> Result<Json<Vec<Entry>>, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ReadAudit)?;
+    let caller = crate::use_case::caller(&ctx)?;
+    // Refused before the query is checked: a malformed date is a 400 only for the admin.
+    caller.principal.authorize(Action::ReadAudit)?;
     let q = crate::pages::AuditQuery {
         actor: q.actor,
         action: q.action,
@@ -277,7 +270,9 @@ async fn list_audit(
         before: q.before,
     };
     let filter = crate::pages::audit_filter(&q).map_err(AppError::BadRequest)?;
-    Ok(Json(audit::list(&state.store, &filter).await?))
+    Ok(Json(
+        hamdeli_app::audit_log::list(&state.store, &caller, &filter).await?,
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -333,23 +328,18 @@ async fn transparency_feed(
     State(state): State<AppState>,
     Query(q): Query<LedgerParams>,
 ) -> Result<Json<LedgerPage>, AppError> {
-    use hamdeli_store::ledger;
-    if let Err(e) = ledger::publish_closed_days(&state.store, hamdeli_store::now_millis()).await {
-        tracing::warn!(error = %e, "closing the transparency log's days failed; serving it as is");
-    }
-    let (entries, hash) = ledger::head(&state.store).await?;
+    use hamdeli_app::transparency::{self, Start};
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let (list, next) = match q.after {
-        Some(after) => {
-            let list = ledger::after(&state.store, after.max(0), limit).await?;
-            let last = list.last().map(|e| e.seq);
-            (list, last.filter(|s| *s < entries))
-        }
-        None => {
-            let list = ledger::recent(&state.store, q.before, limit).await?;
-            let last = list.last().map(|e| e.seq);
-            (list, last.filter(|s| *s > 1))
-        }
+    let start = match q.after {
+        Some(after) => Start::After(after.max(0)),
+        None => Start::Before(q.before),
+    };
+    let log = transparency::read(&state.store, start, limit).await?;
+    let (entries, hash, list) = (log.head_count, log.head_hash, log.entries);
+    let last = list.last().map(|e| e.seq);
+    let next = match start {
+        Start::After(_) => last.filter(|s| *s < entries),
+        Start::Before(_) => last.filter(|s| *s > 1),
     };
     Ok(Json(LedgerPage {
         rule: "hamdeli-ledger-v1",

@@ -6,9 +6,8 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use hamdeli_domain::Action;
-use hamdeli_store::api_keys::{self, ApiKey};
-use hamdeli_store::organisations::{self, Organisation};
+use hamdeli_store::api_keys::ApiKey;
+use hamdeli_store::organisations::Organisation;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -39,19 +38,11 @@ async fn page(
     new_secret: Option<String>,
     error: Option<String>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    let filter = p.place_filter();
-    let organisations = organisations::list(&state.store, &filter).await?;
-    let organisations: Vec<Organisation> = organisations
-        .into_iter()
-        .filter(|o| p.allows(&Action::ManageApiKeys(o.id)))
-        .collect();
-    if organisations.is_empty() && p.role != hamdeli_domain::Role::NationalAdmin {
-        return Err(AppError::Forbidden);
-    }
+    let caller = crate::use_case::caller(ctx)?;
+    let (organisations, keys) = hamdeli_app::api_keys::overview(&state.store, &caller).await?;
     let l = Loc(ctx.locale);
     let mut rows = vec![];
-    for key in api_keys::list(&state.store, &filter).await? {
+    for key in keys {
         let organisation = match key.scope.organisation() {
             Some(id) => organisations
                 .iter()
@@ -72,6 +63,7 @@ async fn page(
     })
 }
 
+/// Handles the GET /admin/api-keys route.
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let p = ctx.require()?;
     if !matches!(

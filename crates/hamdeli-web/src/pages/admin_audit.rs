@@ -5,10 +5,11 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use hamdeli_app::audit_log;
 use hamdeli_domain::Action;
 use hamdeli_locale::clock::iran_midnight_millis;
 use hamdeli_locale::parse_form_date;
-use hamdeli_store::audit::{self, Entry, Filter};
+use hamdeli_store::audit::{Entry, Filter};
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -70,16 +71,17 @@ pub fn filter_of(q: &AuditQuery) -> Result<Filter, &'static str> {
     })
 }
 
+/// Handles the GET /admin/audit route.
 pub async fn list(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ReadAudit)?;
+    let caller = crate::use_case::caller(&ctx)?;
+    caller.principal.authorize(Action::ReadAudit)?;
     let l = Loc(ctx.locale);
     let (entries, error) = match filter_of(&q) {
-        Ok(f) => (audit::list(&state.store, &f).await?, None),
+        Ok(f) => (audit_log::list(&state.store, &caller, &f).await?, None),
         Err(id) => (vec![], Some(l.t(id))),
     };
     let next_before = if entries.len() as i64 == PAGE {
@@ -99,7 +101,7 @@ pub async fn list(
     html(AuditPage {
         shell: Shell::new(&ctx, l.t("audit-title")),
         l,
-        actions: audit::actions(&state.store).await?,
+        actions: audit_log::actions(&state.store, &caller).await?,
         q,
         entries,
         error,

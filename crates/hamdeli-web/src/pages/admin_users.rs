@@ -6,11 +6,11 @@ use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
-use hamdeli_domain::{Action, Principal, Role, Scope};
+use hamdeli_domain::{Action, Role, Scope};
+use hamdeli_store::geo;
 use hamdeli_store::geo::{County, Province};
 use hamdeli_store::organisations::Organisation;
-use hamdeli_store::users::{self, NewUser, User};
-use hamdeli_store::{geo, organisations};
+use hamdeli_store::users::{NewUser, User};
 
 use hamdeli_app::users as users_app;
 
@@ -35,12 +35,11 @@ struct ListPage {
     rows: Vec<UserRow>,
 }
 
+/// Handles the GET /admin/users route.
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
-    let p = ctx.require()?;
-    p.authorize(Action::ManageUsers)?;
     let l = Loc(ctx.locale);
     let mut rows = vec![];
-    for user in users::list(&state.store, &p.place_filter()).await? {
+    for user in users_app::list(&state.store, &caller(&ctx)?).await? {
         let scope = super::home::scope_words(&state, l, &user.scope).await?;
         rows.push(UserRow { user, scope });
     }
@@ -59,7 +58,8 @@ pub struct FormChoices {
     pub organisations: Vec<Organisation>,
 }
 
-async fn choices(state: &AppState, p: &Principal) -> Result<FormChoices, AppError> {
+async fn choices(state: &AppState, ctx: &Ctx) -> Result<FormChoices, AppError> {
+    let p = ctx.require()?;
     let filter = p.place_filter();
     let provinces = geo::provinces(&state.store, &filter).await?;
     let mut counties = vec![];
@@ -71,7 +71,7 @@ async fn choices(state: &AppState, p: &Principal) -> Result<FormChoices, AppErro
         _ => vec![Role::CountyExpert],
     };
     let organisations = if p.role == Role::NationalAdmin {
-        organisations::list(&state.store, &filter).await?
+        hamdeli_app::organisations::in_scope(&state.store, &caller(ctx)?).await?
     } else {
         vec![]
     };
@@ -109,7 +109,7 @@ pub async fn new_form(State(state): State<AppState>, ctx: Ctx) -> Result<Respons
     let p = ctx.require()?;
     p.authorize(Action::ManageUsers)?;
     let l = Loc(ctx.locale);
-    let choices = choices(&state, p).await?;
+    let choices = choices(&state, &ctx).await?;
     let form = UserForm {
         role: choices.roles[0].as_str().to_owned(),
         ..Default::default()
@@ -167,7 +167,7 @@ pub async fn create(
     };
     let (role, scope) = match role_and_scope(&state, &form).await {
         Ok(x) => x,
-        Err(id) => return refuse(id, form, choices(&state, &p).await?),
+        Err(id) => return refuse(id, form, choices(&state, &ctx).await?),
     };
     let new = NewUser {
         username: form.username.clone(),
@@ -181,7 +181,7 @@ pub async fn create(
     match users_app::create(&state.store, &caller(&ctx)?, new).await {
         Ok(id) => Ok(see_other(&format!("/admin/users/{id}?saved=1"))),
         Err(hamdeli_app::Error::Invalid(msg) | hamdeli_app::Error::Conflict(msg)) => {
-            refuse(msg, form, choices(&state, &p).await?)
+            refuse(msg, form, choices(&state, &ctx).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -233,7 +233,7 @@ async fn show_page(
         l,
         is_self: p.user_id == Some(user.id),
         scope,
-        choices: choices(state, p).await?,
+        choices: choices(state, ctx).await?,
         form,
         user,
         error,

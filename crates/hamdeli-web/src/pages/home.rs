@@ -3,7 +3,7 @@ use axum::extract::State;
 use axum::response::Response;
 
 use hamdeli_domain::{Action, Scope};
-use hamdeli_store::dashboard::{self, Counts};
+use hamdeli_store::dashboard::Counts;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -56,7 +56,7 @@ pub async fn scope_words(state: &AppState, l: Loc, scope: &Scope) -> Result<Stri
             l.t1("scope-county", "name", &name)
         }
         Scope::Organisation { organisation } => {
-            let o = hamdeli_store::organisations::by_id(&state.store, *organisation).await?;
+            let o = hamdeli_app::organisations::named(&state.store, *organisation).await?;
             let name = o
                 .map(|o| l.name(&o.name_fa, &o.name_en).to_owned())
                 .unwrap_or_default();
@@ -66,12 +66,12 @@ pub async fn scope_words(state: &AppState, l: Loc, scope: &Scope) -> Result<Stri
     })
 }
 
+/// Handles the GET / route.
 pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
     match &ctx.principal {
         None => {
-            let all = hamdeli_domain::PlaceFilter::All;
-            let counts = dashboard::counts(&state.store, &all).await?;
+            let counts = hamdeli_app::dashboard::public_counts(&state.store).await?;
             html(Landing {
                 shell: Shell::new(&ctx, l.t("landing-title")),
                 l,
@@ -80,7 +80,8 @@ pub async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Response, A
             })
         }
         Some(p) if p.allows(&Action::ViewDashboard) => {
-            let counts = dashboard::counts(&state.store, &p.place_filter()).await?;
+            let caller = crate::use_case::caller(&ctx)?;
+            let counts = hamdeli_app::dashboard::counts(&state.store, &caller).await?;
             let scope = scope_words(&state, l, &p.scope).await?;
             html(Dashboard {
                 shell: Shell::new(&ctx, l.t("dashboard-title")),

@@ -9,7 +9,7 @@ use hamdeli_app::imports;
 use hamdeli_ingest::{Column, ColumnMapping};
 use hamdeli_registry::import;
 use hamdeli_store::geo::County;
-use hamdeli_store::organisations::{self, Organisation};
+use hamdeli_store::organisations::Organisation;
 use hamdeli_store::registry::{self, BatchCounts, BatchRow, NewSourceRecord, Problem};
 
 use crate::AppState;
@@ -388,7 +388,7 @@ pub async fn show(
     let l = Loc(ctx.locale);
     let row = report.batch.row;
     let job = job_view(&state, &row.batch);
-    let organisation = organisations::by_id(&state.store, row.organisation_id)
+    let organisation = hamdeli_app::organisations::named(&state.store, row.organisation_id)
         .await?
         .map(|o| l.name(&o.name_fa, &o.name_en).to_owned())
         .unwrap_or_default();

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use hamdeli_app::organisations::{self as org_app, OrganisationInput, ProgrammeInput};
-use hamdeli_domain::{Action, Principal, Role};
+use hamdeli_domain::{Principal, Role};
 use hamdeli_store::geo::{self, Province};
 use hamdeli_store::needs::{self, NeedType};
 use hamdeli_store::organisations::{self, Organisation, Programme};
@@ -35,8 +35,7 @@ struct ListPage {
 /// Handles the GET /organisations route.
 pub async fn list(State(state): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
     let p = ctx.require()?;
-    p.authorize(Action::ViewDashboard)?;
-    let organisations = organisations::list(&state.store, &p.place_filter()).await?;
+    let organisations = org_app::list(&state.store, &caller(&ctx)?).await?;
     let l = Loc(ctx.locale);
     html(ListPage {
         shell: Shell::new(&ctx, l.t("organisations-title")),
@@ -97,10 +96,7 @@ async fn show_page(
     programme_error: Option<&'static str>,
 ) -> Result<Response, AppError> {
     let p = ctx.require()?;
-    p.authorize(Action::ViewOrganisation(id))?;
-    let organisation = organisations::by_id(&state.store, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let organisation = org_app::read(&state.store, &caller(ctx)?, id).await?;
     let l = Loc(ctx.locale);
     let province_name = match &organisation.province_code {
         Some(code) => hamdeli_store::geo::province(&state.store, code)
@@ -112,7 +108,7 @@ async fn show_page(
         .name(&organisation.name_fa, &organisation.name_en)
         .to_owned();
     let may_share = p.role == hamdeli_domain::Role::NationalAdmin;
-    let all = organisations::list(&state.store, &p.place_filter()).await?;
+    let all = org_app::in_scope(&state.store, &caller(ctx)?).await?;
     let name_of = |id: i64| {
         all.iter()
             .find(|o| o.id == id)

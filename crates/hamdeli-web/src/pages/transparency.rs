@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use hamdeli_app::transparency::{self, Start};
 use hamdeli_domain::ledger::Entry;
-use hamdeli_store::ledger;
 
 use crate::AppState;
 use crate::context::Ctx;
@@ -42,16 +42,14 @@ pub struct PageQuery {
 
 const PAGE: i64 = 50;
 
+/// Handles the GET /transparency route.
 pub async fn page(
     State(state): State<AppState>,
     ctx: Ctx,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, AppError> {
-    if let Err(e) = ledger::publish_closed_days(&state.store, hamdeli_store::now_millis()).await {
-        tracing::warn!(error = %e, "closing the transparency log's days failed; showing it as is");
-    }
-    let entries = ledger::recent(&state.store, q.before, PAGE).await?;
-    let (head_count, head_hash) = ledger::head(&state.store).await?;
+    let log = transparency::read(&state.store, Start::Before(q.before), PAGE).await?;
+    let (entries, head_count, head_hash) = (log.entries, log.head_count, log.head_hash);
     let older = entries
         .last()
         .map(|e| e.seq)
