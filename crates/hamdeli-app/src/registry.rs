@@ -128,6 +128,24 @@ pub async fn search(
     Ok(results)
 }
 
+/// What the registry's search page shows around its hits: the organisations its filter
+/// offers and the registry's counts inside the principal's scope.
+#[derive(Debug, Clone)]
+pub struct SearchPageFacts {
+    pub organisations: Vec<hamdeli_store::organisations::Organisation>,
+    pub counts: persons::RegistryCounts,
+}
+
+/// The search page's filter choices and counts; refused unless the principal may search.
+pub async fn search_page_facts(store: &Store, caller: &Caller<'_>) -> Result<SearchPageFacts> {
+    let p = caller.principal;
+    p.authorize(Action::SearchRegistry)?;
+    Ok(SearchPageFacts {
+        organisations: hamdeli_store::organisations::list(store, &PlaceFilter::All).await?,
+        counts: persons::counts(store, &p.place_filter()).await?,
+    })
+}
+
 async fn records_for(
     store: &Store,
     person: i64,

@@ -315,3 +315,42 @@ pub async fn series(
         },
     })
 }
+
+/// A figure of Hamdeli's own data for a period (`now` for counts as of the refresh): the
+/// country's total, a province's or a county's of it, inside the principal's scope (a
+/// provincial or county office asking for another place: `NotFound`; asking for none: its own).
+pub async fn figure_total(
+    store: &Store,
+    caller: &Caller<'_>,
+    indicator: &str,
+    period: &str,
+    province: Option<&str>,
+    county: Option<&str>,
+) -> Result<i64> {
+    allow(caller.principal, ReportAction::View)?;
+    let p = caller.principal;
+    let province = match (p.scope.province(), province) {
+        (Some(own), Some(asked)) if own != asked => return Err(Error::NotFound),
+        (Some(own), _) => Some(own),
+        (None, asked) => asked,
+    };
+    let county = match (p.scope.county(), county) {
+        (Some(own), Some(asked)) if own != asked => return Err(Error::NotFound),
+        (Some(own), _) => Some(own),
+        (None, asked) => asked,
+    };
+    Ok(match (province, county) {
+        (Some(p), Some(c)) => figures::value(store, indicator, period, p, c).await?,
+        (Some(p), None) => figures::value(store, indicator, period, p, "").await?,
+        _ => figures::values(store, indicator, period, None)
+            .await?
+            .values()
+            .fold(0i64, |a, b| a.saturating_add(*b)),
+    })
+}
+
+/// When the figures of Hamdeli's own data were last computed (none before the first refresh).
+pub async fn computed_at(store: &Store, caller: &Caller<'_>) -> Result<Option<i64>> {
+    allow(caller.principal, ReportAction::View)?;
+    Ok(figures::computed_at(store).await?)
+}

@@ -1053,6 +1053,39 @@ pub async fn ensure_figures(store: &Store) -> Result<()> {
     Ok(())
 }
 
+/// The values of a data set for the data-exchange file, of one period (a valid code, else
+/// `reports-period-invalid`) or all, inside the principal's scope (a provincial office: its
+/// province's, a county office: its county's), accepted reports only unless `accepted_only`
+/// is false; at most 200,000 rows.
+pub async fn exchange_rows(
+    store: &Store,
+    caller: &Caller<'_>,
+    dataset: i64,
+    period: Option<&str>,
+    accepted_only: bool,
+) -> Result<Vec<entries::ExchangeRow>> {
+    allow(caller.principal, ReportAction::View)?;
+    let period = period.filter(|p| !p.is_empty());
+    if let Some(p) = period
+        && Period::parse(p).is_none()
+    {
+        return Err(Error::Invalid("reports-period-invalid"));
+    }
+    let mut rows = entries::exchange(
+        store,
+        dataset,
+        period,
+        caller.principal.scope.province(),
+        accepted_only,
+        200_000,
+    )
+    .await?;
+    if let Some(c) = caller.principal.scope.county() {
+        rows.retain(|r| r.org_unit == c);
+    }
+    Ok(rows)
+}
+
 // ---------------------------------------------------------------------------------------------
 // The need index
 
@@ -1089,6 +1122,22 @@ pub async fn index_data(store: &Store) -> Result<BTreeMap<String, BTreeMap<Strin
             .collect(),
     );
     Ok(data)
+}
+
+/// The index's configuration page's history: the last 20 changes of the weights and, per
+/// imported indicator, its values by province; for a principal who sees the reports.
+pub async fn index_history(
+    store: &Store,
+    caller: &Caller<'_>,
+) -> Result<(
+    Vec<store_reports::index::WeightChange>,
+    BTreeMap<String, BTreeMap<String, f64>>,
+)> {
+    allow(caller.principal, ReportAction::View)?;
+    Ok((
+        store_reports::index::history(store, 20).await?,
+        store_reports::index::imported(store).await?,
+    ))
 }
 
 /// The index's indicators and the ranking with given weights (the saved ones when `weights` is

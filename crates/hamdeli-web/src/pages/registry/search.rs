@@ -212,15 +212,15 @@ async fn render(
             label: l.name(&c.name_fa, &c.name_en).to_owned(),
         })
         .collect();
-    let organisations =
-        hamdeli_store::organisations::list(&state.store, &hamdeli_domain::PlaceFilter::All)
-            .await?
-            .into_iter()
-            .map(|o| FilterOption {
-                value: o.id.to_string(),
-                label: l.name(&o.name_fa, &o.name_en).to_owned(),
-            })
-            .collect();
+    let facts = registry::search_page_facts(&state.store, &caller).await?;
+    let organisations = facts
+        .organisations
+        .into_iter()
+        .map(|o| FilterOption {
+            value: o.id.to_string(),
+            label: l.name(&o.name_fa, &o.name_en).to_owned(),
+        })
+        .collect();
     let paging: Vec<(&'static str, String)> = [
         ("q", query.q.clone()),
         ("county", filters.county.clone().unwrap_or_default()),
@@ -273,7 +273,7 @@ async fn render(
         may_household_filters: p.scope.organisation().is_none(),
         merge_with: query.merge_with.filter(|_| p.allows(&Action::ReviewLinks)),
         places: PlaceNames::load(state, l).await?,
-        counts: persons::counts(&state.store, &filter).await?,
+        counts: facts.counts,
         may_review: p.allows(&Action::ReviewLinks),
         may_coverage: p.allows(&Action::ViewCoverage),
     })

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use hamdeli_app::reports::{self as app, IndicatorKey, IndicatorOption};
 use hamdeli_domain::reports::period::{Period, PeriodType};
 use hamdeli_store::geo;
-use hamdeli_store::reports::figures::{self, NOW};
+use hamdeli_store::reports::figures::NOW;
 
 use super::map::{self, LegendStep};
 use super::{Names, period_label, show_value};
@@ -209,6 +209,7 @@ struct DashboardPage {
 
 async fn cards(
     state: &AppState,
+    caller: &hamdeli_app::Caller<'_>,
     l: Loc,
     province: Option<&str>,
     county: Option<&str>,
@@ -243,14 +244,8 @@ async fn cards(
             "card-aid",
         ),
     ] {
-        let v = match (province, county) {
-            (Some(p), Some(c)) => figures::value(&state.store, ind, period, p, c).await?,
-            (Some(p), None) => figures::value(&state.store, ind, period, p, "").await?,
-            _ => figures::values(&state.store, ind, period, None)
-                .await?
-                .values()
-                .fold(0i64, |a, b| a.saturating_add(*b)),
-        };
+        let v = app::indicators::figure_total(&state.store, caller, ind, period, province, county)
+            .await?;
         out.push(Card {
             label: l.t(id),
             value: l.num(&v),
@@ -512,7 +507,7 @@ pub async fn national(
     html(DashboardPage {
         shell: Shell::new(&ctx, l.t("reports-dashboard-title")),
         heading: l.t("reports-dashboard-title"),
-        cards: cards(&state, l, None, None).await?,
+        cards: cards(&state, &caller, l, None, None).await?,
         groups: option_groups(l, &options, &choice.option.key),
         periods,
         indicator_name,
@@ -527,7 +522,7 @@ pub async fn national(
         may_refresh: caller.principal.allows(&hamdeli_domain::Action::Report(
             hamdeli_domain::reports::policy::ReportAction::ConfigureIndex,
         )),
-        computed_at: figures::computed_at(&state.store).await?,
+        computed_at: app::indicators::computed_at(&state.store, &caller).await?,
         query,
         l,
     })
@@ -666,7 +661,14 @@ pub async fn province(
         name,
         national: caller.principal.scope.province().is_none(),
         reminders: reminders(&state, &ctx, l).await?,
-        cards: cards(&state, l, Some(&code), caller.principal.scope.county()).await?,
+        cards: cards(
+            &state,
+            &caller,
+            l,
+            Some(&code),
+            caller.principal.scope.county(),
+        )
+        .await?,
         groups: option_groups(l, &options, &choice.option.key),
         periods,
         indicator_name,
@@ -707,8 +709,9 @@ pub(crate) async fn home_figures(
     }
     app::ensure_figures(&state.store).await?;
     let l = Loc(ctx.locale);
+    let caller = hamdeli_app::Caller::new(p, &ctx.client_addr);
     Ok(Some(HomeFigures {
-        cards: cards(state, l, p.scope.province(), p.scope.county()).await?,
+        cards: cards(state, &caller, l, p.scope.province(), p.scope.county()).await?,
         statuses: statuses(state, ctx, l).await?,
         reminders: reminders(state, ctx, l).await?,
     }))
@@ -735,13 +738,15 @@ pub(crate) async fn county_figures(
     }
     app::ensure_figures(&state.store).await?;
     let l = Loc(ctx.locale);
-    let cards = cards(state, l, Some(province), Some(county)).await?;
+    let caller = hamdeli_app::Caller::new(p, &ctx.client_addr);
+    let cards = cards(state, &caller, l, Some(province), Some(county)).await?;
     let now = hamdeli_store::now_millis();
     let months = app::current_period(PeriodType::Month, now).last_n(12);
     let codes: Vec<String> = months.iter().map(Period::code).collect();
-    let series = figures::series(
+    let series = app::indicators::series(
         &state.store,
-        "aid_deliveries",
+        &caller,
+        &IndicatorKey::Figure("aid_deliveries".into()),
         &codes,
         Some(province),
         Some(county),

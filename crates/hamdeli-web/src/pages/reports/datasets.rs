@@ -726,23 +726,5 @@ pub(crate) async fn api_exchange_rows(
     period: Option<&str>,
     status: Option<&str>,
 ) -> Result<Vec<hamdeli_store::reports::entries::ExchangeRow>, AppError> {
-    let period = period.filter(|p| !p.is_empty());
-    if let Some(p) = period
-        && Period::parse(p).is_none()
-    {
-        return Err(AppError::BadRequest("reports-period-invalid"));
-    }
-    let mut rows = hamdeli_store::reports::entries::exchange(
-        &state.store,
-        ds.id,
-        period,
-        caller.principal.scope.province(),
-        status != Some("all"),
-        200_000,
-    )
-    .await?;
-    if let Some(c) = caller.principal.scope.county() {
-        rows.retain(|r| r.org_unit == c);
-    }
-    Ok(rows)
+    Ok(app::exchange_rows(&state.store, caller, ds.id, period, status != Some("all")).await?)
 }

@@ -185,8 +185,7 @@ async fn index_page(
             )
         })
         .collect();
-    let history = hamdeli_store::reports::index::history(&state.store, 20).await?;
-    let imported_values = hamdeli_store::reports::index::imported(&state.store).await?;
+    let (history, imported_values) = app::index_history(&state.store, &caller).await?;
     let imported = indicators
         .iter()
         .filter(|i| i.source == "imported")
