@@ -1515,7 +1515,7 @@ async fn campaign_destinations_equal_a_recomputation_after_random_allocation_wri
                 .map(|r| r.get(0))
                 .collect();
         for &a in &pending {
-            if rng.next() % 3 != 0 {
+            if !rng.next().is_multiple_of(3) {
                 continue;
             }
             let outcome = if rng.next().is_multiple_of(3) {
