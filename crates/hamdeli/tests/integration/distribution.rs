@@ -1392,9 +1392,10 @@ fn page_destination_units(html: &str) -> (i64, usize) {
 /// by triggers on `allocations`: after random allocation commits of two campaigns, deliveries,
 /// failed deliveries (units back to the need and the pool), allocations moved to another
 /// province, zone, need type or number of units, and removed (the product removes none; the
-/// triggers cover it), the summary equals a recount, the campaigns' destinations equal the
-/// former scan, the public page and the API show them, and a rebuild restores a damaged
-/// summary.
+/// triggers cover it), the summary equals a recount and the campaigns' destinations equal the
+/// former scan; commits run at the same time as deliveries and failures never deadlock
+/// (PostgreSQL); the public page and the API show the figures, and a rebuild restores a
+/// damaged summary.
 #[tokio::test]
 async fn campaign_destinations_equal_a_recomputation_after_random_allocation_writes() {
     let app = spawn_app().await;
@@ -1579,6 +1580,89 @@ async fn campaign_destinations_equal_a_recomputation_after_random_allocation_wri
         }
         assert_destinations_agree(store, &all, &format!("round {round}")).await;
     }
+    // Commits of both campaigns at the same time as deliveries and failures (which give units
+    // back to the pools and the needs): none waits on another for ever (PostgreSQL would cancel
+    // one with a deadlock error), and the summary stays exact.
+    let mut tx = store.begin().await.unwrap();
+    for p in &persons {
+        let id = needs::create_need(
+            &mut tx,
+            &NewNeed {
+                person_id: *p,
+                need_type: "food".into(),
+                amount: 3,
+                urgency: Urgency::High,
+                note: None,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        needs::set_status(&mut tx, id, NeedStatus::Verified, None)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let pending: Vec<i64> =
+        sqlx::query("SELECT id FROM allocations WHERE status = 'pending' ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    let mut tasks = vec![];
+    for campaign in [national, tehran, national, tehran] {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let c = campaigns::get(&store, campaign).await.unwrap().unwrap();
+            for _ in 0..3 {
+                match distribution::commit(
+                    &store,
+                    &c,
+                    "food",
+                    Policy::WaterFill,
+                    window,
+                    distribution::CommittedBy::unaudited(None),
+                )
+                .await
+                {
+                    Ok(_) | Err(StoreError::Conflict(_)) | Err(StoreError::Invalid(_)) => {}
+                    Err(e) => panic!("commit: {e}"),
+                }
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for part in 0..2 {
+        let store = store.clone();
+        let mine: Vec<i64> = pending.iter().copied().skip(part).step_by(2).collect();
+        tasks.push(tokio::spawn(async move {
+            for (i, a) in mine.into_iter().enumerate() {
+                let outcome = if i % 2 == 0 {
+                    distribution::Outcome::Failed {
+                        note: "نبود".into(),
+                    }
+                } else {
+                    distribution::Outcome::Delivered {
+                        code: None,
+                        note: Some("تحویل شد".into()),
+                    }
+                };
+                let mut tx = store.begin().await.unwrap();
+                distribution::record_delivery(&mut tx, a, &outcome, "1405-01", None)
+                    .await
+                    .unwrap_or_else(|e| panic!("delivery {a}: {e}"));
+                tx.commit().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_destinations_agree(store, &all, "after concurrent commits and deliveries").await;
+
     let (kept, _) = destination_summary_and_scratch(store).await;
     // Both campaigns, several places and types, deliveries.
     assert!(kept.len() >= 8, "{kept:?}");
