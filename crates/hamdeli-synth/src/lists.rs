@@ -381,33 +381,6 @@ fn place_inserts<T>(rows: Vec<T>, inserts: Vec<(usize, T)>) -> Vec<T> {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod place_inserts_tests {
-    use super::place_inserts;
-
-    #[test]
-    fn places_as_inserting_one_by_one_does() {
-        let mut seed = 12345u64;
-        let mut next = |n: usize| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((seed >> 33) as usize) % n
-        };
-        for (n, k) in [(0, 3), (1, 1), (5, 0), (10, 4), (100, 37), (7, 20)] {
-            let rows: Vec<i64> = (0..n as i64).collect();
-            let mut naive = rows.clone();
-            let mut inserts = Vec::new();
-            for j in 0..k {
-                let at = next(naive.len() + 1);
-                naive.insert(at, -(j as i64) - 1);
-                inserts.push((at, -(j as i64) - 1));
-            }
-            assert_eq!(place_inserts(rows, inserts), naive, "n={n} k={k}");
-        }
-    }
-}
-
 fn relief(pop: &Population) -> List {
     let noise = Noise {
         arabic_letters: 0.15,
@@ -989,5 +962,32 @@ fn relation_words(rng: &mut Rng, p: &crate::Person) -> String {
         arabic_letters(w)
     } else {
         w.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod place_inserts_tests {
+    use super::place_inserts;
+
+    #[test]
+    fn places_as_inserting_one_by_one_does() {
+        let mut seed = 12345u64;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % n
+        };
+        for (n, k) in [(0, 3), (1, 1), (5, 0), (10, 4), (100, 37), (7, 20)] {
+            let rows: Vec<i64> = (0..n as i64).collect();
+            let mut naive = rows.clone();
+            let mut inserts = Vec::new();
+            for j in 0..k {
+                let at = next(naive.len() + 1);
+                naive.insert(at, -(j as i64) - 1);
+                inserts.push((at, -(j as i64) - 1));
+            }
+            assert_eq!(place_inserts(rows, inserts), naive, "n={n} k={k}");
+        }
     }
 }
