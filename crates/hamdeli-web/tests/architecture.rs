@@ -319,7 +319,7 @@ async fn h(state: &AppState) {
     let d = figures::figure(&state.store, NOW).await?;
     let e = hamdeli_store::network::volunteers::minutes_logged(&state.store, 1).await?;
     let t = hamdeli_store::tokens::random_token();
-    let u: hamdeli_store::users::User = todo!();
+    let u: hamdeli_store::users::User = user_from_session();
     let n = hamdeli_store::now_millis();
     let g = hamdeli_store::coverage::GroupBy::parse("county");
     let h = crate::pages::coverage::report(&state.store);
