@@ -150,6 +150,25 @@ pub async fn admit_order(store: &Store, client_addr: &str) -> Result<bool> {
     Ok(hits <= limit)
 }
 
+/// Order look-ups (code and mobile: tracking, the API's lookup, a buyer's cancellation) an
+/// address may make a minute.
+pub const LOOKUPS_PER_ADDRESS_MINUTE: i64 = 20;
+/// Look-ups of one order code a minute, from any address: a known code does not let anyone
+/// try mobile numbers one after another, however many addresses they have.
+pub const LOOKUPS_PER_CODE_MINUTE: i64 = 10;
+
+/// Counts a look-up of an order by its code and the buyer's mobile; false when the address or
+/// the code is over its limit this minute (both are counted either way).
+pub async fn admit_lookup(store: &Store, client_addr: &str, code: &str) -> Result<bool> {
+    let minute = hamdeli_store::now_millis() / 60_000;
+    let code = code.trim().to_ascii_uppercase();
+    // Only the code's first 32 characters key the count: a long garbage code is still one key.
+    let code: String = code.chars().take(32).collect();
+    let by_address = sm::rate_hit(store, &format!("lookup-addr:{client_addr}"), minute).await?;
+    let by_code = sm::rate_hit(store, &format!("lookup-code:{code}"), minute).await?;
+    Ok(by_address <= LOOKUPS_PER_ADDRESS_MINUTE && by_code <= LOOKUPS_PER_CODE_MINUTE)
+}
+
 /// How long an online payment may stay unpaid before its stock goes back.
 pub async fn payment_window_millis(store: &Store) -> Result<i64> {
     Ok(setting_i64(store, SETTING_PAYMENT_MINUTES)

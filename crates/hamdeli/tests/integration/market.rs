@@ -361,6 +361,50 @@ async fn orders_are_rate_limited_per_address() {
     );
 }
 
+#[tokio::test]
+async fn order_lookups_are_limited_per_code_and_per_address() {
+    let app = spawn_app().await;
+    let (product, _) = shop_with_product(&app, 100).await;
+    let placed: Value = post_order(&app, &order_body(product, 1, "cod"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = placed["order_code"].as_str().unwrap().to_owned();
+    let mobile = order_body(product, 1, "cod")["buyer"]["mobile"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Someone who knows the code tries mobiles: after ten look-ups of the code this minute,
+    // even the right mobile is refused.
+    for i in 0..app::LOOKUPS_PER_CODE_MINUTE - 1 {
+        let r = lookup(&app, &code, &format!("0912000{:04}", i)).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
+    assert_eq!(
+        lookup(&app, &code, &mobile).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The web tracking form shares the count.
+    let http = app.client();
+    let r = http
+        .post_form(
+            "/market/track",
+            &[("code", code.as_str()), ("mobile", mobile.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    // One address trying many codes is stopped too (the code limit is not reached: every code
+    // is another).
+    let mut refused = false;
+    for i in 0..app::LOOKUPS_PER_ADDRESS_MINUTE {
+        let r = lookup(&app, &format!("HMD-{:04}-0000", i), &mobile).await;
+        refused |= r.status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(refused, "an address made more than its look-ups a minute");
+}
+
 /// The simulated gateway's answer for the buyer's choice ("pay" or "cancel"): the signed
 /// callback address it sends her back to.
 async fn gateway_return(http: &crate::support::Client, code: &str, action: &str) -> String {

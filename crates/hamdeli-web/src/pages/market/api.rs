@@ -418,6 +418,7 @@ async fn get_order(Path(code): Path<String>) -> Response {
     responses((status = 200, body = ApiOrder), (status = 400, body = OrderRefused), (status = 404)))]
 async fn lookup_order(
     State(state): State<AppState>,
+    ctx: Ctx,
     Path(code): Path<String>,
     body: Bytes,
 ) -> Result<Response, AppError> {
@@ -427,6 +428,9 @@ async fn lookup_order(
     let Ok(LookupBody { mobile }) = serde_json::from_value(v) else {
         return Ok(field_errors(vec![("mobile".into(), "market-field-mobile")]));
     };
+    if !app::admit_lookup(&state.store, &ctx.client_addr, &code).await? {
+        return Err(AppError::TooManyRequests);
+    }
     let t = app::track(&state.store, &code, &mobile).await?;
     let producer_of = |order_id: Option<i64>| {
         order_id.and_then(|id| t.orders.iter().find(|o| o.id == id).map(|o| o.producer_id))

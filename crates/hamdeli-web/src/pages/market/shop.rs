@@ -589,6 +589,9 @@ pub async fn track(
     FormData(f): FormData<TrackForm>,
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
+    if !app::admit_lookup(&state.store, &ctx.client_addr, &f.code).await? {
+        return Err(AppError::TooManyRequests);
+    }
     match app::track(&state.store, &f.code, &f.mobile).await {
         Ok(t) => {
             let (orders, events) = tracking_views(l, &t);
@@ -633,6 +636,9 @@ pub async fn buyer_cancel(
     ctx: Ctx,
     FormData(f): FormData<BuyerCancelForm>,
 ) -> Result<Response, AppError> {
+    if !app::admit_lookup(&state.store, &ctx.client_addr, &f.code).await? {
+        return Err(AppError::TooManyRequests);
+    }
     app::buyer_cancel(&state.store, &ctx.client_addr, &f.code, &f.mobile, f.order).await?;
     track(
         State(state),
