@@ -400,7 +400,10 @@ def main():
 
         # ------------------------------------------------------------ 4. needs
         def person_by_code(code):
-            go(f"/registry?q={code}")
+            # A national code is searched through the form (POST): never in the page's address.
+            go("/registry")
+            type_in("[data-testid=registry-q]", code)
+            submit("form[role=search] button[type=submit]")
             href = wd.js("const a = document.querySelector('main a[href^=\"/registry/persons/\"]');"
                          "return a ? a.getAttribute('href') : null")
             m = re.match(r"/registry/persons/(\d+)", href or "")
