@@ -127,7 +127,7 @@ impl List {
     /// The file's bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         match self.format {
-            FileFormat::Csv { .. } => self.csv_to(Vec::new()),
+            FileFormat::Csv { bom } => self.csv_to(bom, Vec::new()),
             FileFormat::Xlsx => self.xlsx_bytes(),
         }
     }
@@ -138,8 +138,8 @@ impl List {
         let io = |e| SynthError::Io(path.display().to_string(), e);
         let mut file = File::create(&path).map_err(io)?;
         match self.format {
-            FileFormat::Csv { .. } => {
-                self.csv_to(&mut file)?;
+            FileFormat::Csv { bom } => {
+                self.csv_to(bom, &mut file)?;
             }
             FileFormat::Xlsx => file.write_all(&self.xlsx_bytes()?).map_err(io)?,
         }
@@ -147,24 +147,20 @@ impl List {
         Ok(path)
     }
 
-    fn csv_to<W: Write>(&self, mut buf: W) -> Result<W> {
-        match self.format {
-            FileFormat::Csv { bom } => {
-                if bom {
-                    buf.write_all("\u{feff}".as_bytes())
-                        .map_err(|e| SynthError::Io(self.file_name(), e))?;
-                }
-                let mut w = csv::Writer::from_writer(buf);
-                let err = |e| SynthError::Csv(self.file_name(), e);
-                w.write_record(self.headers()).map_err(err)?;
-                for row in &self.rows {
-                    w.write_record(self.cells(row)).map_err(err)?;
-                }
-                w.into_inner()
-                    .map_err(|e| SynthError::Io(self.file_name(), e.into_error()))
-            }
-            FileFormat::Xlsx => unreachable_xlsx(self.file_name()),
+    /// The list as CSV (with a byte-order mark when `bom`), written to `buf` a row at a time.
+    fn csv_to<W: Write>(&self, bom: bool, mut buf: W) -> Result<W> {
+        if bom {
+            buf.write_all("\u{feff}".as_bytes())
+                .map_err(|e| SynthError::Io(self.file_name(), e))?;
         }
+        let mut w = csv::Writer::from_writer(buf);
+        let err = |e| SynthError::Csv(self.file_name(), e);
+        w.write_record(self.headers()).map_err(err)?;
+        for row in &self.rows {
+            w.write_record(self.cells(row)).map_err(err)?;
+        }
+        w.into_inner()
+            .map_err(|e| SynthError::Io(self.file_name(), e.into_error()))
     }
 
     fn xlsx_bytes(&self) -> Result<Vec<u8>> {
@@ -202,14 +198,6 @@ impl List {
         }
         wb.save_to_buffer().map_err(err)
     }
-}
-
-/// A list written as CSV that is an XLSX list (a caller's mistake, not the data's).
-fn unreachable_xlsx<W>(name: String) -> Result<W> {
-    Err(SynthError::Io(
-        name,
-        std::io::Error::other("an XLSX list is not written as CSV"),
-    ))
 }
 
 /// A CSV file written as its rows are made: the first error is kept and returned by

@@ -161,11 +161,15 @@ pub const LOOKUPS_PER_CODE_MINUTE: i64 = 10;
 /// the code is over its limit this minute (both are counted either way).
 pub async fn admit_lookup(store: &Store, client_addr: &str, code: &str) -> Result<bool> {
     let minute = hamdeli_store::now_millis() / 60_000;
-    let code = code.trim().to_ascii_uppercase();
-    // Only the code's first 32 characters key the count: a long garbage code is still one key.
-    let code: String = code.chars().take(32).collect();
     let by_address = sm::rate_hit(store, &format!("lookup-addr:{client_addr}"), minute).await?;
-    let by_code = sm::rate_hit(store, &format!("lookup-code:{code}"), minute).await?;
+    // Only a well-formed code keys a count of its own (any other finds nothing anyway), so
+    // made-up codes add no rows to the counter table.
+    let code = code.trim().to_ascii_uppercase();
+    let by_code = if hamdeli_domain::market::order::is_order_code(&code) {
+        sm::rate_hit(store, &format!("lookup-code:{code}"), minute).await?
+    } else {
+        0
+    };
     Ok(by_address <= LOOKUPS_PER_ADDRESS_MINUTE && by_code <= LOOKUPS_PER_CODE_MINUTE)
 }
 
