@@ -111,7 +111,6 @@ struct Rec {
     address: Option<String>,
     zone: Option<String>,
     facts: RecordFacts,
-    batch_id: i64,
     imported_at: i64,
 }
 
@@ -309,6 +308,11 @@ fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
+/// Records read at once while applying a list's facts: whole households are read and written
+/// this many records at a time, so a national roster (ten million rows) is applied in bounded
+/// memory.
+pub const FACTS_CHUNK_RECORDS: usize = 100_000;
+
 /// Applies the household and support facts of a committed batch, in one transaction:
 /// households of the list that the batch's rows belong to are written (new, or updated when
 /// the list had them), with their members (a person belongs to one household: the latest
@@ -321,10 +325,189 @@ pub async fn apply_batch(
     batch_id: i64,
     period_of: &(dyn Fn(i64) -> String + Sync),
 ) -> Result<FactsApplied> {
+    apply_batch_in_chunks(store, batch_id, period_of, FACTS_CHUNK_RECORDS).await
+}
+
+/// [`apply_batch`], reading at most about `chunk_records` full records at a time (a household
+/// is never split, so a chunk can hold more). The result does not depend on the chunk size.
+pub async fn apply_batch_in_chunks(
+    store: &Store,
+    batch_id: i64,
+    period_of: &(dyn Fn(i64) -> String + Sync),
+    chunk_records: usize,
+) -> Result<FactsApplied> {
     let mut tx = store.begin().await?;
-    let out = apply_batch_in(&mut tx, store.engine(), batch_id, period_of).await?;
+    let out = apply_batch_in(
+        &mut tx,
+        store.engine(),
+        batch_id,
+        period_of,
+        chunk_records.max(1),
+    )
+    .await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// A zone as the facts step keeps it per person (one byte, not a string, for ten million).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Zone {
+    Urban,
+    Rural,
+    Other,
+}
+
+impl Zone {
+    fn of(s: &str) -> Zone {
+        match s {
+            "urban" => Zone::Urban,
+            "rural" => Zone::Rural,
+            _ => Zone::Other,
+        }
+    }
+}
+
+/// What the first pass keeps of a list's records: the household each keyed record belongs
+/// to, the zone each person of the batch has on their row, and the batch's record ids.
+#[derive(Default)]
+struct ListOutline {
+    /// (household reference, record id, the record is the batch's), for keyed records.
+    keyed: Vec<(Box<str>, i64, bool)>,
+    /// The zone of each person the batch names, from the first of their rows.
+    zone_of: HashMap<i64, Zone>,
+    /// The batch's records, in row order (a support list's entries come from them).
+    batch_records: Vec<i64>,
+}
+
+/// The columns of a full record, as [`Rec`] reads them.
+const REC_COLUMNS: &str = "r.id, COALESCE(p.merged_into, r.person_id), r.source_id, \
+     r.row_number, r.national_code, r.gender, r.birth_date, r.birth_year_jalali, \
+     r.province_code, r.county_code, r.address, r.zone, r.facts, r.imported_at";
+
+fn rec_of(r: &sqlx::any::AnyRow) -> Rec {
+    Rec {
+        id: r.get(0),
+        person: r.get(1),
+        source_id: r.get(2),
+        row_number: r.get(3),
+        national_code: r.get(4),
+        gender: r.get(5),
+        birth_date: r.get(6),
+        birth_year_jalali: r.get(7),
+        province_code: r.get(8),
+        county_code: r.get(9),
+        address: r.get(10),
+        zone: r.get(11),
+        facts: RecordFacts::from_json(r.get::<Option<String>, _>(12).as_deref()),
+        imported_at: r.get(13),
+    }
+}
+
+/// The first pass: streams the list's records, keeping only their outline.
+async fn outline_list(
+    conn: &mut AnyConnection,
+    list_id: i64,
+    batch_id: i64,
+    support_list: bool,
+) -> Result<ListOutline> {
+    use futures_util::TryStreamExt;
+    let sql = format!(
+        "SELECT r.id, COALESCE(p.merged_into, r.person_id), r.source_id, r.zone, r.facts, \
+         r.batch_id FROM source_records r LEFT JOIN persons p ON p.id = r.person_id \
+         WHERE r.list_id = $1 AND ({}) ORDER BY r.row_number, r.id",
+        if support_list {
+            "1 = 1"
+        } else {
+            "r.facts IS NOT NULL OR r.zone IS NOT NULL"
+        }
+    );
+    let mut out = ListOutline::default();
+    let mut rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(list_id)
+        .fetch(&mut *conn);
+    while let Some(r) = rows.try_next().await? {
+        let id: i64 = r.get(0);
+        let person: Option<i64> = r.get(1);
+        let zone: Option<String> = r.get(3);
+        let in_batch = r.get::<i64, _>(5) == batch_id;
+        // Only what `household_key` reads.
+        let key = household_key(&Rec {
+            id,
+            person,
+            source_id: r.get(2),
+            row_number: 0,
+            national_code: None,
+            gender: None,
+            birth_date: None,
+            birth_year_jalali: None,
+            province_code: None,
+            county_code: None,
+            address: None,
+            zone: None,
+            facts: RecordFacts::from_json(r.get::<Option<String>, _>(4).as_deref()),
+            imported_at: 0,
+        });
+        if let Some(key) = key {
+            out.keyed.push((key.into_boxed_str(), id, in_batch));
+        }
+        if in_batch {
+            out.batch_records.push(id);
+            if let (Some(p), Some(z)) = (person, zone.as_deref()) {
+                out.zone_of.entry(p).or_insert(Zone::of(z));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The full records with these ids (at most a chunk).
+async fn records_by_id(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Rec>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        // Integers from the store: no user text in the statement.
+        let sql = format!(
+            "SELECT {REC_COLUMNS} FROM source_records r LEFT JOIN persons p \
+             ON p.id = r.person_id WHERE r.id IN ({})",
+            id_list(chunk)
+        );
+        out.extend(
+            sqlx::query(AssertSqlSafe(sql))
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(rec_of),
+        );
+    }
+    Ok(out)
+}
+
+/// The touched households' record ids, in household reference order, cut into chunks of
+/// whole households of about `chunk_records` records each. A household is touched when one
+/// of its records is the batch's.
+fn household_chunks(mut keyed: Vec<(Box<str>, i64, bool)>, chunk_records: usize) -> Vec<Vec<i64>> {
+    keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let mut chunks = Vec::new();
+    let mut current: Vec<i64> = Vec::new();
+    let mut start = 0;
+    while start < keyed.len() {
+        let end = start
+            + keyed[start..]
+                .iter()
+                .take_while(|k| k.0 == keyed[start].0)
+                .count();
+        let group = &keyed[start..end];
+        if group.iter().any(|k| k.2) {
+            current.extend(group.iter().map(|k| k.1));
+            if current.len() >= chunk_records {
+                chunks.push(std::mem::take(&mut current));
+            }
+        }
+        start = end;
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
 }
 
 async fn apply_batch_in(
@@ -332,6 +515,7 @@ async fn apply_batch_in(
     engine: Engine,
     batch_id: i64,
     period_of: &(dyn Fn(i64) -> String + Sync),
+    chunk_records: usize,
 ) -> Result<FactsApplied> {
     let mut out = FactsApplied::default();
     let Some(list) = sqlx::query(
@@ -350,78 +534,52 @@ async fn apply_batch_in(
     let support_list = list.get::<String, _>(2) == "support";
     let list_programme: Option<i64> = list.get(3);
     let list_kind: Option<String> = list.get(4);
-    let sql = format!(
-        "SELECT r.id, COALESCE(p.merged_into, r.person_id), r.source_id, r.row_number, \
-         r.national_code, r.gender, r.birth_date, r.birth_year_jalali, r.province_code, \
-         r.county_code, r.address, r.zone, r.facts, r.batch_id, r.imported_at \
-         FROM source_records r LEFT JOIN persons p ON p.id = r.person_id \
-         WHERE r.list_id = $1 AND ({}) ORDER BY r.row_number, r.id",
-        if support_list {
-            "1 = 1"
-        } else {
-            "r.facts IS NOT NULL OR r.zone IS NOT NULL"
-        }
-    );
-    let records: Vec<Rec> = sqlx::query(AssertSqlSafe(sql))
-        .bind(list_id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Rec {
-            id: r.get(0),
-            person: r.get(1),
-            source_id: r.get(2),
-            row_number: r.get(3),
-            national_code: r.get(4),
-            gender: r.get(5),
-            birth_date: r.get(6),
-            birth_year_jalali: r.get(7),
-            province_code: r.get(8),
-            county_code: r.get(9),
-            address: r.get(10),
-            zone: r.get(11),
-            facts: RecordFacts::from_json(r.get::<Option<String>, _>(12).as_deref()),
-            batch_id: r.get(13),
-            imported_at: r.get(14),
-        })
-        .collect();
+    let ListOutline {
+        keyed,
+        mut zone_of,
+        batch_records,
+    } = outline_list(conn, list_id, batch_id, support_list).await?;
     let now = now_millis();
-    // Households the batch's rows belong to, built from every row of the list naming them.
-    let touched: HashSet<String> = records
-        .iter()
-        .filter(|r| r.batch_id == batch_id)
-        .filter_map(household_key)
-        .collect();
-    let in_touched: Vec<&Rec> = records
-        .iter()
-        .filter(|r| household_key(r).is_some_and(|k| touched.contains(&k)))
-        .collect();
-    let households = build(&in_touched, now);
-    write_households(conn, engine, list_id, &households, now, &mut out).await?;
-    // The urban/rural zone of each person the batch names: the household's, else the row's.
-    let mut zone_of: HashMap<i64, String> = HashMap::new();
-    for r in records.iter().filter(|r| r.batch_id == batch_id) {
-        if let (Some(p), Some(z)) = (r.person, &r.zone) {
-            zone_of.entry(p).or_insert_with(|| z.clone());
-        }
-    }
-    for h in households.values() {
-        if let Some(z) = &h.zone {
-            for (p, _) in &h.members {
-                zone_of.insert(*p, z.clone());
+    // Households the batch's rows belong to, built from every row of the list naming them,
+    // a chunk of whole households at a time, in reference order (the order decides which
+    // household a person named twice belongs to, and whose zone they take).
+    let mut placed: HashSet<i64> = HashSet::new();
+    let mut members_placed: Vec<i64> = Vec::new();
+    for ids in household_chunks(keyed, chunk_records) {
+        let records = records_by_id(conn, &ids).await?;
+        let refs: Vec<&Rec> = records.iter().collect();
+        let households = build(&refs, now);
+        write_households(
+            conn,
+            engine,
+            list_id,
+            &households,
+            now,
+            &mut placed,
+            &mut members_placed,
+            &mut out,
+        )
+        .await?;
+        // The household's zone for its members, over the one on their row.
+        for h in households.values() {
+            if let Some(z) = &h.zone {
+                for (p, _) in &h.members {
+                    zone_of.insert(*p, Zone::of(z));
+                }
             }
         }
     }
-    for zone in ["urban", "rural"] {
+    clear_heads_who_left(conn, engine, &members_placed, now).await?;
+    for (zone, word) in [(Zone::Urban, "urban"), (Zone::Rural, "rural")] {
         let persons: Vec<i64> = zone_of
             .iter()
-            .filter(|(_, z)| z.as_str() == zone)
+            .filter(|(_, z)| **z == zone)
             .map(|(p, _)| *p)
             .collect();
         for chunk in persons.chunks(CHUNK) {
             // Integers from the store and a fixed word: no user text in the statement.
             let sql = format!(
-                "UPDATE persons SET zone = '{zone}' WHERE id IN ({})",
+                "UPDATE persons SET zone = '{word}' WHERE id IN ({})",
                 id_list(chunk)
             );
             out.zones += sqlx::query(AssertSqlSafe(sql))
@@ -431,17 +589,21 @@ async fn apply_batch_in(
         }
     }
     if support_list {
-        let batch_records: Vec<&Rec> = records.iter().filter(|r| r.batch_id == batch_id).collect();
-        out.support_entries = write_support(
-            conn,
-            engine,
-            organisation,
-            list_programme,
-            list_kind.as_deref(),
-            &batch_records,
-            period_of,
-        )
-        .await?;
+        for ids in batch_records.chunks(chunk_records) {
+            let mut records = records_by_id(conn, ids).await?;
+            records.sort_by_key(|r| (r.row_number, r.id));
+            let refs: Vec<&Rec> = records.iter().collect();
+            out.support_entries += write_support(
+                conn,
+                engine,
+                organisation,
+                list_programme,
+                list_kind.as_deref(),
+                &refs,
+                period_of,
+            )
+            .await?;
+        }
     }
     Ok(out)
 }
@@ -450,27 +612,63 @@ const HOUSEHOLD_COLUMNS: &str = "head_person_id, province_code, county_code, zon
      female_head, female_head_reason, dependants, disability, chronic_illness, elderly, \
      bereaved_by_covid, income_decile, monthly_income, updated_at";
 
+/// The ids of the list's households with these references.
+async fn household_ids(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    list_id: i64,
+    references: &[&str],
+) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::with_capacity(references.len());
+    for chunk in references.chunks(CHUNK) {
+        let marks = match engine {
+            Engine::Postgres => (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(","),
+            Engine::Sqlite => vec!["?"; chunk.len()].join(","),
+        };
+        let first = match engine {
+            Engine::Postgres => "$1",
+            Engine::Sqlite => "?",
+        };
+        let sql = format!(
+            "SELECT source_reference, id FROM households WHERE source_list_id = {first} \
+             AND source_reference IN ({marks})"
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(list_id);
+        for r in chunk {
+            q = q.bind((*r).to_owned());
+        }
+        out.extend(
+            q.fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| (r.get::<String, _>(0), r.get::<i64, _>(1))),
+        );
+    }
+    Ok(out)
+}
+
+/// Writes a chunk of a list's households and their members. `placed` holds the persons
+/// earlier chunks placed (each person joins the first household of the list naming them);
+/// the persons this chunk places are added to it and to `members_placed`.
+#[allow(clippy::too_many_arguments)]
 async fn write_households(
     conn: &mut AnyConnection,
     engine: Engine,
     list_id: i64,
     households: &BTreeMap<String, BuiltHousehold>,
     now: i64,
+    placed: &mut HashSet<i64>,
+    members_placed: &mut Vec<i64>,
     out: &mut FactsApplied,
 ) -> Result<()> {
     if households.is_empty() {
         return Ok(());
     }
-    let existing: HashMap<String, i64> = sqlx::query(
-        "SELECT source_reference, id FROM households WHERE source_list_id = $1 \
-         AND source_reference IS NOT NULL",
-    )
-    .bind(list_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect();
+    let references: Vec<&str> = households.keys().map(String::as_str).collect();
+    let existing = household_ids(conn, engine, list_id, &references).await?;
     macro_rules! bind_household {
         ($q:expr, $h:expr) => {
             $q.bind($h.head)
@@ -526,18 +724,8 @@ async fn write_households(
     }
     out.households += households.len() as i64;
     out.households_new += fresh.len() as i64;
-    let ids: HashMap<String, i64> = sqlx::query(
-        "SELECT source_reference, id FROM households WHERE source_list_id = $1 \
-         AND source_reference IS NOT NULL",
-    )
-    .bind(list_id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect();
+    let ids = household_ids(conn, engine, list_id, &references).await?;
     // Each person once: the first household of the list naming them.
-    let mut placed: HashSet<i64> = HashSet::new();
     let mut members: Vec<(i64, i64, &str)> = Vec::new();
     let mut household_ids: Vec<i64> = Vec::new();
     for h in households.values() {
@@ -577,33 +765,42 @@ async fn write_households(
         }
         q.execute(&mut *conn).await?;
     }
-    // A head the list moved into another household no longer heads the one they left.
-    if persons.len() > HEADS_ONE_STATEMENT {
-        clear_heads_who_left(conn, engine, &persons, now).await?;
-    } else {
-        for chunk in persons.chunks(CHUNK) {
-            let sql = format!(
-                "UPDATE households SET head_person_id = NULL, updated_at = {now} \
-                 WHERE head_person_id IN ({}) AND NOT EXISTS (SELECT 1 FROM household_members m \
-                 WHERE m.person_id = households.head_person_id AND m.household_id = households.id)",
-                id_list(chunk)
-            );
-            sqlx::query(AssertSqlSafe(sql)).execute(&mut *conn).await?;
-        }
-    }
+    members_placed.extend_from_slice(&persons);
     out.members += members.len() as i64;
+    Ok(())
+}
+
+/// A head the list moved into another household no longer heads the one they left.
+async fn clear_heads_who_left(
+    conn: &mut AnyConnection,
+    engine: Engine,
+    persons: &[i64],
+    now: i64,
+) -> Result<()> {
+    if persons.len() > HEADS_ONE_STATEMENT {
+        return clear_heads_who_left_at_once(conn, engine, persons, now).await;
+    }
+    for chunk in persons.chunks(CHUNK) {
+        let sql = format!(
+            "UPDATE households SET head_person_id = NULL, updated_at = {now} \
+             WHERE head_person_id IN ({}) AND NOT EXISTS (SELECT 1 FROM household_members m \
+             WHERE m.person_id = households.head_person_id AND m.household_id = households.id)",
+            id_list(chunk)
+        );
+        sqlx::query(AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
 /// From this many members on, the heads who left are found in one statement.
 const HEADS_ONE_STATEMENT: usize = 4 * CHUNK;
 
-/// [`write_households`]' last step for a big list: the persons go into a temporary table and
-/// one statement clears the heads among them who no longer live in the household they head.
+/// [`clear_heads_who_left`] for a big list: the persons go into a temporary table and one
+/// statement clears the heads among them who no longer live in the household they head.
 /// Chunk by chunk, PostgreSQL (whose statistics had not seen the rows the batch just wrote)
 /// scanned every household and member for each 500 persons: 2,000 scans of a million rows for
 /// a million-person household roster, most of the demo's build time.
-async fn clear_heads_who_left(
+async fn clear_heads_who_left_at_once(
     conn: &mut AnyConnection,
     engine: Engine,
     persons: &[i64],
@@ -800,7 +997,6 @@ mod tests {
             address: None,
             zone: None,
             facts,
-            batch_id: 1,
             imported_at: 0,
         }
     }
