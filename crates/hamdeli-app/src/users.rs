@@ -7,17 +7,12 @@ use hamdeli_store::{Store, audit};
 
 use crate::{Caller, Error, Result, audit_write};
 
-/// The users in the principal's place scope, for whoever manages users (the users page).
+/// The users the principal may manage: the users page and the API's list both show exactly
+/// these (a provincial officer sees the county experts of the province, not every user there).
 pub async fn list(store: &Store, caller: &Caller<'_>) -> Result<Vec<User>> {
     let p = caller.principal;
     p.authorize(Action::ManageUsers)?;
-    Ok(users::list(store, &p.place_filter()).await?)
-}
-
-/// The users the principal may manage (the API's list).
-pub async fn list_managed(store: &Store, caller: &Caller<'_>) -> Result<Vec<User>> {
-    let p = caller.principal;
-    Ok(list(store, caller)
+    Ok(users::list(store, &p.place_filter())
         .await?
         .into_iter()
         .filter(|u| p.allows(&Action::ManageUser(u.role, &u.scope)))

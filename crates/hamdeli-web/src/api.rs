@@ -227,9 +227,7 @@ async fn list_organisations(
     security(("api_key" = []), ("session" = [])))]
 async fn list_users(State(state): State<AppState>, ctx: Ctx) -> Result<Json<Vec<User>>, AppError> {
     let caller = crate::use_case::caller(&ctx)?;
-    Ok(Json(
-        hamdeli_app::users::list_managed(&state.store, &caller).await?,
-    ))
+    Ok(Json(hamdeli_app::users::list(&state.store, &caller).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams, Default)]

@@ -447,6 +447,68 @@ async fn a_provincial_officer_manages_county_experts_but_no_fellow_officer() {
     );
 }
 
+/// The users page and the users API list the same users: the ones the caller may manage. A
+/// provincial officer sees the county experts of the province, not itself nor a fellow officer.
+#[tokio::test]
+async fn the_users_page_lists_exactly_the_users_the_api_lists() {
+    let app = spawn_app().await;
+    let mut conn = app.store.pool().acquire().await.unwrap();
+    hamdeli_store::users::create(
+        &mut conn,
+        hamdeli_store::users::NewUser {
+            username: "tehran.officer2".into(),
+            display_name: "کارشناس دوم استان".into(),
+            password: "a-long-enough-secret".into(),
+            role: hamdeli_domain::Role::ProvincialOfficer,
+            scope: hamdeli_domain::Scope::Province {
+                province: "23".into(),
+            },
+            locale: "fa".into(),
+            is_demo: false,
+        },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let everyone = hamdeli_store::users::list(&app.store, &hamdeli_domain::PlaceFilter::All)
+        .await
+        .unwrap();
+    for (caller, expected) in [
+        ("tehran.officer", "tehran.expert"),
+        ("admin", "tehran.officer2"),
+    ] {
+        let c = app.login(caller).await;
+        let r = c.get("/api/v1/users").await;
+        assert_eq!(r.status(), StatusCode::OK, "{caller}");
+        let listed: Vec<serde_json::Value> = r.json().await.unwrap();
+        let listed: Vec<&str> = listed
+            .iter()
+            .map(|u| u["username"].as_str().unwrap())
+            .collect();
+        assert!(listed.contains(&expected), "{caller}: {listed:?}");
+        let (status, page) = c.get_text("/admin/users").await;
+        assert_eq!(status, StatusCode::OK, "{caller}");
+        for u in &everyone {
+            let on_page = page.contains(&format!(">{}</a>", u.username));
+            assert_eq!(
+                on_page,
+                listed.contains(&u.username.as_str()),
+                "{caller}: {} on the page {on_page}, in the API {listed:?}",
+                u.username
+            );
+        }
+    }
+    // The officer's page shows neither the officer nor a fellow officer of the province.
+    let (_, page) = app
+        .login("tehran.officer")
+        .await
+        .get_text("/admin/users")
+        .await;
+    assert!(!page.contains(">tehran.officer2</a>"));
+    assert!(!page.contains(">tehran.officer</a>"));
+    assert!(page.contains(">tehran.expert</a>"));
+}
+
 /// The registry, needs and campaign use cases by role (columns: the users below, then the
 /// anonymous visitor): who may open what at all; the cross-scope paths are the tests above.
 #[tokio::test]
