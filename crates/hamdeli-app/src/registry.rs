@@ -136,12 +136,22 @@ pub struct SearchPageFacts {
     pub counts: persons::RegistryCounts,
 }
 
-/// The search page's filter choices and counts; refused unless the principal may search.
+/// The search page's filter choices and counts; refused unless the principal may search. The
+/// organisation filter offers the organisations whose records the principal reads: every one
+/// for the offices, for a partner its own and those sharing in full with it.
 pub async fn search_page_facts(store: &Store, caller: &Caller<'_>) -> Result<SearchPageFacts> {
     let p = caller.principal;
     p.authorize(Action::SearchRegistry)?;
+    let all = hamdeli_store::organisations::list(store, &PlaceFilter::All).await?;
+    let organisations = match readable_organisations(store, p).await? {
+        None => all,
+        Some(readable) => all
+            .into_iter()
+            .filter(|o| readable.contains(&o.id))
+            .collect(),
+    };
     Ok(SearchPageFacts {
-        organisations: hamdeli_store::organisations::list(store, &PlaceFilter::All).await?,
+        organisations,
         counts: persons::counts(store, &p.place_filter()).await?,
     })
 }

@@ -168,6 +168,66 @@ async fn a_partner_reads_only_what_it_originated_whatever_it_uploads() {
     assert_eq!(audited, 2);
 }
 
+/// The organisation choices of the registry search page's filter (its `f-org` select).
+fn organisation_choices(page: &str) -> Vec<String> {
+    let start = page.find("id=\"f-org\"").expect("the organisation filter");
+    let select = &page[start..];
+    let select = &select[..select.find("</select>").expect("the end of the select")];
+    select
+        .split("<option value=\"")
+        .skip(1)
+        .map(|o| o[..o.find('"').unwrap()].to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// A partner's registry search page offers in its organisation filter only the organisations
+/// whose records it reads: its own, and another's once that one shares in full with it.
+#[tokio::test]
+async fn a_partner_is_offered_only_the_organisations_it_reads() {
+    let app = spawn_app().await;
+    let relief_org = org(&app, RELIEF).await.to_string();
+    let welfare_org = org(&app, WELFARE).await.to_string();
+    let welfare = app.login("welfare.partner").await;
+    let (status, page) = welfare.get_text("/registry").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(organisation_choices(&page), vec![welfare_org.clone()]);
+    let (_, page) = app
+        .login("relief.partner")
+        .await
+        .get_text("/registry")
+        .await;
+    assert_eq!(organisation_choices(&page), vec![relief_org.clone()]);
+    // The offices are offered every organisation.
+    let (_, page) = app
+        .login("tehran.officer")
+        .await
+        .get_text("/registry")
+        .await;
+    let offered = organisation_choices(&page);
+    assert!(offered.contains(&relief_org) && offered.contains(&welfare_org));
+    // Relief shares in full with welfare: welfare is offered relief too, and relief still only
+    // itself.
+    let admin = app.login("admin").await;
+    let r = admin
+        .post_form(
+            &format!("/organisations/{relief_org}/sharing"),
+            &[("to", &welfare_org), ("level", "full")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = welfare.get_text("/registry").await;
+    let offered = organisation_choices(&page);
+    assert!(offered.contains(&relief_org) && offered.contains(&welfare_org));
+    assert_eq!(offered.len(), 2, "{offered:?}");
+    let (_, page) = app
+        .login("relief.partner")
+        .await
+        .get_text("/registry")
+        .await;
+    assert_eq!(organisation_choices(&page), vec![relief_org]);
+}
+
 #[tokio::test]
 async fn a_partner_campaign_reaches_only_persons_it_holds() {
     let app = spawn_app().await;
