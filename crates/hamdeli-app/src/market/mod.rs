@@ -153,24 +153,54 @@ pub async fn admit_order(store: &Store, client_addr: &str) -> Result<bool> {
 /// Order look-ups (code and mobile: tracking, the API's lookup, a buyer's cancellation) an
 /// address may make a minute.
 pub const LOOKUPS_PER_ADDRESS_MINUTE: i64 = 20;
-/// Look-ups of one order code a minute, from any address: a known code does not let anyone
-/// try mobile numbers one after another, however many addresses they have.
+/// Failed look-ups of one order code (no order with that code and mobile) a minute, from any
+/// address: a known code does not let anyone try more mobiles than this a minute, however many
+/// addresses they have. Only failures count, so using the count up does not keep the buyer
+/// with the right mobile from her order.
 pub const LOOKUPS_PER_CODE_MINUTE: i64 = 10;
 
-/// Counts a look-up of an order by its code and the buyer's mobile; false when the address or
-/// the code is over its limit this minute (both are counted either way).
-pub async fn admit_lookup(store: &Store, client_addr: &str, code: &str) -> Result<bool> {
+/// An order look-up by code and mobile as the limits of this minute let it through.
+#[derive(Debug)]
+pub enum Lookup<T> {
+    /// The look-up ran and found the order.
+    Done(T),
+    /// Refused (429): the address is over its look-ups this minute, or this was a failed
+    /// look-up of a code over its failed look-ups this minute.
+    TooMany,
+}
+
+/// An order's tracking by its code and the buyer's mobile (tracking, the API's lookup, the
+/// check before a buyer's cancellation) under the look-up limits. Every look-up counts towards
+/// its address's limit, checked before it runs. A failed one (`NotFound`: no order with this
+/// code and mobile) also counts towards the code's, and past that limit is refused (`TooMany`)
+/// rather than answered "not found"; one that finds the order is never refused by the code's
+/// count.
+pub async fn track_limited(
+    store: &Store,
+    client_addr: &str,
+    code: &str,
+    mobile: &str,
+) -> Result<Lookup<Tracking>> {
     let minute = hamdeli_store::now_millis() / 60_000;
     let by_address = sm::rate_hit(store, &format!("lookup-addr:{client_addr}"), minute).await?;
-    // Only a well-formed code keys a count of its own (any other finds nothing anyway), so
-    // made-up codes add no rows to the counter table.
-    let code = code.trim().to_ascii_uppercase();
-    let by_code = if hamdeli_domain::market::order::is_order_code(&code) {
-        sm::rate_hit(store, &format!("lookup-code:{code}"), minute).await?
-    } else {
-        0
-    };
-    Ok(by_address <= LOOKUPS_PER_ADDRESS_MINUTE && by_code <= LOOKUPS_PER_CODE_MINUTE)
+    if by_address > LOOKUPS_PER_ADDRESS_MINUTE {
+        return Ok(Lookup::TooMany);
+    }
+    match track(store, code, mobile).await {
+        Err(Error::NotFound) => {
+            // Only a well-formed code keys a count of its own (any other finds nothing
+            // anyway), so made-up codes add no rows to the counter table.
+            let code = code.trim().to_ascii_uppercase();
+            if hamdeli_domain::market::order::is_order_code(&code)
+                && sm::rate_hit(store, &format!("lookup-failed:{code}"), minute).await?
+                    > LOOKUPS_PER_CODE_MINUTE
+            {
+                return Ok(Lookup::TooMany);
+            }
+            Err(Error::NotFound)
+        }
+        found => found.map(Lookup::Done),
+    }
 }
 
 /// How long an online payment may stay unpaid before its stock goes back.

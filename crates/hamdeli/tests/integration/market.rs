@@ -375,26 +375,34 @@ async fn order_lookups_are_limited_per_code_and_per_address() {
         .as_str()
         .unwrap()
         .to_owned();
-    // Someone who knows the code tries mobiles: after ten look-ups of the code this minute,
-    // even the right mobile is refused.
-    for i in 0..app::LOOKUPS_PER_CODE_MINUTE - 1 {
+    // Someone who knows the code tries mobiles: ten wrong ones this minute are answered "not
+    // found", the next wrong one is refused; the right mobile still finds the order.
+    for i in 0..app::LOOKUPS_PER_CODE_MINUTE {
         let r = lookup(&app, &code, &format!("0912000{:04}", i)).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
-    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
     assert_eq!(
-        lookup(&app, &code, &mobile).await.status(),
+        lookup(&app, &code, "09120009999").await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
-    // The web tracking form shares the count.
+    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
+    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
+    // The web tracking form shares the count: a wrong mobile is refused, the right one shown.
     let http = app.client();
+    let r = http
+        .post_form(
+            "/market/track",
+            &[("code", code.as_str()), ("mobile", "09120008888")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let r = http
         .post_form(
             "/market/track",
             &[("code", code.as_str()), ("mobile", mobile.as_str())],
         )
         .await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.status(), StatusCode::OK);
     // One address trying many codes is stopped too (the code limit is not reached: every code
     // is another).
     let mut refused = false;
@@ -403,6 +411,76 @@ async fn order_lookups_are_limited_per_code_and_per_address() {
         refused |= r.status() == StatusCode::TOO_MANY_REQUESTS;
     }
     assert!(refused, "an address made more than its look-ups a minute");
+}
+
+/// An order look-up through the API from another local address (127.0.0.`host`: the server
+/// sees each as a client of its own).
+async fn lookup_from(app: &TestApp, host: u8, code: &str, mobile: &str) -> reqwest::Response {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, host]))
+        .build()
+        .unwrap()
+        .post(app.url(&format!("/api/v1/market/orders/{code}/lookup")))
+        .json(&json!({ "mobile": mobile }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wrong_mobiles_from_anywhere_do_not_keep_the_buyer_from_her_order() {
+    let app = spawn_app().await;
+    let (product, _) = shop_with_product(&app, 100).await;
+    let placed: Value = post_order(&app, &order_body(product, 1, "cod"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let code = placed["order_code"].as_str().unwrap().to_owned();
+    let mobile = order_body(product, 1, "cod")["buyer"]["mobile"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Ten wrong mobiles for the code, each from an address of its own (none near its own
+    // limit), then an eleventh: refused, the code's failed look-ups used up this minute.
+    let limit = app::LOOKUPS_PER_CODE_MINUTE as u8;
+    for host in 2..2 + limit {
+        let r = lookup_from(&app, host, &code, &format!("0912000{host:04}")).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "wrong try from {host}");
+    }
+    assert_eq!(
+        lookup_from(&app, 2 + limit, &code, "09120009999")
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // The buyer, with the right mobile, still gets her order: through the API and the web
+    // tracking form, from her own address and from one that guessed wrong.
+    let r = lookup(&app, &code, &mobile).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let found: Value = r.json().await.unwrap();
+    assert_eq!(found["order_code"], code.as_str());
+    assert_eq!(
+        lookup_from(&app, 2, &code, &mobile).await.status(),
+        StatusCode::OK
+    );
+    let (status, page) = {
+        let r = app
+            .client()
+            .post_form(
+                "/market/track",
+                &[("code", code.as_str()), ("mobile", mobile.as_str())],
+            )
+            .await;
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(&code), "the tracking page shows the order");
+    // A wrong mobile from her address is still refused: the code's failures are used up.
+    assert_eq!(
+        lookup(&app, &code, "09120007777").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 /// The simulated gateway's answer for the buyer's choice ("pay" or "cancel"): the signed

@@ -428,10 +428,11 @@ async fn lookup_order(
     let Ok(LookupBody { mobile }) = serde_json::from_value(v) else {
         return Ok(field_errors(vec![("mobile".into(), "market-field-mobile")]));
     };
-    if !app::admit_lookup(&state.store, &ctx.client_addr, &code).await? {
+    let app::Lookup::Done(t) =
+        app::track_limited(&state.store, &ctx.client_addr, &code, &mobile).await?
+    else {
         return Err(AppError::TooManyRequests);
-    }
-    let t = app::track(&state.store, &code, &mobile).await?;
+    };
     let producer_of = |order_id: Option<i64>| {
         order_id.and_then(|id| t.orders.iter().find(|o| o.id == id).map(|o| o.producer_id))
     };

@@ -589,11 +589,9 @@ pub async fn track(
     FormData(f): FormData<TrackForm>,
 ) -> Result<Response, AppError> {
     let l = Loc(ctx.locale);
-    if !app::admit_lookup(&state.store, &ctx.client_addr, &f.code).await? {
-        return Err(AppError::TooManyRequests);
-    }
-    match app::track(&state.store, &f.code, &f.mobile).await {
-        Ok(t) => {
+    match app::track_limited(&state.store, &ctx.client_addr, &f.code, &f.mobile).await {
+        Ok(app::Lookup::TooMany) => Err(AppError::TooManyRequests),
+        Ok(app::Lookup::Done(t)) => {
             let (orders, events) = tracking_views(l, &t);
             html(TrackPage {
                 shell: Shell::new(&ctx, l.t("market-track-title")),
@@ -636,7 +634,10 @@ pub async fn buyer_cancel(
     ctx: Ctx,
     FormData(f): FormData<BuyerCancelForm>,
 ) -> Result<Response, AppError> {
-    if !app::admit_lookup(&state.store, &ctx.client_addr, &f.code).await? {
+    // The code and mobile are checked under the look-up limits before anything is cancelled.
+    if let app::Lookup::TooMany =
+        app::track_limited(&state.store, &ctx.client_addr, &f.code, &f.mobile).await?
+    {
         return Err(AppError::TooManyRequests);
     }
     app::buyer_cancel(&state.store, &ctx.client_addr, &f.code, &f.mobile, f.order).await?;
