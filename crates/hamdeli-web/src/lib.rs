@@ -53,6 +53,8 @@ pub struct AppState {
     /// Sends text messages (a donor's sign-up code): the log by default, the code itself only
     /// for the demo data set; the binary sets it from `sms_gateway_url` / `sms_log_codes`.
     pub sms: Arc<dyn hamdeli_app::sms::SmsSender>,
+    /// Province and county names by code, read once on first use (see `PlaceNames::load`).
+    pub(crate) place_names: pages::registry::PlaceNamesCache,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             demo,
             imports: Arc::default(),
             sms: Arc::new(hamdeli_app::sms::LogSender::new(demo)),
+            place_names: Default::default(),
         })
     }
 }

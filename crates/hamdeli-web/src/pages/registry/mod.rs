@@ -3,6 +3,9 @@
 //! counties' outreach lists. The use cases are `hamdeli_app::registry`; every read of a person
 //! and every decision is audited there.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use axum::Router;
 use axum::routing::{get, post};
 
@@ -39,28 +42,52 @@ pub fn router() -> Router<AppState> {
         .route("/registry/coverage/{county}", get(outreach::outreach))
 }
 
+/// Every province's and county's names (Persian, English) by code, read once per process.
+/// Only `Store::migrate` writes provinces and counties (`geo::load_reference_data`, which adds
+/// the reference places and never changes them), and it runs before the server starts, so the
+/// first read holds for the life of the process.
+pub(crate) type PlaceNamesCache =
+    Arc<tokio::sync::OnceCell<Arc<HashMap<String, (String, String)>>>>;
+
 /// Province and county names in the page's language, for codes shown in tables.
-pub(crate) struct PlaceNames(std::collections::HashMap<String, String>);
+pub(crate) struct PlaceNames {
+    names: Arc<HashMap<String, (String, String)>>,
+    l: Loc,
+}
 
 impl PlaceNames {
+    /// The names from the application state's cache (read from the store on first use).
     pub(crate) async fn load(state: &AppState, l: Loc) -> Result<PlaceNames, AppError> {
-        let mut names = std::collections::HashMap::new();
-        for p in geo::all_provinces(&state.store).await? {
-            names.insert(p.code.clone(), l.name(&p.name_fa, &p.name_en).to_owned());
-        }
-        for c in geo::all_counties(&state.store).await? {
-            names.insert(c.code.clone(), l.name(&c.name_fa, &c.name_en).to_owned());
-        }
-        Ok(PlaceNames(names))
+        let names = state
+            .place_names
+            .get_or_try_init(|| async {
+                let mut names = HashMap::new();
+                for p in geo::all_provinces(&state.store).await? {
+                    names.insert(p.code, (p.name_fa, p.name_en));
+                }
+                for c in geo::all_counties(&state.store).await? {
+                    names.insert(c.code, (c.name_fa, c.name_en));
+                }
+                Ok::<_, AppError>(Arc::new(names))
+            })
+            .await?
+            .clone();
+        Ok(PlaceNames { names, l })
+    }
+
+    fn name(&self, code: &str) -> Option<String> {
+        self.names
+            .get(code)
+            .map(|(fa, en)| self.l.name(fa, en).to_owned())
     }
 
     pub(crate) fn of(&self, code: &Option<String>) -> String {
-        code.as_ref()
-            .and_then(|c| self.0.get(c).cloned())
+        code.as_deref()
+            .and_then(|c| self.name(c))
             .unwrap_or_else(|| "—".into())
     }
 
     pub(crate) fn of_str(&self, code: &str) -> String {
-        self.0.get(code).cloned().unwrap_or_else(|| "—".into())
+        self.name(code).unwrap_or_else(|| "—".into())
     }
 }
