@@ -1684,3 +1684,70 @@ async fn outreach_api_walks_every_row_once_and_keeps_to_the_scope() {
         "{page}"
     );
 }
+
+/// The outreach downloads hold the whole list, in the list's order, when it is longer than a
+/// page of the outreach page (100 rows): every list turned into a survey and every person
+/// moved into one county make the county's uncovered female heads the whole population.
+#[tokio::test]
+async fn outreach_downloads_hold_every_row_of_a_list_longer_than_a_page() {
+    let app = spawn_app().await;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(&app.store, &dir.0, 400)
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE source_lists SET list_kind = 'survey'",
+        "UPDATE persons SET province_code = '23', county_code = '2301'",
+    ] {
+        sqlx::query(sql).execute(app.store.pool()).await.unwrap();
+    }
+    let whole = coverage::outreach_from_scratch(&app.store, &PlaceFilter::All, "2301", 10_000)
+        .await
+        .unwrap();
+    assert!(whole.len() > 250, "longer than two pages: {}", whole.len());
+    let officer = app.login("tehran.officer").await;
+    // The page shows the first 100 and links to the next.
+    let (status, html) = officer.get_text("/registry/coverage/2301").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("href=\"/registry/persons/").count(), 100);
+    assert!(html.contains("outreach-next"));
+    // CSV: a byte-order mark, the header, then one line a person (the first field is the id).
+    let r = officer.get("/registry/coverage/2301?format=csv").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let csv = r.text().await.unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.trim_end().lines().collect();
+    assert_eq!(lines[0].split(',').count(), 9, "{}", lines[0]);
+    let ids: Vec<i64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(ids, whole, "every row once, in name order");
+    // XLSX: the sheet's rows, the first column's numbers.
+    let r = officer.get("/registry/coverage/2301?format=xlsx").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert_eq!(sheet.matches("<row ").count(), whole.len() + 1);
+    let ids: Vec<i64> = sheet
+        .split("<c r=\"A")
+        .skip(2)
+        .map(|c| {
+            let v = &c[c.find("<v>").unwrap() + 3..];
+            v[..v.find("</v>").unwrap()].parse().unwrap()
+        })
+        .collect();
+    assert_eq!(ids, whole, "every row once, in name order");
+    // Outside the officer's province: refused, as the page is.
+    let isfahan = app.login("isfahan.officer").await;
+    for format in ["csv", "xlsx"] {
+        let path = format!("/registry/coverage/2301?format={format}");
+        assert_eq!(isfahan.get(&path).await.status(), StatusCode::FORBIDDEN);
+    }
+}

@@ -1,6 +1,8 @@
 //! A county's outreach list: the female heads of household no organisation covers, a page at
 //! a time or as a download (the use case is `hamdeli_app::registry::outreach`).
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
@@ -12,7 +14,7 @@ use hamdeli_store::coverage::OutreachRow;
 use crate::AppState;
 use crate::context::Ctx;
 use crate::error::AppError;
-use crate::export::{self, Cell};
+use crate::export::{self, Field};
 use crate::pages::html;
 use crate::use_case::caller;
 use crate::view::{Loc, Shell};
@@ -82,34 +84,41 @@ pub async fn outreach(
         .iter()
         .map(|id| l.t(id))
         .collect();
-        let cells: Vec<Vec<Cell>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.person_id.into(),
-                    r.national_code.clone().into(),
-                    r.first_name.clone().into(),
-                    r.last_name.clone().into(),
-                    r.phone.clone().into(),
-                    r.address.clone().into(),
-                    l.tv("zone", &r.zone).into(),
-                    r.female_head_reason
-                        .as_deref()
-                        .map(|x| l.tv("female-head-reason", x))
-                        .unwrap_or_default()
-                        .into(),
-                    r.dependants.unwrap_or(0).into(),
-                ]
-            })
-            .collect();
-        return export::table(
-            format,
-            &format!("outreach-{county}"),
-            &l.t("outreach-title"),
-            &headers,
-            &cells,
-            ctx.locale == hamdeli_locale::Locale::Fa,
-        );
+        // Row by row from the rows read, no copy of the table: the zone and the reason are a
+        // handful of values, each translated once.
+        let rtl = ctx.locale == hamdeli_locale::Locale::Fa;
+        let mut out = export::TableWriter::new(format, &l.t("outreach-title"), &headers, rtl)?;
+        let mut names: HashMap<(&str, &str), String> = HashMap::new();
+        for r in &rows {
+            names
+                .entry(("zone", &r.zone))
+                .or_insert_with(|| l.tv("zone", &r.zone));
+            if let Some(x) = r.female_head_reason.as_deref() {
+                names
+                    .entry(("female-head-reason", x))
+                    .or_insert_with(|| l.tv("female-head-reason", x));
+            }
+        }
+        for r in &rows {
+            let zone = &names[&("zone", r.zone.as_str())];
+            let reason = match r.female_head_reason.as_deref() {
+                Some(x) => names[&("female-head-reason", x)].as_str(),
+                None => "",
+            };
+            out.row(&[
+                Field::Int(r.person_id),
+                text(&r.national_code),
+                text(&r.first_name),
+                text(&r.last_name),
+                text(&r.phone),
+                text(&r.address),
+                Field::Text(zone),
+                Field::Text(reason),
+                Field::Int(r.dependants.unwrap_or(0)),
+            ])
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        }
+        return out.download(&format!("outreach-{county}"));
     }
     html(OutreachPage {
         shell: Shell::new(&ctx, l.t("outreach-title")),
@@ -120,4 +129,8 @@ pub async fn outreach(
         rows,
         next: page.next,
     })
+}
+
+fn text(s: &Option<String>) -> Field<'_> {
+    Field::Text(s.as_deref().unwrap_or_default())
 }
