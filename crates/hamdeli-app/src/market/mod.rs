@@ -155,26 +155,39 @@ pub async fn admit_order(store: &Store, client_addr: &str) -> Result<bool> {
 pub const LOOKUPS_PER_ADDRESS_MINUTE: i64 = 20;
 /// Failed look-ups of one order code (no order with that code and mobile) a minute, from any
 /// address: a known code does not let anyone try more mobiles than this a minute, however many
-/// addresses they have. Only failures count, so using the count up does not keep the buyer
-/// with the right mobile from her order.
+/// addresses they have. Once they are used up, every look-up of the code from an address that
+/// has not found (or placed) the order before is refused alike, right mobile or wrong, so the
+/// refusal tells nothing; an address that has is not refused by the code's count.
 pub const LOOKUPS_PER_CODE_MINUTE: i64 = 10;
+/// How long an address that found an order with the right mobile (or placed it) is let through
+/// a code over its failed look-ups: 24 hours after its last success.
+pub const LOOKUP_REMEMBERED_MINUTES: i64 = 24 * 60;
 
 /// An order look-up by code and mobile as the limits of this minute let it through.
 #[derive(Debug)]
 pub enum Lookup<T> {
     /// The look-up ran and found the order.
     Done(T),
-    /// Refused (429): the address is over its look-ups this minute, or this was a failed
-    /// look-up of a code over its failed look-ups this minute.
+    /// Refused (429): the address is over its look-ups this minute, or the code is over its
+    /// failed look-ups this minute and the address has not found the order before.
     TooMany,
+}
+
+/// Remembers that `client_addr` may follow order `code` (it found it with the right mobile, or
+/// placed it) for the next [`LOOKUP_REMEMBERED_MINUTES`].
+pub async fn remember_lookup(store: &Store, code: &str, client_addr: &str) -> Result<()> {
+    let minute = hamdeli_store::now_millis() / 60_000;
+    sm::remember_lookup(store, code, client_addr, minute + LOOKUP_REMEMBERED_MINUTES).await?;
+    Ok(())
 }
 
 /// An order's tracking by its code and the buyer's mobile (tracking, the API's lookup, the
 /// check before a buyer's cancellation) under the look-up limits. Every look-up counts towards
-/// its address's limit, checked before it runs. A failed one (`NotFound`: no order with this
-/// code and mobile) also counts towards the code's, and past that limit is refused (`TooMany`)
-/// rather than answered "not found"; one that finds the order is never refused by the code's
-/// count.
+/// its address's limit, checked before it runs. An address not remembered for the code holds
+/// a place among the code's failed look-ups before it runs: past the limit it is refused
+/// (`TooMany`) without looking, whatever the mobile; a look-up that finds the order gives its
+/// place back and remembers the address. A remembered address is not refused by the code's
+/// count (its failures still count).
 pub async fn track_limited(
     store: &Store,
     client_addr: &str,
@@ -186,20 +199,40 @@ pub async fn track_limited(
     if by_address > LOOKUPS_PER_ADDRESS_MINUTE {
         return Ok(Lookup::TooMany);
     }
-    match track(store, code, mobile).await {
+    // Only a well-formed code keys counts of its own (any other finds nothing anyway), so
+    // made-up codes add no rows to the counter table.
+    let code = code.trim().to_ascii_uppercase();
+    if !hamdeli_domain::market::order::is_order_code(&code) {
+        return track(store, &code, mobile).await.map(Lookup::Done);
+    }
+    let failed = format!("lookup-failed:{code}");
+    let known = sm::lookup_remembered(store, &code, client_addr, minute).await?;
+    // The place is held before looking (not counted after a failure), so concurrent guesses
+    // cannot all get past a count not yet raised and tell a right mobile by its answer.
+    let held = !known;
+    if held && sm::rate_hit(store, &failed, minute).await? > LOOKUPS_PER_CODE_MINUTE {
+        return Ok(Lookup::TooMany);
+    }
+    match track(store, &code, mobile).await {
+        Ok(t) => {
+            if held {
+                sm::rate_unhit(store, &failed, minute).await?;
+            }
+            remember_lookup(store, &code, client_addr).await?;
+            Ok(Lookup::Done(t))
+        }
         Err(Error::NotFound) => {
-            // Only a well-formed code keys a count of its own (any other finds nothing
-            // anyway), so made-up codes add no rows to the counter table.
-            let code = code.trim().to_ascii_uppercase();
-            if hamdeli_domain::market::order::is_order_code(&code)
-                && sm::rate_hit(store, &format!("lookup-failed:{code}"), minute).await?
-                    > LOOKUPS_PER_CODE_MINUTE
-            {
-                return Ok(Lookup::TooMany);
+            if !held {
+                sm::rate_hit(store, &failed, minute).await?;
             }
             Err(Error::NotFound)
         }
-        found => found.map(Lookup::Done),
+        Err(e) => {
+            if held {
+                sm::rate_unhit(store, &failed, minute).await?;
+            }
+            Err(e)
+        }
     }
 }
 

@@ -305,6 +305,11 @@ pub async fn place_order(
     )
     .await?;
     tx.commit().await?;
+    // The address that placed the order may follow it even while its code is over its failed
+    // look-ups; the order stands whether or not this is remembered.
+    if let Err(e) = super::remember_lookup(store, &code, client_addr).await {
+        tracing::warn!(error = %e, "an order's placing address could not be remembered");
+    }
     Ok(Placed {
         code,
         status: OrderStatus::Placed.as_str().into(),

@@ -990,7 +990,8 @@ pub async fn events_of_purchase(conn: &mut AnyConnection, purchase_id: i64) -> R
 // ---------------------------------------------------------------------------------------------
 // Rate limit, sign-up codes, settings
 
-/// Counts one order attempt of `client` in minute `minute`; returns the count so far.
+/// Counts one hit of `client` (an address placing orders, or a look-up count's key) in minute
+/// `minute`; returns the count so far.
 pub async fn rate_hit(store: &Store, client: &str, minute: i64) -> Result<i64> {
     let row = sqlx::query(
         "INSERT INTO market_rate (client, minute, hits) VALUES ($1, $2, 1) \
@@ -1008,6 +1009,70 @@ pub async fn rate_hit(store: &Store, client: &str, minute: i64) -> Result<i64> {
             .await?;
     }
     Ok(row.get(0))
+}
+
+/// Takes back one hit of `client` in minute `minute` (a place held for a look-up that found
+/// its order, see `hamdeli_app::market::track_limited`).
+pub async fn rate_unhit(store: &Store, client: &str, minute: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE market_rate SET hits = hits - 1 WHERE client = $1 AND minute = $2 AND hits > 0",
+    )
+    .bind(client.to_owned())
+    .bind(minute)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// The key under which an order code looked up successfully from an address is remembered:
+/// a hash, so the counter table does not say which address follows which order.
+fn lookup_ok_key(code: &str, client_addr: &str) -> String {
+    format!(
+        "lookup-ok:{}",
+        crate::tokens::sha256_hex(&format!("{code}\n{client_addr}"))
+    )
+}
+
+/// Remembers that `client_addr` found order `code` with the right mobile (or placed it), until
+/// minute `until` (its row in `market_rate` carries that minute, so the counter's clean-up
+/// forgets it after then; a later success moves it on).
+pub async fn remember_lookup(
+    store: &Store,
+    code: &str,
+    client_addr: &str,
+    until: i64,
+) -> Result<()> {
+    let key = lookup_ok_key(code, client_addr);
+    sqlx::query("DELETE FROM market_rate WHERE client = $1 AND minute <> $2")
+        .bind(key.clone())
+        .bind(until)
+        .execute(store.pool())
+        .await?;
+    sqlx::query(
+        "INSERT INTO market_rate (client, minute, hits) VALUES ($1, $2, 1) \
+         ON CONFLICT (client, minute) DO NOTHING",
+    )
+    .bind(key)
+    .bind(until)
+    .execute(store.pool())
+    .await?;
+    Ok(())
+}
+
+/// Whether `client_addr` is remembered as having found order `code` (see `remember_lookup`)
+/// in minute `minute`.
+pub async fn lookup_remembered(
+    store: &Store,
+    code: &str,
+    client_addr: &str,
+    minute: i64,
+) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) FROM market_rate WHERE client = $1 AND minute >= $2")
+        .bind(lookup_ok_key(code, client_addr))
+        .bind(minute)
+        .fetch_one(store.pool())
+        .await?;
+    Ok(row.get::<i64, _>(0) > 0)
 }
 
 pub const SIGNUP_CODE_MILLIS: i64 = 10 * 60 * 1000;

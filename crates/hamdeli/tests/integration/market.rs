@@ -365,6 +365,7 @@ async fn orders_are_rate_limited_per_address() {
 async fn order_lookups_are_limited_per_code_and_per_address() {
     let app = spawn_app().await;
     let (product, _) = shop_with_product(&app, 100).await;
+    // Placed from 127.0.0.1: that address may follow the order whatever the code's count.
     let placed: Value = post_order(&app, &order_body(product, 1, "cod"))
         .await
         .json()
@@ -375,42 +376,56 @@ async fn order_lookups_are_limited_per_code_and_per_address() {
         .as_str()
         .unwrap()
         .to_owned();
-    // Someone who knows the code tries mobiles: ten wrong ones this minute are answered "not
-    // found", the next wrong one is refused; the right mobile still finds the order.
+    // Someone else who knows the code tries mobiles: ten wrong ones this minute are answered
+    // "not found"; past them the code is closed to that address, the right mobile included,
+    // with the same answer.
     for i in 0..app::LOOKUPS_PER_CODE_MINUTE {
-        let r = lookup(&app, &code, &format!("0912000{:04}", i)).await;
+        let r = lookup_from(&app, 2, &code, &format!("0912000{:04}", i)).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
-    assert_eq!(
-        lookup(&app, &code, "09120009999").await.status(),
-        StatusCode::TOO_MANY_REQUESTS
-    );
-    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
-    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
-    // The web tracking form shares the count: a wrong mobile is refused, the right one shown.
-    let http = app.client();
-    let r = http
-        .post_form(
-            "/market/track",
-            &[("code", code.as_str()), ("mobile", "09120008888")],
-        )
-        .await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    let r = http
+    let wrong = lookup_from(&app, 2, &code, "09120009999").await;
+    assert_eq!(wrong.status(), StatusCode::TOO_MANY_REQUESTS);
+    let right = lookup_from(&app, 2, &code, &mobile).await;
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(wrong.text().await.unwrap(), right.text().await.unwrap());
+    // The web tracking form shares the count: from the guessing address both mobiles are
+    // refused alike; from the placing address the order is shown.
+    let guesser = client_from(&app, 2);
+    let mut bodies = vec![];
+    for m in ["09120008888", mobile.as_str()] {
+        let r = guesser
+            .post_form("/market/track", &[("code", code.as_str()), ("mobile", m)])
+            .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        bodies.push(r.text().await.unwrap());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    let r = app
+        .client()
         .post_form(
             "/market/track",
             &[("code", code.as_str()), ("mobile", mobile.as_str())],
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(lookup(&app, &code, &mobile).await.status(), StatusCode::OK);
     // One address trying many codes is stopped too (the code limit is not reached: every code
     // is another).
     let mut refused = false;
-    for i in 0..app::LOOKUPS_PER_ADDRESS_MINUTE {
-        let r = lookup(&app, &format!("HMD-{:04}-0000", i), &mobile).await;
+    for i in 0..=app::LOOKUPS_PER_ADDRESS_MINUTE {
+        let r = lookup_from(&app, 3, &format!("HMD-{:04}-0000", i), &mobile).await;
         refused |= r.status() == StatusCode::TOO_MANY_REQUESTS;
     }
     assert!(refused, "an address made more than its look-ups a minute");
+    // The address limit holds for the placing address too.
+    let mut refused = false;
+    for _ in 0..app::LOOKUPS_PER_ADDRESS_MINUTE {
+        refused |= lookup(&app, &code, &mobile).await.status() == StatusCode::TOO_MANY_REQUESTS;
+    }
+    assert!(
+        refused,
+        "the buyer's address made more than its look-ups a minute"
+    );
 }
 
 /// An order look-up through the API from another local address (127.0.0.`host`: the server
@@ -427,6 +442,19 @@ async fn lookup_from(app: &TestApp, host: u8, code: &str, mobile: &str) -> reqwe
         .unwrap()
 }
 
+/// A browser-like client (cookies, no redirects) from another local address, 127.0.0.`host`.
+fn client_from(app: &TestApp, host: u8) -> crate::support::Client {
+    crate::support::Client {
+        http: reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .local_address(std::net::IpAddr::from([127, 0, 0, host]))
+            .build()
+            .unwrap(),
+        base: app.url(""),
+    }
+}
+
 #[tokio::test]
 async fn wrong_mobiles_from_anywhere_do_not_keep_the_buyer_from_her_order() {
     let app = spawn_app().await;
@@ -441,46 +469,74 @@ async fn wrong_mobiles_from_anywhere_do_not_keep_the_buyer_from_her_order() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Before anyone guesses, the buyer follows her order from another address of hers (her
+    // phone, say: not the one she ordered from).
+    const BUYER: u8 = 50;
+    assert_eq!(
+        lookup_from(&app, BUYER, &code, &mobile).await.status(),
+        StatusCode::OK
+    );
     // Ten wrong mobiles for the code, each from an address of its own (none near its own
-    // limit), then an eleventh: refused, the code's failed look-ups used up this minute.
+    // limit): answered "not found".
     let limit = app::LOOKUPS_PER_CODE_MINUTE as u8;
     for host in 2..2 + limit {
         let r = lookup_from(&app, host, &code, &format!("0912000{host:04}")).await;
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "wrong try from {host}");
     }
+    // (1) From a fresh address the code is now refused whatever the mobile, with the same
+    // answer: guessing tells nothing. So is it from an address that guessed wrong, and through
+    // the web tracking form.
+    let fresh = 2 + limit;
+    let wrong = lookup_from(&app, fresh, &code, "09120009999").await;
+    let right = lookup_from(&app, fresh, &code, &mobile).await;
+    assert_eq!(wrong.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    let (wrong, right) = (wrong.text().await.unwrap(), right.text().await.unwrap());
+    assert_eq!(wrong, right, "a right and a wrong mobile are refused alike");
+    assert!(!right.contains(&mobile) && !right.contains("order_code"));
+    let other = lookup_from(&app, fresh + 1, &code, &mobile).await;
+    assert_eq!(other.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(other.text().await.unwrap(), right);
     assert_eq!(
-        lookup_from(&app, 2 + limit, &code, "09120009999")
-            .await
-            .status(),
+        lookup_from(&app, 2, &code, &mobile).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
-    // The buyer, with the right mobile, still gets her order: through the API and the web
-    // tracking form, from her own address and from one that guessed wrong.
-    let r = lookup(&app, &code, &mobile).await;
+    let mut pages = vec![];
+    let browser = client_from(&app, fresh);
+    for m in [mobile.as_str(), "09120006666"] {
+        let r = browser
+            .post_form("/market/track", &[("code", code.as_str()), ("mobile", m)])
+            .await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        pages.push(r.text().await.unwrap());
+    }
+    assert_eq!(pages[0], pages[1], "the tracking form refuses both alike");
+    // (2) The address that found the order before the attack still gets it: through the API
+    // and the web tracking form. A mistyped mobile from it is answered "not found", not 429.
+    let r = lookup_from(&app, BUYER, &code, &mobile).await;
     assert_eq!(r.status(), StatusCode::OK);
     let found: Value = r.json().await.unwrap();
     assert_eq!(found["order_code"], code.as_str());
-    assert_eq!(
-        lookup_from(&app, 2, &code, &mobile).await.status(),
-        StatusCode::OK
+    let r = client_from(&app, BUYER)
+        .post_form(
+            "/market/track",
+            &[("code", code.as_str()), ("mobile", mobile.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.text().await.unwrap().contains(&code),
+        "the tracking page shows the order"
     );
-    let (status, page) = {
-        let r = app
-            .client()
-            .post_form(
-                "/market/track",
-                &[("code", code.as_str()), ("mobile", mobile.as_str())],
-            )
-            .await;
-        (r.status(), r.text().await.unwrap())
-    };
-    assert_eq!(status, StatusCode::OK);
-    assert!(page.contains(&code), "the tracking page shows the order");
-    // A wrong mobile from her address is still refused: the code's failures are used up.
     assert_eq!(
-        lookup(&app, &code, "09120007777").await.status(),
-        StatusCode::TOO_MANY_REQUESTS
+        lookup_from(&app, BUYER, &code, "09120007777")
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
     );
+    // So does the address she placed it from (127.0.0.1), never having looked it up.
+    let r = lookup(&app, &code, &mobile).await;
+    assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
 }
 
 /// The simulated gateway's answer for the buyer's choice ("pay" or "cancel"): the signed
