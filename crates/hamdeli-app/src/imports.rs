@@ -484,7 +484,8 @@ pub struct Relinked {
 
 /// `hamdeli relink` (after `import --defer-link`): links every record without a person, then
 /// builds the households and support-ledger entries of every batch that had such records, as
-/// a linked import does once it is written. The national admin only (the command line).
+/// a linked import does once it is written, and of every finished batch whose facts were never
+/// applied (they failed, or the process stopped first). The national admin only (the command line).
 pub async fn relink(
     store: &Store,
     caller: &Caller<'_>,
@@ -493,7 +494,7 @@ pub async fn relink(
     if importer_scope(caller.principal)?.is_some() {
         return Err(Error::Denied);
     }
-    let batches = registry::batches_with_unlinked_records(store).await?;
+    let batches = registry::batches_needing_facts(store).await?;
     let link = hamdeli_registry::linkage::link_new_records(store, None, options)
         .await
         .map_err(failed)?;

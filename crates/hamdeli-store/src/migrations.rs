@@ -206,6 +206,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0033_destination_summary.sql"),
         include_str!("../migrations/postgres/0033_destination_summary.sql"),
     ),
+    (
+        34,
+        "facts_applied",
+        include_str!("../migrations/sqlite/0034_facts_applied.sql"),
+        include_str!("../migrations/postgres/0034_facts_applied.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

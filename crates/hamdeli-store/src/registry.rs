@@ -943,10 +943,14 @@ pub async fn batch_with_org(store: &Store, id: i64) -> Result<Option<BatchRow>> 
     }))
 }
 
-/// The batches that still hold records linked to no person (what a relink will take).
-pub async fn batches_with_unlinked_records(store: &Store) -> Result<Vec<i64>> {
+/// Batches whose household and support facts are still to be applied: those with records
+/// not yet linked, and the committed, finished ones whose facts were never applied (they
+/// failed, or the process stopped before them).
+pub async fn batches_needing_facts(store: &Store) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT DISTINCT batch_id FROM source_records WHERE person_id IS NULL ORDER BY batch_id",
+        "SELECT batch_id FROM source_records WHERE person_id IS NULL \
+         UNION SELECT id FROM import_batches WHERE status = 'committed' \
+         AND finished_at IS NOT NULL AND facts_applied_at IS NULL ORDER BY 1",
     )
     .fetch_all(store.pool())
     .await?)

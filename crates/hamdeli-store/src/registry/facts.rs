@@ -545,7 +545,20 @@ async fn apply_batch_in(
     // household a person named twice belongs to, and whose zone they take).
     let mut placed: HashSet<i64> = HashSet::new();
     let mut members_placed: Vec<i64> = Vec::new();
-    for ids in household_chunks(keyed, chunk_records) {
+    for (done, ids) in household_chunks(keyed, chunk_records)
+        .into_iter()
+        .enumerate()
+    {
+        if engine == Engine::Postgres && done > 0 && done.is_power_of_two() {
+            // The planner's statistics follow the households this transaction is writing, so
+            // the look-ups below stay index look-ups as the tables grow (no autovacuum sees
+            // them before the commit).
+            for table in ["households", "household_members"] {
+                sqlx::query(AssertSqlSafe(format!("ANALYZE {table}")))
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
         let records = records_by_id(conn, &ids).await?;
         let refs: Vec<&Rec> = records.iter().collect();
         let households = build(&refs, now);
@@ -605,6 +618,11 @@ async fn apply_batch_in(
             .await?;
         }
     }
+    sqlx::query("UPDATE import_batches SET facts_applied_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(batch_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(out)
 }
 
@@ -636,7 +654,11 @@ async fn household_ids(
             "SELECT source_reference, id FROM households WHERE source_list_id = {first} \
              AND source_reference IN ({marks})"
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(list_id);
+        // Planned for each chunk: a plan cached while the list's households were few would
+        // scan them all once they are millions (PostgreSQL: one second a look-up at 10M).
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .persistent(false)
+            .bind(list_id);
         for r in chunk {
             q = q.bind((*r).to_owned());
         }

@@ -281,6 +281,34 @@ async fn relink_after_a_deferred_import_builds_the_households() {
         2
     );
 
+    // Nothing left to link or apply: a second relink applies no batch.
+    let again =
+        hamdeli_app::imports::relink(&app.store, &caller, &hamdeli_link::LinkOptions::default())
+            .await
+            .unwrap();
+    assert!(again.batches.is_empty(), "{:?}", again.batches);
+    // A batch whose facts never got applied (they failed, or the process stopped before
+    // them, as a national load killed in its facts step): the next relink applies them.
+    for sql in [
+        "DELETE FROM household_members",
+        "DELETE FROM households",
+        "UPDATE import_batches SET facts_applied_at = NULL",
+    ] {
+        sqlx::query(sql).execute(app.store.pool()).await.unwrap();
+    }
+    let recovered =
+        hamdeli_app::imports::relink(&app.store, &caller, &hamdeli_link::LinkOptions::default())
+            .await
+            .unwrap();
+    assert_eq!(recovered.link.new_records, 0);
+    assert_eq!(recovered.batches, relinked.batches);
+    assert_eq!(count("SELECT COUNT(*) FROM households").await, 2);
+    assert_eq!(count("SELECT COUNT(*) FROM household_members").await, 3);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM import_batches WHERE facts_applied_at IS NULL").await,
+        0
+    );
+
     // Only the national system principal relinks.
     let expert = hamdeli_store::users::by_id(&app.store, app.user_ids["tehran.expert"])
         .await
