@@ -120,6 +120,13 @@ pub async fn link_new_records(
     options: &LinkOptions,
 ) -> Result<LinkReport> {
     let started = Instant::now();
+    if !persons::any_unlinked_record(store).await? {
+        return Ok(LinkReport {
+            records: persons::record_count(store).await?.max(0) as u64,
+            millis: started.elapsed().as_millis() as u64,
+            ..Default::default()
+        });
+    }
     let rows = persons::link_rows(store).await?;
     let new_records = rows.iter().filter(|r| r.person_id.is_none()).count() as u64;
     if new_records == 0 {

@@ -41,6 +41,24 @@ fn relation_in_facts(facts: Option<&str>) -> Option<String> {
     serde_json::from_str::<Relation>(facts?).ok()?.relation
 }
 
+/// Whether some source record is linked to no person yet (an index look-up: a relink with
+/// nothing to link does not read ten million records to find out).
+pub async fn any_unlinked_record(store: &Store) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT id FROM source_records WHERE person_id IS NULL LIMIT 1",
+    )
+    .fetch_optional(store.pool())
+    .await?
+    .is_some())
+}
+
+/// How many source records there are.
+pub async fn record_count(store: &Store) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM source_records")
+        .fetch_one(store.pool())
+        .await?)
+}
+
 /// Every source record, oldest first.
 pub async fn link_rows(store: &Store) -> Result<Vec<LinkRow>> {
     use futures_util::TryStreamExt;
