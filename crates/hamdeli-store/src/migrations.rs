@@ -212,6 +212,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0034_facts_applied.sql"),
         include_str!("../migrations/postgres/0034_facts_applied.sql"),
     ),
+    (
+        35,
+        "need_summary_person",
+        include_str!("../migrations/sqlite/0035_need_summary_person.sql"),
+        include_str!("../migrations/postgres/0035_need_summary_person.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

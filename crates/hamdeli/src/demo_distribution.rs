@@ -20,8 +20,11 @@ use crate::demo::DEMO_PASSWORD;
 /// shows every page full; beyond them about one household in five does (see [`has_needs`]).
 const EVERY_HOUSEHOLD_UP_TO: usize = 3000;
 
-/// Households whose needs are written in one transaction.
-const NEEDS_BATCH: usize = 1000;
+/// Households whose needs are written in one transaction. Small: every need updates the same
+/// few need-summary rows (0027), and on PostgreSQL each update within one transaction leaves a
+/// row version every later update walks past, so a transaction's cost grows with the square of
+/// its needs (1,000 households a transaction: about 15 ms of CPU a need, 70 needs a second).
+const NEEDS_BATCH: usize = 50;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DistributionReport {
