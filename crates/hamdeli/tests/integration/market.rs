@@ -361,21 +361,26 @@ async fn orders_are_rate_limited_per_address() {
     );
 }
 
+/// Places a cash-on-delivery order of one unit from 127.0.0.1: its code and the buyer's mobile.
+async fn place_cod_order(app: &TestApp, product: i64) -> (String, String) {
+    let placed: Value = post_order(app, &order_body(product, 1, "cod"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mobile = order_body(product, 1, "cod")["buyer"]["mobile"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (placed["order_code"].as_str().unwrap().to_owned(), mobile)
+}
+
 #[tokio::test]
 async fn order_lookups_are_limited_per_code_and_per_address() {
     let app = spawn_app().await;
     let (product, _) = shop_with_product(&app, 100).await;
     // Placed from 127.0.0.1: that address may follow the order whatever the code's count.
-    let placed: Value = post_order(&app, &order_body(product, 1, "cod"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = placed["order_code"].as_str().unwrap().to_owned();
-    let mobile = order_body(product, 1, "cod")["buyer"]["mobile"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (code, mobile) = place_cod_order(&app, product).await;
     // Someone else who knows the code tries mobiles: ten wrong ones this minute are answered
     // "not found"; past them the code is closed to that address, the right mobile included,
     // with the same answer.
@@ -459,16 +464,7 @@ fn client_from(app: &TestApp, host: u8) -> crate::support::Client {
 async fn wrong_mobiles_from_anywhere_do_not_keep_the_buyer_from_her_order() {
     let app = spawn_app().await;
     let (product, _) = shop_with_product(&app, 100).await;
-    let placed: Value = post_order(&app, &order_body(product, 1, "cod"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let code = placed["order_code"].as_str().unwrap().to_owned();
-    let mobile = order_body(product, 1, "cod")["buyer"]["mobile"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (code, mobile) = place_cod_order(&app, product).await;
     // Before anyone guesses, the buyer follows her order from another address of hers (her
     // phone, say: not the one she ordered from).
     const BUYER: u8 = 50;
