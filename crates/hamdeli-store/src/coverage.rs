@@ -290,6 +290,47 @@ pub async fn outreach(
     limit: i64,
 ) -> Result<Vec<OutreachRow>> {
     crate::scale::refresh(store).await?;
+    let Some(query) = outreach_query(filter, after.is_some()) else {
+        return Ok(Vec::new());
+    };
+    let mut q = sqlx::query(AssertSqlSafe(query.sql)).bind(county.to_owned());
+    if let Some(t) = query.text {
+        q = q.bind(t);
+    }
+    if let Some(o) = query.int {
+        q = q.bind(o);
+    }
+    if let Some(a) = after {
+        q = q.bind(a);
+    }
+    let rows = q.bind(limit).fetch_all(store.pool()).await?;
+    Ok(rows
+        .iter()
+        .map(|r| OutreachRow {
+            person_id: r.get(0),
+            national_code: r.get(1),
+            first_name: r.get(2),
+            last_name: r.get(3),
+            phone: r.get(4),
+            address: r.get(5),
+            zone: r.get(6),
+            female_head_reason: r.get(7),
+            dependants: r.get(8),
+        })
+        .collect())
+}
+
+/// One outreach page's statement and the scope's value to bind after the county (`$1`);
+/// then come the last row's person when `paged`, then the limit. `None` for a scope that
+/// sees nothing.
+pub struct OutreachQuery {
+    pub sql: String,
+    pub text: Option<String>,
+    pub int: Option<i64>,
+}
+
+/// The outreach page's statement (the plan test reads it).
+pub fn outreach_query(filter: &PlaceFilter, paged: bool) -> Option<OutreachQuery> {
     let mut conds = vec![
         "c.county_code = $1".to_owned(),
         "c.female_head = 1".into(),
@@ -315,62 +356,40 @@ pub async fn outreach(
             );
             int = Some(*o);
         }
-        PlaceFilter::Nothing => return Ok(Vec::new()),
+        PlaceFilter::Nothing => return None,
     }
     let mut next = if text.is_some() || int.is_some() {
         3
     } else {
         2
     };
-    if after.is_some() {
+    if paged {
+        // The last row's names as the summary holds them (a refresh may have dropped the
+        // person from the list since; then their names come from the registry).
         conds.push(format!(
-            "(COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id) > \
+            "(c.last_name, c.first_name, c.person_id) > \
              (SELECT COALESCE(a.last_name, ''), COALESCE(a.first_name, ''), a.id \
               FROM persons a WHERE a.id = ${next})"
         ));
         next += 1;
     }
-    // The page's persons first (an index walk of the county's uncovered female heads and
-    // their names, sorted, cut), then their details for those rows only.
+    // The page's persons first (a range read of the outreach index, whose order is the
+    // page's: county, uncovered female heads, names), then their details for those rows only.
     let sql = format!(
         "SELECT c.person_id, p.national_code, p.first_name, p.last_name, p.phone, \
          (SELECT r.address FROM source_records r WHERE r.person_id = c.person_id \
             AND r.address IS NOT NULL ORDER BY r.id DESC LIMIT 1), \
          c.zone, h.female_head_reason, h.dependants \
-         FROM (SELECT c.person_id AS person_id, c.zone AS zone FROM coverage_persons c \
-            JOIN persons p ON p.id = c.person_id WHERE {} \
-            ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id LIMIT ${next}) c \
+         FROM (SELECT c.person_id AS person_id, c.zone AS zone, c.last_name AS last_name, \
+            c.first_name AS first_name FROM coverage_persons c WHERE {} \
+            ORDER BY c.last_name, c.first_name, c.person_id LIMIT ${next}) c \
          JOIN persons p ON p.id = c.person_id \
          LEFT JOIN households h ON h.id = (SELECT MIN(hh.id + 0) FROM households hh \
             WHERE hh.head_person_id = c.person_id) \
-         ORDER BY COALESCE(p.last_name, ''), COALESCE(p.first_name, ''), p.id",
+         ORDER BY c.last_name, c.first_name, c.person_id",
         conds.join(" AND ")
     );
-    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(county.to_owned());
-    if let Some(t) = text {
-        q = q.bind(t);
-    }
-    if let Some(o) = int {
-        q = q.bind(o);
-    }
-    if let Some(a) = after {
-        q = q.bind(a);
-    }
-    let rows = q.bind(limit).fetch_all(store.pool()).await?;
-    Ok(rows
-        .iter()
-        .map(|r| OutreachRow {
-            person_id: r.get(0),
-            national_code: r.get(1),
-            first_name: r.get(2),
-            last_name: r.get(3),
-            phone: r.get(4),
-            address: r.get(5),
-            zone: r.get(6),
-            female_head_reason: r.get(7),
-            dependants: r.get(8),
-        })
-        .collect())
+    Some(OutreachQuery { sql, text, int })
 }
 
 /// The old outreach query, person by person from the source tables (the tests' yardstick).

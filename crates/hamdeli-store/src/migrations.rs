@@ -218,6 +218,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0035_need_summary_person.sql"),
         include_str!("../migrations/postgres/0035_need_summary_person.sql"),
     ),
+    (
+        36,
+        "coverage_names",
+        include_str!("../migrations/sqlite/0036_coverage_names.sql"),
+        include_str!("../migrations/postgres/0036_coverage_names.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

@@ -51,7 +51,8 @@ const PERSON_FACTS_BY_LOOKUP: &str = "SELECT p.id, COALESCE(p.province_code, '')
         WHERE r.person_id = p.id AND l.list_kind = 'survey') \
         OR EXISTS (SELECT 1 FROM households fh WHERE fh.head_person_id = p.id \
         AND fh.female_head = 1) THEN 1 ELSE 0 END, \
-     (SELECT COUNT(*) FROM source_records rc WHERE rc.person_id = p.id) \
+     (SELECT COUNT(*) FROM source_records rc WHERE rc.person_id = p.id), \
+     COALESCE(p.last_name, ''), COALESCE(p.first_name, '') \
      FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
      LEFT JOIN households h ON h.id = m.household_id \
      WHERE p.merged_into IS NULL";
@@ -60,7 +61,8 @@ const PERSON_FACTS_BY_LOOKUP: &str = "SELECT p.id, COALESCE(p.province_code, '')
 const PERSON_FACTS_SET_BASED: &str = "SELECT p.id, COALESCE(p.province_code, ''), \
      COALESCE(p.county_code, ''), COALESCE(h.zone, p.zone, 'unknown'), \
      COALESCE(sup.orgs, 0), CASE WHEN kinds.pid IS NULL THEN 0 ELSE 1 END, \
-     CASE WHEN fh.pid IS NULL THEN 0 ELSE 1 END, COALESCE(rc.records, 0) \
+     CASE WHEN fh.pid IS NULL THEN 0 ELSE 1 END, COALESCE(rc.records, 0), \
+     COALESCE(p.last_name, ''), COALESCE(p.first_name, '') \
      FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
      LEFT JOIN households h ON h.id = m.household_id \
      LEFT JOIN (SELECT r.person_id AS pid, COUNT(DISTINCT l.organisation_id) AS orgs \
@@ -83,7 +85,7 @@ const PERSON_FACTS_SET_BASED: &str = "SELECT p.id, COALESCE(p.province_code, '')
      WHERE p.merged_into IS NULL";
 
 const INSERT_PERSONS: &str = "INSERT INTO coverage_persons (person_id, province_code, \
-     county_code, zone, orgs, same_kind, female_head, records) ";
+     county_code, zone, orgs, same_kind, female_head, records, last_name, first_name) ";
 
 const INSERT_SUMMARY: &str = "INSERT INTO coverage_summary (province_code, county_code, zone, \
      persons, covered_by_none, covered_by_one, covered_by_two, covered_by_three_or_more, \
