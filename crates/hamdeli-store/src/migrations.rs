@@ -224,6 +224,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0036_coverage_names.sql"),
         include_str!("../migrations/postgres/0036_coverage_names.sql"),
     ),
+    (
+        37,
+        "summary_statement_triggers",
+        include_str!("../migrations/sqlite/0037_summary_statement_triggers.sql"),
+        include_str!("../migrations/postgres/0037_summary_statement_triggers.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

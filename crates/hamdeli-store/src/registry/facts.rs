@@ -89,7 +89,7 @@ pub struct FactsApplied {
     pub households: i64,
     pub households_new: i64,
     pub members: i64,
-    /// Persons whose urban/rural zone the list set.
+    /// Persons whose urban/rural zone the list changed.
     pub zones: i64,
     /// Support ledger entries written for the batch's support rows.
     pub support_entries: i64,
@@ -590,12 +590,15 @@ async fn apply_batch_in(
             .map(|(p, _)| *p)
             .collect();
         // In id order, so each statement writes neighbouring pages (at 10M people, 7.6M
-        // persons in random order took over ten minutes on PostgreSQL).
+        // persons in random order took over ten minutes on PostgreSQL). Only the persons whose
+        // zone changes are written: most already have their household's zone from their own
+        // row, and rewriting a row costs PostgreSQL a new row version and its index entries.
         persons.sort_unstable();
         for chunk in persons.chunks(CHUNK) {
             // Integers from the store and a fixed word: no user text in the statement.
             let sql = format!(
-                "UPDATE persons SET zone = '{word}' WHERE id IN ({})",
+                "UPDATE persons SET zone = '{word}' WHERE id IN ({}) \
+                 AND (zone IS NULL OR zone <> '{word}')",
                 id_list(chunk)
             );
             out.zones += sqlx::query(AssertSqlSafe(sql))
