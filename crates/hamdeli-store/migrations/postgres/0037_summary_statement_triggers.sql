@@ -25,6 +25,9 @@ DROP FUNCTION need_summary_apply(needs, BIGINT);
 DROP FUNCTION allocation_summary_apply(needs, BIGINT);
 DROP FUNCTION destination_summary_apply(allocations, BIGINT);
 
+-- Five rows; without statistics the planner takes them for 1,360 and joins accordingly.
+ANALYZE need_summary_kinds;
+
 -- A set of needs in the need summary's cells (0027, 0029): one row per grouping a need is in.
 CREATE FUNCTION need_summary_cells(rs needs[]) RETURNS TABLE (kind TEXT, grp TEXT, need_type TEXT,
     person_id BIGINT, amount BIGINT, allocated BIGINT, outstanding BIGINT)
@@ -54,12 +57,15 @@ BEGIN
             CAST(SUM(e.allocated) AS BIGINT) AS allocated, CAST(SUM(e.outstanding) AS BIGINT) AS outstanding
           FROM need_summary_cells(rs) e GROUP BY 1, 2, 3) c
     LEFT JOIN (SELECT d.kind, d.grp, d.need_type,
-            SUM((CASE WHEN COALESCE(sp.needs, 0) + s * d.needs > 0 THEN 1 ELSE 0 END)
-              - (CASE WHEN COALESCE(sp.needs, 0) > 0 THEN 1 ELSE 0 END)) AS persons
-          FROM (SELECT e.kind, e.grp, e.need_type, e.person_id, COUNT(*) AS needs
+            SUM((CASE WHEN d.prior + s * d.needs > 0 THEN 1 ELSE 0 END)
+              - (CASE WHEN d.prior > 0 THEN 1 ELSE 0 END)) AS persons
+          FROM (SELECT e.kind, e.grp, e.need_type, e.person_id, COUNT(*) AS needs,
+                  -- A primary-key look-up per person and cell, whatever the planner guesses
+                  -- of the set's size (a join read all of need_summary_persons per need).
+                  COALESCE((SELECT sp.needs FROM need_summary_persons sp WHERE sp.grp_kind = e.kind
+                    AND sp.grp = e.grp AND sp.need_type = e.need_type AND sp.person_id = e.person_id), 0)
+                    AS prior
                 FROM need_summary_cells(rs) e GROUP BY 1, 2, 3, 4) d
-          LEFT JOIN need_summary_persons sp ON sp.grp_kind = d.kind AND sp.grp = d.grp
-            AND sp.need_type = d.need_type AND sp.person_id = d.person_id
           GROUP BY 1, 2, 3) p ON p.kind = c.kind AND p.grp = c.grp AND p.need_type = c.need_type
     ON CONFLICT (grp_kind, grp, need_type) DO UPDATE SET
         needs = need_summary.needs + excluded.needs,
@@ -73,13 +79,13 @@ BEGIN
     ON CONFLICT (grp_kind, grp, need_type, person_id)
     DO UPDATE SET needs = need_summary_persons.needs + excluded.needs;
     IF s < 0 THEN
-        DELETE FROM need_summary_persons sp
-        USING (SELECT DISTINCT e.kind, e.grp, e.need_type, e.person_id FROM need_summary_cells(rs) e) x
-        WHERE sp.needs = 0 AND sp.grp_kind = x.kind AND sp.grp = x.grp
-          AND sp.need_type = x.need_type AND sp.person_id = x.person_id;
-        DELETE FROM need_summary ns
-        USING (SELECT DISTINCT e.kind, e.grp, e.need_type FROM need_summary_cells(rs) e) x
-        WHERE ns.needs = 0 AND ns.grp_kind = x.kind AND ns.grp = x.grp AND ns.need_type = x.need_type;
+        -- By person (the index of 0035): the rows these needs brought to zero, and no other
+        -- row is ever zero.
+        DELETE FROM need_summary_persons
+        WHERE needs = 0 AND person_id = ANY (ARRAY(SELECT DISTINCT n.person_id FROM unnest(rs) n));
+        DELETE FROM need_summary
+        WHERE needs = 0 AND (grp_kind, grp, need_type) IN
+            (SELECT e.kind, e.grp, e.need_type FROM need_summary_cells(rs) e);
     END IF;
 END;
 $$;
