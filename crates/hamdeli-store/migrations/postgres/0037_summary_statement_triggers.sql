@@ -11,8 +11,8 @@
 -- 1M demo's 36,000 allocations; it never finished at 10M).
 --
 -- Statement triggers over transition tables (as the coverage triggers of 0023 do) fold a whole
--- statement's rows into one delta per cell and write each cell once. An UPDATE counts only the
--- rows whose summarised columns changed: the old rows are taken away, then the new ones added.
+-- statement's rows into one delta per cell and write each cell once. An UPDATE takes the old
+-- rows away, then adds the new ones.
 -- The writers still take turns (0030, 0033) before any row is touched.
 
 DROP TRIGGER need_summary_write ON needs;
@@ -134,19 +134,14 @@ BEGIN
     RETURN NULL;
 END;
 $$;
--- Only the rows whose summarised columns changed (an UPDATE of a note or a time counts nothing).
+-- Every row of the statement: the old ones taken away, the new ones added (a row whose
+-- summarised columns did not change adds what it took away). Not a join of the old rows to
+-- the new: PL/pgSQL keeps the plan of its first, one-row call, a nested loop, and an
+-- allocation commit of N needs then compared N × N rows.
 CREATE FUNCTION need_summaries_update() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    gone needs[] := ARRAY(SELECT o::needs FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.province_code, o.county_code, o.zone, o.need_type, o.person_id, o.amount, o.allocated,
-               o.status, o.urgency)
-           IS DISTINCT FROM (n.province_code, n.county_code, n.zone, n.need_type, n.person_id, n.amount,
-               n.allocated, n.status, n.urgency));
-    came needs[] := ARRAY(SELECT n::needs FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.province_code, o.county_code, o.zone, o.need_type, o.person_id, o.amount, o.allocated,
-               o.status, o.urgency)
-           IS DISTINCT FROM (n.province_code, n.county_code, n.zone, n.need_type, n.person_id, n.amount,
-               n.allocated, n.status, n.urgency));
+    gone needs[] := ARRAY(SELECT o::needs FROM old_rows o);
+    came needs[] := ARRAY(SELECT n::needs FROM new_rows n);
 BEGIN
     PERFORM need_summary_apply_set(gone, -1::BIGINT);
     PERFORM allocation_summary_apply_set(gone, -1::BIGINT);
@@ -203,12 +198,8 @@ END;
 $$;
 CREATE FUNCTION destination_summary_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM destination_summary_apply_set(ARRAY(SELECT o::allocations FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.status, o.units, o.province_code, o.zone, o.need_type, o.batch_id)
-           IS DISTINCT FROM (n.status, n.units, n.province_code, n.zone, n.need_type, n.batch_id)), -1::BIGINT);
-    PERFORM destination_summary_apply_set(ARRAY(SELECT n::allocations FROM old_rows o JOIN new_rows n ON n.id = o.id
-        WHERE (o.status, o.units, o.province_code, o.zone, o.need_type, o.batch_id)
-           IS DISTINCT FROM (n.status, n.units, n.province_code, n.zone, n.need_type, n.batch_id)), 1::BIGINT);
+    PERFORM destination_summary_apply_set(ARRAY(SELECT o::allocations FROM old_rows o), -1::BIGINT);
+    PERFORM destination_summary_apply_set(ARRAY(SELECT n::allocations FROM new_rows n), 1::BIGINT);
     RETURN NULL;
 END;
 $$;
