@@ -315,11 +315,15 @@ pub async fn reviews(
     let p = caller.principal;
     p.authorize(Action::ReviewLinks)?;
     let filter = p.place_filter();
-    let mut out = Vec::new();
-    for review in persons::reviews_after(store, &filter, status, after, limit).await? {
-        let a = persons::record(store, review.record_a).await?;
-        let b = persons::record(store, review.record_b).await?;
-        if let (Some(a), Some(b)) = (a, b) {
+    let page = persons::reviews_after(store, &filter, status, after, limit).await?;
+    let ids: Vec<i64> = page.iter().flat_map(|r| [r.record_a, r.record_b]).collect();
+    let records = persons::records_by_id(store, &ids).await?;
+    let mut out = Vec::with_capacity(page.len());
+    for review in page {
+        if let (Some(a), Some(b)) = (
+            records.get(&review.record_a).cloned(),
+            records.get(&review.record_b).cloned(),
+        ) {
             out.push(ReviewView { review, a, b });
         }
     }

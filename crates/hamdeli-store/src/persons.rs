@@ -1620,6 +1620,29 @@ pub async fn person_of(store: &Store, record: i64) -> Result<Option<i64>> {
     Ok(row.map(|r| r.get(0)))
 }
 
+/// Several records by id in one statement (a page of reviews shows two records a row: one
+/// look-up each was 200 round trips, 46 ms at 1M people on PostgreSQL). Ids not found are absent.
+pub async fn records_by_id(store: &Store, ids: &[i64]) -> Result<HashMap<i64, SourceRecordView>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        // Integers: no user text in the statement.
+        let list = chunk
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let sql = format!("{RECORD_VIEW} WHERE r.id IN ({list})");
+        for row in sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(store.pool())
+            .await?
+        {
+            let view = record_view(&row);
+            out.insert(view.id, view);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn record(store: &Store, id: i64) -> Result<Option<SourceRecordView>> {
     let sql = format!("{RECORD_VIEW} WHERE r.id = $1");
     let row = sqlx::query(AssertSqlSafe(sql))

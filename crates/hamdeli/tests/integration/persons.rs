@@ -598,6 +598,19 @@ async fn review_merge_separate_and_split_are_audited_and_never_undone_by_linkage
     )
     .await
     .unwrap();
+    // The review page reads its records in one statement: the same views as one by one, and
+    // nothing for an id that is not there.
+    let many = persons::records_by_id(&app.store, &[a, b, c, r1, 999_999])
+        .await
+        .unwrap();
+    assert_eq!(many.len(), 4);
+    for id in [a, b, c, r1] {
+        let one = persons::record(&app.store, id).await.unwrap().unwrap();
+        assert_eq!(
+            serde_json::to_value(&many[&id]).unwrap(),
+            serde_json::to_value(&one).unwrap()
+        );
+    }
     // The provincial officer of Tehran reviews (the pairs are in county Rey).
     let expert = app.login("tehran.officer").await;
     let (status, html) = expert.get_text("/registry/reviews").await;
