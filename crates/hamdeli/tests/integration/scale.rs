@@ -1509,6 +1509,29 @@ async fn a_renamed_person_moves_in_the_outreach_list() {
         .unwrap();
     let last = before.last().unwrap().person_id;
     assert_ne!(before[0].person_id, last);
+    // Each row carries the household its person heads (the first one), or none.
+    let mut with_household = 0;
+    for row in &before {
+        let household: Option<(Option<String>, i64)> = sqlx::query_as(
+            "SELECT female_head_reason, dependants FROM households WHERE head_person_id = $1 \
+             ORDER BY id LIMIT 1",
+        )
+        .bind(row.person_id)
+        .fetch_optional(store.pool())
+        .await
+        .unwrap();
+        if household.is_some() {
+            with_household += 1;
+        }
+        let (reason, dependants) = household.map_or((None, None), |(r, d)| (r, Some(d)));
+        assert_eq!(
+            (&row.female_head_reason, row.dependants),
+            (&reason, dependants),
+            "{}",
+            row.person_id
+        );
+    }
+    assert!(with_household > 0);
     // The last of the list is renamed to come first, then back to the end.
     for (name, first) in [("آآآ", true), ("ییی", false)] {
         let mut tx = store.begin().await.unwrap();
