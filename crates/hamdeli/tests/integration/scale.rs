@@ -1444,11 +1444,30 @@ async fn need_summary_equals_a_recomputation_after_random_writes() {
     assert_eq!(rebuilt, kept);
 }
 
+/// SQLite: the detail column of `EXPLAIN QUERY PLAN` for a statement and its values, which
+/// `bind` adds to the query it is given.
+async fn sqlite_plan_details(
+    store: &hamdeli_store::Store,
+    sql: &str,
+    bind: impl for<'q> FnOnce(
+        sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+) -> Vec<String> {
+    use sqlx::Row;
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    bind(sqlx::query(sqlx::AssertSqlSafe(explain)))
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(3))
+        .collect()
+}
+
 /// The delivery list's page (national, a province, a county) walks an index in id order: it
 /// sorted every pending allocation of the country for each page (124 ms at 1M demo people).
 #[tokio::test]
 async fn the_delivery_list_walks_one_page_in_id_order() {
-    use sqlx::Row;
     let app = spawn_app().await;
     let store = &app.store;
     if store.engine() != hamdeli_store::Engine::Sqlite {
@@ -1462,19 +1481,14 @@ async fn the_delivery_list_walks_one_page_in_id_order() {
         PlaceFilter::County("2301".into()),
     ] {
         let (sql, bind) = hamdeli_store::distribution::allocations_after_sql(&filter, 101);
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-            .bind("pending")
-            .bind(0i64);
-        if let Some(b) = bind {
-            q = q.bind(b);
-        }
-        let plan: Vec<String> = q
-            .fetch_all(store.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.get::<String, _>(3))
-            .collect();
+        let plan = sqlite_plan_details(store, &sql, |q| {
+            let q = q.bind("pending").bind(0i64);
+            match bind {
+                Some(b) => q.bind(b),
+                None => q,
+            }
+        })
+        .await;
         assert!(
             !plan.iter().any(|d| d.contains("TEMP B-TREE")),
             "{filter:?}: {plan:?}"
@@ -1562,7 +1576,6 @@ async fn a_renamed_person_moves_in_the_outreach_list() {
 /// sorted the whole county by name for every page (340 ms at 10M people).
 #[tokio::test]
 async fn the_outreach_page_reads_its_rows_in_index_order() {
-    use sqlx::Row;
     let app = spawn_app().await;
     let store = &app.store;
     if store.engine() != hamdeli_store::Engine::Sqlite {
@@ -1578,28 +1591,20 @@ async fn the_outreach_page_reads_its_rows_in_index_order() {
     ] {
         for paged in [false, true] {
             let query = coverage::outreach_query(&filter, paged).unwrap();
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "EXPLAIN QUERY PLAN {}",
-                query.sql
-            )))
-            .bind("2301");
-            if let Some(t) = query.text {
-                q = q.bind(t);
-            }
-            if let Some(o) = query.int {
-                q = q.bind(o);
-            }
-            if paged {
-                q = q.bind(1i64);
-            }
-            let plan: Vec<String> = q
-                .bind(101i64)
-                .fetch_all(store.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<String, _>(3))
-                .collect();
+            let plan = sqlite_plan_details(store, &query.sql, |mut q| {
+                q = q.bind("2301");
+                if let Some(t) = query.text {
+                    q = q.bind(t);
+                }
+                if let Some(o) = query.int {
+                    q = q.bind(o);
+                }
+                if paged {
+                    q = q.bind(1i64);
+                }
+                q.bind(101i64)
+            })
+            .await;
             assert!(
                 plan.iter()
                     .any(|d| d.contains("INDEX coverage_persons_outreach")),
