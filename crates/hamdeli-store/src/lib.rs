@@ -67,6 +67,15 @@ impl Engine {
         }
     }
 
+    /// The engine a connection speaks (for statements written per engine inside a transaction).
+    pub fn of_connection(conn: &AnyConnection) -> Engine {
+        if conn.backend_name() == "PostgreSQL" {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Engine::Sqlite => "sqlite",
@@ -330,6 +339,12 @@ pub(crate) fn saturating_sum(engine: Engine, expr: &str) -> String {
 /// `0`/`1` flag columns, stored as integers on both engines.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
+}
+
+/// `1,2,3`: integer ids written into an `IN (…)` list. Integers only, so no user text reaches
+/// the statement; callers chunk the ids (a few hundred a statement).
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// `(…), (…), …`: placeholders for `rows` rows of `cols` values in a multi-row statement.

@@ -9,7 +9,9 @@ use hamdeli_domain::needs::{
     DEFAULT_NEED_TYPES, HouseholdFacts, Indicator, NeedStatus, Urgency, Weights,
 };
 
-use crate::{AnyConnection, Result, Store, StoreError, now_millis};
+use crate::{
+    AnyConnection, Engine, Result, Store, StoreError, id_list, now_millis, values_placeholders,
+};
 
 /// Seeds the need types and the weights the national office starts with (never overwrites).
 pub async fn ensure_defaults(store: &Store) -> Result<()> {
@@ -288,6 +290,129 @@ pub async fn create_need(conn: &mut AnyConnection, n: &NewNeed, by: Option<i64>)
     .await?
     .get(0);
     Ok(id)
+}
+
+/// Needs written per statement by [`create_needs`] (14 values each, well under both engines'
+/// parameter limits).
+const NEEDS_PER_STATEMENT: usize = 500;
+
+/// Records many needs, each as [`create_need`] records one (filed under the household's place),
+/// in two statements per 500 needs instead of four per need: the bulk path of a national
+/// registry's needs, whose summary triggers then fold a whole batch at once. All or nothing: a
+/// non-positive amount, an unknown type or a person not in the registry fails the whole list
+/// (the caller's transaction is rolled back). Returns the new ids, ascending.
+pub async fn create_needs(
+    conn: &mut AnyConnection,
+    list: &[NewNeed],
+    by: Option<i64>,
+) -> Result<Vec<i64>> {
+    if list.iter().any(|n| n.amount <= 0) {
+        return Err(StoreError::Invalid("need-amount-positive"));
+    }
+    let active: std::collections::HashSet<String> =
+        sqlx::query_scalar("SELECT code FROM need_types WHERE active = 1")
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect();
+    if list.iter().any(|n| !active.contains(&n.need_type)) {
+        return Err(StoreError::Invalid("need-type-unknown"));
+    }
+    let engine = Engine::of_connection(conn);
+    let now = now_millis();
+    let mut ids = Vec::with_capacity(list.len());
+    for chunk in list.chunks(NEEDS_PER_STATEMENT) {
+        let persons: Vec<i64> = chunk.iter().map(|n| n.person_id).collect();
+        let places = need_places(conn, &persons).await?;
+        let sql = format!(
+            "INSERT INTO needs (person_id, household_id, need_type, amount, allocated, urgency, \
+             status, note, province_code, county_code, zone, created_by, created_at, updated_at) \
+             VALUES {} RETURNING id",
+            values_placeholders(engine, chunk.len(), 14)
+        );
+        let mut insert = sqlx::query(AssertSqlSafe(sql));
+        for n in chunk {
+            let place = places.get(&n.person_id).ok_or(StoreError::NotFound)?;
+            insert = insert
+                .bind(n.person_id)
+                .bind(place.household)
+                .bind(n.need_type.clone())
+                .bind(n.amount)
+                .bind(0_i64)
+                .bind(n.urgency.code())
+                .bind("open")
+                .bind(n.note.clone().filter(|s| !s.trim().is_empty()))
+                .bind(place.province.clone())
+                .bind(place.county.clone())
+                .bind(place.zone.clone())
+                .bind(by)
+                .bind(now)
+                .bind(now);
+        }
+        for row in insert.fetch_all(&mut *conn).await? {
+            ids.push(row.get::<i64, _>(0));
+        }
+    }
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// Where a need of a person is filed: the household it belongs to, else the person's own place.
+struct NeedPlace {
+    household: Option<i64>,
+    province: Option<String>,
+    county: Option<String>,
+    zone: Option<String>,
+}
+
+/// The places of registry persons (not merged away), read in one statement. A person in two
+/// households is filed under the first (lowest id).
+async fn need_places(
+    conn: &mut AnyConnection,
+    persons: &[i64],
+) -> Result<std::collections::HashMap<i64, NeedPlace>> {
+    let sql = format!(
+        "SELECT p.id, h.id, COALESCE(h.province_code, p.province_code), \
+         COALESCE(h.county_code, p.county_code), COALESCE(h.zone, p.zone) \
+         FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
+         LEFT JOIN households h ON h.id = m.household_id \
+         WHERE p.merged_into IS NULL AND p.id IN ({}) ORDER BY p.id, h.id",
+        id_list(persons)
+    );
+    let mut places = std::collections::HashMap::with_capacity(persons.len());
+    for row in sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?
+    {
+        places.entry(row.get::<i64, _>(0)).or_insert(NeedPlace {
+            household: row.get(1),
+            province: row.get(2),
+            county: row.get(3),
+            zone: row.get(4),
+        });
+    }
+    Ok(places)
+}
+
+/// Verifies open needs at once, as [`set_status`] verifies one. Needs that are no longer open
+/// are left as they are. Returns how many were verified.
+pub async fn verify_needs(conn: &mut AnyConnection, ids: &[i64], by: Option<i64>) -> Result<u64> {
+    let now = now_millis();
+    let mut verified = 0;
+    for chunk in ids.chunks(NEEDS_PER_STATEMENT) {
+        let sql = format!(
+            "UPDATE needs SET status = 'verified', verified_by = $1, verified_at = $2, \
+             updated_at = $2 WHERE status = 'open' AND id IN ({})",
+            id_list(chunk)
+        );
+        verified += sqlx::query(AssertSqlSafe(sql))
+            .bind(by)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    }
+    Ok(verified)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

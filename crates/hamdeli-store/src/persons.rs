@@ -1625,13 +1625,7 @@ pub async fn person_of(store: &Store, record: i64) -> Result<Option<i64>> {
 pub async fn records_by_id(store: &Store, ids: &[i64]) -> Result<HashMap<i64, SourceRecordView>> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        // Integers: no user text in the statement.
-        let list = chunk
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let sql = format!("{RECORD_VIEW} WHERE r.id IN ({list})");
+        let sql = format!("{RECORD_VIEW} WHERE r.id IN ({})", crate::id_list(chunk));
         for row in sqlx::query(AssertSqlSafe(sql))
             .fetch_all(store.pool())
             .await?

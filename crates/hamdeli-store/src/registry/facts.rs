@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{AnyConnection, Engine, Result, Store, now_millis};
+use crate::{AnyConnection, Engine, Result, Store, id_list, now_millis};
 
 /// What a row states about its household and its support, as stored in
 /// `source_records.facts` (JSON; absent fields are unknown).
@@ -303,10 +303,6 @@ fn build(records: &[&Rec], now: i64) -> BTreeMap<String, BuiltHousehold> {
 }
 
 const CHUNK: usize = 500;
-
-fn id_list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-}
 
 /// Records read at once while applying a list's facts: whole households are read and written
 /// this many records at a time, so a national roster (ten million rows) is applied in bounded
