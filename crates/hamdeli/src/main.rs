@@ -788,15 +788,17 @@ async fn main() -> Result<()> {
 
 fn print_distribution(r: &hamdeli::demo_distribution::DistributionReport) {
     println!(
-        "demo distribution: {} needs ({} verified), {} campaigns, {} donations, {} allocations ({} delivered, {} failed); {} support records left to sync (the imports filed the lists' support as they went)",
+        "demo distribution: {} needs ({} verified) in {:.1} s, {} campaigns, {} donations, {} allocations ({} delivered, {} failed); {} support records left to sync (the imports filed the lists' support as they went) ({:.1} s)",
         r.needs,
         r.verified,
+        r.needs_seconds,
         r.campaigns,
         r.donations,
         r.allocations,
         r.delivered,
         r.failed,
-        r.imported_support
+        r.imported_support,
+        r.seconds
     );
 }
 
