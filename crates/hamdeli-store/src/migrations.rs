@@ -230,6 +230,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0037_summary_statement_triggers.sql"),
         include_str!("../migrations/postgres/0037_summary_statement_triggers.sql"),
     ),
+    (
+        38,
+        "need_summary_zero_rows",
+        include_str!("../migrations/sqlite/0038_need_summary_zero_rows.sql"),
+        include_str!("../migrations/postgres/0038_need_summary_zero_rows.sql"),
+    ),
 ];
 
 fn migrator(engine: Engine) -> Migrator {

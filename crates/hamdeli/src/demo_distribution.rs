@@ -79,16 +79,122 @@ async fn user_id(store: &Store, username: &str) -> Result<Option<i64>> {
     Ok(users::id_by_username(store, username).await?)
 }
 
-/// Seeds the demo distribution once (nothing happens when a campaign exists already).
+/// The demo campaigns' titles: a demo stopped half-way finds its campaigns by them and goes on.
+const NATIONAL_TITLE: &str = "پویش ملی همدلی با زنان سرپرست خانوار (نمایشی)";
+const TEHRAN_TITLE: &str = "پویش همدلی تهران — سبد غذایی (نمایشی)";
+
+/// Seeds the demo distribution once: needs, donors, the two campaigns and their pledges, then
+/// each pool's allocation and the deliveries. A run stopped after the campaigns were made (a
+/// national build is long) goes on from the first pool that has allocated nothing; a finished
+/// one adds nothing. Nothing happens when campaigns other than the demo's exist.
 pub async fn seed(store: &Store) -> Result<DistributionReport> {
     let mut report = DistributionReport::default();
-    if !campaigns::list(store).await?.is_empty() {
-        return Ok(report);
-    }
     let started = std::time::Instant::now();
     let admin = user_id(store, "admin").await?;
-    let officer = user_id(store, "tehran.officer").await?;
+    // Two campaigns running from a month ago to two months ahead.
+    let today = hamdeli_locale::clock::iran_today(hamdeli_store::now_millis());
+    let days = hamdeli_locale::clock::days_from_civil(today);
+    let starts = hamdeli_locale::clock::civil_from_days(days - 30);
+    let ends = hamdeli_locale::clock::civil_from_days(days + 60);
+    let window = Window {
+        from: hamdeli_locale::clock::iran_midnight_millis(starts),
+        to: hamdeli_locale::clock::iran_midnight_millis(ends) + 86_400_000 - 1,
+    };
+    let existing = campaigns::list(store).await?;
+    let titled = |title: &str| existing.iter().find(|c| c.title == title).map(|c| c.id);
+    let (national, tehran) = match (titled(NATIONAL_TITLE), titled(TEHRAN_TITLE)) {
+        (Some(national), Some(tehran)) => (national, tehran),
+        _ if !existing.is_empty() => return Ok(report),
+        _ => {
+            let made = seed_needs_and_campaigns(store, &mut report, admin, starts, ends).await?;
+            report.needs_seconds = started.elapsed().as_secs_f64();
+            made
+        }
+    };
+    // Allocations: the national money and goods, and Tehran's food; each pool once.
+    for (campaign, resource) in [
+        (tehran, "food"),
+        (national, "food"),
+        (national, "hygiene"),
+        (national, MONEY),
+    ] {
+        let pools = campaigns::pools(store, campaign).await?;
+        if pools
+            .iter()
+            .any(|p| p.resource == resource && p.allocated > 0)
+        {
+            continue;
+        }
+        let c = campaigns::get(store, campaign)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("demo campaign {campaign} vanished"))?;
+        match distribution::commit(
+            store,
+            &c,
+            resource,
+            Policy::WaterFill,
+            window,
+            distribution::CommittedBy::unaudited(admin),
+        )
+        .await
+        {
+            Ok(done) => report.allocations += done.allocations,
+            Err(hamdeli_store::StoreError::Invalid(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 
+    // Deliveries: most of the Tehran batch delivered with the recipient's code, a few failed.
+    let period = hamdeli_locale::jalali_year_month(hamdeli_store::now_millis());
+    let all = hamdeli_domain::PlaceFilter::All;
+    let recorded = !distribution::allocations(store, &all, "delivered", 1)
+        .await?
+        .is_empty()
+        || !distribution::allocations(store, &all, "failed", 1)
+            .await?
+            .is_empty();
+    let pending = if recorded {
+        vec![]
+    } else {
+        distribution::allocations(store, &all, "pending", 600).await?
+    };
+    for a in pending {
+        let r = mix(a.id, 11) % 100;
+        let outcome = if r < 60 {
+            let code = distribution::delivery_code(store, a.id).await?;
+            Outcome::Delivered { code, note: None }
+        } else if r < 64 {
+            Outcome::Failed {
+                note: "نشانی پیدا نشد (نمایشی)".into(),
+            }
+        } else {
+            continue;
+        };
+        let mut tx = store.begin().await?;
+        distribution::record_delivery(&mut tx, a.id, &outcome, &period, admin).await?;
+        tx.commit().await?;
+        match outcome {
+            Outcome::Delivered { .. } => report.delivered += 1,
+            Outcome::Failed { .. } => report.failed += 1,
+        }
+    }
+    report.imported_support =
+        distribution::sync_imported_support(store, hamdeli_locale::jalali_year_month).await?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The first part of [`seed`]: the needs of the demo households, the donors, the two campaigns
+/// and their pledges, in the order an office would make them. Returns the national and the
+/// Tehran campaign. Public so that a test can stop the demo where a long build may stop.
+pub async fn seed_needs_and_campaigns(
+    store: &Store,
+    report: &mut DistributionReport,
+    admin: Option<i64>,
+    starts: hamdeli_locale::clock::CivilDate,
+    ends: hamdeli_locale::clock::CivilDate,
+) -> Result<(i64, i64)> {
+    let officer = user_id(store, "tehran.officer").await?;
     // Needs of households, female-headed first, in transactions of NEEDS_BATCH households.
     let households = needs::household_heads(store, i64::MAX).await?;
     let chosen: Vec<(i64, i64)> = households
@@ -125,8 +231,6 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
         tx.commit().await?;
     }
 
-    report.needs_seconds = started.elapsed().as_secs_f64();
-
     // Donors: the demo donor and two more who sign in with their mobile numbers.
     let mut donors = vec![];
     let mut tx = store.begin().await?;
@@ -155,19 +259,11 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
     tx.commit().await?;
 
     // Two campaigns running from a month ago to two months ahead.
-    let today = hamdeli_locale::clock::iran_today(hamdeli_store::now_millis());
-    let days = hamdeli_locale::clock::days_from_civil(today);
-    let starts = hamdeli_locale::clock::civil_from_days(days - 30);
-    let ends = hamdeli_locale::clock::civil_from_days(days + 60);
-    let window = Window {
-        from: hamdeli_locale::clock::iran_midnight_millis(starts),
-        to: hamdeli_locale::clock::iran_midnight_millis(ends) + 86_400_000 - 1,
-    };
     let mut tx = store.begin().await?;
     let national = campaigns::create(
         &mut tx,
         &NewCampaign {
-            title: "پویش ملی همدلی با زنان سرپرست خانوار (نمایشی)".into(),
+            title: NATIONAL_TITLE.into(),
             description: "کمک نقدی برای درمان، اجاره و بدهی و سبد غذایی و اقلام بهداشتی برای خانوارهای آسیب‌دیده از کرونا — داده‌های ساختگی".into(),
             organisation_id: None,
             province_code: None,
@@ -189,7 +285,7 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
     let tehran = campaigns::create(
         &mut tx,
         &NewCampaign {
-            title: "پویش همدلی تهران — سبد غذایی (نمایشی)".into(),
+            title: TEHRAN_TITLE.into(),
             description: "سبد غذایی برای خانوارهای نیازمند استان تهران — داده‌های ساختگی".into(),
             organisation_id: None,
             province_code: Some("23".into()),
@@ -222,60 +318,7 @@ pub async fn seed(store: &Store) -> Result<DistributionReport> {
     }
     tx.commit().await?;
 
-    // Allocations: the national money and goods, and Tehran's food.
-    for (campaign, resource) in [
-        (tehran, "food"),
-        (national, "food"),
-        (national, "hygiene"),
-        (national, MONEY),
-    ] {
-        let c = campaigns::get(store, campaign)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("demo campaign {campaign} vanished"))?;
-        match distribution::commit(
-            store,
-            &c,
-            resource,
-            Policy::WaterFill,
-            window,
-            distribution::CommittedBy::unaudited(admin),
-        )
-        .await
-        {
-            Ok(done) => report.allocations += done.allocations,
-            Err(hamdeli_store::StoreError::Invalid(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-
-    // Deliveries: most of the Tehran batch delivered with the recipient's code, a few failed.
-    let period = hamdeli_locale::jalali_year_month(hamdeli_store::now_millis());
-    let pending =
-        distribution::allocations(store, &hamdeli_domain::PlaceFilter::All, "pending", 600).await?;
-    for a in pending {
-        let r = mix(a.id, 11) % 100;
-        let outcome = if r < 60 {
-            let code = distribution::delivery_code(store, a.id).await?;
-            Outcome::Delivered { code, note: None }
-        } else if r < 64 {
-            Outcome::Failed {
-                note: "نشانی پیدا نشد (نمایشی)".into(),
-            }
-        } else {
-            continue;
-        };
-        let mut tx = store.begin().await?;
-        distribution::record_delivery(&mut tx, a.id, &outcome, &period, admin).await?;
-        tx.commit().await?;
-        match outcome {
-            Outcome::Delivered { .. } => report.delivered += 1,
-            Outcome::Failed { .. } => report.failed += 1,
-        }
-    }
-    report.imported_support =
-        distribution::sync_imported_support(store, hamdeli_locale::jalali_year_month).await?;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok((national, tehran))
 }
 
 #[cfg(test)]

@@ -1241,6 +1241,85 @@ async fn need_summary_and_scratch(
     (read(kept), read(scratch))
 }
 
+/// How much of the distribution a database holds: needs, allocations by status, pools'
+/// allocated units and received donations.
+async fn distribution_counts(store: &hamdeli_store::Store) -> Vec<i64> {
+    let mut out = vec![];
+    for sql in [
+        "SELECT COUNT(*) FROM needs",
+        "SELECT COUNT(*) FROM allocations",
+        "SELECT COUNT(*) FROM allocations WHERE status = 'delivered'",
+        "SELECT COUNT(*) FROM allocations WHERE status = 'failed'",
+        "SELECT COUNT(*) FROM allocation_batches",
+        "SELECT CAST(COALESCE(SUM(allocated), 0) AS BIGINT) FROM campaign_pools",
+        "SELECT COUNT(*) FROM campaigns",
+        "SELECT COUNT(*) FROM pledges WHERE status = 'received'",
+    ] {
+        out.push(
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(store.pool())
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_demo_distribution_stopped_after_its_campaigns_goes_on_and_a_finished_one_adds_nothing() {
+    // Straight through.
+    let straight = spawn_app().await;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(&straight.store, &dir.0, 300)
+        .await
+        .unwrap();
+    let report = hamdeli::demo_distribution::seed(&straight.store)
+        .await
+        .unwrap();
+    let full = distribution_counts(&straight.store).await;
+    assert!(report.allocations > 0 && report.delivered > 0, "{report:?}");
+    assert_eq!(full[1], report.allocations);
+    assert_eq!(full[2], report.delivered);
+    // Again: nothing more.
+    let again = hamdeli::demo_distribution::seed(&straight.store)
+        .await
+        .unwrap();
+    assert_eq!((again.needs, again.allocations, again.delivered), (0, 0, 0));
+    assert_eq!(distribution_counts(&straight.store).await, full);
+
+    // Stopped after the campaigns (before any allocation), then run again: the same as
+    // straight through.
+    let stopped = spawn_app().await;
+    let dir = temp_dir();
+    hamdeli::demo_population::seed(&stopped.store, &dir.0, 300)
+        .await
+        .unwrap();
+    let mut half = hamdeli::demo_distribution::DistributionReport::default();
+    let admin = Some(stopped.user_ids["admin"]);
+    let today = hamdeli_locale::clock::iran_today(hamdeli_store::now_millis());
+    let days = hamdeli_locale::clock::days_from_civil(today);
+    hamdeli::demo_distribution::seed_needs_and_campaigns(
+        &stopped.store,
+        &mut half,
+        admin,
+        hamdeli_locale::clock::civil_from_days(days - 30),
+        hamdeli_locale::clock::civil_from_days(days + 60),
+    )
+    .await
+    .unwrap();
+    let before = distribution_counts(&stopped.store).await;
+    assert_eq!(before[0], full[0], "the needs are all there");
+    assert_eq!(before[1], 0, "no allocation yet");
+    let resumed = hamdeli::demo_distribution::seed(&stopped.store)
+        .await
+        .unwrap();
+    assert_eq!(resumed.needs, 0, "the needs are not made twice");
+    assert_eq!(resumed.allocations, report.allocations);
+    assert_eq!(distribution_counts(&stopped.store).await, full);
+    let (kept, scratch) = need_summary_and_scratch(&stopped.store).await;
+    assert_eq!(kept, scratch);
+}
+
 /// The filed columns of needs, sorted: (person, household, type, amount, urgency, status,
 /// province, county, zone, created by).
 async fn filed_needs(store: &hamdeli_store::Store, ids: &[i64]) -> Vec<String> {
@@ -1605,6 +1684,13 @@ async fn need_summary_equals_a_recomputation_after_random_writes() {
         }
         let (kept, scratch) = need_summary_and_scratch(store).await;
         assert_eq!(kept, scratch, "round {round}");
+        // A person's row goes when the person's count there reaches zero.
+        let zero_rows: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM need_summary_persons WHERE needs = 0")
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(zero_rows, 0, "round {round}");
         assert_eq!(
             hamdeli_store::distribution::public_cells(store)
                 .await
