@@ -697,14 +697,33 @@ pub async fn table(
     let (clause, binds, org) = need_where(filter, q);
     // Sums are NUMERIC on PostgreSQL, which the Any driver cannot read: always BIGINT.
     let big = |e: &str| format!("CAST({e} AS BIGINT)");
-    // The whole country unfiltered: the summary the triggers of migration 0027 keep (a few
-    // thousand rows, not every need).
-    let sql = if matches!(filter, PlaceFilter::All) && unfiltered {
-        format!(
-            "SELECT grp, need_type, needs, persons, amount, allocated, outstanding \
-             FROM need_summary WHERE grp_kind = '{}' ORDER BY 1, 2",
-            group.code()
-        )
+    // Unfiltered, the summary the triggers of migration 0027 keep (a few thousand rows, not
+    // every need) answers the whole country, and a province's or a county's table by its own
+    // place and by type (its cells are place × type). Other groupings within a place read the
+    // place's needs.
+    let summary = match (filter, group) {
+        _ if !unfiltered => None,
+        (PlaceFilter::All, _) => Some((group.code(), None, "grp")),
+        (PlaceFilter::Province(p), NeedGroup::Province) => Some(("province", Some(p), "grp")),
+        (PlaceFilter::Province(p), NeedGroup::Type) => Some(("province", Some(p), "need_type")),
+        (PlaceFilter::County(c), NeedGroup::County) => Some(("county", Some(c), "grp")),
+        (PlaceFilter::County(c), NeedGroup::Type) => Some(("county", Some(c), "need_type")),
+        _ => None,
+    };
+    let sql = if let Some((kind, place, label)) = summary {
+        let mut sql = format!(
+            "SELECT {label}, need_type, needs, persons, amount, allocated, outstanding \
+             FROM need_summary WHERE grp_kind = '{kind}'"
+        );
+        if let Some(place) = place {
+            sql.push_str(" AND grp = $1");
+            let rows = sqlx::query(AssertSqlSafe(sql + " ORDER BY 1, 2"))
+                .bind(place.clone())
+                .fetch_all(store.pool())
+                .await?;
+            return Ok(rows.iter().map(need_table_row).collect());
+        }
+        sql + " ORDER BY 1, 2"
     } else {
         format!(
             "SELECT {g} AS grp, n.need_type, COUNT(*), COUNT(DISTINCT n.person_id), {amount}, {alloc}, {out} \
@@ -726,18 +745,19 @@ pub async fn table(
         query = query.bind(o);
     }
     let rows = query.fetch_all(store.pool()).await?;
-    Ok(rows
-        .iter()
-        .map(|r| NeedTableRow {
-            group: r.get(0),
-            need_type: r.get(1),
-            needs: r.get(2),
-            persons: r.get(3),
-            amount: r.get(4),
-            allocated: r.get(5),
-            outstanding: r.get(6),
-        })
-        .collect())
+    Ok(rows.iter().map(need_table_row).collect())
+}
+
+fn need_table_row(r: &sqlx::any::AnyRow) -> NeedTableRow {
+    NeedTableRow {
+        group: r.get(0),
+        need_type: r.get(1),
+        needs: r.get(2),
+        persons: r.get(3),
+        amount: r.get(4),
+        allocated: r.get(5),
+        outstanding: r.get(6),
+    }
 }
 
 #[cfg(test)]

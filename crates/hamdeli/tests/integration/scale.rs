@@ -1737,6 +1737,59 @@ async fn need_summary_equals_a_recomputation_after_random_writes() {
         rows.sort();
         assert_eq!(rows, expected, "{group:?}");
     }
+    // A province's and a county's tables (read from the summary by their place and by type,
+    // from the needs otherwise) say what the per-need query with the same place says.
+    let busiest = |kind: &str| {
+        kept.iter()
+            .filter(|(k, g, ..)| k == kind && !g.is_empty())
+            .max_by_key(|(.., v)| v[0])
+            .map(|(_, g, ..)| g.clone())
+            .unwrap()
+    };
+    let (province, county) = (busiest("province"), busiest("county"));
+    for (filter, by_place) in [
+        (
+            PlaceFilter::Province(province.clone()),
+            NeedQuery {
+                province: Some(province.clone()),
+                ..NeedQuery::default()
+            },
+        ),
+        (
+            PlaceFilter::County(county.clone()),
+            NeedQuery {
+                county: Some(county.clone()),
+                ..NeedQuery::default()
+            },
+        ),
+    ] {
+        for group in [
+            NeedGroup::Province,
+            NeedGroup::County,
+            NeedGroup::Zone,
+            NeedGroup::Type,
+        ] {
+            let read = |t: Vec<needs::NeedTableRow>| {
+                t.into_iter()
+                    .map(|r| {
+                        (
+                            r.group,
+                            r.need_type,
+                            vec![r.needs, r.persons, r.amount, r.allocated, r.outstanding],
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let scoped = needs::table(store, &filter, &NeedQuery::default(), group)
+                .await
+                .unwrap();
+            let direct = needs::table(store, &PlaceFilter::All, &by_place, group)
+                .await
+                .unwrap();
+            assert!(!direct.is_empty(), "{filter:?} {group:?}");
+            assert_eq!(read(scoped), read(direct), "{filter:?} {group:?}");
+        }
+    }
     // The rebuild gives the same rows.
     hamdeli_store::scale::rebuild(store).await.unwrap();
     let (rebuilt, _) = need_summary_and_scratch(store).await;
