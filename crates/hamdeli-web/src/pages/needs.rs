@@ -260,6 +260,8 @@ struct TablePage {
     may_configure: bool,
 }
 
+/// Handles the GET /needs route: the need table of the caller's places (HTML, or XLSX/CSV with
+/// `format`) and the needs list, paged by key.
 pub async fn table(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -267,7 +269,13 @@ pub async fn table(
 ) -> Result<Response, AppError> {
     let caller = caller(&ctx)?;
     let l = Loc(ctx.locale);
-    let group = NeedGroup::parse(q.by.as_deref().unwrap_or("province"));
+    // A county expert's table starts at the county (one place: by province it would say the
+    // same under the province's name).
+    let start = match caller.principal.scope {
+        hamdeli_domain::Scope::County { .. } => "county",
+        _ => "province",
+    };
+    let group = NeedGroup::parse(q.by.as_deref().unwrap_or(start));
     let filters = q.filters();
     let format = export::requested(q.format.as_deref());
     let rows = match format {

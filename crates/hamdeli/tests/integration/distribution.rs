@@ -153,6 +153,11 @@ async fn needs_to_donation_to_allocation_to_delivery_in_the_browser() {
     let (status, table) = expert.get_text("/needs?by=type").await;
     assert_eq!(status, StatusCode::OK);
     assert!(table.contains("سبد غذایی"));
+    // A county expert's table starts at the county; the national office's at the province.
+    let (_, start) = expert.get_text("/needs").await;
+    assert!(start.contains(r#"href="/needs?by=county" aria-current="page""#));
+    let (_, national) = app.login("admin").await.get_text("/needs").await;
+    assert!(national.contains(r#"href="/needs?by=province" aria-current="page""#));
     let csv = expert.get("/needs?by=county&format=csv").await;
     assert_eq!(csv.status(), StatusCode::OK);
     assert!(
