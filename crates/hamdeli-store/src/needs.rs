@@ -259,16 +259,10 @@ pub async fn create_need(conn: &mut AnyConnection, n: &NewNeed, by: Option<i64>)
     if active != Some(1) {
         return Err(StoreError::Invalid("need-type-unknown"));
     }
-    let place = sqlx::query(
-        "SELECT h.id, COALESCE(h.province_code, p.province_code), \
-         COALESCE(h.county_code, p.county_code), COALESCE(h.zone, p.zone) \
-         FROM persons p LEFT JOIN household_members m ON m.person_id = p.id \
-         LEFT JOIN households h ON h.id = m.household_id WHERE p.id = $1 AND p.merged_into IS NULL",
-    )
-    .bind(n.person_id)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
+    let place = need_places(conn, &[n.person_id])
+        .await?
+        .remove(&n.person_id)
+        .ok_or(StoreError::NotFound)?;
     let now = now_millis();
     let id: i64 = sqlx::query(
         "INSERT INTO needs (person_id, household_id, need_type, amount, allocated, urgency, status, \
@@ -276,14 +270,14 @@ pub async fn create_need(conn: &mut AnyConnection, n: &NewNeed, by: Option<i64>)
          VALUES ($1, $2, $3, $4, 0, $5, 'open', $6, $7, $8, $9, $10, $11, $11) RETURNING id",
     )
     .bind(n.person_id)
-    .bind(place.get::<Option<i64>, _>(0))
+    .bind(place.household)
     .bind(n.need_type.clone())
     .bind(n.amount)
     .bind(n.urgency.code())
     .bind(n.note.clone().filter(|s| !s.trim().is_empty()))
-    .bind(place.get::<Option<String>, _>(1))
-    .bind(place.get::<Option<String>, _>(2))
-    .bind(place.get::<Option<String>, _>(3))
+    .bind(place.province)
+    .bind(place.county)
+    .bind(place.zone)
     .bind(by)
     .bind(now)
     .fetch_one(&mut *conn)
@@ -710,22 +704,15 @@ pub async fn table(
         (PlaceFilter::County(c), NeedGroup::Type) => Some(("county", Some(c), "need_type")),
         _ => None,
     };
-    let sql = if let Some((kind, place, label)) = summary {
-        let mut sql = format!(
+    let (sql, binds, org) = if let Some((kind, place, label)) = summary {
+        let at_place = if place.is_some() { " AND grp = $1" } else { "" };
+        let sql = format!(
             "SELECT {label}, need_type, needs, persons, amount, allocated, outstanding \
-             FROM need_summary WHERE grp_kind = '{kind}'"
+             FROM need_summary WHERE grp_kind = '{kind}'{at_place} ORDER BY 1, 2"
         );
-        if let Some(place) = place {
-            sql.push_str(" AND grp = $1");
-            let rows = sqlx::query(AssertSqlSafe(sql + " ORDER BY 1, 2"))
-                .bind(place.clone())
-                .fetch_all(store.pool())
-                .await?;
-            return Ok(rows.iter().map(need_table_row).collect());
-        }
-        sql + " ORDER BY 1, 2"
+        (sql, place.into_iter().cloned().collect(), None)
     } else {
-        format!(
+        let sql = format!(
             "SELECT {g} AS grp, n.need_type, COUNT(*), COUNT(DISTINCT n.person_id), {amount}, {alloc}, {out} \
          FROM needs n WHERE {clause} GROUP BY {g}, n.need_type ORDER BY 1, 2",
             g = group.column(),
@@ -735,7 +722,8 @@ pub async fn table(
                 "COALESCE(SUM(CASE WHEN n.status IN ('open', 'verified', 'partly_met') \
              THEN n.amount - n.allocated ELSE 0 END), 0)"
             ),
-        )
+        );
+        (sql, binds, org)
     };
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for b in binds {
@@ -745,19 +733,18 @@ pub async fn table(
         query = query.bind(o);
     }
     let rows = query.fetch_all(store.pool()).await?;
-    Ok(rows.iter().map(need_table_row).collect())
-}
-
-fn need_table_row(r: &sqlx::any::AnyRow) -> NeedTableRow {
-    NeedTableRow {
-        group: r.get(0),
-        need_type: r.get(1),
-        needs: r.get(2),
-        persons: r.get(3),
-        amount: r.get(4),
-        allocated: r.get(5),
-        outstanding: r.get(6),
-    }
+    Ok(rows
+        .iter()
+        .map(|r| NeedTableRow {
+            group: r.get(0),
+            need_type: r.get(1),
+            needs: r.get(2),
+            persons: r.get(3),
+            amount: r.get(4),
+            allocated: r.get(5),
+            outstanding: r.get(6),
+        })
+        .collect())
 }
 
 #[cfg(test)]
